@@ -1,0 +1,72 @@
+"""The oracle: executes the solver's plan through the ordinary step API.
+
+It walks, turns and interacts like any agent (no teleporting): each abstract plan step becomes
+a breadth-first path over poses to where the target is interactable (for reading, close
+enough for the text to be legible), then the interaction. If an action fails, it re-plans
+from the current state. It reads the world state directly: it is the upper bound and the
+engine check, not a fair player.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..actions import Action
+from ..env import Env, path_to_interact, path_to_room
+from ..solver import PlanStep, solve
+
+READ_DISTANCE = 1.0  # meters: stand this close to read a note, so the frame shows it legibly
+
+
+class OracleAgent:
+    def __init__(self, agent_id: str | None = None, seed: int = 0):
+        self.agent_id = agent_id
+        self.env: Env | None = None
+        self.queue: deque = deque()
+        self.plan: deque[PlanStep] = deque()
+        self.current: PlanStep | None = None
+        self.replans = 0
+
+    def reset(self, env: Env) -> None:
+        self.env = env
+        self.agent_id = self.agent_id or env.agent_id
+        self._replan()
+        self.replans = 0
+
+    def _replan(self) -> None:
+        verdict = solve(self.env.spec, world=self.env.world)
+        self.plan = deque(verdict.plan)
+        self.queue.clear()
+        self.current = None
+        self.replans += 1
+
+    def act(self, obs=None, info=None):
+        if info is not None and info.get("action") and not info["lastActionSuccess"] and self.replans < 20:
+            self._replan()
+        while not self.queue:
+            mine = [s for s in self.plan]
+            if not mine:
+                return Action("Done")
+            step = self.plan[0]
+            if step.agent != self.agent_id:
+                return Action("Pass")  # a teammate acts next in the joint plan
+            self.plan.popleft()
+            self.current = step
+            self.queue.extend(self._expand(step))
+        return self.queue.popleft()
+
+    def _expand(self, step: PlanStep) -> list:
+        w = self.env.world
+        aid = self.agent_id
+        if step.verb == "GoTo":
+            moves = path_to_room(w, aid, step.args[0])
+            return list(moves or []) if moves is not None else [Action("Pass")]
+        if step.verb in ("Say",):
+            return [step.action]
+        target = step.args[1] if step.verb in ("Put",) else step.args[0]
+        moves = None
+        if step.verb == "Read":
+            moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE)
+        if moves is None:
+            moves = path_to_interact(w, aid, target)
+        return list(moves or []) + [step.action]

@@ -1,0 +1,361 @@
+"""The env: first-person observations, canonical actions, Gymnasium-style returns (DESIGN §5).
+
+``Env.step(action)`` takes a canonical :class:`~embodied.actions.Action`, a canonical string
+(``"Open(chest)"``), an action id (an index into ``info["allowed_actions"]``), a dict
+(``{"action": "OpenObject", "objectId": "chest"}``), or free text; it never raises for a bad
+action: ``info["lastActionSuccess"]`` is False and ``info["errorMessage"]`` says why.
+
+Returns ``obs, reward, terminated, truncated, info``:
+
+- ``obs["rgb"]``: H×W×3 uint8, row 0 at the top; ``obs["depth"]`` H×W float32 meters and
+  ``obs["segmentation"]`` H×W int32 (ids → names in ``info["segmentation_ids"]``) when requested;
+  ``obs["text"]``: feedback and what was read or heard this step.
+- ``terminated``: the goal is reached, or the agent said ``Done``; ``truncated``: step budget spent.
+- ``info``: ``lastActionSuccess``, ``errorMessage``, ``action`` (canonical string), ``allowed_actions``
+  (numbered list of canonical strings), ``inventory``, ``progress`` (0..1, checkpoints reached),
+  ``success``, ``agent`` (pose and room), ``objects`` (per object: id, type, position, visible,
+  interactable, distance, state), ``step``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .actions import Action, ActionError, NAVIGATION, from_mapping, parse_canonical
+from .engine import EngineClient, launch
+from .layout import OUTSIDE
+from .nav import NavConfig, bearing_to, plan_path
+from .rules import Result, apply
+from .scene_graph import SceneGraph
+from .solver import PlanStep, Verdict, solve
+from .spec import Spec, load_spec
+from .world import World
+
+MODALITIES = ("rgb", "depth", "segmentation")
+_WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
+
+
+class Env:
+    """One scene, one or more agents, one engine connection.
+
+    Args:
+        scene: a spec (path, shipped name, dict or :class:`Spec`).
+        engine: engine name for :func:`embodied.launch`, or a connected :class:`EngineClient` to share.
+        width, height: frame size in pixels; fov: horizontal field of view, degrees.
+        seed: recorded in the episode; the world itself has no randomness beyond the spec's seed.
+        modalities: any of ``rgb``, ``depth``, ``segmentation`` rendered each step (override per step).
+        high_level: also list ``NavigateTo(object)`` for objects seen before.
+        max_steps: step budget; default from the spec, else 30 x the optimal plan length (at least 200).
+        agent: the agent ``step`` controls (default: the first in the spec).
+    """
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, scene: Any, engine: str | EngineClient = "panda3d", width: int = 224, height: int = 224,
+                 fov: float = 90.0, seed: int | None = None, modalities: Sequence[str] = ("rgb",),
+                 high_level: bool = False, max_steps: int | None = None, agent: str | None = None,
+                 nav: NavConfig | None = None, renderer: str = "software", engine_timeout: float = 30.0):
+        self.spec: Spec = load_spec(scene)
+        bad = [m for m in modalities if m not in MODALITIES]
+        if bad:
+            raise ValueError(f"unknown modalities {bad}; choose from {MODALITIES}")
+        self.width, self.height = int(width), int(height)
+        self.nav = NavConfig(**{**(nav.__dict__ if nav else {}), "fov": fov})
+        self.modalities = tuple(modalities)
+        self.high_level = high_level
+        self.seed = seed
+        self.world = World(self.spec, self.nav, aspect=self.width / self.height)
+        self.agent_id = agent or self.world.agent_ids[0]
+        if self.agent_id not in self.world.agent_ids:
+            raise ValueError(f"unknown agent {agent!r}; agents: {self.world.agent_ids}")
+        self.verdict: Verdict = solve(self.spec)
+        self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
+        self.max_steps = max_steps or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
+        self.graph = SceneGraph(self.world)
+        self._own_engine = not isinstance(engine, EngineClient)
+        self.engine: EngineClient = launch(engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else engine
+        self._loaded = False
+        self._reached: set[int] = set()
+        self._done = False
+        self.last_obs: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        if seed is not None:
+            self.seed = seed
+        self.world.state = self.world.initial_state()
+        self.world.dirty = set()
+        self._reached, self._done = set(), False
+        if not self._loaded:
+            self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name)
+            self._loaded = True
+        else:
+            self.world.dirty = set(self.world.objs) | set(self.world.door_specs)
+        self._mark_seen()
+        obs, _ = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)
+        self._update_progress()
+        return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
+
+    def close(self) -> None:
+        if self._own_engine and self.engine is not None:
+            self.engine.close()
+        self.engine = None
+
+    def __enter__(self) -> "Env":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def get_state(self) -> dict[str, Any]:
+        """The full world state plus episode bookkeeping; ``set_state`` restores it exactly."""
+        return {"world": self.world.get_state(), "reached": sorted(self._reached), "done": self._done}
+
+    def set_state(self, state: dict[str, Any]) -> tuple[dict, dict]:
+        self.world.set_state(state["world"])
+        self._reached, self._done = set(state["reached"]), state["done"]
+        obs, _ = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)
+        return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
+
+    # ------------------------------------------------------------ stepping
+    def step(self, action: Any, modalities: Sequence[str] | None = None):
+        obs, rew, term, trunc, info = self.step_all({self.agent_id: action}, modalities)
+        return obs[self.agent_id], rew[self.agent_id], term, trunc, info[self.agent_id]
+
+    def step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
+        """Step several agents at once (in agent order); one render round trip for all of them."""
+        before = len(self._reached)
+        results: dict[str, Result] = {}
+        canon: dict[str, Action | None] = {}
+        for aid in self.world.agent_ids:
+            if aid not in actions:
+                continue
+            act, err = self.to_action(actions[aid], aid)
+            canon[aid] = act
+            if act is None:
+                results[aid] = Result(False, err)
+            elif act.name == "NavigateTo":
+                results[aid] = self._navigate_to(aid, act.args[0])
+            else:
+                results[aid] = apply(self.world, aid, act)
+            if act is not None and act.name == "Done":
+                self._done = True
+        self.world.state["step"] += 1
+        self._mark_seen()
+        self._update_progress()
+        obs, _ = self._observe(results, modalities or self.modalities)
+        success = self.world.goal_reached()
+        terminated = success or self._done
+        truncated = not terminated and self.world.state["step"] >= self.max_steps
+        gained = len(self._reached) - before
+        reward = (1.0 if success else 0.0) + 0.1 * gained
+        rew = {aid: reward for aid in results}
+        info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
+        return obs, rew, terminated, truncated, info
+
+    def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
+        """Any accepted action form → (Action, "") or (None, error message). Never raises."""
+        aid = aid or self.agent_id
+        try:
+            if isinstance(raw, Action):
+                return raw, ""
+            if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
+                allowed = self.allowed_actions(aid)
+                if not 0 <= int(raw) < len(allowed):
+                    return None, f"action id {int(raw)} is out of range 0..{len(allowed) - 1}"
+                act = allowed[int(raw)]
+                if "<" in "".join(act.args):
+                    return None, f"{act} needs its argument filled in, e.g. {act.name}({act.args[0]}, 1234)"
+                return act, ""
+            if isinstance(raw, dict):
+                return from_mapping(raw), ""
+            if isinstance(raw, str):
+                act = parse_canonical(raw)
+                if act is not None:
+                    return act, ""
+                from .language import Candidate, Context, ground  # free text (issue 4)
+                return ground(raw, self.grounding_context(aid)), ""
+            return None, f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text"
+        except ActionError as e:
+            return None, str(e)
+
+    # ------------------------------------------------------------ what the agent may do
+    def allowed_actions(self, aid: str | None = None) -> list[Action]:
+        """Numbered actions for this step: navigation, then interactions with visible or held things."""
+        aid = aid or self.agent_id
+        w = self.world
+        out = [Action(n) for n in NAVIGATION]
+        if self.high_level:
+            out += [Action("NavigateTo", (t,)) for t in w.agent(aid)["seen"]]
+        held = list(w.agent(aid)["inventory"])
+        things = held + [t for t in list(w.objs) + list(w.door_specs) if t not in held and w.visible(aid, t)]
+        for t in things:
+            st = w.thing(t)
+            if w.can(t, "pickupable") and t not in held:
+                out.append(Action("Pickup", (t,)))
+            if w.can(t, "openable"):
+                out.append(Action("Close" if st["open"] else "Open", (t,)))
+            lk = w.lock(t)
+            if lk is not None and lk.kind == "key" and st["locked"]:
+                out += [Action("Unlock", (t, k)) for k in held] or []
+            if w.can(t, "takes_code"):
+                out.append(Action("EnterCode", (t, "<code>")))
+            if w.can(t, "readable"):
+                out.append(Action("Read", (t,)))
+            if w.can(t, "pressable"):
+                out.append(Action("Press", (t,)))
+            if w.can(t, "toggleable"):
+                out.append(Action("ToggleOff" if st["on"] else "ToggleOn", (t,)))
+            if w.can(t, "receptacle"):
+                out += [Action("Put", (o, t)) for o in held]
+        out += [Action("Drop", (o,)) for o in held]
+        mates = [a for a in w.agent_ids if a != aid]
+        if mates:
+            out.append(Action("Say", ("<text>",)))
+            out += [Action("Give", (o, m)) for o in held for m in mates]
+        out.append(Action("Done"))
+        return out
+
+    def grounding_context(self, aid: str):
+        from .language import Candidate, Context
+        w = self.world
+        pose = w.pose(aid)
+        cands = []
+        for t in list(w.objs) + list(w.door_specs):
+            spec = w.objs.get(t) or w.door_specs[t]
+            p = w.position(t)
+            cands.append(Candidate(id=t, type=w.kind(t), name=spec.name or "", color=getattr(spec, "color", None),
+                                   distance=math.hypot(p[0] - pose[0], p[1] - pose[1]), bearing=bearing_to(pose, p),
+                                   visible=w.visible(aid, t), held=w.holder(t) == aid if t in w.objs else False))
+        return Context(objects=tuple(cands), agents=tuple(a for a in w.agent_ids if a != aid),
+                       allowed=tuple(self.allowed_actions(aid)))
+
+    # ------------------------------------------------------------ internals
+    def _navigate_to(self, aid: str, target: str) -> Result:
+        w = self.world
+        if not w.exists(target):
+            return Result(False, f"unknown object {target!r}")
+        if target not in w.agent(aid)["seen"]:
+            return Result(False, f"{target} has not been seen yet; explore first")
+        moves = path_to_interact(w, aid, target)
+        if moves is None:
+            return Result(False, f"no path to {target} from here")
+        for m in moves:
+            r = apply(w, aid, Action(m))
+            if not r.success:
+                return Result(False, f"NavigateTo({target}) stopped: {r.message}")
+        return Result(True, f"arrived at {target}")
+
+    def _mark_seen(self) -> None:
+        w = self.world
+        for aid in w.agent_ids:
+            seen = w.agent(aid)["seen"]
+            for t in list(w.objs) + list(w.door_specs):
+                if t not in seen and w.visible(aid, t):
+                    seen.append(t)
+
+    def _update_progress(self) -> None:
+        for i, cp in enumerate(self.checkpoints):
+            if i not in self._reached and self.world.holds(cp):
+                self._reached.add(i)
+
+    def _observe(self, results: dict[str, Result], modalities: Sequence[str]):
+        w = self.world
+        dirty, w.dirty = w.dirty, set()
+        for r in results.values():
+            dirty.update(r.changed)
+        updates = self.graph.updates_for(sorted(dirty)) + self.graph.agent_updates()
+        cams = []
+        for aid in w.agent_ids:
+            a = w.agent(aid)
+            cams.append({"agent": aid, "pos": [a["x"], a["y"], self.nav.eye_height], "hpr": [a["yaw"], -a["horizon"], 0.0],
+                         "fov": self.nav.fov, "width": self.width, "height": self.height})
+        wire = [_WIRE[m] for m in modalities]
+        frames = self.engine.render(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
+        obs = {}
+        for aid in w.agent_ids:
+            f = frames[aid]
+            o: dict[str, Any] = {m: f[_WIRE[m]] for m in modalities}
+            r = results.get(aid)
+            heard = [f"{s[0]} says: {s[1]}" for s in w.state["said"] if s[2] == w.state["step"] - 1 and s[0] != aid]
+            o["text"] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
+            obs[aid] = o
+        self.last_obs = obs
+        return obs, frames
+
+    def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
+        w = self.world
+        a = w.agent(aid)
+        objects = []
+        for t in list(w.objs) + list(w.door_specs):
+            st = w.thing(t)
+            p = w.position(t)
+            vis = w.visible(aid, t)
+            objects.append({"objectId": t, "objectType": w.kind(t), "position": {"x": p[0], "y": p[1], "z": p[2]},
+                            "visible": vis, "interactable": vis and w.interactable(aid, t)[0],
+                            "distance": round(math.hypot(p[0] - a["x"], p[1] - a["y"]), 3),
+                            "isOpen": st["open"], "isLocked": st["locked"], "isToggled": st.get("on", False),
+                            "isPickedUp": t in w.objs and w.holder(t) is not None,
+                            "parentReceptacle": (w.container_chain(t) or [None])[0] if t in w.objs else None})
+        info = {"lastActionSuccess": r.success, "errorMessage": "" if r.success else r.message, "feedback": r.message,
+                "action": str(act) if act else None, "allowed_actions": [str(x) for x in self.allowed_actions(aid)],
+                "inventory": list(a["inventory"]), "progress": len(self._reached) / max(1, len(self.checkpoints)),
+                "success": w.goal_reached(), "step": w.state["step"], "max_steps": self.max_steps,
+                "agent": {"id": aid, "x": a["x"], "y": a["y"], "yaw": a["yaw"], "horizon": a["horizon"], "room": a["room"]},
+                "objects": objects}
+        if "segmentation" in self.modalities:
+            info["segmentation_ids"] = self.graph.seg_names
+        return info
+
+    def render(self) -> np.ndarray | None:
+        return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]
+
+
+def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = None) -> list[str] | None:
+    """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable."""
+    obstacles = w.blockers() + w.footprints()
+    others = [(w.agent(o)["x"], w.agent(o)["y"]) for o in w.agent_ids if o != aid]
+    limit = max_dist or w.nav.reach
+
+    def free(x, y):
+        return w.free(x, y, obstacles) and all(math.hypot(x - ox, y - oy) >= 2 * w.nav.radius for ox, oy in others)
+
+    tp = w.position(target)
+
+    def goal(pose):
+        if math.hypot(tp[0] - pose[0], tp[1] - pose[1]) > limit:
+            return False
+        return w.interactable(aid, target, pose)[0]
+    return plan_path(w.pose(aid), goal, free, w.nav)
+
+
+def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
+    obstacles = w.blockers() + w.footprints()
+    margin = 0.5
+
+    def goal(pose):
+        if room == OUTSIDE:
+            return w.layout.room_at(pose[0], pose[1]) == OUTSIDE and any(r.contains(pose[0], pose[1], 0.3) for r in w.layout.outside)
+        return w.layout.rooms[room].contains(pose[0], pose[1], margin)
+    return plan_path(w.pose(aid), goal, lambda x, y: w.free(x, y, obstacles), w.nav,
+                     moves=("MoveAhead", "RotateLeft", "RotateRight"))
+
+
+def checkpoints_from_plan(plan: list[PlanStep], w: World) -> list[dict[str, Any]]:
+    """One predicate per plan step, for partial progress (DESIGN §4)."""
+    out: list[dict[str, Any]] = []
+    for s in plan:
+        a = s.args
+        cp = {"GoTo": lambda: {"agent_in": [s.agent, a[0]]}, "Pickup": lambda: {"holding": [s.agent, a[0]]},
+              "Open": lambda: {"state": [a[0], "open"]}, "Unlock": lambda: {"state": [a[0], "unlocked"]},
+              "EnterCode": lambda: {"state": [(w._code_lock(a[0]) or (a[0],))[0], "unlocked"]},
+              "Read": lambda: {"read": [s.agent, a[0]]}, "Press": lambda: {"state": [a[0], "pressed"]},
+              "ToggleOn": lambda: {"state": [a[0], "on"]}, "ToggleOff": lambda: {"state": [a[0], "off"]},
+              "Put": lambda: {"inside": [a[0], a[1]]}, "Say": lambda: {"said": [s.agent, a[0]]},
+              "Give": lambda: {"holding": [a[1], a[0]]}}.get(s.verb)
+        if cp is not None and cp() not in out:
+            out.append(cp())
+    return out

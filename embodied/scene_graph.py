@@ -1,0 +1,222 @@
+"""World → engine scene nodes: the small scene-graph interface every bridge renders (DESIGN §1, §3).
+
+A node is a dict ``{"id", "seg", "kind", "shape", "size", "pos", "hpr", "color", "visible", "text"?,
+"text_color"?}`` (see :mod:`embodied.protocol`). :func:`build_nodes` makes the whole scene once;
+:func:`updates_for` gives the changed fields of the nodes that show a thing whose state changed
+(a door swinging open, a lid lifting, a key taken, a keypad's display), so each step sends
+only what changed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .layout import DOOR_H, WALL_H, WALL_T
+from .objtypes import COLORS, TYPES
+from .spec import OUTSIDE
+from .world import World
+
+Node = dict[str, Any]
+WALL_COLOR = (0.78, 0.74, 0.66)
+FLOOR_COLOR = (0.45, 0.36, 0.28)
+CEILING_COLOR = (0.9, 0.9, 0.88)
+DOOR_COLOR = (0.55, 0.33, 0.18)
+GROUND_COLOR = (0.3, 0.55, 0.25)
+AGENT_COLORS = ((0.2, 0.4, 0.9), (0.9, 0.3, 0.6), (0.3, 0.8, 0.8))
+LIDDED = {"chest", "box", "safe"}
+
+
+def color(name: str | None, default: str) -> tuple[float, float, float]:
+    return COLORS.get(name or default, COLORS.get(default, (0.6, 0.6, 0.6)))
+
+
+class SceneGraph:
+    """Assigns segmentation ids and turns world state into nodes and node updates."""
+
+    def __init__(self, world: World, show_agents: bool | None = None):
+        self.world = world
+        ids = list(world.objs) + list(world.door_specs)
+        self.seg: dict[str, int] = {t: i + 1 for i, t in enumerate(ids)}
+        self.show_agents = len(world.agent_ids) > 1 if show_agents is None else show_agents
+        for aid in world.agent_ids:
+            self.seg[f"agent:{aid}"] = len(self.seg) + 1
+        self.seg["structure"] = len(self.seg) + 1
+
+    @property
+    def seg_names(self) -> dict[int, str]:
+        """Segmentation id → object/door/agent id ("structure" for walls, floors, ceilings)."""
+        return {v: k for k, v in self.seg.items()}
+
+    # ------------------------------------------------------------ static + initial nodes
+    def build_nodes(self) -> list[Node]:
+        w, L = self.world, self.world.layout
+        s = self.seg["structure"]
+        nodes: list[Node] = []
+        for rid, r in L.rooms.items():
+            rs = next(x for x in w.spec.rooms if x.id == rid)
+            (cx, cy), sx, sy = r.center, r.x1 - r.x0, r.y1 - r.y0
+            nodes.append(_node(f"floor:{rid}", s, "floor", "box", (sx, sy, 0.1), (cx, cy, -0.05), color(rs.floor, "") if rs.floor else FLOOR_COLOR))
+            nodes.append(_node(f"ceiling:{rid}", s, "ceiling", "box", (sx, sy, 0.1), (cx, cy, WALL_H + 0.05), CEILING_COLOR))
+        for i, g in enumerate(L.outside):
+            (cx, cy) = g.center
+            nodes.append(_node(f"ground:{i}", s, "ground", "box", (g.x1 - g.x0, g.y1 - g.y0, 0.1), (cx, cy, -0.06), GROUND_COLOR))
+        for i, r in enumerate(L.walls):
+            (cx, cy) = r.center
+            nodes.append(_node(f"wall:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, WALL_H), (cx, cy, WALL_H / 2), WALL_COLOR))
+        for i, (d, r) in enumerate(L.lintels):
+            (cx, cy) = r.center
+            h = WALL_H - DOOR_H
+            nodes.append(_node(f"lintel:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, h), (cx, cy, DOOR_H + h / 2), WALL_COLOR))
+        for did, d in L.doors.items():
+            ds = w.door_specs[did]
+            nodes.append(_node(did, self.seg[did], "door", "box", (d.width - 0.04, 0.06, DOOR_H - 0.02), (0, 0, 0),
+                               color(ds.color, "") if ds.color else DOOR_COLOR))
+            if OUTSIDE in d.rooms:
+                nodes.append(self._sign(d, "EXIT", (0.1, 0.55, 0.15), f"{did}#sign"))
+            if ds.lock is not None and ds.lock.kind == "code" and not any(o.controls == did for o in w.spec.objects):
+                nodes.append(self._sign(d, "", (0.15, 0.15, 0.17), f"{did}#panel", below=True))
+        for oid, o in w.objs.items():
+            t = TYPES[o.type]
+            size = tuple(o.size or t.size)
+            node = _node(oid, self.seg[oid], o.type, t.shape, size, (0, 0, 0), color(o.color, t.color))
+            if o.type in ("note", "screen", "book") and o.text:
+                node["text"] = o.text
+                node["text_color"] = color(None, t.text_color)
+            if o.type == "keypad":
+                node["text_color"] = color(None, t.text_color)
+                node["text"] = ""
+            nodes.append(node)
+            if "openable" in w.affords[oid]:
+                lid = (size[0], size[1], 0.06) if o.type in LIDDED else (size[0] * 0.96, 0.04, size[2] * 0.96)
+                nodes.append(_node(f"{oid}#lid", self.seg[oid], o.type, "box", lid, (0, 0, 0), _shade(node["color"], 0.8)))
+        if self.show_agents:
+            for k, aid in enumerate(w.agent_ids):
+                c = AGENT_COLORS[k % len(AGENT_COLORS)]
+                nodes.append(_node(f"agent:{aid}", self.seg[f"agent:{aid}"], "agent", "cylinder", (0.3, 0.3, 1.0), (0, 0, 0), c))
+                nodes.append(_node(f"agent:{aid}#head", self.seg[f"agent:{aid}"], "agent", "sphere", (0.24, 0.24, 0.24), (0, 0, 0), c))
+        by_id = {n["id"]: n for n in nodes}
+        for u in self.updates_for(list(w.objs) + list(w.door_specs)) + self.agent_updates():
+            by_id[u["id"]].update({k: v for k, v in u.items() if k != "id"})
+        return nodes
+
+    def _sign(self, d, text: str, col, nid: str, below: bool = False) -> Node:
+        """A plate on the wall above (or a panel beside) a door, on the inner room's side."""
+        cx, cy = d.center
+        n = {"north": (0, -1), "south": (0, 1), "east": (-1, 0), "west": (1, 0)}[d.side_of_first]
+        off = WALL_T / 2 + 0.02
+        h = {"north": 0.0, "south": 180.0, "east": -90.0, "west": 90.0}[d.side_of_first]
+        if below:
+            along = (1, 0) if d.along_x else (0, 1)
+            px, py = cx + along[0] * (d.width / 2 + 0.3), cy + along[1] * (d.width / 2 + 0.3)
+            node = _node(nid, self.seg[d.id], "keypad", "box", (0.36, 0.06, 0.3), (px + n[0] * off, py + n[1] * off, 1.3), col)
+            node["text_color"] = COLORS["lime"]
+            node["text"] = "ENTER CODE"
+        else:
+            node = _node(nid, self.seg["structure"], "sign", "card", (0.6, 0.0, 0.25), (cx + n[0] * off, cy + n[1] * off, DOOR_H + 0.2), col)
+            node["text"] = text
+            node["text_color"] = (1.0, 1.0, 1.0)
+        node["hpr"] = [h, 0.0, 0.0]
+        return node
+
+    # ------------------------------------------------------------ dynamic state
+    def updates_for(self, things) -> list[Node]:
+        out: list[Node] = []
+        w = self.world
+        for t in things:
+            if t in w.door_specs:
+                out += self._door(t)
+            elif t in w.objs:
+                out += self._object(t)
+        return out
+
+    def agent_updates(self) -> list[Node]:
+        if not self.show_agents:
+            return []
+        out = []
+        for aid in self.world.agent_ids:
+            a = self.world.agent(aid)
+            out.append({"id": f"agent:{aid}", "pos": [a["x"], a["y"], 0.5], "hpr": [a["yaw"], 0.0, 0.0]})
+            out.append({"id": f"agent:{aid}#head", "pos": [a["x"], a["y"], 1.15], "hpr": [a["yaw"], 0.0, 0.0]})
+        return out
+
+    def _door(self, did: str) -> list[Node]:
+        w = self.world
+        d = w.layout.doors.get(did)
+        if d is None:
+            return []
+        st = w.state["doors"][did]
+        cx, cy = d.center
+        z = (DOOR_H - 0.02) / 2
+        if not st["open"]:
+            pos, h = [cx, cy, z], 0.0 if d.along_x else 90.0
+        else:  # swung 90 degrees into the first room about the hinge at the low jamb
+            into = -1 if d.side_of_first in ("north", "east") else 1
+            half = (d.width - 0.04) / 2
+            if d.along_x:
+                pos, h = [cx - d.width / 2 + 0.04, cy + into * (half + 0.05), z], 90.0
+            else:
+                pos, h = [cx + into * (half + 0.05), cy - d.width / 2 + 0.04, z], 0.0
+        out = [{"id": did, "pos": pos, "hpr": [h, 0.0, 0.0]}]
+        panel_id = f"{did}#panel"
+        if any(o.controls == did for o in w.spec.objects) or w.door_specs[did].lock is None or w.door_specs[did].lock.kind != "code":
+            return out
+        out.append({"id": panel_id, "text": _keypad_text(st["display"], st["locked"])})
+        return out
+
+    def _object(self, oid: str) -> list[Node]:
+        w = self.world
+        o, st = w.objs[oid], w.state["objects"][oid]
+        t = TYPES[o.type]
+        size = tuple(o.size or t.size)
+        x, y, z = w.position(oid)
+        visible = w.holder(oid) is None and w.accessible(oid)
+        chain = w.container_chain(oid)
+        yaw = w.state["objects"][chain[-1]]["yaw"] if chain else st["yaw"]
+        p = 90.0 if o.type == "button" else 0.0
+        u: Node = {"id": oid, "pos": [x, y, z], "hpr": [yaw, p, 0.0], "visible": visible}
+        base = color(o.color, t.color)
+        if "toggleable" in w.affords[oid]:
+            u["color"] = list(base if st["on"] else _shade(base, 0.35)) if o.type == "lamp" else \
+                list(COLORS["green"] if st["on"] else base)
+        if o.type == "keypad":
+            locked = w.thing(o.controls)["locked"] if o.controls else st["locked"]
+            u["text"] = _keypad_text(st["display"], locked)
+        out = [u]
+        if "openable" in w.affords[oid]:
+            out.append(self._lid(oid, (x, y, z), size, yaw, st["open"], visible))
+        return out
+
+    def _lid(self, oid: str, c, size, yaw: float, is_open: bool, visible: bool) -> Node:
+        o = self.world.objs[oid]
+        r = math.radians(yaw)
+        fwd = (math.sin(r), -math.cos(r))  # the front (local -y) direction in world
+        if o.type in LIDDED:
+            if not is_open:
+                return {"id": f"{oid}#lid", "pos": [c[0], c[1], c[2] + size[2] / 2 + 0.03], "hpr": [yaw, 0.0, 0.0], "visible": visible}
+            back = size[1] / 2 + 0.03  # lid stands up at the back edge
+            return {"id": f"{oid}#lid", "pos": [c[0] - fwd[0] * back, c[1] - fwd[1] * back, c[2] + size[2] / 2 + size[1] / 2],
+                    "hpr": [yaw, 90.0, 0.0], "visible": visible}
+        front = size[1] / 2 + 0.025
+        if not is_open:
+            return {"id": f"{oid}#lid", "pos": [c[0] + fwd[0] * front, c[1] + fwd[1] * front, c[2]], "hpr": [yaw, 0.0, 0.0], "visible": visible}
+        side = (math.cos(r), math.sin(r))  # swing the front panel out to the object's right side
+        half = size[0] / 2
+        px = c[0] + side[0] * half + fwd[0] * (front + half)
+        py = c[1] + side[1] * half + fwd[1] * (front + half)
+        return {"id": f"{oid}#lid", "pos": [px, py, c[2]], "hpr": [yaw + 90.0, 0.0, 0.0], "visible": visible}
+
+
+def _keypad_text(display: str, locked: bool) -> str:
+    if display == "OPEN" or not locked:
+        return "OPEN"
+    return display or "CODE ____"
+
+
+def _shade(c, k: float) -> tuple[float, float, float]:
+    return (c[0] * k, c[1] * k, c[2] * k)
+
+
+def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col) -> Node:
+    return {"id": nid, "seg": seg, "kind": kind, "shape": shape, "size": [float(v) for v in size],
+            "pos": [float(v) for v in pos], "hpr": [0.0, 0.0, 0.0], "color": [float(v) for v in col], "visible": True}

@@ -1,0 +1,275 @@
+"""The solver: proves a scene solvable, gives an optimal plan, explains failures, finds shortcuts.
+
+Breadth-first search over abstract states (rooms, inventories, what is open/unlocked/read,
+who heard what) using the very rules the env applies (:mod:`embodied.rules`) with the
+world in ``abstract`` mode: an object is interactable when it is in the agent's room and not
+shut inside a closed container, and moving is ``GoTo(room)`` through an open door. The plan
+is optimal in abstract actions; the oracle agent turns it into walking and interacting.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .actions import Action
+from .layout import OUTSIDE
+from .rules import apply
+from .spec import Spec
+from .world import World
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    agent: str
+    verb: str               # a canonical verb, or "GoTo"
+    args: tuple[str, ...]
+
+    @property
+    def action(self) -> Action | None:
+        return None if self.verb == "GoTo" else Action(self.verb, self.args)
+
+    def __str__(self) -> str:
+        return f"{self.agent}: {self.verb}({', '.join(self.args)})"
+
+
+@dataclass
+class Verdict:
+    solvable: bool
+    plan: list[PlanStep] = field(default_factory=list)
+    reason: str = ""
+    states: int = 0
+
+    @property
+    def length(self) -> int:
+        return len(self.plan)
+
+
+def _key(state: dict[str, Any]) -> tuple:
+    ag = tuple((a["room"], tuple(sorted(a["inventory"])), tuple(sorted(a["read"])), tuple(sorted(set(a["heard"]))), a["exited"])
+               for _, a in sorted(state["agents"].items()))
+    ob = tuple((tuple(s["loc"]), s["open"], s["locked"], s["on"], s["pressed"] > 0) for _, s in sorted(state["objects"].items()))
+    dr = tuple((s["open"], s["locked"]) for _, s in sorted(state["doors"].items()))
+    return ag, ob, dr
+
+
+def _goal_objects(goal: Any, key: str) -> set[str]:
+    out: set[str] = set()
+    if isinstance(goal, dict):
+        for k, v in goal.items():
+            if k == key and isinstance(v, list):
+                out.add(v[0])
+            elif isinstance(v, (dict, list)):
+                out |= _goal_objects(v, key)
+    elif isinstance(goal, list):
+        for g in goal:
+            out |= _goal_objects(g, key)
+    return out
+
+
+def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
+    """Actions worth trying for ``aid`` in the abstract state (the rules still decide)."""
+    a = w.agent(aid)
+    room = a["room"]
+    out: list[PlanStep] = []
+    if room == OUTSIDE:
+        return out
+    for did, d in w.layout.doors.items():
+        if room in d.rooms and w.state["doors"][did]["open"]:
+            other = d.rooms[1] if d.rooms[0] == room else d.rooms[0]
+            out.append(PlanStep(aid, "GoTo", (other,)))
+    things = [o for o in w.objs if (w.holder(o) == aid) or (w.room_of(o) == room and w.accessible(o) and w.holder(o) is None)]
+    things += [d for d, g in w.layout.doors.items() if room in g.rooms]
+    codes = {}
+    for t in things:
+        st = w.thing(t)
+        if w.can(t, "pickupable") and w.holder(t) is None:
+            out.append(PlanStep(aid, "Pickup", (t,)))
+        if w.can(t, "openable") and not st["open"] and not st["locked"]:
+            out.append(PlanStep(aid, "Open", (t,)))
+        lk = w.lock(t)
+        if lk is not None and st["locked"] and lk.kind == "key" and w.holder(lk.key) == aid:
+            out.append(PlanStep(aid, "Unlock", (t, lk.key)))
+        cl = w._code_lock(t)
+        if cl is not None and w.thing(cl[0])["locked"] and w.knows_code(aid, cl[1]):
+            out.append(PlanStep(aid, "EnterCode", (t, cl[1].code)))
+        if w.can(t, "readable") and t not in a["read"]:
+            out.append(PlanStep(aid, "Read", (t,)))
+        if w.can(t, "pressable") and st.get("pressed", 0) == 0:
+            out.append(PlanStep(aid, "Press", (t,)))
+        if w.can(t, "toggleable"):
+            out.append(PlanStep(aid, "ToggleOff" if st["on"] else "ToggleOn", (t,)))
+        if w.can(t, "receptacle") and (st["open"] or not w.can(t, "openable")):
+            for o in a["inventory"]:
+                if o in put_objects:
+                    out.append(PlanStep(aid, "Put", (o, t)))
+    if len(w.state["agents"]) > 1:
+        for lk in [w.lock(x) for x in list(w.objs) + list(w.door_specs)]:
+            if lk is not None and lk.kind == "code" and w.knows_code(aid, lk):
+                codes[lk.code] = lk
+        said = {s[1] for s in w.state["said"] if s[0] == aid}
+        for code in sorted(codes):
+            text = f"the code is {code}"
+            if text not in said:
+                out.append(PlanStep(aid, "Say", (text,)))
+        for other, b in w.state["agents"].items():
+            if other != aid and b["room"] == room:
+                for o in a["inventory"]:
+                    out.append(PlanStep(aid, "Give", (o, other)))
+    return out
+
+
+def step_abstract(w: World, s: PlanStep) -> bool:
+    """Apply one plan step to ``w`` (abstract mode); True if it succeeded."""
+    if s.verb == "GoTo":
+        a = w.agent(s.agent)
+        door = next((did for did, d in w.layout.doors.items()
+                     if a["room"] in d.rooms and s.args[0] in d.rooms and w.state["doors"][did]["open"]), None)
+        if door is None:
+            return False
+        a["room"] = s.args[0]
+        if s.args[0] == OUTSIDE:
+            a["exited"] = door
+        return True
+    return apply(w, s.agent, s.action).success
+
+
+def solve(spec: Spec, max_states: int = 200_000, forbid_unlock: frozenset[str] = frozenset(),
+          world: World | None = None) -> Verdict:
+    """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state)."""
+    w = World(spec, layout=world.layout if world else None)
+    if world is not None:
+        w.state = pickle.loads(pickle.dumps(world.state))
+    w.abstract = True
+    w.forbid_unlock = set(forbid_unlock)
+    put_objects = _goal_objects(spec.goal, "inside") | _goal_objects(spec.checkpoints or [], "inside")
+    start = pickle.dumps(w.state)
+    if w.goal_reached():
+        return Verdict(True, [], "", 1)
+    parents: dict[tuple, tuple[tuple, PlanStep] | None] = {_key(w.state): None}
+    queue = deque([start])
+    seen_union: dict[str, set] = {"held": set(), "unlocked": set(), "opened": set(), "read": set(), "rooms": set()}
+    while queue:
+        if len(parents) > max_states:
+            return Verdict(False, [], f"search gave up after {max_states} states; the scene may be too large", len(parents))
+        blob = queue.popleft()
+        base = pickle.loads(blob)
+        bkey = _key(base)
+        w.state = base
+        _note(w, seen_union)
+        for aid in w.agent_ids:
+            for step in candidates(w, aid, put_objects):
+                w.state = pickle.loads(blob)
+                if not step_abstract(w, step):
+                    continue
+                k = _key(w.state)
+                if k in parents:
+                    continue
+                parents[k] = (bkey, step)
+                if w.goal_reached():
+                    plan = [step]
+                    cur = bkey
+                    while parents[cur] is not None:
+                        cur, st = parents[cur]
+                        plan.append(st)
+                    return Verdict(True, plan[::-1], "", len(parents))
+                queue.append(pickle.dumps(w.state))
+    w.state = pickle.loads(start)
+    return Verdict(False, [], explain(w, seen_union), len(parents))
+
+
+def _note(w: World, u: dict[str, set]) -> None:
+    for aid, a in w.state["agents"].items():
+        u["held"] |= set(a["inventory"])
+        u["read"] |= set(a["read"])
+        u["rooms"].add(a["room"])
+    for tid, st in list(w.state["objects"].items()) + list(w.state["doors"].items()):
+        if not st["locked"]:
+            u["unlocked"].add(tid)
+        if st["open"]:
+            u["opened"].add(tid)
+
+
+def explain(w: World, u: dict[str, set]) -> str:
+    """Why the goal is never reached, traced back through locks, keys, codes and rooms."""
+    goal = w.spec.goal
+    if "exit_through" in goal:
+        d = goal["exit_through"]
+        return f"the goal (exit through {d!r}) is never reached: " + _why_closed(w, u, d, set())
+    missing = []
+    for key in ("holding", "inside"):
+        for o in _goal_objects(goal, key) if key == "inside" else [(goal.get("holding") or [None])[-1]]:
+            if o and o not in u["held"]:
+                missing.append(_why_unobtainable(w, u, o, set()))
+    for r in _rooms_in(goal):
+        if r not in u["rooms"]:
+            missing.append(_why_room(w, u, r, set()))
+    return "the goal is never reached" + (": " + "; ".join(missing) if missing else
+                                          f" (explored every reachable state; goal {goal})")
+
+
+def _rooms_in(goal: Any) -> list[str]:
+    if isinstance(goal, dict):
+        out = []
+        for k, v in goal.items():
+            if k == "agent_in":
+                out.append(v[-1] if isinstance(v, list) else v)
+            elif isinstance(v, (dict, list)):
+                out += _rooms_in(v)
+        return out
+    if isinstance(goal, list):
+        return [r for g in goal for r in _rooms_in(g)]
+    return []
+
+
+def _why_closed(w: World, u, t: str, seen: set) -> str:
+    if t in u["opened"]:
+        return f"{t} can be opened but what lies beyond is still out of reach"
+    lk = w.lock(t)
+    controller = next((o for o, s in w.objs.items() if s.controls == t), None)
+    if lk is None:
+        if t in w.door_specs:
+            rooms = [r for r in w.layout.doors[t].rooms if r != OUTSIDE] if t in w.layout.doors else []
+            if rooms and not any(r in u["rooms"] for r in rooms):
+                return _why_room(w, u, rooms[0], seen)
+        return f"{t} is never opened"
+    if t in u["unlocked"]:
+        return f"{t} is unlocked but never opened"
+    if t in seen:
+        return f"{t} is needed to open itself (a cycle)"
+    seen = seen | {t}
+    if lk.kind == "key":
+        if lk.key in w.container_chain(lk.key) or t in w.container_chain(lk.key):
+            return f"{t} needs {lk.key}, which is locked inside {t} itself"
+        why = f"{t} needs key {lk.key}, which is never obtained: " + _why_unobtainable(w, u, lk.key, seen)
+    else:
+        clues = lk.clues or [o for o, s in w.objs.items() if s.text and lk.code in s.text]
+        if not clues:
+            why = f"{t} has code {lk.code} but no readable object gives it (no guessing)"
+        else:
+            unread = [c for c in clues if c not in u["read"]]
+            why = (f"the code of {t} is in {', '.join(unread)}, never read: " + "; ".join(_why_unobtainable(w, u, c, seen) for c in unread)
+                   if unread else f"{t}'s code can be learned but no keypad for it can be reached")
+    if controller:
+        why += f" (and {controller}, which controls it, is never reached)"
+    return why
+
+
+def _why_unobtainable(w: World, u, o: str, seen: set) -> str:
+    chain = w.container_chain(o)
+    for c in chain:
+        if c not in u["opened"]:
+            return f"{o} is inside {c}, which is never opened: " + _why_closed(w, u, c, seen)
+    room = w.room_of(o)
+    if room and room not in u["rooms"]:
+        return f"{o} is in room {room}, never reached: " + _why_room(w, u, room, seen)
+    return f"{o} is reachable but its use never leads to the goal"
+
+
+def _why_room(w: World, u, room: str, seen: set) -> str:
+    doors = [d for d, g in w.layout.doors.items() if room in g.rooms]
+    if not doors:
+        return f"room {room} has no door"
+    return "; ".join(_why_closed(w, u, d, seen) for d in doors if d not in u["opened"]) or f"{room} is behind open doors yet unreachable"

@@ -1,0 +1,311 @@
+"""The engine-agnostic world: state, queries and goal predicates (DESIGN §1, §4).
+
+``World.state`` is a plain JSON-able dict, so ``get_state()`` / ``set_state()`` round-trip
+exactly and a state can be saved, restored and replayed in any engine:
+
+```
+{"step": int,
+ "agents":  {id: {"x", "y", "yaw", "horizon", "room", "inventory": [ids], "read": [ids],
+                  "heard": [texts], "seen": [ids], "exited": door id | None}},
+ "objects": {id: {"loc": ["room", room] | ["in", receptacle] | ["held", agent], "x", "y", "z", "yaw",
+                  "open": bool, "locked": bool, "on": bool, "pressed": int, "display": str}},
+ "doors":   {id: {"open": bool, "locked": bool, "display": str}},
+ "said":    [[agent, text, step], ...]}
+```
+In ``abstract`` mode (used by the solver) interactability means "in the same room and not
+shut inside a closed container"; otherwise it is AI2-THOR's rule: in view, unoccluded, within reach.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from .layout import WALL_T, Layout, Rect, build_layout
+from .nav import NavConfig, circle_hits_rect, in_view, line_of_sight
+from .objtypes import TYPES
+from .spec import OUTSIDE, Lock, Spec
+
+Thing = dict[str, Any]
+
+
+class World:
+    def __init__(self, spec: Spec, nav: NavConfig | None = None, aspect: float = 1.0, layout: Layout | None = None):
+        self.spec = spec
+        self.nav = nav or NavConfig()
+        self.aspect = aspect
+        self.layout = layout or build_layout(spec)
+        self.objs = {o.id: o for o in spec.objects}
+        self.door_specs = {d.id: d for d in spec.doors}
+        self.agent_ids = [a.id for a in spec.agents]
+        self.affords = {o.id: {a for a in TYPES[o.type].affords if not o.affords or o.affords.get(a, True)}
+                        | {a for a, v in (o.affords or {}).items() if v} for o in spec.objects}
+        self.abstract = False
+        self.forbid_unlock: set[str] = set()  # solver: locks that must stay locked (shortcut test)
+        self.dirty: set[str] = set()          # things whose look changed since the engine was told
+        self.state = self.initial_state()
+
+    # ---------------------------------------------------------------- state
+    def initial_state(self) -> dict[str, Any]:
+        inside = {c: o.id for o in self.spec.objects for c in o.contains}
+        objects = {}
+        for o in self.spec.objects:
+            p = self.layout.objects.get(o.id)
+            st = {"loc": ["in", inside[o.id]] if o.id in inside else ["room", o.room],
+                  "x": p.x if p else 0.0, "y": p.y if p else 0.0, "z": p.z if p else 0.0, "yaw": p.yaw if p else 0.0,
+                  "open": bool(o.open) if o.open is not None else False,
+                  "locked": o.lock is not None, "on": bool(o.on), "pressed": 0, "display": ""}
+            if o.lock is not None:
+                st["open"] = False
+            objects[o.id] = st
+        doors = {d.id: {"open": d.open and d.lock is None, "locked": d.lock is not None, "display": ""}
+                 for d in self.spec.doors}
+        agents = {}
+        for a in self.spec.agents:
+            x, y, yaw = self.layout.agents.get(a.id, (0.0, 0.0, 0.0))
+            agents[a.id] = {"x": x, "y": y, "yaw": yaw, "horizon": 0.0, "room": a.room, "inventory": [],
+                            "read": [], "heard": [], "seen": [], "exited": None}
+        return {"step": 0, "agents": agents, "objects": objects, "doors": doors, "said": []}
+
+    def get_state(self) -> dict[str, Any]:
+        return copy.deepcopy(self.state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        missing = [k for k in ("agents", "objects", "doors") if k not in state]
+        if missing or set(state["objects"]) != set(self.objs) or set(state["doors"]) != set(self.door_specs):
+            raise ValueError(f"state does not belong to scene {self.spec.name!r} (missing or different keys: {missing or 'objects/doors'})")
+        self.state = copy.deepcopy(state)
+        self.dirty = set(self.objs) | set(self.door_specs)
+
+    # ---------------------------------------------------------------- lookups
+    def agent(self, aid: str) -> dict[str, Any]:
+        return self.state["agents"][aid]
+
+    def thing(self, tid: str) -> Thing:
+        return self.state["objects"].get(tid) or self.state["doors"][tid]
+
+    def exists(self, tid: str) -> bool:
+        return tid in self.objs or tid in self.door_specs
+
+    def is_door(self, tid: str) -> bool:
+        return tid in self.door_specs
+
+    def kind(self, tid: str) -> str:
+        return "door" if tid in self.door_specs else self.objs[tid].type
+
+    def lock(self, tid: str) -> Lock | None:
+        return self.door_specs[tid].lock if tid in self.door_specs else self.objs[tid].lock
+
+    def can(self, tid: str, affordance: str) -> bool:
+        if affordance == "takes_code" and self._code_lock(tid) is not None:
+            return True
+        if tid in self.door_specs:
+            return affordance == "openable"
+        return affordance in self.affords[tid]
+
+    def holder(self, oid: str) -> str | None:
+        loc = self.state["objects"][oid]["loc"]
+        return loc[1] if loc[0] == "held" else None
+
+    def container_chain(self, oid: str) -> list[str]:
+        chain, loc = [], self.state["objects"][oid]["loc"]
+        while loc[0] == "in":
+            chain.append(loc[1])
+            loc = self.state["objects"][loc[1]]["loc"]
+        return chain
+
+    def contents(self, rid: str) -> list[str]:
+        """Objects directly inside receptacle ``rid``, in spec order."""
+        return [o for o, st in self.state["objects"].items() if st["loc"] == ["in", rid]]
+
+    def accessible(self, oid: str) -> bool:
+        """Not shut inside a closed container (held and loose things are accessible)."""
+        objects = self.state["objects"]
+        return all(objects[c]["open"] or "openable" not in self.affords[c] for c in self.container_chain(oid))
+
+    def room_of(self, tid: str) -> str | None:
+        if tid in self.door_specs:
+            return None
+        loc = self.state["objects"][tid]["loc"]
+        while loc[0] == "in":
+            loc = self.state["objects"][loc[1]]["loc"]
+        return loc[1] if loc[0] == "room" else self.agent(loc[1])["room"]
+
+    def position(self, tid: str) -> tuple[float, float, float]:
+        """World position of a thing's center (held things: in front of their holder's eye)."""
+        if tid in self.door_specs:
+            cx, cy = self.layout.doors[tid].center
+            return (cx, cy, 1.0)
+        st = self.state["objects"][tid]
+        kind, where = st["loc"]
+        if kind == "room":
+            return (st["x"], st["y"], st["z"])
+        if kind == "held":
+            a = self.agent(where)
+            return (a["x"], a["y"], self.nav.eye_height - 0.3)
+        c = self.position(where)
+        ct = self.objs[where]
+        cs = ct.size or TYPES[ct.type].size
+        s = self.objs[tid].size or TYPES[self.objs[tid].type].size
+        inside = self.contents(where)
+        k = inside.index(tid)
+        yaw = math.radians(self.state["objects"][where]["yaw"])
+        off = (k - 0.5 * (len(inside) - 1)) * 0.28
+        ox, oy = off * math.cos(yaw), off * math.sin(yaw)
+        if cs[2] <= 0.9:  # on/in the top of a low container
+            return (c[0] + ox, c[1] + oy, c[2] + cs[2] / 2 + s[2] / 2)
+        front = cs[1] / 2 + 0.1  # tall container: shown just in front of it, at mid height
+        return (c[0] + ox + math.sin(yaw) * front, c[1] + oy - math.cos(yaw) * front, 0.9)
+
+    # ---------------------------------------------------------------- geometry
+    def blockers(self, exclude: str | None = None) -> list[Rect]:
+        out = list(self.layout.walls)
+        for did, d in self.layout.doors.items():
+            if did != exclude and not self.state["doors"][did]["open"]:
+                out.append(d.gap)
+        return out
+
+    def footprints(self) -> list[Rect]:
+        out = []
+        for oid, o in self.objs.items():
+            st = self.state["objects"][oid]
+            if st["loc"][0] != "room" or TYPES[o.type].mount != "floor":
+                continue
+            sx, sy, _ = o.size or TYPES[o.type].size
+            if round(st["yaw"]) % 180 != 0:
+                sx, sy = sy, sx
+            out.append(Rect(st["x"] - sx / 2, st["y"] - sy / 2, st["x"] + sx / 2, st["y"] + sy / 2))
+        return out
+
+    def free(self, x: float, y: float, obstacles: list[Rect] | None = None) -> bool:
+        """May an agent stand at (x, y)? Walls, closed doors and furniture block; the world has edges."""
+        b = self.layout.bounds
+        if not (b.x0 - 1.0 <= x <= b.x1 + 1.0 and b.y0 - 1.0 <= y <= b.y1 + 1.0):
+            return False
+        if self.layout.room_at(x, y) == OUTSIDE and not any(r.contains(x, y) for r in self.layout.outside):
+            return False
+        r = self.nav.radius
+        obstacles = obstacles if obstacles is not None else self.blockers() + self.footprints()
+        return not any(circle_hits_rect(x, y, r, o) for o in obstacles)
+
+    def pose(self, aid: str) -> tuple[float, float, float, float]:
+        a = self.agent(aid)
+        return (a["x"], a["y"], a["yaw"], a["horizon"])
+
+    def distance(self, aid: str, tid: str) -> float:
+        a = self.agent(aid)
+        p = self.position(tid)
+        return math.hypot(p[0] - a["x"], p[1] - a["y"])
+
+    def visible(self, aid: str, tid: str, pose: tuple | None = None) -> bool:
+        """In the agent's view: inside the frustum, not occluded by walls or closed doors, not shut away."""
+        if tid in self.objs:
+            if self.holder(tid) == aid:
+                return True
+            if not self.accessible(tid) or self.holder(tid) is not None:
+                return False
+        a = self.agent(aid)
+        if self.abstract:
+            return self._same_room(a["room"], tid)
+        pose = pose or self.pose(aid)
+        p = self.position(tid)
+        if not in_view(pose, p, self.nav, self.aspect):
+            return False
+        ex, ey = _pull_back(pose[0], pose[1], p[0], p[1], 0.06)
+        return line_of_sight(pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None))
+
+    def interactable(self, aid: str, tid: str, pose: tuple | None = None) -> tuple[bool, str]:
+        """AI2-THOR's rule: visible and within reach. Returns (ok, reason when not)."""
+        name = tid
+        if tid in self.objs and self.holder(tid) == aid:
+            return True, ""
+        if tid in self.objs and self.holder(tid) is not None:
+            return False, f"{name} is held by {self.holder(tid)}"
+        if tid in self.objs and not self.accessible(tid):
+            return False, f"{name} is inside the closed {self.container_chain(tid)[0]}"
+        if self.abstract:
+            ok = self._same_room(self.agent(aid)["room"], tid)
+            return ok, "" if ok else f"{name} is not in this room"
+        if not self.visible(aid, tid, pose):
+            return False, f"{name} is not in view"
+        pose = pose or self.pose(aid)
+        p = self.position(tid)
+        d = math.hypot(p[0] - pose[0], p[1] - pose[1])
+        if d > self.nav.reach:
+            return False, f"{name} is {d:.1f} m away; get within {self.nav.reach:g} m"
+        return True, ""
+
+    def _same_room(self, room: str, tid: str) -> bool:
+        if tid in self.door_specs:
+            return room in self.layout.doors[tid].rooms if tid in self.layout.doors else False
+        return self.room_of(tid) == room
+
+    # ---------------------------------------------------------------- knowledge
+    def _code_lock(self, tid: str) -> tuple[str, Lock] | None:
+        """The (owner, code lock) that entering a code at ``tid`` works on."""
+        lk = self.lock(tid)
+        if lk is not None and lk.kind == "code":
+            return tid, lk
+        if tid in self.objs and self.objs[tid].controls:
+            target = self.objs[tid].controls
+            tl = self.lock(target)
+            if tl is not None and tl.kind == "code":
+                return target, tl
+        return None
+
+    def knows_code(self, aid: str, lock: Lock) -> bool:
+        """A code is known only from the clues that give it: read by the agent, or told by a teammate."""
+        a = self.agent(aid)
+        if lock.clues:
+            if all(c in a["read"] for c in lock.clues):
+                return True
+        else:
+            if any(lock.code in (self.objs[r].text or "") for r in a["read"]):
+                return True
+        return any(lock.code in h for h in a["heard"])
+
+    # ---------------------------------------------------------------- goals
+    def holds(self, pred: dict[str, Any]) -> bool:
+        """Evaluate a goal predicate (DESIGN §4) on the current state."""
+        key = next(k for k in pred if k != "agents")
+        val = pred[key]
+        if key == "all":
+            return all(self.holds(p) for p in val)
+        if key == "any":
+            return any(self.holds(p) for p in val)
+        if key == "not":
+            return not self.holds(val)
+        args = val if isinstance(val, list) else [val]
+        agents = self.state["agents"]
+        if key == "exit_through":
+            out = [a["exited"] == args[0] for a in agents.values()]
+            return all(out) if pred.get("agents") == "all" else any(out)
+        if key in ("agent_in", "holding", "said", "read") and len(args) == 1:
+            return any(self.holds({key: [aid, args[0]]}) for aid in agents)
+        if key == "agent_in":
+            return agents[args[0]]["room"] == args[1]
+        if key == "holding":
+            return self.holder(args[1]) == args[0]
+        if key == "read":
+            return args[1] in agents[args[0]]["read"]
+        if key == "said":
+            return any(s[0] == args[0] and args[1].lower() in s[1].lower() for s in self.state["said"])
+        if key == "inside":
+            return args[1] in self.container_chain(args[0])
+        if key == "state":
+            st = self.thing(args[0])
+            return {"open": st["open"], "closed": not st["open"], "locked": st["locked"], "unlocked": not st["locked"],
+                    "on": st.get("on", False), "off": not st.get("on", False), "pressed": st.get("pressed", 0) > 0}[args[1]]
+        raise ValueError(f"unknown predicate {key!r}")
+
+    def goal_reached(self) -> bool:
+        return self.holds(self.spec.goal)
+
+
+def _pull_back(x0: float, y0: float, x1: float, y1: float, by: float) -> tuple[float, float]:
+    """The point ``by`` meters short of (x1, y1) on the way from (x0, y0): wall-mounted things sit against walls."""
+    d = math.hypot(x1 - x0, y1 - y0)
+    if d <= by + WALL_T:
+        return x1, y1
+    return x1 - (x1 - x0) * by / d, y1 - (y1 - y0) * by / d
