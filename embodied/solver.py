@@ -159,23 +159,23 @@ def solve(spec: Spec, max_states: int = 200_000, forbid_unlock: frozenset[str] =
         bkey = _key(base)
         w.state = base
         _note(w, seen_union)
-        for aid in w.agent_ids:
-            for step in candidates(w, aid, put_objects):
-                w.state = pickle.loads(blob)
-                if not step_abstract(w, step):
-                    continue
-                k = _key(w.state)
-                if k in parents:
-                    continue
-                parents[k] = (bkey, step)
-                if w.goal_reached():
-                    plan = [step]
-                    cur = bkey
-                    while parents[cur] is not None:
-                        cur, st = parents[cur]
-                        plan.append(st)
-                    return Verdict(True, plan[::-1], "", len(parents))
-                queue.append(pickle.dumps(w.state))
+        steps = [st for aid in w.agent_ids for st in candidates(w, aid, put_objects)]
+        for step in steps:
+            w.state = pickle.loads(blob)
+            if not step_abstract(w, step):
+                continue
+            k = _key(w.state)
+            if k in parents:
+                continue
+            parents[k] = (bkey, step)
+            if w.goal_reached():
+                plan = [step]
+                cur = bkey
+                while parents[cur] is not None:
+                    cur, st = parents[cur]
+                    plan.append(st)
+                return Verdict(True, plan[::-1], "", len(parents))
+            queue.append(pickle.dumps(w.state))
     w.state = pickle.loads(start)
     return Verdict(False, [], explain(w, seen_union), len(parents))
 

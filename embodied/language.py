@@ -1,0 +1,548 @@
+"""Free text -> one canonical :class:`~embodied.actions.Action`, grounded in what the agent sees.
+
+``ground("open the red chest", ctx)`` returns ``Open(chest_red)``. It also accepts an action id
+from the step's allowed list (``"3"``, ``"#3"``, ``"action 3"``) and canonical strings
+(``"Open(chest_red)"``, ``"PickupObject(key)"``). The vocabulary (verbs, object-type synonyms,
+colours, ordinals) is data at the top of this module; the interpreter below reads the first clear
+intent of the text and resolves object references by id, type, name, colour, ordinal and
+nearness, preferring visible or held objects. Anything it cannot ground raises
+:class:`~embodied.errors.ActionError` (and nothing else) with a message naming the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .actions import CATALOG, Action, canonical_name, parse_canonical
+from .errors import ActionError
+
+# ---------------------------------------------------------------- vocabulary (data)
+# verb phrase -> intent: a catalog verb (one object, or none) or a small parser named in lowercase.
+VERBS: dict[str, str] = {
+    **dict.fromkeys(["pick up", "pick", "pickup", "grab", "take", "get", "collect", "fetch", "lift",
+                     "retrieve", "obtain", "acquire"], "Pickup"),
+    **dict.fromkeys(["put", "place", "insert", "stash", "store", "set"], "put"),
+    **dict.fromkeys(["put down", "set down", "let go of", "release", "discard"], "Drop"),
+    "drop": "drop", "open": "open", "unlock": "unlock", "use": "use", "close": "Close", "shut": "Close",
+    **dict.fromkeys(["type", "enter", "input", "punch in", "key in", "dial", "punch"], "code"),
+    **dict.fromkeys(["read", "look at", "examine", "inspect", "check", "study", "view"], "Read"),
+    **dict.fromkeys(["press", "push", "hit", "click", "tap", "pull", "flip"], "Press"),
+    **dict.fromkeys(["turn on", "switch on", "power on", "toggle on", "activate", "light", "enable"], "ToggleOn"),
+    **dict.fromkeys(["turn off", "switch off", "power off", "toggle off", "shut off", "deactivate", "disable",
+                     "extinguish"], "ToggleOff"),
+    **dict.fromkeys(["say", "tell", "ask", "shout", "yell", "whisper", "announce", "reply", "inform"], "say"),
+    **dict.fromkeys(["give", "hand", "hand over", "toss", "throw"], "give"),
+    **dict.fromkeys(["go", "walk", "move", "step", "head", "run", "strafe", "sidestep", "advance", "proceed",
+                     "travel", "turn", "rotate", "spin", "face", "pivot", "look", "tilt", "glance", "switch",
+                     "power", "toggle", "take a step", "take one step"], "move"),
+    **dict.fromkeys(["approach", "navigate to", "navigate", "get to", "get closer to", "come to", "find",
+                     "locate"], "NavigateTo"),
+    **dict.fromkeys(["back up", "back off", "back away", "reverse"], "MoveBack"),
+    **dict.fromkeys(["turn around", "about face", "spin around", "turn back"], "TurnAround"),
+    **dict.fromkeys(["done", "finished", "finish", "stop", "end", "quit", "complete", "task complete"], "Done"),
+    **dict.fromkeys(["wait", "do nothing", "pass", "idle", "noop", "skip", "stay", "stand still", "hold on"], "Pass"),
+}
+MOTION_CLASS = {"turn": "turn", "rotate": "turn", "spin": "turn", "face": "turn", "pivot": "turn",
+                "switch": "turn", "power": "turn", "toggle": "turn", "look": "look", "tilt": "look",
+                "glance": "look"}  # every other "move" verb is class "move"
+DIRECTIONS = {
+    "move": {"forward": "MoveAhead", "forwards": "MoveAhead", "ahead": "MoveAhead", "straight": "MoveAhead",
+             "onward": "MoveAhead", "back": "MoveBack", "backward": "MoveBack", "backwards": "MoveBack",
+             "left": "MoveLeft", "right": "MoveRight"},
+    "turn": {"left": "RotateLeft", "right": "RotateRight", "around": "TurnAround", "clockwise": "RotateRight",
+             "counterclockwise": "RotateLeft", "anticlockwise": "RotateLeft"},
+    "look": {"up": "LookUp", "upward": "LookUp", "upwards": "LookUp", "down": "LookDown", "downward": "LookDown",
+             "downwards": "LookDown", "left": "RotateLeft", "right": "RotateRight", "around": "TurnAround"},
+}
+MOTION_DEFAULT = {"walk": "MoveAhead", "advance": "MoveAhead", "proceed": "MoveAhead", "take a step": "MoveAhead",
+                  "take one step": "MoveAhead"}
+# object type -> words that may name it (the type itself first)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "door": ("door", "exit", "gate", "doorway"), "note": ("note", "paper", "letter", "clue", "message", "scroll"),
+    "fridge": ("fridge", "refrigerator", "icebox"), "box": ("box", "crate", "container", "carton"),
+    "chest": ("chest", "trunk", "coffer"), "keypad": ("keypad", "pad", "panel", "numpad"),
+    "lamp": ("lamp", "light"), "book": ("book", "tome", "journal", "diary"), "lever": ("lever", "handle"),
+    "screen": ("screen", "monitor", "display", "tv", "television", "computer", "terminal"),
+    "apple": ("apple", "fruit"), "table": ("table", "desk"), "cabinet": ("cabinet", "cupboard"),
+    "button": ("button",), "switch": ("switch",), "drawer": ("drawer",), "key": ("key",), "safe": ("safe",),
+}
+CODE_TYPES = ("keypad", "safe", "lock", "padlock", "terminal", "panel", "screen", "door")  # default targets, in order
+COLORS = {"red", "blue", "green", "yellow", "white", "black", "orange", "purple", "pink", "brown", "gray", "grey",
+          "silver", "gold", "golden", "violet", "cyan", "magenta", "beige", "teal"}
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+            "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1}
+NEARNESS = {"closest": "near", "nearest": "near", "near": "near", "closer": "near", "nearer": "near",
+            "farthest": "far", "furthest": "far", "far": "far", "farther": "far", "further": "far",
+            "left": "left", "leftmost": "left", "right": "right", "rightmost": "right", "middle": "mid",
+            "center": "mid", "centre": "mid"}
+FILLERS = set("""please pls plz kindly could can would will you u i i'll ill i'd we we'll let's lets let me should
+    shall must need needs to want wanna gonna going try think guess believe now then next first firstly finally
+    ok okay alright so and just action answer my our is am i'm im have has also the best do""".split())
+NEGATIONS = {"don't", "dont", "not", "never", "won't", "can't", "cannot", "shouldn't", "avoid", "without"}
+STOPS = {"because", "since", "so", "then", "and", "but", "which", "while", "before", "after", "until", "if", "as",
+         "when", "cause", "cuz", "hoping", "where"}
+REF_FILLERS = set("""the a an this that these those my your our one ones object objects item thing please there here
+    over up down off of number no called named labeled labelled marked its which is on at side""".split())
+RELATIONS = {"near", "next", "beside", "by", "under", "behind", "above", "below", "from", "out", "inside", "with"}
+PUT_PREPS = ("in", "into", "inside", "on", "onto", "within", "in to", "on to", "on top of", "back in", "back on")
+GROUPS = {"everyone", "everybody", "all", "team", "teammate", "teammates", "partner", "others", "them", "him",
+          "her", "group"}
+PRONOUNS = {"it", "them", "that", "this"}
+EXAMPLES = "'open the red chest', 'pick up the key', 'type 4172 on the keypad', 'go to the door', 'turn left', 'done'"
+
+# ---------------------------------------------------------------- public types
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Something the agent may refer to. ``distance`` in meters; ``bearing`` in degrees, negative = left."""
+
+    id: str
+    type: str
+    name: str = ""
+    color: str | None = None
+    distance: float = 0.0
+    bearing: float = 0.0
+    visible: bool = True
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What text is grounded against: objects, teammate ids, and this step's numbered allowed actions."""
+
+    objects: tuple[Candidate, ...]
+    agents: tuple[str, ...] = ()
+    allowed: tuple[Action, ...] = ()
+
+
+class _Soft(ActionError):
+    """A verb was found but its phrase did not parse; later clauses may still hold the intent."""
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*|[.;!?:,\n]")
+_ID = re.compile(r"^(?:(?:action|option|choice)(?:\s*id)?\s*[:#]?\s*)?[#\[(]?\s*([0-9]{1,9})\s*[\])]?\s*[.!]?$", re.I)
+_EMBEDDED = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*\(([^()]*)\)")
+_QUOTE = re.compile(r"\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|\u2018([^\u2019]*)\u2019|(?<!\w)'([^']*)'(?!\w)")
+_NUM = re.compile(r"[0-9]+")
+_VERB_INDEX: dict[str, list[tuple[str, ...]]] = {}
+for _phrase in sorted(VERBS, key=lambda p: -len(p.split())):
+    _VERB_INDEX.setdefault(_phrase.split()[0], []).append(tuple(_phrase.split()))
+_WORD_TYPE = {w: t for t, words in SYNONYMS.items() for w in words}
+
+
+def ground(text: str, ctx: Context) -> Action:
+    """Free text (or an action id, or a canonical string) -> one canonical Action.
+
+    Raises :class:`ActionError`, and only that, for any input string: no verb recognised (with
+    example phrasings), no matching object (listing what is visible/held), or ambiguity
+    (listing the candidates by id with a distinguishing hint).
+    """
+    if not isinstance(text, str):
+        raise ActionError(f"expected action text, got {type(text).__name__}; say e.g. {EXAMPLES}")
+    try:
+        return _ground(text.strip()[:4000], ctx)
+    except ActionError:
+        raise
+    except Exception as e:  # the contract is ActionError only; keep it even if a parser slips
+        raise ActionError(f"could not ground {text[:60]!r} (internal error: {type(e).__name__}); "
+                          f"say e.g. {EXAMPLES}") from e
+
+
+def _ground(s: str, ctx: Context) -> Action:
+    if not s:
+        raise ActionError(f"empty action; say e.g. {EXAMPLES}{_id_hint(ctx)}")
+    m = _ID.match(s)
+    if m:
+        i, n = int(m.group(1)), len(ctx.allowed)
+        if not n:
+            raise ActionError(f"action id {i} given but no numbered actions are listed this step; say e.g. {EXAMPLES}")
+        if i >= n:
+            raise ActionError(f"action id {i} out of range; valid ids are 0-{n - 1}")
+        return ctx.allowed[i]
+    try:
+        act = parse_canonical(s)
+    except ActionError:
+        if "(" in s:
+            raise
+        act = None
+    deferred = None
+    if act is None and "(" in s:
+        for em in _EMBEDDED.finditer(s):
+            if em.group(1)[0].isupper() and canonical_name(em.group(1)):
+                try:
+                    act = parse_canonical(em.group(0))
+                except ActionError as e:
+                    deferred = e
+                break
+    if act is not None:
+        return _check(act, ctx)
+    try:
+        return _free(s, ctx)
+    except ActionError:
+        if deferred:
+            raise deferred from None
+        raise
+
+
+def _check(act: Action, ctx: Context) -> Action:
+    """Validate a canonical action's arguments against the context; object args may be phrases."""
+    args = []
+    for p, a in zip(CATALOG[act.name], act.args):
+        if p in ("object", "receptacle", "key"):
+            ids = {c.id: c.id for c in ctx.objects} | {c.id.lower(): c.id for c in ctx.objects}
+            found = ids.get(a) or ids.get(a.lower())
+            if not found:
+                try:
+                    found = _resolve(_words(a), ctx, held_first=p == "object" and act.name in ("Drop", "Put", "Give"))
+                except ActionError as e:
+                    if str(e).startswith("ambiguous"):
+                        raise
+                    raise ActionError(f"unknown object {a!r} in {act.name}(); {_seen(ctx)}") from None
+            a = found
+        elif p == "agent":
+            a = _agent(a, ctx)
+        elif not a.strip():
+            raise ActionError(f"{act.name} needs a non-empty {p}, e.g. {act.name}(keypad, 4172) / Say(\"hello\")")
+        args.append(a)
+    return Action(act.name, tuple(args))
+
+
+# ---------------------------------------------------------------- free text
+def _tokens(s: str) -> list[tuple[str, int, int]]:
+    return [(m.group().lower().replace("\u2019", "'"), m.start(), m.end()) for m in _TOKEN.finditer(s)]
+
+
+def _words(s: str) -> list[str]:
+    return [t for t, _, _ in _tokens(s) if t not in ",.;:!?\n"]
+
+
+def _verb_at(words: list[str], i: int) -> tuple[str, ...] | None:
+    for phrase in _VERB_INDEX.get(words[i], ()):
+        if tuple(words[i:i + len(phrase)]) == phrase:
+            return phrase
+    return None
+
+
+def _free(s: str, ctx: Context) -> Action:
+    toks = _tokens(s)
+    clauses, cur = [], []
+    for t in toks:
+        if t[0] in ",.;:!?\n":
+            clauses.append(cur)
+            cur = []
+        else:
+            cur.append(t)
+    clauses.append(cur)
+    first_err: ActionError | None = None
+    tried = set()
+    for anywhere in (False, True):
+        for ci, cl in enumerate(clauses):
+            words = [t[0] for t in cl]
+            i = 0
+            while i < len(words):
+                if words[i:i + 3] == ["go", "ahead", "and"]:
+                    i += 3
+                    continue
+                phrase = _verb_at(words, i)
+                if phrase and (ci, i) not in tried and len(tried) < 64:
+                    tried.add((ci, i))
+                    try:
+                        return _parse(VERBS[" ".join(phrase)], phrase, words[i + len(phrase):], cl, i, s, ctx)
+                    except _Soft as e:
+                        first_err = first_err or e
+                if words[i] in NEGATIONS or (not anywhere and words[i] not in FILLERS):
+                    break
+                i += len(phrase) if phrase else 1
+    if first_err:
+        raise first_err
+    raise ActionError(f"could not find an action in {s[:60]!r}; say e.g. {EXAMPLES}{_id_hint(ctx)}, "
+                      "or a canonical action like Open(chest_red)")
+
+
+def _cut(args: list[str]) -> list[str]:
+    """The argument phrase ends at a conjunction or at 'to <verb>' ('open the chest to get the key')."""
+    for k, w in enumerate(args):
+        if w in STOPS or (w == "to" and k + 1 < len(args) and args[k + 1] in _VERB_INDEX and args[k + 1] != "the"):
+            return args[:k]
+    return args
+
+
+def _split(args: list[str], preps) -> tuple[list[str], list[str]] | None:
+    for k in range(len(args)):
+        for p in sorted(preps, key=lambda p: -len(p.split())):
+            pw = p.split()
+            if args[k:k + len(pw)] == pw:
+                return args[:k], args[k + len(pw):]
+    return None
+
+
+def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Context) -> Action:
+    verb = " ".join(phrase)
+    if intent == "say":
+        return Action("Say", (_message(verb, cl[i + len(phrase) - 1][2], s, ctx),))
+    args = _cut(args)
+    if intent == "give" or (verb == "pass" and ("to" in args or set(args) & {a.lower() for a in ctx.agents})):
+        return _give(args, ctx)
+    if intent in CATALOG and not CATALOG[intent]:
+        return Action(intent)
+    if intent == "move":
+        return _motion(verb, args, ctx)
+    if intent == "drop":
+        intent = "put" if _split(args, PUT_PREPS) else "Drop"
+    if intent == "put":
+        parts = _split(args, PUT_PREPS)
+        if parts is None:
+            if "down" in args or "away" in args:
+                return Action("Drop", (_resolve(args, ctx, held_first=True),))
+            raise _Soft(f"{verb} it where? say e.g. '{verb} the key in the chest' or 'drop the key'")
+        return Action("Put", (_resolve(parts[0], ctx, held_first=True), _resolve(parts[1], ctx)))
+    if intent in ("open", "unlock"):
+        parts = _split(args, ("with", "using"))
+        if intent == "open" and parts is None:
+            return Action("Open", (_resolve(args, ctx),))
+        target = _resolve(parts[0] if parts else args, ctx)
+        return Action("Unlock", (target, _resolve(parts[1], ctx, held_first=True) if parts else _held_key(target, ctx)))
+    if intent in ("code", "use"):
+        parts = _split([w for w in args if w not in ("open", "unlock")], ("on", "onto", "into", "in", "to", "at",
+                                                                           "for", "with", "using"))
+        what, where = parts if parts else (args, [])
+        code = _code(what, s) or _code(where, s)
+        if not code and (intent == "code" or {"code", "password", "combination", "pin"} & set(what)):
+            tail = _NUM.search(s, cl[i + len(phrase) - 1][2]) or _NUM.search(s)
+            code = tail and tail.group()
+        if code:
+            where = [w for w in where if w != code]
+            return Action("EnterCode", (_resolve(where, ctx) if _content(where) else _code_target(ctx), code))
+        if intent == "use" and what and where:
+            key = _resolve(what, ctx, held_first=True)
+            return Action("Unlock", (_resolve(where, ctx), key))
+        raise _Soft(f"no code in {s[:60]!r}; say e.g. 'type 4172 on the keypad' or 'use the key on the door'")
+    if intent == "Pickup" and ("step" in args or "steps" in args):
+        return _motion("take a step", args[args.index("step" if "step" in args else "steps") + 1:], ctx)
+    args = [w for w in args if w not in ("on", "off")] if intent.startswith("Toggle") else args
+    return Action(intent, (_resolve(args, ctx, held_first=intent == "Drop"),))
+
+
+def _motion(verb: str, args: list[str], ctx: Context) -> Action:
+    cls = MOTION_CLASS.get(verb, "move")
+    if cls == "turn" and ("on" in args or "off" in args) and _content(args):
+        return Action("ToggleOn" if "on" in args else "ToggleOff", (_resolve(args, ctx),))
+    for k, w in enumerate(args):
+        if w in ("to", "towards", "toward", "near", "closer", "nearer", "beside"):
+            target = [x for x in args[k + 1:] if x not in ("to", "the")]
+            if len(target) == 1 and target[0] in DIRECTIONS[cls]:
+                return Action(DIRECTIONS[cls][target[0]])
+            return Action("NavigateTo", (_resolve(args[k + 1:], ctx),))
+        if w not in ("over", "up", "back", "straight", "directly", "right", "closer", "close", "a", "bit", "little",
+                     "way", "all", "the"):
+            break
+    skip = {"the", "a", "one", "step", "steps", "bit", "little", "slightly", "more", "your", "my", "of", "again",
+            "once", "twice", "degrees", "by", "meter", "meters", "m", "pace", "paces", "few", "small", "to", "please",
+            "quickly", "slowly", "carefully", "go", "further", "farther"}
+    rest = [w for w in args if w not in skip and not _NUM.fullmatch(w)]
+    if rest and rest[0] in DIRECTIONS[cls]:
+        return Action(DIRECTIONS[cls][rest[0]])
+    if not rest and verb in MOTION_DEFAULT:
+        return Action(MOTION_DEFAULT[verb])
+    raise _Soft(f"{verb} which way? say e.g. 'move ahead/back/left/right', 'turn left/right/around', "
+                "'look up/down' or 'go to the chest'")
+
+
+def _message(verb: str, pos: int, s: str, ctx: Context) -> str:
+    agents = {a.lower() for a in ctx.agents}
+    m = re.match(r"[\s:,\-]*(?:to\s+)?(?:(?:the|my|our)\s+)?([^\W_]+(?:_[^\W_]+)*)", s[pos:], re.I)
+    if m and (m.group(1).lower() in agents or m.group(1).lower() in GROUPS):
+        pos += m.end()
+    rest = s[pos:]
+    end = re.search(r"[.;!\n](?:\s|$)|[.;!\n]$|\n", rest)
+    body = rest[:end.start()] if end else rest
+    q = _QUOTE.search(rest)
+    if q and (not end or q.start() < end.start()):
+        quoted = next(g for g in q.groups() if g is not None)
+        return quoted if quoted.strip() else _empty_message(verb)
+    body = re.sub(r"^[\s:,\-]*(?:(?:that|to)\s+)?", "", body, flags=re.I)
+    words = body.split()
+    if len(words) >= 2 and words[-2].lower() == "to" and words[-1].lower().strip("?!,") in agents:
+        body = " ".join(words[:-2])
+    return body.strip(" \t,:-") or _empty_message(verb)
+
+
+def _empty_message(verb: str) -> str:
+    raise _Soft(f"{verb} what? say e.g. 'tell bob the code is 4172' or 'say \"hello\"'")
+
+
+def _give(args: list[str], ctx: Context) -> Action:
+    lower = {a.lower(): a for a in ctx.agents}
+    if not lower:
+        raise ActionError("no teammates to give to in this task")
+    k = next((k for k, w in enumerate(args) if w in lower), None)
+    if k is not None:
+        agent = lower[args[k]]
+        obj = args[:k - 1] if k and args[k - 1] == "to" else args[:k] + args[k + 1:]
+    elif "to" in args:
+        who = " ".join(args[args.index("to") + 1:])
+        raise ActionError(f"unknown teammate {who!r}; teammates: {', '.join(ctx.agents)}")
+    elif len(lower) == 1:
+        agent, obj = ctx.agents[0], args
+    else:
+        raise ActionError(f"give it to whom? teammates: {', '.join(ctx.agents)}")
+    return Action("Give", (_resolve([w for w in obj if w != "over"], ctx, held_first=True), agent))
+
+
+def _agent(a: str, ctx: Context) -> str:
+    found = {x.lower(): x for x in ctx.agents}.get(a.strip().lower())
+    if not found:
+        raise ActionError(f"unknown teammate {a!r}; teammates: {', '.join(ctx.agents) or 'none in this task'}")
+    return found
+
+
+def _code(words: list[str], s: str) -> str | None:
+    for k, w in enumerate(words):
+        if _NUM.fullmatch(w):
+            run = [w]
+            for x in words[k + 1:]:
+                if not _NUM.fullmatch(x):
+                    break
+                run.append(x)
+            return "".join(run) if all(len(x) == 1 for x in run) else run[0]
+        if any(ch.isdigit() for ch in w) and w.isascii():
+            return w.upper() if w.upper() in s else w
+    return None
+
+
+def _code_target(ctx: Context) -> str:
+    pool = [c for c in ctx.objects if c.visible]
+    for t in CODE_TYPES:
+        hits = [c for c in pool if c.type == t]
+        if len(hits) == 1:
+            return hits[0].id
+        if hits:
+            raise ActionError(_ambiguous(t, hits))
+    raise ActionError(f"enter the code into what? no keypad is visible; {_seen(ctx)}")
+
+
+def _held_key(target: str, ctx: Context) -> str:
+    keys = [c for c in ctx.objects if c.held and c.type == "key"]
+    if len(keys) == 1:
+        return keys[0].id
+    held = ", ".join(c.id for c in keys)
+    raise ActionError(f"unlock {target} with which key? " + (f"you hold {held}; say which" if keys else
+                      "you hold none; pick one up or say 'unlock the chest with the brass key'"))
+
+
+# ---------------------------------------------------------------- object references
+def _sing(w: str) -> str:
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("es") and w[:-2].endswith(("x", "ch", "sh", "ss")):
+        return w[:-2]
+    return w[:-1] if w.endswith("s") and not w.endswith("ss") and len(w) > 3 else w
+
+
+def _cwords(c: Candidate) -> set[str]:
+    parts = re.split(r"[\s_\-]+|(?<=[a-z])(?=[0-9])", f"{c.id} {c.name}".lower())
+    return {c.id.lower(), c.type.lower(), (c.color or "").lower(), *parts} - {""}
+
+
+def _number(c: Candidate) -> int | None:
+    m = re.search(r"([0-9]+)$", c.id) or re.search(r"([0-9]+)$", c.name)
+    return int(m.group(1)) if m else None
+
+
+def _content(words: list[str]) -> list[str]:
+    return [w for w in words if w not in REF_FILLERS and w not in PRONOUNS]
+
+
+def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
+    """The id of the one object ``words`` ('the second red drawer') refers to, or ActionError."""
+    pronoun = any(w in PRONOUNS for w in words)
+    words = _content(words)
+    phrase = " ".join(words) or "it"
+    for k, w in enumerate(words):  # 'the key from the drawer' -> 'key'
+        if w in RELATIONS and k and words[k - 1] not in NEARNESS:
+            words = words[:k]
+            break
+    colors = {("gray" if w == "grey" else "gold" if w == "golden" else w) for w in words if w in COLORS}
+    ordinal = next((ORDINALS[w] for w in words if w in ORDINALS), None)
+    if ordinal is None:
+        ordinal = next((int(w) for w in words if _NUM.fullmatch(w) and len(w) < 6), None)
+    near = next((NEARNESS[w] for w in words if w in NEARNESS), None)
+    content = [w for w in words if w not in COLORS and w not in ORDINALS and w not in NEARNESS
+               and w not in PRONOUNS and not _NUM.fullmatch(w) and w not in ("to", "in", "the", "of")]
+    if not (content or colors or ordinal or near):
+        held = [c for c in ctx.objects if c.held]
+        if held_first and len(held) == 1 and pronoun:
+            return held[0].id
+        raise _Soft(f"which object? name it by type, colour or id; {_seen(ctx)}")
+    cw = {c.id: _cwords(c) for c in ctx.objects}
+    known = [w for w in content if any(w in ws or _sing(w) in ws or w in _WORD_TYPE or _sing(w) in _WORD_TYPE
+                                       for ws in cw.values())]
+    if content and not known:
+        raise ActionError(f"no object matches {phrase!r}; {_seen(ctx)}")
+
+    def score(c: Candidate) -> int:
+        total = 0
+        for w in known:
+            if w in cw[c.id] or _sing(w) in cw[c.id]:
+                total += 2
+            elif _WORD_TYPE.get(w, _WORD_TYPE.get(_sing(w))) == c.type:
+                total += 1
+            else:
+                return 0
+        if colors and not colors & {(c.color or "").lower(), *cw[c.id]}:
+            return 0
+        return total + 1
+
+    matches: list[Candidate] = []
+    for pool in ([c for c in ctx.objects if c.visible or c.held], list(ctx.objects)):
+        scored = [(score(c), c) for c in pool]
+        best = max((sc for sc, _ in scored), default=0)
+        matches = [c for sc, c in scored if sc and sc == best]
+        if matches:
+            break
+    if not matches:
+        raise ActionError(f"no object matches {phrase!r}; {_seen(ctx)}")
+    if held_first and any(c.held for c in matches):
+        matches = [c for c in matches if c.held]
+    if ordinal is not None and len(matches) > 1:
+        nums = [_number(c) for c in matches]
+        if all(n is not None for n in nums):
+            want = max(nums) if ordinal == -1 else ordinal
+            matches = [c for c, n in zip(matches, nums) if n == want]
+        else:
+            ordered = sorted(matches, key=lambda c: (c.bearing, c.distance))
+            matches = [ordered[ordinal - 1 if ordinal > 0 else -1]] if ordinal <= len(ordered) else []
+        if not matches:
+            raise ActionError(f"no {phrase!r}: there are only {len(nums)}; {_seen(ctx)}")
+    if near and len(matches) > 1:
+        key = {"near": lambda c: c.distance, "far": lambda c: -c.distance, "left": lambda c: c.bearing,
+               "right": lambda c: -c.bearing, "mid": lambda c: abs(c.bearing)}[near]
+        top = min(key(c) for c in matches)
+        matches = [c for c in matches if key(c) == top]
+    if len(matches) > 1:
+        raise ActionError(_ambiguous(phrase, matches))
+    return matches[0].id
+
+
+def _hint(c: Candidate) -> str:
+    side = "left" if c.bearing < -15 else "right" if c.bearing > 15 else "ahead"
+    bits = [c.color or "", "held" if c.held else f"{c.distance:.1f} m {side}",
+            "" if c.visible or c.held else "not in view"]
+    return f"{c.id} ({', '.join(b for b in bits if b)})"
+
+
+def _ambiguous(phrase: str, cands: list[Candidate]) -> str:
+    return f"ambiguous {phrase!r}: {', '.join(_hint(c) for c in cands[:8])}; say which"
+
+
+def _seen(ctx: Context) -> str:
+    vis = [f"{c.id} ({c.type})" for c in ctx.objects if c.visible and not c.held][:15]
+    held = [c.id for c in ctx.objects if c.held]
+    out = f"visible: {', '.join(vis)}" if vis else "nothing is visible"
+    return out + (f"; held: {', '.join(held)}" if held else "")
+
+
+def _id_hint(ctx: Context) -> str:
+    return f", an action id 0-{len(ctx.allowed) - 1}" if ctx.allowed else ""

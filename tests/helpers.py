@@ -1,0 +1,37 @@
+"""Test helpers: build worlds from small specs and walk agents with the real planner."""
+
+from __future__ import annotations
+
+from embodied.actions import Action
+from embodied.env import path_to_interact
+from embodied.rules import apply
+from embodied.spec import load_spec
+from embodied.world import World
+
+
+def world(spec) -> World:
+    return World(load_spec(spec))
+
+
+def approach(w: World, target: str, aid: str = "a0") -> None:
+    """Walk (with real moves) until ``target`` is interactable."""
+    moves = path_to_interact(w, aid, target)
+    assert moves is not None, f"no path to {target}"
+    for m in moves:
+        r = apply(w, aid, Action(m))
+        assert r.success, (m, r.message)
+    assert w.interactable(aid, target)[0]
+
+
+def do(w: World, text: str, aid: str = "a0"):
+    from embodied.actions import parse_canonical
+    return apply(w, aid, parse_canonical(text))
+
+
+def room(**extra):
+    """A one-room spec with an exit; ``extra`` overrides/extends top-level keys."""
+    spec = {"format": "embodied.scene/1", "name": "t", "rooms": [{"id": "hall", "size": [5, 4], "at": [0, 0]}],
+            "doors": [{"id": "exit", "between": ["hall", "outside"], "wall": "north"}],
+            "objects": [], "agents": [{"id": "a0", "room": "hall"}], "goal": {"exit_through": "exit"}}
+    spec.update(extra)
+    return spec

@@ -1,0 +1,93 @@
+"""Spec validation: errors name the bad field; `embodied validate` exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from embodied.errors import SpecError
+from embodied.spec import load_spec, shipped_scenes
+from embodied.validate import validate
+
+from .helpers import room
+
+
+def problems(spec):
+    with pytest.raises(SpecError) as e:
+        load_spec(spec)
+    return dict(e.value.problems)
+
+
+def test_shipped_scenes_load_and_validate():
+    assert len(shipped_scenes()) >= 5
+    for name in shipped_scenes():
+        r = validate(name)
+        assert r.ok, (name, r.problems)
+
+
+@pytest.mark.parametrize("patch, path, words", [
+    ({"rooms": [{"id": "hall", "size": [1, 4]}]}, "rooms[0].size", "at least 1.5"),
+    ({"objects": [{"id": "c", "type": "chset", "room": "hall"}]}, "objects[0].type", "unknown type 'chset'"),
+    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "lock": {"kind": "code"}}]}, "objects[0].lock", "needs 'code'"),
+    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "colour": "red"}]}, "objects[0].colour", "unknown field"),
+    ({"objects": [{"id": "c", "type": "chest", "room": "attic"}]}, "objects[0].room", "unknown room 'attic'"),
+    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "contains": ["ghost"]}]}, "objects[0].contains", "unknown object 'ghost'"),
+    ({"objects": [{"id": "n", "type": "note", "room": "hall"}, {"id": "n", "type": "key", "room": "hall"}]}, "objects[1].id", "duplicate id"),
+    ({"doors": [{"id": "exit", "between": ["hall", "attic"]}]}, "doors[0].between", "unknown room 'attic'"),
+    ({"doors": [{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "nope"}}]}, "doors[0].lock.key", "unknown key object"),
+    ({"goal": {"exit_through": "front"}}, "goal.exit_through", "unknown door"),
+    ({"goal": {"escape": "exit"}}, "goal", "unknown predicate"),
+    ({"goal": {"all": [{"holding": "ghost"}]}}, "goal.all[0].holding", "unknown object 'ghost'"),
+    ({"agents": [{"id": "a0", "room": "attic"}]}, "agents[0].room", "unknown room"),
+    ({"objects": [{"id": "k", "type": "key", "room": "hall", "text": "hi"}]}, "objects[0].text", "not readable"),
+    ({"agents": []}, "agents", "at least 1"),
+])
+def test_schema_errors_name_the_field(patch, path, words):
+    found = problems(room(**patch))
+    assert path in found, found
+    assert words in found[path], found[path]
+
+
+def test_all_problems_reported_at_once():
+    found = problems(room(objects=[{"id": "c", "type": "chest", "room": "attic"}], agents=[{"id": "a0", "room": "attic"}]))
+    assert {"objects[0].room", "agents[0].room"} <= set(found)
+
+
+def test_bad_json_file(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text('{"rooms": [}')
+    with pytest.raises(SpecError) as e:
+        load_spec(str(p))
+    assert "not valid JSON" in str(e.value) and "line 1" in str(e.value)
+
+
+def test_unknown_scene_name_lists_shipped():
+    with pytest.raises(SpecError) as e:
+        load_spec("no_such_scene")
+    assert "key_door" in str(e.value)
+
+
+def test_geometry_errors():
+    spec = room(rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "far", "size": [3, 3], "at": [10, 0]}],
+                doors=[{"id": "d", "between": ["hall", "far"]}, {"id": "exit", "between": ["hall", "outside"]}])
+    kinds = {(k, p) for k, p, _ in validate(spec).problems}
+    assert ("geometry", "doors[0].between") in kinds
+    spec = room(rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "b", "size": [3, 3], "at": [2, 1]}])
+    assert any("overlap" in m for _, _, m in validate(spec).problems)
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(room()))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "k"}}],
+                                   objects=[{"id": "c", "type": "chest", "room": "hall", "contains": ["k"], "lock": {"kind": "key", "key": "k"}},
+                                            {"id": "k", "type": "key"}])))
+    run = lambda *a: subprocess.run([sys.executable, "-m", "embodied.cli", "validate", *a], capture_output=True, text=True)
+    ok = run(str(good))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    r = run(str(bad))
+    assert r.returncode == 1 and "unsolvable" in r.stdout and "locked inside c itself" in r.stdout
+    r = run(str(good), str(bad), "--json")
+    assert r.returncode == 1 and [x["ok"] for x in json.loads(r.stdout)] == [True, False]
