@@ -31,7 +31,8 @@ from .nav import NavConfig, bearing_to, plan_path
 from .rules import Result, apply
 from .scene_graph import SceneGraph
 from .solver import PlanStep, Verdict, solve
-from .spec import Spec, load_spec
+from .spec import Spec
+from .tasks import Task, make_task
 from .world import World
 
 MODALITIES = ("rgb", "depth", "segmentation")
@@ -42,7 +43,8 @@ class Env:
     """One scene, one or more agents, one engine connection.
 
     Args:
-        scene: a spec (path, shipped name, dict or :class:`Spec`).
+        scene: a registered task name (``"escape/key-door"``), a :class:`~embodied.tasks.Task`, or a spec
+            (path, shipped scene name, dict or :class:`Spec`).
         engine: engine name for :func:`embodied.launch`, or a connected :class:`EngineClient` to share.
         width, height: frame size in pixels; fov: horizontal field of view, degrees.
         seed: recorded in the episode; the world itself has no randomness beyond the spec's seed.
@@ -58,7 +60,7 @@ class Env:
                  fov: float = 90.0, seed: int | None = None, modalities: Sequence[str] = ("rgb",),
                  high_level: bool = False, max_steps: int | None = None, agent: str | None = None,
                  nav: NavConfig | None = None, renderer: str = "software", engine_timeout: float = 30.0):
-        self.spec: Spec = load_spec(scene)
+        self.task: Task = make_task(scene)
         bad = [m for m in modalities if m not in MODALITIES]
         if bad:
             raise ValueError(f"unknown modalities {bad}; choose from {MODALITIES}")
@@ -67,24 +69,33 @@ class Env:
         self.modalities = tuple(modalities)
         self.high_level = high_level
         self.seed = seed
-        self.world = World(self.spec, self.nav, aspect=self.width / self.height)
-        self.agent_id = agent or self.world.agent_ids[0]
-        if self.agent_id not in self.world.agent_ids:
-            raise ValueError(f"unknown agent {agent!r}; agents: {self.world.agent_ids}")
-        self.verdict: Verdict = solve(self.spec)
-        self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
-        self.max_steps = max_steps or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
-        self.graph = SceneGraph(self.world)
+        self._max_steps_arg = max_steps
+        self._agent_arg = agent
+        self._setup(self.task.spec(seed))
         self._own_engine = not isinstance(engine, EngineClient)
         self.engine: EngineClient = launch(engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else engine
-        self._loaded = False
         self._reached: set[int] = set()
         self._done = False
         self.last_obs: dict[str, Any] | None = None
 
+    def _setup(self, spec: Spec) -> None:
+        """(Re)build everything that depends on the scene; the engine reloads it on the next reset."""
+        self.spec = spec
+        self.world = World(self.spec, self.nav, aspect=self.width / self.height)
+        self.agent_id = self._agent_arg or self.world.agent_ids[0]
+        if self.agent_id not in self.world.agent_ids:
+            raise ValueError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
+        self.verdict: Verdict = solve(self.spec)
+        self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
+        self.max_steps = self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
+        self.graph = SceneGraph(self.world)
+        self._loaded = False
+
     # ------------------------------------------------------------ lifecycle
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         if seed is not None:
+            if self.task.seeded and seed != self.seed:
+                self._setup(self.task.spec(seed))
             self.seed = seed
         self.world.state = self.world.initial_state()
         self.world.dirty = set()
@@ -152,8 +163,8 @@ class Env:
         truncated = not terminated and self.world.state["step"] >= self.max_steps
         gained = len(self._reached) - before
         reward = (1.0 if success else 0.0) + 0.1 * gained
-        rew = {aid: reward for aid in results}
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
+        rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
         return obs, rew, terminated, truncated, info
 
     def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
@@ -176,7 +187,7 @@ class Env:
                 act = parse_canonical(raw)
                 if act is not None:
                     return act, ""
-                from .language import Candidate, Context, ground  # free text (issue 4)
+                from .language import ground
                 return ground(raw, self.grounding_context(aid)), ""
             return None, f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text"
         except ActionError as e:

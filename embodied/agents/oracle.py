@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..actions import Action
-from ..env import Env, path_to_interact, path_to_room
+from ..env import Env, checkpoints_from_plan, path_to_interact, path_to_room
 from ..solver import PlanStep, solve
 
 READ_DISTANCE = 1.0  # meters: stand this close to read a note, so the frame shows it legibly
@@ -44,12 +44,16 @@ class OracleAgent:
         if info is not None and info.get("action") and not info["lastActionSuccess"] and self.replans < 20:
             self._replan()
         while not self.queue:
-            mine = [s for s in self.plan]
-            if not mine:
-                return Action("Done")
+            if not self.plan:
+                return Action("Done") if len(self.env.world.agent_ids) == 1 else Action("Pass")
             step = self.plan[0]
             if step.agent != self.agent_id:
-                return Action("Pass")  # a teammate acts next in the joint plan
+                # a teammate's step: wait until the world shows it done (joint plans stay ordered)
+                done = checkpoints_from_plan([step], self.env.world)
+                if done and self.env.world.holds(done[0]):
+                    self.plan.popleft()
+                    continue
+                return Action("Pass")
             self.plan.popleft()
             self.current = step
             self.queue.extend(self._expand(step))

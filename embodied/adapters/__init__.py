@@ -1,0 +1,1 @@
+"""Adapters to the standard RL interfaces: Gymnasium (single agent) and PettingZoo (multi-agent)."""

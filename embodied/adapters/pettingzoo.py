@@ -1,0 +1,91 @@
+"""PettingZoo ``ParallelEnv`` for multi-agent scenes: every agent acts each step, each with its own camera.
+
+    from embodied.adapters.pettingzoo import parallel_env
+    env = parallel_env("collab/split-knowledge")
+    obs, infos = env.reset(seed=0)
+    obs, rewards, terms, truncs, infos = env.step({"ana": "read the note", "bo": "Pass"})
+
+Agents talk with ``Say(text)`` (teammates get it in their next ``obs["text"]``) and hand things
+over with ``Give(object, agent)``. The episode ends for all agents together.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from ..env import Env
+from .gym import CHARSET, MAX_TEXT, clean_text
+
+
+class EmbodiedParallelEnv(ParallelEnv):
+    metadata = {"render_modes": ["rgb_array"], "name": "embodied_parallel_v0", "is_parallelizable": True}
+
+    def __init__(self, task: Any = "collab/split-knowledge", width: int = 224, height: int = 224,
+                 render_mode: str | None = None, max_text: int = MAX_TEXT, **env_kwargs: Any):
+        self.env = Env(task, width=width, height=height, **env_kwargs)
+        self.render_mode = render_mode
+        self.max_text = max_text
+        self.possible_agents = list(self.env.world.agent_ids)
+        self.agents: list[str] = []
+        self._w, self._h = width, height
+
+    @functools.lru_cache(maxsize=None)
+    def observation_space(self, agent: str) -> spaces.Space:
+        return spaces.Dict({"rgb": spaces.Box(0, 255, (self._h, self._w, 3), np.uint8),
+                            "text": spaces.Text(max_length=self.max_text, min_length=0, charset=CHARSET)})
+
+    @functools.lru_cache(maxsize=None)
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Text(max_length=256, min_length=1, charset=CHARSET)
+
+    def _obs(self, o: dict[str, Any]) -> dict[str, Any]:
+        return {"rgb": o["rgb"], "text": clean_text(o["text"], self.max_text)}
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        self.env.reset(seed=seed, options=options)
+        self.agents = list(self.possible_agents)
+        obs = {a: self._obs(self.env.last_obs[a]) for a in self.agents}
+        infos = {a: self.env._info(a, _ok(), None) for a in self.agents}
+        return obs, infos
+
+    def step(self, actions: dict[str, Any]):
+        acts = {a: actions.get(a, "Pass") for a in self.agents}
+        acts = {a: int(v.strip()) if isinstance(v, str) and v.strip().isdigit() else v for a, v in acts.items()}
+        obs, rew, term, trunc, info = self.env.step_all(acts)
+        agents = list(self.agents)
+        observations = {a: self._obs(obs[a]) for a in agents}
+        rewards = {a: float(rew[a]) for a in agents}
+        terminations = {a: bool(term) for a in agents}
+        truncations = {a: bool(trunc) for a in agents}
+        infos = {a: info[a] for a in agents}
+        if term or trunc:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.env.last_obs is None:
+            return None
+        return np.concatenate([self.env.last_obs[a]["rgb"] for a in self.possible_agents], axis=1)
+
+    def state(self) -> np.ndarray:
+        """All agents' frames side by side (PettingZoo's global state)."""
+        return np.concatenate([self.env.last_obs[a]["rgb"] for a in self.possible_agents], axis=1)
+
+    def close(self):
+        if getattr(self, "env", None) is not None:
+            self.env.close()
+            self.env = None
+
+
+def _ok():
+    from ..rules import Result
+    return Result(True, "")
+
+
+def parallel_env(task: Any = "collab/split-knowledge", **kwargs: Any) -> EmbodiedParallelEnv:
+    return EmbodiedParallelEnv(task, **kwargs)
