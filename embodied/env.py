@@ -20,14 +20,14 @@ Returns ``obs, reward, terminated, truncated, info``:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .actions import Action, ActionError, NAVIGATION, from_mapping, parse_canonical
 from .engine import EngineClient, launch
 from .layout import OUTSIDE
-from .nav import NavConfig, bearing_to, plan_path
+from .nav import NavConfig, angle_diff, bearing_to, plan_path
 from .rules import Result, apply
 from .scene_graph import SceneGraph
 from .solver import PlanStep, Verdict, solve
@@ -76,6 +76,7 @@ class Env:
         self.engine: EngineClient = launch(engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else engine
         self._reached: set[int] = set()
         self._done = False
+        self._vis: dict[str, dict[str, bool]] = {}
         self.last_obs: dict[str, Any] | None = None
 
     def _setup(self, spec: Spec) -> None:
@@ -105,9 +106,10 @@ class Env:
             self._loaded = True
         else:
             self.world.dirty = set(self.world.objs) | set(self.world.door_specs)
+        self._vis = {}
         self._mark_seen()
-        obs, _ = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)
         self._update_progress()
+        obs = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)()
         return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
 
     def close(self) -> None:
@@ -128,7 +130,8 @@ class Env:
     def set_state(self, state: dict[str, Any]) -> tuple[dict, dict]:
         self.world.set_state(state["world"])
         self._reached, self._done = set(state["reached"]), state["done"]
-        obs, _ = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)
+        self._vis = {}
+        obs = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)()
         return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
 
     # ------------------------------------------------------------ stepping
@@ -155,9 +158,10 @@ class Env:
             if act is not None and act.name == "Done":
                 self._done = True
         self.world.state["step"] += 1
+        self._vis = {}
+        frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
         self._mark_seen()
         self._update_progress()
-        obs, _ = self._observe(results, modalities or self.modalities)
         success = self.world.goal_reached()
         terminated = success or self._done
         truncated = not terminated and self.world.state["step"] >= self.max_steps
@@ -165,7 +169,7 @@ class Env:
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
         rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
-        return obs, rew, terminated, truncated, info
+        return frames(), rew, terminated, truncated, info
 
     def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
         """Any accepted action form → (Action, "") or (None, error message). Never raises."""
@@ -202,7 +206,7 @@ class Env:
         if self.high_level:
             out += [Action("NavigateTo", (t,)) for t in w.agent(aid)["seen"]]
         held = list(w.agent(aid)["inventory"])
-        things = held + [t for t in list(w.objs) + list(w.door_specs) if t not in held and w.visible(aid, t)]
+        things = held + [t for t, v in self.visible(aid).items() if v and t not in held]
         for t in things:
             st = w.thing(t)
             if w.can(t, "pickupable") and t not in held:
@@ -240,7 +244,7 @@ class Env:
             p = w.position(t)
             cands.append(Candidate(id=t, type=w.kind(t), name=spec.name or "", color=getattr(spec, "color", None),
                                    distance=math.hypot(p[0] - pose[0], p[1] - pose[1]), bearing=bearing_to(pose, p),
-                                   visible=w.visible(aid, t), held=w.holder(t) == aid if t in w.objs else False))
+                                   visible=self.visible(aid)[t], held=w.holder(t) == aid if t in w.objs else False))
         return Context(objects=tuple(cands), agents=tuple(a for a in w.agent_ids if a != aid),
                        allowed=tuple(self.allowed_actions(aid)))
 
@@ -254,26 +258,32 @@ class Env:
         moves = path_to_interact(w, aid, target)
         if moves is None:
             return Result(False, f"no path to {target} from here")
+        self._vis = {}
         for m in moves:
             r = apply(w, aid, Action(m))
             if not r.success:
                 return Result(False, f"NavigateTo({target}) stopped: {r.message}")
         return Result(True, f"arrived at {target}")
 
+    def visible(self, aid: str) -> dict[str, bool]:
+        """Which objects and doors ``aid`` sees now; computed once per state and shared."""
+        if aid not in self._vis:
+            w = self.world
+            self._vis[aid] = {t: w.visible(aid, t) for t in list(w.objs) + list(w.door_specs)}
+        return self._vis[aid]
+
     def _mark_seen(self) -> None:
-        w = self.world
-        for aid in w.agent_ids:
-            seen = w.agent(aid)["seen"]
-            for t in list(w.objs) + list(w.door_specs):
-                if t not in seen and w.visible(aid, t):
-                    seen.append(t)
+        for aid in self.world.agent_ids:
+            seen = self.world.agent(aid)["seen"]
+            seen += [t for t, v in self.visible(aid).items() if v and t not in seen]
 
     def _update_progress(self) -> None:
         for i, cp in enumerate(self.checkpoints):
             if i not in self._reached and self.world.holds(cp):
                 self._reached.add(i)
 
-    def _observe(self, results: dict[str, Result], modalities: Sequence[str]):
+    def _observe(self, results: dict[str, Result], modalities: Sequence[str]) -> Callable[[], dict]:
+        """Send this step's scene changes and cameras and ask for frames; returns a function that waits for them."""
         w = self.world
         dirty, w.dirty = w.dirty, set()
         for r in results.values():
@@ -285,28 +295,29 @@ class Env:
             cams.append({"agent": aid, "pos": [a["x"], a["y"], self.nav.eye_height], "hpr": [a["yaw"], -a["horizon"], 0.0],
                          "fov": self.nav.fov, "width": self.width, "height": self.height})
         wire = [_WIRE[m] for m in modalities]
-        frames = self.engine.render(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
-        obs = {}
+        pending = self.engine.render_async(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
+        texts = {}
         for aid in w.agent_ids:
-            f = frames[aid]
-            o: dict[str, Any] = {m: f[_WIRE[m]] for m in modalities}
             r = results.get(aid)
             heard = [f"{s[0]} says: {s[1]}" for s in w.state["said"] if s[2] == w.state["step"] - 1 and s[0] != aid]
-            o["text"] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
-            obs[aid] = o
-        self.last_obs = obs
-        return obs, frames
+            texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
+
+        def obs() -> dict[str, dict[str, Any]]:
+            frames = pending()
+            out = {aid: {**{m: frames[aid][_WIRE[m]] for m in modalities}, "text": texts[aid]} for aid in w.agent_ids}
+            self.last_obs = out
+            return out
+        return obs
 
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         w = self.world
         a = w.agent(aid)
         objects = []
-        for t in list(w.objs) + list(w.door_specs):
+        for t, vis in self.visible(aid).items():
             st = w.thing(t)
             p = w.position(t)
-            vis = w.visible(aid, t)
             objects.append({"objectId": t, "objectType": w.kind(t), "position": {"x": p[0], "y": p[1], "z": p[2]},
-                            "visible": vis, "interactable": vis and w.interactable(aid, t)[0],
+                            "visible": vis, "interactable": vis and w.interactable(aid, t, visible=True)[0],
                             "distance": round(math.hypot(p[0] - a["x"], p[1] - a["y"]), 3),
                             "isOpen": st["open"], "isLocked": st["locked"], "isToggled": st.get("on", False),
                             "isPickedUp": t in w.objs and w.holder(t) is not None,
@@ -325,8 +336,12 @@ class Env:
         return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]
 
 
-def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = None) -> list[str] | None:
-    """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable."""
+def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = None,
+                     square: bool = False) -> list[str] | None:
+    """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable.
+
+    ``square``: also face the target's front head-on (within 20 degrees), as a person does to read a note.
+    """
     obstacles = w.blockers() + w.footprints()
     others = [(w.agent(o)["x"], w.agent(o)["y"]) for o in w.agent_ids if o != aid]
     limit = max_dist or w.nav.reach
@@ -336,8 +351,12 @@ def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = N
 
     tp = w.position(target)
 
+    front = w.state["objects"][target]["yaw"] if square and target in w.objs else None
+
     def goal(pose):
         if math.hypot(tp[0] - pose[0], tp[1] - pose[1]) > limit:
+            return False
+        if front is not None and (abs(angle_diff(pose[2], front)) > 1e-6 or abs(bearing_to(pose, tp)) > 20):
             return False
         return w.interactable(aid, target, pose)[0]
     return plan_path(w.pose(aid), goal, free, w.nav)

@@ -44,6 +44,8 @@ class World:
         self.abstract = False
         self.forbid_unlock: set[str] = set()  # solver: locks that must stay locked (shortcut test)
         self.dirty: set[str] = set()          # things whose look changed since the engine was told
+        self._blockers_key: tuple | None = None
+        self._blockers: list[Rect] = []
         self.state = self.initial_state()
 
     # ---------------------------------------------------------------- state
@@ -160,11 +162,14 @@ class World:
 
     # ---------------------------------------------------------------- geometry
     def blockers(self, exclude: str | None = None) -> list[Rect]:
-        out = list(self.layout.walls)
-        for did, d in self.layout.doors.items():
-            if did != exclude and not self.state["doors"][did]["open"]:
-                out.append(d.gap)
-        return out
+        """Walls and closed doors (minus ``exclude``), as rectangles that block sight and movement."""
+        doors = self.state["doors"]
+        key = (exclude, tuple(doors[d]["open"] for d in self.layout.doors))
+        if self._blockers_key != key:
+            self._blockers = self.layout.walls + [g.gap for d, g in self.layout.doors.items()
+                                                  if d != exclude and not doors[d]["open"]]
+            self._blockers_key = key
+        return self._blockers
 
     def footprints(self) -> list[Rect]:
         out = []
@@ -215,8 +220,10 @@ class World:
         ex, ey = _pull_back(pose[0], pose[1], p[0], p[1], 0.06)
         return line_of_sight(pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None))
 
-    def interactable(self, aid: str, tid: str, pose: tuple | None = None) -> tuple[bool, str]:
-        """AI2-THOR's rule: visible and within reach. Returns (ok, reason when not)."""
+    def interactable(self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None) -> tuple[bool, str]:
+        """AI2-THOR's rule: visible and within reach. Returns (ok, reason when not).
+
+        ``visible``: pass it when already known for this pose, to skip recomputing it."""
         name = tid
         if tid in self.objs and self.holder(tid) == aid:
             return True, ""
@@ -227,7 +234,7 @@ class World:
         if self.abstract:
             ok = self._same_room(self.agent(aid)["room"], tid)
             return ok, "" if ok else f"{name} is not in this room"
-        if not self.visible(aid, tid, pose):
+        if not (self.visible(aid, tid, pose) if visible is None else visible):
             return False, f"{name} is not in view"
         pose = pose or self.pose(aid)
         p = self.position(tid)

@@ -15,7 +15,7 @@ from ..actions import Action
 from ..env import Env, checkpoints_from_plan, path_to_interact, path_to_room
 from ..solver import PlanStep, solve
 
-READ_DISTANCE = 1.0  # meters: stand this close to read a note, so the frame shows it legibly
+READ_DISTANCE = 0.8  # meters: stand this close to read a note, so the frame shows it legibly
 
 
 class OracleAgent:
@@ -70,7 +70,7 @@ class OracleAgent:
         target = step.args[1] if step.verb in ("Put",) else step.args[0]
         moves = None
         if step.verb == "Read":
-            moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE)
+            moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE, square=True)
         if moves is None:
             moves = path_to_interact(w, aid, target)
         return list(moves or []) + [step.action]

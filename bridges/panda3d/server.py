@@ -1,0 +1,222 @@
+"""The Panda3D engine process: a ZeroMQ REP server around :class:`Renderer`.
+
+Run ``python -m embodied.bridges.panda3d.server --port 0 --ready-file F`` (or
+``embodied engine serve``). Protocol: :mod:`embodied.protocol` (DESIGN §3). Every bad
+request gets an error reply and the server keeps serving. It exits on the ``close`` op,
+on SIGTERM/SIGINT, and within about a second of the ``--parent-pid`` process going away.
+Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+import zmq
+
+from embodied import protocol as P
+from embodied.errors import EmbodiedError, ProtocolError
+
+log = logging.getLogger("embodied.engine.panda3d")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="embodied-engine-panda3d", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (non-local needs --token)")
+    p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    p.add_argument("--renderer", choices=["software", "gl", "auto"], default="software")
+    p.add_argument("--ready-file", help="write {endpoint, pid, renderer} JSON here when serving")
+    p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    p.add_argument("--token", help="shared secret every request must carry as 'token'")
+    p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES)
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p.parse_args(argv)
+
+
+class Server:
+    """Dispatches decoded requests to the renderer. ``handle`` never raises."""
+
+    def __init__(self, renderer, token: str | None, max_bytes: int):
+        self.renderer, self.token, self.max_bytes = renderer, token, max_bytes
+        self.closing = False
+
+    def handle(self, frames: list) -> list:
+        try:
+            size = sum(len(f) for f in frames)
+            if size > self.max_bytes:
+                raise ProtocolError(f"message of {size} bytes exceeds the limit of {self.max_bytes} "
+                                    "bytes (--max-message-bytes)")
+            header = P.unpack_header(frames[0])
+            if self.token is not None:
+                got = header.get("token")
+                if not isinstance(got, str) or not hmac.compare_digest(got.encode(), self.token.encode()):
+                    raise ProtocolError("missing or wrong 'token': this engine was started with --token; "
+                                        "pass the same token to the client")
+            op = header.get("op")
+            if not isinstance(op, str) or op not in P.OPS:
+                raise ProtocolError(f"field 'op': unknown op {op!r}; expected one of {list(P.OPS)}")
+            return getattr(self, "op_" + op)(header)
+        except ProtocolError as exc:
+            log.info("bad request: %s", exc)
+            return P.pack(P.error_reply(exc))
+        except Exception as exc:  # the server lives on whatever happens
+            log.exception("request failed")
+            if isinstance(exc, EmbodiedError):
+                return P.pack(P.error_reply(exc))
+            return P.pack({"ok": False, "error": {"type": "EngineError",
+                                                  "message": f"{type(exc).__name__}: {exc}"}})
+
+    def op_hello(self, h):
+        r = self.renderer
+        return P.pack({"ok": True, "protocol": P.PROTOCOL_VERSION, "engine": "panda3d",
+                       "renderer": r.backend, "driver": r.driver, "capabilities": CAPABILITIES,
+                       "max_message_bytes": self.max_bytes, "pid": os.getpid()})
+
+    def op_ping(self, h):
+        return P.pack({"ok": True, "time": time.time()})
+
+    def op_load_scene(self, h):
+        nodes = P.check_list(h.get("nodes", []), "nodes")
+        name = P.check_type(h.get("name", ""), str, "name", "a string")
+        count = self.renderer.load_scene(nodes, name, h.get("background"))
+        return P.pack({"ok": True, "nodes": count})
+
+    def op_update(self, h):
+        n = self.renderer.update(P.check_list(h.get("updates", []), "updates"))
+        return P.pack({"ok": True, "updated": n})
+
+    def op_camera(self, h):
+        self.renderer.set_cameras(P.check_list(h.get("cameras", []), "cameras"))
+        return P.pack({"ok": True})
+
+    def op_render(self, h):
+        agents = P.check_str_list(h.get("agents", ["a0"]), "agents")
+        mods = P.check_str_list(h.get("modalities", ["rgb"]), "modalities", P.MODALITIES)
+        cams = [P.check_camera(c, f"cameras[{i}]")
+                for i, c in enumerate(P.check_list(h.get("cameras", []), "cameras"))]
+        known = set(self.renderer.cameras) | {c["agent"] for c in cams}
+        for a in agents:
+            if a not in known:
+                raise ProtocolError(f"field 'agents': no camera for agent {a!r}; send 'cameras' with "
+                                    f"this request or the 'camera' op first (known: {sorted(known)})")
+        if h.get("updates"):
+            self.renderer.update(P.check_list(h["updates"], "updates"))
+        if cams:
+            self.renderer.set_cameras(cams)
+        out = self.renderer.render(agents, mods)
+        descs, bufs = [], []
+        for a in agents:
+            for m in mods:
+                descs.append(P.describe(a, m, out[a][m]))
+                bufs.append(out[a][m])
+        return P.pack({"ok": True, "buffers": descs}, bufs)
+
+    def op_raycast(self, h):
+        return P.pack({"ok": True, **self.renderer.raycast(h.get("from"), h.get("to"))})
+
+    def op_close(self, h):
+        self.closing = True
+        return P.pack({"ok": True})
+
+
+def _parent_alive(pid: int, was_ppid: bool) -> bool:
+    """False once pid is gone (or, if it was our parent, once we were re-parented: this also
+    catches a killed parent that is still an unreaped zombie)."""
+    if was_ppid and os.getppid() != pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_ready(path: str, info: dict) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(info, f)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until close / signal / parent death. Returns the exit code."""
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.host not in LOCAL_HOSTS and not args.token:
+        print(f"error: refusing to bind {args.host!r} without --token: any machine that can reach "
+              "it could drive this engine. Pass --token SECRET (and the same token to the client), "
+              "or bind 127.0.0.1.", file=sys.stderr)
+        return 2
+    if args.max_message_bytes < 1024:
+        print("error: --max-message-bytes must be at least 1024", file=sys.stderr)
+        return 2
+    from embodied.bridges.panda3d.renderer import Renderer  # heavy import after arg checks
+    try:
+        renderer = Renderer(args.renderer)
+    except EmbodiedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.REP)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, 4 * args.max_message_bytes)
+    host = "[::1]" if args.host == "::1" else args.host
+    if args.host == "::1":
+        sock.setsockopt(zmq.IPV6, 1)
+    try:
+        sock.bind(f"tcp://{host}:{args.port if args.port else '*'}")
+    except zmq.ZMQError as exc:
+        print(f"error: cannot bind tcp://{host}:{args.port}: {exc}. Use --port 0 for a free port.",
+              file=sys.stderr)
+        return 2
+    endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+    if args.ready_file:
+        _write_ready(args.ready_file, {"endpoint": endpoint, "pid": os.getpid(),
+                                       "renderer": renderer.backend, "driver": renderer.driver})
+    print(f"READY {endpoint}", flush=True)
+    log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
+    server = Server(renderer, args.token, args.max_message_bytes)
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    last_check = time.monotonic()
+    was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
+    try:
+        while not stop and not server.closing:
+            try:
+                ready = poller.poll(500)
+            except zmq.ZMQError as exc:  # EINTR from a signal
+                if exc.errno == zmq.EINTR:
+                    continue
+                raise
+            if ready:
+                frames = sock.recv_multipart(copy=False)
+                sock.send_multipart(server.handle(frames), copy=False)
+            if args.parent_pid and time.monotonic() - last_check > 0.5:
+                last_check = time.monotonic()
+                if not _parent_alive(args.parent_pid, was_ppid):
+                    log.warning("parent process %d is gone; exiting", args.parent_pid)
+                    break
+    finally:
+        log.info("shutting down (%s)", f"signal {stop[0]}" if stop else "close/parent")
+        sock.close(0)
+        ctx.term()
+        renderer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

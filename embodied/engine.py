@@ -1,0 +1,324 @@
+"""Client side of the engine wire protocol: start engines, connect, render.
+
+    with embodied.engine.launch() as eng:           # headless Panda3D on a free port
+        eng.load_scene([{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, .1]}])
+        eng.set_cameras([{"agent": "a0", "pos": [0, -2, 1], "hpr": [0, -10, 0]}])
+        frame = eng.render(modalities=("rgb", "depth"))["a0"]["rgb"]   # (224, 224, 3) uint8
+
+Errors: :class:`EngineTimeout` when the engine does not answer in time (naming the op,
+endpoint, timeout, log file and likely fix); :class:`ProtocolError` when the engine replied
+with an error (its message is kept); :class:`EngineError` when the engine process died or
+could not start (exit code and the tail of its log). Every call takes ``timeout=`` seconds,
+defaulting to the client's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import weakref
+from typing import Callable, Any, Iterable, Sequence
+
+import numpy as np
+import zmq
+
+from embodied import protocol as P
+from embodied.errors import EngineError, EngineTimeout, ProtocolError
+
+ENGINES = {"panda3d": "embodied.bridges.panda3d.server"}  # name -> module run with python -m
+_OWNED: "weakref.WeakSet[EngineClient]" = weakref.WeakSet()
+
+
+def _tail(path: str | None, lines: int = 20) -> str:
+    if not path:
+        return "(no log file)"
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return f"(cannot read log {path}: {exc})"
+    return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
+
+
+class EngineClient:
+    """A connection to one engine process (ZeroMQ REQ socket).
+
+    ``process`` (a Popen) makes this client the owner: ``close()`` then stops the engine and
+    its whole process group. Arrays returned by :meth:`render` are C-contiguous
+    zero-copy views of the received frames (row 0 = top of the image).
+    """
+
+    def __init__(self, endpoint: str, timeout: float = 30.0, token: str | None = None,
+                 process: subprocess.Popen | None = None, log_path: str | None = None):
+        self.endpoint, self.timeout, self.token = endpoint, float(timeout), token
+        self.process, self.log_path = process, log_path
+        self.info: dict = {}
+        self._tmp_dir: str | None = None
+        self._closed = False
+        self._ctx = zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.REQ)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.REQ_RELAXED, 1)   # a new request may follow a timed-out one
+        self._sock.setsockopt(zmq.REQ_CORRELATE, 1)  # and a late reply to the old one is dropped
+        self._sock.connect(endpoint)
+        if process is not None:
+            _OWNED.add(self)
+
+    # ------------------------------------------------------------ transport
+    def _dead_error(self, op: str) -> EngineError | None:
+        if self.process is None or self.process.poll() is None:
+            return None
+        return EngineError(f"engine process {self.process.pid} at {self.endpoint} exited with code "
+                           f"{self.process.returncode} (during {op!r}); log {self.log_path}:\n"
+                           f"{_tail(self.log_path)}")
+
+    def request(self, op: str, fields: dict | None = None, buffers: Sequence[Any] = (),
+                timeout: float | None = None) -> tuple[dict, list]:
+        """Send one request; return (reply header, buffer frames). Raises on error replies."""
+        timeout = self._send(op, fields, buffers, timeout)
+        return self._receive(op, timeout)
+
+    def _send(self, op: str, fields: dict | None, buffers: Sequence[Any], timeout: float | None) -> float:
+        if self._closed:
+            raise EngineError(f"engine client for {self.endpoint} is closed; launch() or connect() again")
+        timeout = self.timeout if timeout is None else float(timeout)
+        header = {"op": op, **(fields or {})}
+        if self.token is not None:
+            header["token"] = self.token
+        try:
+            self._sock.send_multipart(P.pack(header, buffers), flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            raise self._timeout(op, timeout) from None
+        return timeout
+
+    def _receive(self, op: str, timeout: float) -> tuple[dict, list]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._dead_error(op) or self._timeout(op, timeout)
+            if self._sock.poll(int(min(left, 0.25) * 1000) + 1, zmq.POLLIN):
+                break
+            dead = self._dead_error(op)
+            if dead is not None:
+                raise dead
+        frames = self._sock.recv_multipart(copy=False)
+        reply = P.unpack_header(frames[0])
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            cls = ProtocolError if err.get("type") == "ProtocolError" else EngineError
+            raise cls(f"engine at {self.endpoint} rejected {op!r}: {err.get('message', reply)}")
+        return reply, frames[1:]
+
+    def _timeout(self, op: str, timeout: float) -> EngineTimeout:
+        return EngineTimeout(
+            f"engine at {self.endpoint} did not answer {op!r} within {timeout:g} s (log: "
+            f"{self.log_path or 'unknown: engine not started by this client'}). Likely fix: the "
+            "engine is hung or overloaded - read its log, pass a larger timeout= (per call or "
+            "to launch()/connect()), or restart it with embodied.engine.launch().")
+
+    # ------------------------------------------------------------ ops
+    def hello(self, timeout: float | None = None) -> dict:
+        """Protocol version, engine name, renderer ('software'/'gl'), driver, capabilities."""
+        reply, _ = self.request("hello", timeout=timeout)
+        if reply.get("protocol") != P.PROTOCOL_VERSION:
+            raise ProtocolError(f"engine at {self.endpoint} speaks protocol {reply.get('protocol')}, "
+                                f"this client speaks {P.PROTOCOL_VERSION}; upgrade the older side")
+        self.info = {k: v for k, v in reply.items() if k != "ok"}
+        return self.info
+
+    def ping(self, timeout: float | None = None) -> float:
+        """Round-trip time in seconds."""
+        t0 = time.perf_counter()
+        self.request("ping", timeout=timeout)
+        return time.perf_counter() - t0
+
+    def load_scene(self, nodes: list[dict], name: str = "", background: Iterable[float] | None = None,
+                   timeout: float | None = None) -> int:
+        """Replace the whole scene with ``nodes`` (DESIGN §3 node dicts). Returns the node count."""
+        fields = {"name": name, "nodes": list(nodes)}
+        if background is not None:
+            fields["background"] = list(background)
+        return self.request("load_scene", fields, timeout=timeout)[0]["nodes"]
+
+    def update(self, updates: list[dict], timeout: float | None = None) -> int:
+        """Apply ``[{"id", pos/hpr/color/visible/text...}]`` all or nothing; returns the count."""
+        return self.request("update", {"updates": list(updates)}, timeout=timeout)[0]["updated"]
+
+    def set_cameras(self, cameras: list[dict], timeout: float | None = None) -> None:
+        """Per agent: ``{"agent", "pos", "hpr", "fov" (horizontal deg), "width", "height"}``."""
+        self.request("camera", {"cameras": list(cameras)}, timeout=timeout)
+
+    def render(self, agents: Sequence[str] = ("a0",), modalities: Sequence[str] = ("rgb",),
+               updates: list[dict] | None = None, cameras: list[dict] | None = None,
+               timeout: float | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Apply ``updates`` and ``cameras`` (optional), then render: agent -> modality -> array.
+        rgb uint8 (H, W, 3); depth float32 (H, W) z-depth in meters, inf for void;
+        seg int32 (H, W) node ``seg`` values, 0 for void."""
+        return self.render_async(agents, modalities, updates, cameras, timeout)()
+
+    def render_async(self, agents: Sequence[str] = ("a0",), modalities: Sequence[str] = ("rgb",),
+                     updates: list[dict] | None = None, cameras: list[dict] | None = None,
+                     timeout: float | None = None) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
+        """Send a render request now; call the returned function for the frames.
+
+        The engine renders while the caller does other work (an env computes its metadata
+        meanwhile). No other request may be sent on this client before the result is taken.
+        """
+        fields: dict[str, Any] = {"agents": list(agents), "modalities": list(modalities)}
+        if updates:
+            fields["updates"] = list(updates)
+        if cameras:
+            fields["cameras"] = list(cameras)
+        timeout = self._send("render", fields, (), timeout)
+
+        def result() -> dict[str, dict[str, np.ndarray]]:
+            reply, frames = self._receive("render", timeout)
+            return P.decode_buffers(reply, frames)
+        return result
+
+    def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:
+        """First visible node on the segment: ``{"hit", "seg", "point", "distance"}`` (None if none)."""
+        reply, _ = self.request("raycast", {"from": list(src), "to": list(dst)}, timeout=timeout)
+        return {k: reply[k] for k in ("hit", "seg", "point", "distance")}
+
+    # ------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Close the connection; if this client owns the engine, stop it and its process group
+        (close op, then SIGTERM, then SIGKILL after ~3 s each). Idempotent."""
+        if self._closed:
+            return
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            try:
+                self.request("close", timeout=2.0)
+            except Exception:
+                pass
+            _stop_group(proc)
+        if self._tmp_dir and proc is not None and proc.returncode == 0:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)  # clean exit: drop the temp log dir
+        self._closed = True
+        try:
+            self._sock.close(0)
+        except Exception:
+            pass
+
+    def __enter__(self) -> "EngineClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        owner = f" pid={self.process.pid}" if self.process is not None else ""
+        return f"<EngineClient {self.endpoint}{owner}{' closed' if self._closed else ''}>"
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """Wait for proc to exit, else SIGTERM then SIGKILL its process group."""
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@atexit.register
+def _cleanup() -> None:
+    for client in list(_OWNED):
+        try:
+            client.close()
+        except Exception:
+            pass
+
+
+def launch(engine: str = "panda3d", headless: bool = True, renderer: str = "software",
+           host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0, log_dir: str | None = None,
+           token: str | None = None, **kw: Any) -> EngineClient:
+    """Start an engine process and return a connected client that owns it.
+
+    The engine runs ``python -m ENGINES[engine]`` in its own session (process group), logs to
+    ``<log_dir or a temp dir>/engine-<pid>.log`` (a temp dir is removed after a clean exit),
+    and exits when this process dies. Extra
+    keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with the
+    log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
+    """
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
+    if not headless:
+        raise EngineError("windowed engines are not supported yet: use launch(headless=True) and "
+                          "save or view the rendered frames")
+    tmp_dir = None if log_dir else tempfile.mkdtemp(prefix="embodied-engine-")
+    log_dir = log_dir or tmp_dir
+    os.makedirs(log_dir, exist_ok=True)
+    ready = os.path.join(log_dir, f"ready-{uuid.uuid4().hex}.json")
+    cmd = [sys.executable, "-m", ENGINES[engine], "--host", host, "--port", str(port),
+           "--renderer", renderer, "--ready-file", ready, "--parent-pid", str(os.getpid())]
+    if token is not None:
+        cmd += ["--token", token]
+    for key, value in kw.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    tmp_log = os.path.join(log_dir, f"engine-starting-{uuid.uuid4().hex}.log")
+    with open(tmp_log, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    log_path = os.path.join(log_dir, f"engine-{proc.pid}.log")
+    os.replace(tmp_log, log_path)
+    deadline = time.monotonic() + timeout
+    try:
+        while not os.path.exists(ready):
+            if proc.poll() is not None:
+                raise EngineError(f"engine {engine!r} exited with code {proc.returncode} before it "
+                                  f"was ready; log {log_path}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise EngineTimeout(f"engine {engine!r} (pid {proc.pid}) was not ready within "
+                                    f"{timeout:g} s; log {log_path}:\n{_tail(log_path)}\nLikely fix: "
+                                    "a slow machine - pass a larger timeout= to launch()")
+            time.sleep(0.02)
+        with open(ready) as f:
+            info = json.load(f)
+        os.unlink(ready)
+        client = EngineClient(info["endpoint"], timeout, token, process=proc, log_path=log_path)
+        client._tmp_dir = tmp_dir
+    except BaseException:
+        _stop_group(proc, grace=1.0)
+        raise
+    try:
+        client.hello()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def connect(endpoint: str, token: str | None = None, timeout: float = 30.0) -> EngineClient:
+    """Connect to an engine that is already running (not owned: close() leaves it running)."""
+    client = EngineClient(endpoint, timeout, token)
+    try:
+        client.hello()
+    except BaseException:
+        client.close()
+        raise
+    return client

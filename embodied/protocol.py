@@ -1,0 +1,212 @@
+"""The engine wire format, shared by the client (:mod:`embodied.engine`) and engine servers.
+
+A message is a ZeroMQ multipart message: frame 0 is a msgpack-encoded header (a dict),
+frames 1.. are raw buffers (sent zero-copy). Requests carry ``{"op": str, ...}`` and,
+when the server was started with a token, ``"token": str``. Replies are
+``{"ok": True, ...}`` or ``{"ok": False, "error": {"type": str, "message": str}}``.
+Array buffers are described in the reply header, in frame order, by
+``"buffers": [{"agent": "a0", "name": "rgb", "shape": [H, W, 3], "dtype": "uint8"}, ...]``.
+
+The ``check_*`` functions validate request fields and raise :class:`ProtocolError` naming
+the field, the value received and what was expected; nothing received is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import msgpack
+import numpy as np
+
+from embodied.errors import ProtocolError
+
+PROTOCOL_VERSION = 1
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+OPS = ("hello", "ping", "load_scene", "update", "camera", "render", "raycast", "close")
+SHAPES = ("box", "cylinder", "sphere", "card")
+MODALITIES = ("rgb", "depth", "seg")
+DTYPES = {"uint8": np.uint8, "float32": np.float32, "int32": np.int32}
+
+
+# ---------------------------------------------------------------- framing
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot send {type(obj).__name__} {obj!r:.60} in a message header; "
+                    "use numbers, strings, lists, dicts")
+
+
+def pack(header: dict, buffers: Iterable[Any] = ()) -> list:
+    """Return the frames of one message: the msgpack header, then the raw buffers.
+    numpy scalars and arrays in the header are sent as numbers and lists."""
+    return [msgpack.packb(header, use_bin_type=True, default=_default), *buffers]
+
+
+def unpack_header(frame: Any) -> dict:
+    """Decode frame 0. Raises ProtocolError when it is not msgpack or not a dict."""
+    try:
+        header = msgpack.unpackb(bytes(frame), raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"header (frame 0) is not valid msgpack: {exc}; "
+                            "expected a msgpack map like {'op': 'ping'}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError(f"header (frame 0) must be a msgpack map, got {type(header).__name__}")
+    return header
+
+
+def error_reply(exc: BaseException) -> dict:
+    """The reply header for a failed request."""
+    return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def describe(agent: str, name: str, array: np.ndarray) -> dict:
+    """The header entry that describes one array buffer."""
+    return {"agent": agent, "name": name, "shape": list(array.shape), "dtype": array.dtype.name}
+
+
+def decode_buffers(header: dict, frames: list) -> dict[str, dict[str, np.ndarray]]:
+    """Turn the reply's buffer frames into ``{agent: {name: array}}`` (read-only views,
+    no copy). Raises ProtocolError when the descriptions and frames do not match."""
+    descs = header.get("buffers", [])
+    if len(descs) != len(frames):
+        raise ProtocolError(f"reply describes {len(descs)} buffers but carries {len(frames)}")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for desc, frame in zip(descs, frames):
+        dtype = DTYPES.get(desc.get("dtype"))
+        if dtype is None:
+            raise ProtocolError(f"unknown buffer dtype {desc.get('dtype')!r}; expected one of {list(DTYPES)}")
+        buf = frame.buffer if hasattr(frame, "buffer") else frame
+        arr = np.frombuffer(buf, dtype=dtype)
+        shape = tuple(desc["shape"])
+        if arr.size != math.prod(shape):
+            raise ProtocolError(f"buffer {desc['agent']}/{desc['name']}: {arr.size} items, shape {shape}")
+        out.setdefault(desc["agent"], {})[desc["name"]] = arr.reshape(shape)
+    return out
+
+
+# ---------------------------------------------------------------- field checks
+
+def _tname(v: Any) -> str:
+    return type(v).__name__
+
+
+def check_type(value: Any, types: type | tuple, field: str, expected: str) -> Any:
+    """Return value if isinstance(value, types) (bool is never a number), else raise."""
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ProtocolError(f"field {field!r}: expected {expected}, got bool {value!r}")
+    if not isinstance(value, types):
+        raise ProtocolError(f"field {field!r}: expected {expected}, got {_tname(value)} {value!r:.80}")
+    return value
+
+
+def check_number(value: Any, field: str) -> float:
+    check_type(value, (int, float, np.integer, np.floating), field, "a number")
+    if not math.isfinite(value):
+        raise ProtocolError(f"field {field!r}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def check_vec(value: Any, field: str, n: int = 3) -> tuple[float, ...]:
+    """A list of n finite numbers."""
+    check_type(value, (list, tuple, np.ndarray), field, f"a list of {n} numbers")
+    if len(value) != n:
+        raise ProtocolError(f"field {field!r}: expected a list of {n} numbers, got {len(value)} items")
+    return tuple(check_number(v, f"{field}[{i}]") for i, v in enumerate(value))
+
+
+def check_color(value: Any, field: str) -> tuple[float, float, float]:
+    c = check_vec(value, field, 3)
+    if any(v < 0 or v > 1 for v in c):
+        raise ProtocolError(f"field {field!r}: color components must be in 0..1, got {list(c)}")
+    return c
+
+
+def check_str_list(value: Any, field: str, allowed: Iterable[str] | None = None) -> list[str]:
+    check_type(value, (list, tuple), field, "a list of strings")
+    out = [check_type(v, str, f"{field}[{i}]", "a string") for i, v in enumerate(value)]
+    if allowed is not None:
+        allowed = list(allowed)
+        for v in out:
+            if v not in allowed:
+                raise ProtocolError(f"field {field!r}: unknown value {v!r}; expected one of {allowed}")
+    return out
+
+
+def check_list(value: Any, field: str) -> list:
+    return check_type(value, (list, tuple), field, "a list")
+
+
+def check_node(node: Any, field: str) -> dict:
+    """Validate one scene node and return it normalised (defaults filled in)."""
+    check_type(node, dict, field, "a node map")
+    out = {"id": check_type(node.get("id"), str, f"{field}.id", "a string")}
+    seg = check_type(node.get("seg"), int, f"{field}.seg", "an int >= 1")
+    if seg < 1 or seg >= 2**31:
+        raise ProtocolError(f"field '{field}.seg': expected an int >= 1, got {seg}")
+    out["seg"] = seg
+    out["kind"] = check_type(node.get("kind", ""), str, f"{field}.kind", "a string")
+    shape = check_type(node.get("shape"), str, f"{field}.shape", f"one of {list(SHAPES)}")
+    if shape not in SHAPES:
+        raise ProtocolError(f"field '{field}.shape': unknown shape {shape!r}; expected one of {list(SHAPES)}")
+    out["shape"] = shape
+    out["size"] = check_vec(node.get("size"), f"{field}.size")
+    if any(s < 0 for s in out["size"]):
+        raise ProtocolError(f"field '{field}.size': sizes must be >= 0, got {list(out['size'])}")
+    out["pos"] = check_vec(node.get("pos", [0, 0, 0]), f"{field}.pos")
+    out["hpr"] = check_vec(node.get("hpr", [0, 0, 0]), f"{field}.hpr")
+    out["color"] = check_color(node.get("color", [0.7, 0.7, 0.7]), f"{field}.color")
+    out["visible"] = check_type(node.get("visible", True), bool, f"{field}.visible", "a bool")
+    text = node.get("text")
+    out["text"] = None if text is None else check_type(text, str, f"{field}.text", "a string")
+    out["text_color"] = check_color(node.get("text_color", [0.05, 0.05, 0.05]), f"{field}.text_color")
+    return out
+
+
+UPDATE_FIELDS = {"pos", "hpr", "color", "visible", "text", "text_color"}
+
+
+def check_update(upd: Any, field: str) -> dict:
+    """Validate one node update ``{"id", any of pos/hpr/color/visible/text/text_color}``."""
+    check_type(upd, dict, field, "an update map")
+    out: dict[str, Any] = {"id": check_type(upd.get("id"), str, f"{field}.id", "a string")}
+    for key in upd:
+        if key != "id" and key not in UPDATE_FIELDS:
+            raise ProtocolError(f"field '{field}.{key}': not updatable; expected some of {sorted(UPDATE_FIELDS)}")
+    if "pos" in upd:
+        out["pos"] = check_vec(upd["pos"], f"{field}.pos")
+    if "hpr" in upd:
+        out["hpr"] = check_vec(upd["hpr"], f"{field}.hpr")
+    for key in ("color", "text_color"):
+        if key in upd:
+            out[key] = check_color(upd[key], f"{field}.{key}")
+    if "visible" in upd:
+        out["visible"] = check_type(upd["visible"], bool, f"{field}.visible", "a bool")
+    if "text" in upd:
+        t = upd["text"]
+        out["text"] = None if t is None else check_type(t, str, f"{field}.text", "a string or null")
+    return out
+
+
+MAX_RESOLUTION = 4096
+
+
+def check_camera(cam: Any, field: str) -> dict:
+    """Validate one camera ``{"agent", "pos", "hpr", "fov" (horizontal degrees), "width", "height"}``."""
+    check_type(cam, dict, field, "a camera map")
+    out = {"agent": check_type(cam.get("agent"), str, f"{field}.agent", "a string")}
+    out["pos"] = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")
+    out["hpr"] = check_vec(cam.get("hpr", [0, 0, 0]), f"{field}.hpr")
+    fov = check_number(cam.get("fov", 90), f"{field}.fov")
+    if not 1 <= fov <= 170:
+        raise ProtocolError(f"field '{field}.fov': expected horizontal degrees in 1..170, got {fov}")
+    out["fov"] = fov
+    for key in ("width", "height"):
+        v = check_type(cam.get(key, 224), int, f"{field}.{key}", "an int")
+        if not 1 <= v <= MAX_RESOLUTION:
+            raise ProtocolError(f"field '{field}.{key}': expected 1..{MAX_RESOLUTION} pixels, got {v}")
+        out[key] = v
+    return out

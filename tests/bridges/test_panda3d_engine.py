@@ -1,0 +1,229 @@
+"""End-to-end tests of the Panda3D engine: real processes, real sockets, no mocks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import msgpack
+import numpy as np
+import pytest
+import zmq
+
+from embodied.engine import EngineClient, connect, launch
+from embodied.errors import EngineError, EngineTimeout, ProtocolError
+
+MAX_BYTES = 1 << 20
+CAM = {"agent": "a0", "pos": [0, -1.5, 1.2], "hpr": [0, 0, 0], "fov": 90, "width": 160, "height": 120}
+SCENE = [
+    {"id": "floor", "seg": 1, "kind": "floor", "shape": "box", "size": [6, 6, 0.1], "pos": [0, 0, -0.05],
+     "color": [0.6, 0.55, 0.5]},
+    {"id": "wall_n", "seg": 2, "kind": "wall", "shape": "box", "size": [6, 0.1, 2.5], "pos": [0, 3, 1.25],
+     "color": [0.8, 0.8, 0.75]},
+    {"id": "wall_s", "seg": 3, "kind": "wall", "shape": "box", "size": [6, 0.1, 2.5], "pos": [0, -3, 1.25]},
+    {"id": "wall_e", "seg": 4, "kind": "wall", "shape": "box", "size": [0.1, 6, 2.5], "pos": [3, 0, 1.25]},
+    {"id": "wall_w", "seg": 5, "kind": "wall", "shape": "box", "size": [0.1, 6, 2.5], "pos": [-3, 0, 1.25]},
+    {"id": "chest", "seg": 6, "kind": "chest", "shape": "box", "size": [0.6, 0.6, 0.6], "pos": [0.6, 1.0, 0.6],
+     "hpr": [30, 0, 0], "color": [0.9, 0.1, 0.1]},
+    {"id": "note", "seg": 7, "kind": "note", "shape": "card", "size": [0.6, 0, 0.45], "pos": [-0.8, 2.9, 1.2],
+     "color": [0.95, 0.93, 0.85], "text": "The code is 4172"},
+]
+
+
+@pytest.fixture(scope="module")
+def eng(tmp_path_factory):
+    client = launch(log_dir=str(tmp_path_factory.mktemp("logs")), timeout=60, max_message_bytes=MAX_BYTES)
+    client.load_scene(SCENE, "test", background=[0.2, 0.2, 0.3])
+    client.set_cameras([CAM])
+    yield client
+    client.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_hello_and_modalities(eng):
+    info = eng.hello()
+    assert info["engine"] == "panda3d" and info["renderer"] == "software" and info["protocol"] == 1
+    assert {"rgb", "depth", "seg"} <= set(info["capabilities"])
+    assert eng.ping() < 1.0
+    out = eng.render(modalities=("rgb", "depth", "seg"))["a0"]
+    rgb, depth, seg = out["rgb"], out["depth"], out["seg"]
+    assert rgb.shape == (120, 160, 3) and rgb.dtype == np.uint8 and rgb.flags.c_contiguous
+    assert depth.shape == (120, 160) and depth.dtype == np.float32
+    assert seg.shape == (120, 160) and seg.dtype == np.int32
+    chest = seg == 6
+    assert chest.sum() > 200
+    r, g, b = (rgb[..., i].astype(int) for i in range(3))
+    assert np.all(r[chest] > g[chest] + 40) and np.all(r[chest] > b[chest] + 40)
+    assert not np.any((r > g + 60) & (r > b + 60) & ~chest)  # red only where the chest is
+    assert np.isfinite(depth[seg > 0]).all() and np.isinf(depth[seg == 0]).all()
+    assert depth[chest].max() < depth[seg == 2].min()  # the chest stands before the north wall
+    assert 7 in seg and 1 in seg  # note and floor visible
+    # z-depth: the wall face at y = 2.95 seen from y = -1.5 straight on, any pixel
+    assert np.allclose(depth[seg == 2], 4.45, atol=1e-3)
+    # row 0 is the top: the floor is at the bottom
+    assert (seg[-1] == 1).all() and not (seg[0] == 1).any()
+    again = eng.render(modalities=("rgb", "depth", "seg"))["a0"]
+    for m in ("rgb", "depth", "seg"):
+        assert np.array_equal(out[m], again[m])
+    only_rgb = eng.render()["a0"]
+    assert list(only_rgb) == ["rgb"] and np.array_equal(only_rgb["rgb"], rgb)
+
+
+def test_frames_identical_across_processes(eng, tmp_path):
+    first = eng.render(modalities=("rgb", "depth", "seg"))["a0"]
+    with launch(log_dir=str(tmp_path), timeout=60) as other:
+        other.load_scene(SCENE, "test", background=[0.2, 0.2, 0.3])
+        second = other.render(modalities=("rgb", "depth", "seg"), cameras=[CAM])["a0"]
+    for m in first:
+        assert first[m].tobytes() == second[m].tobytes(), m
+
+
+def test_update_moves_hides_and_is_atomic(eng):
+    base = eng.render(modalities=("rgb", "seg"))["a0"]
+    cols0 = np.nonzero((base["seg"] == 6).any(axis=0))[0].mean()
+    eng.update([{"id": "chest", "pos": [-0.6, 1.0, 0.6]}])
+    moved = eng.render(modalities=("rgb", "seg"))["a0"]
+    assert np.nonzero((moved["seg"] == 6).any(axis=0))[0].mean() < cols0 - 10
+    hidden = eng.render(modalities=("rgb", "seg"), updates=[{"id": "chest", "visible": False}])["a0"]
+    assert 6 not in hidden["seg"] and not np.array_equal(hidden["rgb"], moved["rgb"])
+    with pytest.raises(ProtocolError, match="nope"):
+        eng.update([{"id": "chest", "visible": True}, {"id": "nope", "pos": [0, 0, 0]}])
+    assert eng.ping() < 1.0
+    assert 6 not in eng.render(modalities=("seg",))["a0"]["seg"]  # nothing was applied
+    eng.update([{"id": "chest", "visible": True, "pos": [0.6, 1.0, 0.6]}])
+    assert np.array_equal(eng.render()["a0"]["rgb"], base["rgb"])
+    with pytest.raises(ProtocolError, match="pos"):
+        eng.update([{"id": "chest", "pos": "north"}])
+
+
+def test_text_update_and_multi_agent(eng):
+    close_up = {"agent": "reader", "pos": [-0.8, 2.1, 1.2], "hpr": [0, 0, 0], "fov": 90,
+                "width": 224, "height": 224}
+    a = eng.render(agents=("a0", "reader"), cameras=[close_up])
+    assert a["reader"]["rgb"].shape == (224, 224, 3) and a["a0"]["rgb"].shape == (120, 160, 3)
+    b = eng.render(agents=("reader",), updates=[{"id": "note", "text": "The code is 9999"}])
+    assert not np.array_equal(a["reader"]["rgb"], b["reader"]["rgb"])
+    eng.update([{"id": "note", "text": "The code is 4172"}])
+    assert np.array_equal(eng.render(agents=("reader",))["reader"]["rgb"], a["reader"]["rgb"])
+
+
+def test_raycast(eng):
+    hit = eng.raycast([0, -1.5, 1.2], [0, 10, 1.2])
+    assert hit["hit"] == "wall_n" and hit["seg"] == 2 and abs(hit["distance"] - 4.45) < 1e-6
+    assert eng.raycast([0.6, -1, 0.6], [0.6, 3, 0.6])["hit"] == "chest"
+    assert eng.raycast([0, 0, 1], [0, 0, 2]) == {"hit": None, "seg": 0, "point": None, "distance": None}
+
+
+def _raw(endpoint: str, frames: list, timeout_ms: int = 5000) -> dict:
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    try:
+        sock.send_multipart(frames)
+        assert sock.poll(timeout_ms), "no reply"
+        return msgpack.unpackb(sock.recv_multipart()[0])
+    finally:
+        sock.close(0)
+
+
+@pytest.mark.parametrize("frames, needle", [
+    ([b"\xc1not msgpack"], "msgpack"),
+    ([msgpack.packb([1, 2])], "map"),
+    ([msgpack.packb({"op": "explode"})], "unknown op"),
+    ([msgpack.packb({"noop": 1})], "op"),
+    ([msgpack.packb({"op": "render", "agents": 5})], "agents"),
+    ([msgpack.packb({"op": "render", "modalities": ["rgb", "heat"]})], "heat"),
+    ([msgpack.packb({"op": "camera", "cameras": [{"agent": "a0", "width": "big"}]})], "width"),
+    ([msgpack.packb({"op": "load_scene", "nodes": [{"id": "x", "seg": 0, "shape": "box"}]})], "seg"),
+    ([msgpack.packb({"op": "ping"}), b"\0" * (2 * MAX_BYTES)], "exceeds"),
+])
+def test_bad_requests_get_error_replies(eng, frames, needle):
+    reply = _raw(eng.endpoint, frames)
+    assert reply["ok"] is False and needle in reply["error"]["message"]
+    assert eng.ping() < 1.0
+
+
+def test_token_required(tmp_path):
+    with launch(log_dir=str(tmp_path), token="s3cret") as eng:
+        assert eng.ping() < 1.0
+        reply = _raw(eng.endpoint, [msgpack.packb({"op": "ping"})])
+        assert reply["ok"] is False and "token" in reply["error"]["message"]
+        with pytest.raises(ProtocolError, match="token"):
+            connect(eng.endpoint, token="wrong", timeout=5)
+        assert eng.ping() < 1.0
+
+
+def test_non_local_bind_needs_token(tmp_path):
+    with pytest.raises(EngineError, match="--token"):
+        launch(host="0.0.0.0", log_dir=str(tmp_path))
+
+
+def test_close_and_timeouts_and_death(tmp_path):
+    eng = launch(log_dir=str(tmp_path), timeout=60)
+    pid = eng.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(EngineTimeout) as err:
+            eng.ping(timeout=0.5)
+        assert eng.log_path in str(err.value) and "ping" in str(err.value)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert eng.ping() < 1.0  # the socket is usable after a timeout
+    eng.close()
+    eng.close()  # idempotent
+    assert _wait_gone(pid, 1.0)
+    eng2 = launch(log_dir=str(tmp_path), timeout=60)
+    os.kill(eng2.process.pid, signal.SIGKILL)
+    with pytest.raises(EngineError, match="exited with code"):
+        eng2.ping(timeout=10)
+    eng2.close()
+
+
+def test_engine_dies_with_its_parent(tmp_path):
+    script = textwrap.dedent(f"""
+        import time
+        from embodied.engine import launch
+        eng = launch(log_dir={str(tmp_path)!r})
+        print(eng.process.pid, flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        engine_pid = int(child.stdout.readline())
+        assert _alive(engine_pid)
+        child.kill()  # SIGKILL: no atexit, no cleanup in the parent
+        assert _wait_gone(engine_pid, 5.0), "engine survived kill -9 of its parent"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_connect_does_not_own(eng):
+    other = connect(eng.endpoint, timeout=5)
+    assert isinstance(other, EngineClient) and other.process is None
+    other.close()
+    assert eng.ping() < 1.0
