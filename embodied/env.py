@@ -36,6 +36,7 @@ from .tasks import Task, make_task
 from .world import World
 
 MODALITIES = ("rgb", "depth", "segmentation")
+SKY = (0.62, 0.76, 0.92)
 _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
 
 
@@ -102,7 +103,7 @@ class Env:
         self.world.dirty = set()
         self._reached, self._done = set(), False
         if not self._loaded:
-            self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name)
+            self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
         else:
             self.world.dirty = set(self.world.objs) | set(self.world.door_specs)
@@ -337,10 +338,11 @@ class Env:
 
 
 def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = None,
-                     square: bool = False) -> list[str] | None:
+                     square: bool = False, margin: float = 2.0) -> list[str] | None:
     """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable.
 
     ``square``: also face the target's front head-on (within 20 degrees), as a person does to read a note.
+    ``margin``: degrees the target must lie inside the edges of the view (larger: more centered).
     """
     obstacles = w.blockers() + w.footprints()
     others = [(w.agent(o)["x"], w.agent(o)["y"]) for o in w.agent_ids if o != aid]
@@ -358,7 +360,7 @@ def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = N
             return False
         if front is not None and (abs(angle_diff(pose[2], front)) > 1e-6 or abs(bearing_to(pose, tp)) > 20):
             return False
-        return w.interactable(aid, target, pose)[0]
+        return w.interactable(aid, target, pose, margin=margin)[0]
     return plan_path(w.pose(aid), goal, free, w.nav)
 
 

@@ -203,7 +203,7 @@ class World:
         p = self.position(tid)
         return math.hypot(p[0] - a["x"], p[1] - a["y"])
 
-    def visible(self, aid: str, tid: str, pose: tuple | None = None) -> bool:
+    def visible(self, aid: str, tid: str, pose: tuple | None = None, margin: float = 2.0) -> bool:
         """In the agent's view: inside the frustum, not occluded by walls or closed doors, not shut away."""
         if tid in self.objs:
             if self.holder(tid) == aid:
@@ -215,12 +215,13 @@ class World:
             return self._same_room(a["room"], tid)
         pose = pose or self.pose(aid)
         p = self.position(tid)
-        if not in_view(pose, p, self.nav, self.aspect):
+        if not in_view(pose, p, self.nav, self.aspect, margin):
             return False
         ex, ey = _pull_back(pose[0], pose[1], p[0], p[1], 0.06)
         return line_of_sight(pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None))
 
-    def interactable(self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None) -> tuple[bool, str]:
+    def interactable(self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None,
+                     margin: float = 2.0) -> tuple[bool, str]:
         """AI2-THOR's rule: visible and within reach. Returns (ok, reason when not).
 
         ``visible``: pass it when already known for this pose, to skip recomputing it."""
@@ -234,7 +235,7 @@ class World:
         if self.abstract:
             ok = self._same_room(self.agent(aid)["room"], tid)
             return ok, "" if ok else f"{name} is not in this room"
-        if not (self.visible(aid, tid, pose) if visible is None else visible):
+        if not (self.visible(aid, tid, pose, margin) if visible is None else visible):
             return False, f"{name} is not in view"
         pose = pose or self.pose(aid)
         p = self.position(tid)

@@ -29,6 +29,7 @@ from panda3d.core import (AmbientLight, Camera, ColorAttrib, DirectionalLight, F
                           TextNode, Texture, TextureAttrib, WindowProperties, loadPrcFileData)
 
 from embodied.bridges.panda3d.geometry import intersect, make_unit_geoms
+from embodied.bridges.panda3d.text import text_card
 from embodied.errors import EngineError, ProtocolError
 from embodied.protocol import check_camera, check_node, check_str_list, check_update, check_vec
 
@@ -151,9 +152,9 @@ class Renderer:
 
     def _lights(self):
         amb = self.root.attach_new_node(AmbientLight("ambient"))
-        amb.node().set_color((0.42, 0.42, 0.42, 1))
+        amb.node().set_color((0.55, 0.55, 0.55, 1))
         self.root.set_light(amb)
-        for hpr, level in (((30, -55, 0), 0.55), ((-150, -20, 0), 0.18)):
+        for hpr, level in (((30, -50, 0), 0.5), ((-150, -20, 0), 0.22)):
             sun = self.root.attach_new_node(DirectionalLight("sun"))
             sun.node().set_color((level, level, level, 1))
             sun.set_hpr(*hpr)
@@ -207,11 +208,12 @@ class Renderer:
         for key in ("pos", "hpr", "color", "visible", "text_color"):
             if key in u:
                 rec[key] = u[key]
-        if "text" in u or ("text_color" in u and rec.get("text")):
+        if "text" in u or (("text_color" in u or "color" in u) and rec.get("text")):
             rec["text"] = u.get("text", rec.get("text"))
             self._text(rec)
 
     def _text(self, rec: dict):
+        """Draw ``rec['text']`` on the node's front face (local -y) as a mipmapped texture card."""
         if rec["textnp"] is not None:
             rec["textnp"].remove_node()
             rec["textnp"] = None
@@ -220,35 +222,12 @@ class Renderer:
         sx, sy, sz = rec["size"]
         if sx <= 0 or sz <= 0:
             return
-        tn = TextNode("text")
-        tn.set_align(TextNode.A_center)
-        tn.set_text_color(*rec["text_color"], 1)
-        best = None
-        words = rec["text"].split()
-        for i in range(1, 4 * len(rec["text"]) + 2):
-            tn.set_wordwrap(0.25 * i)  # em units
-            tn.set_text(rec["text"])
-            if tn.get_wordwrapped_text().split() != words:
-                continue  # a word was broken
-            w, h = tn.get_width(), tn.get_height()
-            if w <= 0 or h <= 0:
-                continue
-            scale = min(0.85 * sx / w, 0.85 * sz / h)
-            if best is None or scale > best[0] + 1e-9:
-                best = (scale, 0.25 * i)
-        if best is None:
-            return
-        tn.set_wordwrap(best[1])
-        tn.set_text(rec["text"])
-        scale = best[0]
-        front = -(sy / 2 if rec["shape"] == "box" else 0.0) - 0.001
-        mid = (tn.get_top() + tn.get_bottom()) / 2
-        textnp = rec["np"].attach_new_node(tn.generate())
-        textnp.set_scale(scale)
-        textnp.set_pos(-(tn.get_left() + tn.get_right()) / 2 * scale, front, -mid * scale)
-        textnp.set_light_off(1)
-        textnp.set_depth_offset(1)
-        rec["textnp"] = textnp
+        card = text_card(rec["text"], sx, sz, tuple(rec.get("color", (1, 1, 1))), tuple(rec["text_color"]))
+        front = -(sy / 2 if rec["shape"] == "box" else 0.0) - 0.002
+        card.reparent_to(rec["np"])
+        card.set_y(front)
+        card.set_depth_offset(1)
+        rec["textnp"] = card
 
     def update(self, updates: list) -> int:
         """Apply node updates (all or nothing). Returns how many were applied."""

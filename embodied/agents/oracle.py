@@ -16,6 +16,7 @@ from ..env import Env, checkpoints_from_plan, path_to_interact, path_to_room
 from ..solver import PlanStep, solve
 
 READ_DISTANCE = 0.8  # meters: stand this close to read a note, so the frame shows it legibly
+CENTERED = 18.0      # degrees from the view's edges: the target is shown well inside the frame
 
 
 class OracleAgent:
@@ -70,7 +71,9 @@ class OracleAgent:
         target = step.args[1] if step.verb in ("Put",) else step.args[0]
         moves = None
         if step.verb == "Read":
-            moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE, square=True)
+            moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE, square=True, margin=CENTERED)
+        if moves is None:  # well inside the view, so the frame shows what is done; else the plain rule
+            moves = path_to_interact(w, aid, target, margin=CENTERED)
         if moves is None:
             moves = path_to_interact(w, aid, target)
         return list(moves or []) + [step.action]
