@@ -26,9 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("specs", nargs="+")
     v.add_argument("--json", action="store_true", help="print a JSON report")
     sub.add_parser("scenes", help="list the shipped scenes")
+    sub.add_parser("doctor", help="check that this machine renders real frames headless (black/stale frame detection)")
     e = sub.add_parser("engine", help="engine commands: 'embodied engine serve --help'")
     e.add_argument("action", choices=["serve"])
     args = p.parse_args(argv)
+    if args.cmd == "doctor":
+        from .doctor import main as doctor
+        return doctor()
     return {"demo": _demo, "validate": _validate, "scenes": _scenes}[args.cmd](args)
 
 

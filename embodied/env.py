@@ -19,6 +19,7 @@ Returns ``obs, reward, terminated, truncated, info``:
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Callable, Sequence
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from .actions import Action, ActionError, NAVIGATION, from_mapping, parse_canonical
 from .engine import EngineClient, launch
+from .errors import EngineError, ProtocolError
 from .layout import OUTSIDE
 from .nav import NavConfig, angle_diff, bearing_to, plan_path
 from .rules import Result, apply
@@ -35,6 +37,7 @@ from .spec import Spec
 from .tasks import Task, make_task
 from .world import World
 
+log = logging.getLogger("embodied.env")
 MODALITIES = ("rgb", "depth", "segmentation")
 SKY = (0.62, 0.76, 0.92)
 _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
@@ -74,7 +77,9 @@ class Env:
         self._agent_arg = agent
         self._setup(self.task.spec(seed))
         self._own_engine = not isinstance(engine, EngineClient)
-        self.engine: EngineClient = launch(engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else engine
+        self._launch_args = dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
+        self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
+        self.engine_restarts = 0
         self._reached: set[int] = set()
         self._done = False
         self._vis: dict[str, dict[str, bool]] = {}
@@ -296,7 +301,11 @@ class Env:
             cams.append({"agent": aid, "pos": [a["x"], a["y"], self.nav.eye_height], "hpr": [a["yaw"], -a["horizon"], 0.0],
                          "fov": self.nav.fov, "width": self.width, "height": self.height})
         wire = [_WIRE[m] for m in modalities]
-        pending = self.engine.render_async(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
+        request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
+        try:
+            pending = self.engine.render_async(**request)
+        except EngineError as e:
+            pending = self._recover(e, request)
         texts = {}
         for aid in w.agent_ids:
             r = results.get(aid)
@@ -304,11 +313,31 @@ class Env:
             texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
 
         def obs() -> dict[str, dict[str, Any]]:
-            frames = pending()
+            try:
+                frames = pending()
+            except EngineError as e:
+                frames = self._recover(e, request)()
             out = {aid: {**{m: frames[aid][_WIRE[m]] for m in modalities}, "text": texts[aid]} for aid in w.agent_ids}
             self.last_obs = out
             return out
         return obs
+
+    MAX_RESTARTS = 3
+
+    def _recover(self, err: EngineError, request: dict) -> Callable[[], dict]:
+        """The engine this env launched has died: start a new one, reload the scene in its current
+        state, and render again, so the episode goes on where it was. Anything else is re-raised."""
+        proc = getattr(self.engine, "process", None)
+        if (not self._own_engine or isinstance(err, ProtocolError) or proc is None or proc.poll() is None
+                or self.engine_restarts >= self.MAX_RESTARTS):
+            raise err
+        log.warning("engine process %s died (%s); restarting it and restoring the episode", proc.pid, err)
+        self.engine.close()
+        self.engine = launch(**self._launch_args)
+        self.engine_restarts += 1
+        self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name, background=SKY)
+        request = {**request, "updates": None}  # the reloaded scene already shows the current state
+        return self.engine.render_async(**request)
 
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         w = self.world

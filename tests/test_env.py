@@ -183,3 +183,22 @@ def test_high_level_navigate_to(engine):
         obs, _, _, _, info = env.step("NavigateTo(table)")
     assert info["lastActionSuccess"], info["errorMessage"]
     assert any(a.startswith("NavigateTo(") for a in info["allowed_actions"])
+
+
+def test_dead_engine_is_restarted_and_episode_restored():
+    import os
+    import signal
+    with Env("chest_split_code") as env:
+        obs, info = env.reset()
+        for a in ("RotateLeft", "MoveAhead", "LookDown"):
+            obs, *_ = env.step(a)
+        first = env.engine.process.pid
+        os.kill(first, signal.SIGKILL)
+        env.engine.process.wait(5)
+        obs2, _, _, _, info2 = env.step("Pass")      # same pose: the same frame from a new engine
+        assert env.engine_restarts == 1 and env.engine.process.pid != first
+        assert np.array_equal(obs2["rgb"], obs["rgb"]) and info2["step"] == 4
+        obs3, *_ = env.step("LookUp")
+        assert not np.array_equal(obs3["rgb"], obs2["rgb"])
+    with pytest.raises(OSError):
+        os.kill(first, 0)

@@ -1,0 +1,73 @@
+"""The `embodied` command: demo output, engine serve + connect, doctor's frame checks, scenes."""
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+import embodied
+from embodied.doctor import frame_problem
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "embodied.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_writes_frames_gif_and_metrics(tmp_path):
+    out = tmp_path / "demo"
+    r = cli("demo", "--out", str(out), "--scene", "note_code")
+    assert r.returncode == 0, r.stderr
+    assert "ESCAPED" in r.stdout and str(out) in r.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["success"] and m["steps"] > m["optimal_actions"] and m["failed_actions"] == 0
+    frames = sorted((out / "frames").glob("*.png"))
+    assert len(frames) == m["steps"] + 1
+    assert Image.open(frames[0]).size == (224, 224)
+    gif = Image.open(out / "episode.gif")
+    assert gif.is_animated and gif.size[0] == 448
+    steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    assert any(s["action"].startswith("Read(") and "4172" in s["text"] for s in steps)
+
+
+def test_demo_random_agent_finishes_cleanly(tmp_path):
+    r = cli("demo", "--agent", "random", "--out", str(tmp_path / "rnd"), "--scene", "key_door")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "rnd" / "metrics.json").read_text())["steps"] > 0
+
+
+def test_engine_serve_and_connect(tmp_path):
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "embodied.cli", "engine", "serve", "--port", "0",
+                             "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            if ready.exists():
+                break
+            time.sleep(0.05)
+        endpoint = json.loads(ready.read_text())["endpoint"]
+        assert endpoint.startswith("tcp://127.0.0.1:")
+        client = embodied.connect(endpoint)
+        env = embodied.make("escape/key-door", engine=client)
+        obs, info = env.reset()
+        assert frame_problem(obs["rgb"]) is None
+        env.close()  # a shared engine is not stopped by the env
+        assert client.ping() > 0
+        client.request("close")
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+
+
+def test_frame_problem_detects_black_and_uniform():
+    assert "black" in frame_problem(np.zeros((8, 8, 3), np.uint8))
+    assert "uniform" in frame_problem(np.full((8, 8, 3), 120, np.uint8))
+    rng = np.random.default_rng(0)
+    assert frame_problem(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)) is None
+
+
+def test_scenes_lists_shipped():
+    r = cli("scenes")
+    assert r.returncode == 0 and "chest_split_code" in r.stdout and "collab_split" in r.stdout
