@@ -205,18 +205,24 @@ class Renderer:
             rec["body"].set_color(*u["color"], 1)
         if "visible" in u:
             np_.show() if u["visible"] else np_.hide()
-        for key in ("pos", "hpr", "color", "visible", "text_color"):
+        looks = (rec.get("text"), tuple(rec.get("color") or ()), tuple(rec.get("text_color") or ()))
+        for key in ("pos", "hpr", "color", "visible", "text_color", "text"):
             if key in u:
                 rec[key] = u[key]
-        if "text" in u or (("text_color" in u or "color" in u) and rec.get("text")):
-            rec["text"] = u.get("text", rec.get("text"))
-            self._text(rec)
+        if rec["textnp"] is None or looks != (rec.get("text"), tuple(rec.get("color") or ()), tuple(rec.get("text_color") or ())):
+            self._text(rec)  # redraw only when the text or its colors really changed
 
     def _text(self, rec: dict):
         """Draw ``rec['text']`` on the node's front face (local -y) as a mipmapped texture card."""
         if rec["textnp"] is not None:
+            tex = rec["textnp"].get_texture()
             rec["textnp"].remove_node()
             rec["textnp"] = None
+            if tex is not None:  # free it now: Panda's state cache would keep it alive
+                tex.release_all()
+                tex.clear_ram_image()
+                tex.clear_ram_mipmap_images()
+                RenderState.garbage_collect()
         if not rec["text"] or rec["shape"] not in ("box", "card"):
             return
         sx, sy, sz = rec["size"]

@@ -79,6 +79,15 @@ def _pow2(n: int) -> int:
 
 def text_card(text: str, width_m: float, height_m: float, bg: tuple, fg: tuple) -> NodePath:
     """A card in the local XZ plane (front faces -y) showing ``text``, centered at the origin."""
+    cm = CardMaker("text")
+    cm.set_frame(-width_m / 2, width_m / 2, -height_m / 2, height_m / 2)
+    card = NodePath(cm.generate())
+    card.set_texture(_texture(text, round(width_m, 4), round(height_m, 4), tuple(bg), tuple(fg)))
+    return card
+
+
+def _texture(text: str, width_m: float, height_m: float, bg: tuple, fg: tuple) -> Texture:
+    """One texture per distinct look, shared and reused (a keypad cycles through a few displays)."""
     img = text_image(text, width_m, height_m, bg, fg)
     # the software rasteriser takes power-of-two textures only
     img = img.resize((_pow2(img.width), _pow2(img.height)), Image.LANCZOS).transpose(Image.FLIP_TOP_BOTTOM)
@@ -89,8 +98,4 @@ def text_card(text: str, width_m: float, height_m: float, bg: tuple, fg: tuple) 
     tex.set_magfilter(SamplerState.FT_linear)
     tex.set_wrap_u(SamplerState.WM_clamp)
     tex.set_wrap_v(SamplerState.WM_clamp)
-    cm = CardMaker("text")
-    cm.set_frame(-width_m / 2, width_m / 2, -height_m / 2, height_m / 2)
-    card = NodePath(cm.generate())
-    card.set_texture(tex)
-    return card
+    return tex
