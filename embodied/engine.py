@@ -305,17 +305,16 @@ def launch(engine: str = "panda3d", headless: bool = True, renderer: str = "soft
     except BaseException:
         _stop_group(proc, grace=1.0)
         raise
-    try:
-        client.hello()
-    except BaseException:
-        client.close()
-        raise
-    return client
+    return _greeted(client)
 
 
 def connect(endpoint: str, token: str | None = None, timeout: float = 30.0) -> EngineClient:
     """Connect to an engine that is already running (not owned: close() leaves it running)."""
-    client = EngineClient(endpoint, timeout, token)
+    return _greeted(EngineClient(endpoint, timeout, token))
+
+
+def _greeted(client: EngineClient) -> EngineClient:
+    """The client once the engine has answered ``hello``; closed (and its engine stopped, if owned) if not."""
     try:
         client.hello()
     except BaseException:

@@ -53,7 +53,7 @@ DIRECTIONS = {
     "turn": {"left": "RotateLeft", "right": "RotateRight", "around": "TurnAround", "clockwise": "RotateRight",
              "counterclockwise": "RotateLeft", "anticlockwise": "RotateLeft"},
     "look": {"up": "LookUp", "upward": "LookUp", "upwards": "LookUp", "down": "LookDown", "downward": "LookDown",
-             "downwards": "LookDown", "left": "RotateLeft", "right": "RotateRight", "around": "TurnAround"},
+             "downwards": "LookDown", "left": "RotateLeft", "right": "RotateRight"},
 }
 MOTION_DEFAULT = {"walk": "MoveAhead", "advance": "MoveAhead", "proceed": "MoveAhead", "take a step": "MoveAhead",
                   "take one step": "MoveAhead"}

@@ -35,3 +35,17 @@ def room(**extra):
             "objects": [], "agents": [{"id": "a0", "room": "hall"}], "goal": {"exit_through": "exit"}}
     spec.update(extra)
     return spec
+
+
+def oracle_steps(env):
+    """Reset ``env`` and yield ``(action, obs, info)`` for each oracle step until the episode ends."""
+    from embodied.agents import make_agent
+    obs, info = env.reset()
+    agent = make_agent("oracle")
+    agent.reset(env)
+    while True:
+        act = agent.act(obs, info)
+        obs, r, term, trunc, info = env.step(act)
+        yield act, obs, info
+        if term or trunc:
+            return

@@ -8,7 +8,8 @@ import embodied
 from embodied.actions import Action
 from embodied.agents import make_agent
 from embodied.env import Env
-from embodied.spec import load_spec
+
+from .helpers import oracle_steps
 
 ESCAPES = ["key_door", "note_code", "chest_split_code", "two_rooms"]
 
@@ -20,16 +21,10 @@ def engine():
 
 
 def run_oracle(env, record=None):
-    obs, info = env.reset()
-    agent = make_agent("oracle")
-    agent.reset(env)
-    while True:
-        act = agent.act(obs, info)
-        obs, r, term, trunc, info = env.step(act)
+    for act, obs, info in oracle_steps(env):
         if record is not None:
             record.append((str(act), obs["rgb"].copy(), info))
-        if term or trunc:
-            return info
+    return info
 
 
 @pytest.mark.parametrize("scene", ESCAPES + ["kitchen_put"])
@@ -141,15 +136,7 @@ def test_depth_and_segmentation_align_with_rgb(engine):
 
 def test_note_is_in_frame_when_read(engine):
     env = Env("note_code", engine=engine, modalities=("rgb", "segmentation"))
-    rec = []
-    obs, info = env.reset()
-    agent = make_agent("oracle")
-    agent.reset(env)
-    while True:
-        act = agent.act(obs, info)
-        obs, r, term, trunc, info = env.step(act)
-        if str(act).startswith("Read("):
-            break
+    obs = next(obs for act, obs, _ in oracle_steps(env) if str(act).startswith("Read("))
     seg_note = env.graph.seg["note"]
     mask = obs["segmentation"] == seg_note
     assert mask.mean() > 0.08, "the note should fill a good part of the frame when read"
