@@ -13,83 +13,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
+
+import yaml
 
 from .actions import CATALOG, Action, canonical_name, parse_canonical
 from .errors import ActionError
 
-# ---------------------------------------------------------------- vocabulary (data)
+# ---------------------------------------------------------------- vocabulary (data: language.yaml)
+_V = yaml.safe_load(resources.files("embodied").joinpath("language.yaml").read_text())
 # verb phrase -> intent: a catalog verb (one object, or none) or a small parser named in lowercase.
-VERBS: dict[str, str] = {
-    **dict.fromkeys(["pick up", "pick", "pickup", "grab", "take", "get", "collect", "fetch", "lift",
-                     "retrieve", "obtain", "acquire"], "Pickup"),
-    **dict.fromkeys(["put", "place", "insert", "stash", "store", "set"], "put"),
-    **dict.fromkeys(["put down", "set down", "let go of", "release", "discard"], "Drop"),
-    "drop": "drop", "open": "open", "unlock": "unlock", "use": "use", "close": "Close", "shut": "Close",
-    **dict.fromkeys(["type", "enter", "input", "punch in", "key in", "dial", "punch"], "code"),
-    **dict.fromkeys(["read", "look at", "examine", "inspect", "check", "study", "view"], "Read"),
-    **dict.fromkeys(["press", "push", "hit", "click", "tap", "pull", "flip"], "Press"),
-    **dict.fromkeys(["turn on", "switch on", "power on", "toggle on", "activate", "light", "enable"], "ToggleOn"),
-    **dict.fromkeys(["turn off", "switch off", "power off", "toggle off", "shut off", "deactivate", "disable",
-                     "extinguish"], "ToggleOff"),
-    **dict.fromkeys(["say", "tell", "ask", "shout", "yell", "whisper", "announce", "reply", "inform"], "say"),
-    **dict.fromkeys(["give", "hand", "hand over", "toss", "throw"], "give"),
-    **dict.fromkeys(["go", "walk", "move", "step", "head", "run", "strafe", "sidestep", "advance", "proceed",
-                     "travel", "turn", "rotate", "spin", "face", "pivot", "look", "tilt", "glance", "switch",
-                     "power", "toggle", "take a step", "take one step"], "move"),
-    **dict.fromkeys(["approach", "navigate to", "navigate", "get to", "get closer to", "come to", "find",
-                     "locate"], "NavigateTo"),
-    **dict.fromkeys(["back up", "back off", "back away", "reverse"], "MoveBack"),
-    **dict.fromkeys(["turn around", "about face", "spin around", "turn back"], "TurnAround"),
-    **dict.fromkeys(["done", "finished", "finish", "stop", "end", "quit", "complete", "task complete"], "Done"),
-    **dict.fromkeys(["wait", "do nothing", "pass", "idle", "noop", "skip", "stay", "stand still", "hold on"], "Pass"),
-}
-MOTION_CLASS = {"turn": "turn", "rotate": "turn", "spin": "turn", "face": "turn", "pivot": "turn",
-                "switch": "turn", "power": "turn", "toggle": "turn", "look": "look", "tilt": "look",
-                "glance": "look"}  # every other "move" verb is class "move"
-DIRECTIONS = {
-    "move": {"forward": "MoveAhead", "forwards": "MoveAhead", "ahead": "MoveAhead", "straight": "MoveAhead",
-             "onward": "MoveAhead", "back": "MoveBack", "backward": "MoveBack", "backwards": "MoveBack",
-             "left": "MoveLeft", "right": "MoveRight"},
-    "turn": {"left": "RotateLeft", "right": "RotateRight", "around": "TurnAround", "clockwise": "RotateRight",
-             "counterclockwise": "RotateLeft", "anticlockwise": "RotateLeft"},
-    "look": {"up": "LookUp", "upward": "LookUp", "upwards": "LookUp", "down": "LookDown", "downward": "LookDown",
-             "downwards": "LookDown", "left": "RotateLeft", "right": "RotateRight"},
-}
-MOTION_DEFAULT = {"walk": "MoveAhead", "advance": "MoveAhead", "proceed": "MoveAhead", "take a step": "MoveAhead",
-                  "take one step": "MoveAhead"}
+VERBS: dict[str, str] = {phrase: intent for intent, phrases in _V["verbs"].items() for phrase in phrases}
+MOTION_CLASS: dict[str, str] = _V["motion_class"]  # every other "move" verb is class "move"
+DIRECTIONS: dict[str, dict[str, str]] = _V["directions"]
+MOTION_DEFAULT: dict[str, str] = _V["motion_default"]
 # object type -> words that may name it (the type itself first)
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "door": ("door", "exit", "gate", "doorway"), "note": ("note", "paper", "letter", "clue", "message", "scroll"),
-    "fridge": ("fridge", "refrigerator", "icebox"), "box": ("box", "crate", "container", "carton"),
-    "chest": ("chest", "trunk", "coffer"), "keypad": ("keypad", "pad", "panel", "numpad"),
-    "lamp": ("lamp", "light"), "book": ("book", "tome", "journal", "diary"), "lever": ("lever", "handle"),
-    "screen": ("screen", "monitor", "display", "tv", "television", "computer", "terminal"),
-    "apple": ("apple", "fruit"), "table": ("table", "desk"), "cabinet": ("cabinet", "cupboard"),
-    "button": ("button",), "switch": ("switch",), "drawer": ("drawer",), "key": ("key",), "safe": ("safe",),
-}
-CODE_TYPES = ("keypad", "safe", "lock", "padlock", "terminal", "panel", "screen", "door")  # default targets, in order
-COLORS = {"red", "blue", "green", "yellow", "white", "black", "orange", "purple", "pink", "brown", "gray", "grey",
-          "silver", "gold", "golden", "violet", "cyan", "magenta", "beige", "teal"}
-ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-            "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1}
-NEARNESS = {"closest": "near", "nearest": "near", "near": "near", "closer": "near", "nearer": "near",
-            "farthest": "far", "furthest": "far", "far": "far", "farther": "far", "further": "far",
-            "left": "left", "leftmost": "left", "right": "right", "rightmost": "right", "middle": "mid",
-            "center": "mid", "centre": "mid"}
-FILLERS = set("""please pls plz kindly could can would will you u i i'll ill i'd we we'll let's lets let me should
-    shall must need needs to want wanna gonna going try think guess believe now then next first firstly finally
-    ok okay alright so and just action answer my our is am i'm im have has also the best do""".split())
-NEGATIONS = {"don't", "dont", "not", "never", "won't", "can't", "cannot", "shouldn't", "avoid", "without"}
-STOPS = {"because", "since", "so", "then", "and", "but", "which", "while", "before", "after", "until", "if", "as",
-         "when", "cause", "cuz", "hoping", "where"}
-REF_FILLERS = set("""the a an this that these those my your our one ones object objects item thing please there here
-    over up down off of number no called named labeled labelled marked its which is on at side""".split())
-RELATIONS = {"near", "next", "beside", "by", "under", "behind", "above", "below", "from", "out", "inside", "with"}
-PUT_PREPS = ("in", "into", "inside", "on", "onto", "within", "in to", "on to", "on top of", "back in", "back on")
-GROUPS = {"everyone", "everybody", "all", "team", "teammate", "teammates", "partner", "others", "them", "him",
-          "her", "group"}
-PRONOUNS = {"it", "them", "that", "this"}
-EXAMPLES = "'open the red chest', 'pick up the key', 'type 4172 on the keypad', 'go to the door', 'turn left', 'done'"
+SYNONYMS: dict[str, tuple[str, ...]] = {t: tuple(words) for t, words in _V["synonyms"].items()}
+CODE_TYPES = tuple(_V["code_types"])  # default targets of a bare "enter 4172", in order
+COLORS, NEGATIONS, STOPS = set(_V["colors"]), set(_V["negations"]), set(_V["stops"])
+ORDINALS: dict[str, int] = _V["ordinals"]
+NEARNESS: dict[str, str] = _V["nearness"]
+FILLERS, REF_FILLERS, RELATIONS = set(_V["fillers"]), set(_V["ref_fillers"]), set(_V["relations"])
+PUT_PREPS = tuple(_V["put_preps"])
+GROUPS, PRONOUNS = set(_V["groups"]), set(_V["pronouns"])
+EXAMPLES: str = _V["examples"]
 
 # ---------------------------------------------------------------- public types
 
