@@ -80,7 +80,7 @@ class SceneGraph:
             t = TYPES[o.type]
             size = tuple(o.size or t.size)
             node = _node(oid, self.seg[oid], o.type, t.shape, size, (0, 0, 0), color(o.color, t.color))
-            if o.type in ("note", "screen", "book") and o.text:
+            if o.type in ("note", "screen") and o.text:  # a closed book shows nothing: Read it
                 node["text"] = o.text
                 node["text_color"] = color(None, t.text_color)
             if o.type == "keypad":

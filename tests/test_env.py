@@ -189,3 +189,23 @@ def test_dead_engine_is_restarted_and_episode_restored():
         assert not np.array_equal(obs3["rgb"], obs2["rgb"])
     with pytest.raises(OSError):
         os.kill(first, 0)
+
+
+@pytest.mark.parametrize("scene", ["key_door", "note_code", "chest_split_code", "two_rooms", "kitchen_put", "collab_split"])
+def test_random_agent_and_garbage_never_break_the_env(engine, scene):
+    import random
+    rng = random.Random(scene)
+    env = Env(scene, engine=engine, max_steps=150)
+    agent = make_agent("random", seed=1)
+    obs, info = env.reset()
+    agent.reset(env)
+    junk = ["", "   ", "🙂🙂", "Open(", "EnterCode(exit, )", "{'action': 1}", "\x00\x01", "give everything to nobody",
+            "x" * 5000, "Put(a, b, c)", "NavigateTo(ghost)", "-3", "999999999999"]
+    for i in range(150):
+        action = rng.choice(junk) if i % 7 == 3 else agent.act(obs, info)
+        obs, reward, term, trunc, info = env.step(action)
+        assert obs["rgb"].shape == (224, 224, 3) and isinstance(obs["text"], str)
+        assert info["lastActionSuccess"] or info["errorMessage"]
+        if term or trunc:
+            break
+    assert info["step"] <= 150
