@@ -1,5 +1,4 @@
-"""Define a new task in Python: a seeded room whose code and key spot change with the seed.
-Run: python examples/custom_task.py"""
+"""A new task in Python: the safe's code and the note's wall change with the seed. Run me."""
 import embodied
 from embodied.agents import make_agent
 from embodied.tasks import Task, register
@@ -23,8 +22,8 @@ class VaultTask(Task):
                 "agents": [{"id": "a0", "room": "vault"}],
                 "goal": {"exit_through": "exit"}}
 
-    def reward(self, env, agent, info, default):
-        return default - 0.01  # a small step cost
+    def reward(self, env, agent, info, default):  # optional: a small step cost
+        return default - 0.01
 
 
 register("mine/vault", VaultTask, overwrite=True)
@@ -32,10 +31,8 @@ register("mine/vault", VaultTask, overwrite=True)
 if __name__ == "__main__":
     with embodied.make("mine/vault", seed=7) as env:
         obs, info = env.reset(seed=7)
-        oracle = make_agent("oracle")
-        oracle.reset(env)
-        while True:
+        oracle = make_agent("oracle"); oracle.reset(env)  # noqa: E702 - swap in your own agent
+        terminated = truncated = False
+        while not (terminated or truncated):
             obs, reward, terminated, truncated, info = env.step(oracle.act(obs, info))
-            if terminated or truncated:
-                break
         print(env.spec.name, "success:", info["success"], "steps:", info["step"])

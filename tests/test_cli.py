@@ -71,3 +71,17 @@ def test_frame_problem_detects_black_and_uniform():
 def test_scenes_lists_shipped():
     r = cli("scenes")
     assert r.returncode == 0 and "chest_split_code" in r.stdout and "collab_split" in r.stdout
+
+
+def test_gl_renderer_when_available():
+    import pytest
+    from embodied.errors import EngineError
+    try:
+        env = embodied.make("escape/key-door", renderer="gl")
+    except EngineError as e:
+        pytest.skip(f"no OpenGL/EGL here: {str(e).splitlines()[0]}")
+    with env:
+        assert env.engine.hello()["renderer"] == "gl"
+        a, _ = env.reset()
+        b, *_ = env.step("RotateLeft")
+        assert frame_problem(a["rgb"]) is None and not np.array_equal(a["rgb"], b["rgb"])
