@@ -15,7 +15,7 @@ from typing import Callable
 
 from .actions import Action, NAVIGATION
 from .layout import OUTSIDE
-from .nav import move_delta
+from .nav import circle_hits_rect, move_delta
 from .objtypes import TYPES
 from .world import World
 
@@ -97,6 +97,11 @@ def _close(w: World, aid: str, t: str, _args) -> Result:
     st = w.thing(t)
     if not st["open"]:
         return fail(f"{t} is already closed")
+    if w.is_door(t) and t in w.layout.doors:
+        gap = w.layout.doors[t].gap
+        inside = [b for b, s in w.state["agents"].items() if circle_hits_rect(s["x"], s["y"], w.nav.radius, gap)]
+        if inside:
+            return fail(f"cannot close {t}: {', '.join(inside)} in the doorway")
     st["open"] = False
     return ok(f"closed {t}", t, *(w.contents(t) if t in w.objs else ()))
 

@@ -48,9 +48,33 @@ def validate(src: Any, max_states: int = 200_000) -> Report:
     if not verdict.solvable:
         report.problems.append(("unsolvable", "goal", verdict.reason))
         return report
+    report.problems += [("geometry", path, msg) for path, msg in walk_plan(spec, verdict)]
     for i, r in enumerate(spec.required):
         alt = solve(spec, max_states=max_states, forbid_unlock=frozenset([r]))
         if alt.solvable:
             steps = "; ".join(str(s).split(": ", 1)[1] for s in alt.plan)
             report.problems.append(("shortcut", f"required[{i}]", f"the goal is reachable without unlocking {r!r}: {steps}"))
     return report
+
+
+def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
+    """Replay the plan with real walking and the real interaction rule (no engine needed):
+    a solvable puzzle can still be physically impossible (a note behind furniture, a blocked door)."""
+    from .actions import Action
+    from .agents.oracle import expand_step
+    from .rules import apply
+    from .world import World
+    w = World(spec)
+    for i, step in enumerate(verdict.plan):
+        moves = expand_step(w, step.agent, step)
+        if moves is None:
+            a = w.agent(step.agent)
+            return [(f"plan[{i}]", f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)}): no walkable "
+                                   f"path from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']} to where it can be done")]
+        for m in moves:
+            r = apply(w, step.agent, m if isinstance(m, Action) else Action(m))
+            if not r.success:
+                return [(f"plan[{i}]", f"{step.agent}: {m} failed while doing {step.verb}({', '.join(step.args)}): {r.message}")]
+    if not w.goal_reached():
+        return [("goal", "the plan, walked for real, does not reach the goal")]
+    return []

@@ -161,3 +161,13 @@ def test_failed_action_changes_nothing(w):
     after = w.get_state()
     after["objects"]["chest"]["display"] = before["objects"]["chest"]["display"]  # the keypad shows the wrong code
     assert after == before
+
+
+def test_cannot_close_a_door_on_someone():
+    w = world(room())
+    approach(w, "exit")
+    assert do(w, "Open(exit)").success
+    d = w.layout.doors["exit"]
+    w.agent("a0").update(x=d.center[0], y=d.center[1] - 0.2, yaw=0.0, horizon=30.0)  # overlapping the gap
+    r = do(w, "Close(exit)")
+    assert not r.success and "a0 in the doorway" in r.message

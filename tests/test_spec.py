@@ -91,3 +91,15 @@ def test_cli_validate_exit_codes(tmp_path):
     assert r.returncode == 1 and "unsolvable" in r.stdout and "locked inside c itself" in r.stdout
     r = run(str(good), str(bad), "--json")
     assert r.returncode == 1 and [x["ok"] for x in json.loads(r.stdout)] == [True, False]
+
+
+def test_physically_impossible_plan_is_reported():
+    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "wall": "north", "lock": {"kind": "code", "code": "42"}}],
+                objects=[{"id": "cab_a", "type": "cabinet", "room": "hall", "at": [1.2, 0.3]},
+                         {"id": "cab_b", "type": "cabinet", "room": "hall", "at": [0.3, 1.2], "yaw": 90},
+                         {"id": "note", "type": "note", "room": "hall", "wall": "east", "text": "code 42"}],
+                agents=[{"id": "a0", "room": "hall", "at": [0.3, 0.3]}])
+    r = validate(spec)
+    assert r.verdict.solvable  # logically fine ...
+    geo = [m for k, p, m in r.problems if k == "geometry" and p.startswith("plan[")]
+    assert geo and "cannot physically do Read(note)" in geo[0]  # ... but the agent is boxed in
