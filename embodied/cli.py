@@ -49,7 +49,8 @@ def _demo(args) -> int:
     console.print(f"[bold]embodied demo[/]: {args.agent} agent in scene [cyan]{args.scene}[/] "
                   f"(embedded Panda3D engine, {args.renderer} renderer, {args.size}x{args.size})")
     with Env(args.scene, width=args.size, height=args.size, seed=args.seed, renderer=args.renderer) as env:
-        agent = make_agent(args.agent, seed=args.seed) if args.agent == "random" else make_agent(args.agent)
+        kw = {"seed": args.seed} if args.agent == "random" else {}
+        agent = {aid: make_agent(args.agent, **kw) for aid in env.world.agent_ids}  # every teammate plays
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("episode", total=env.max_steps)

@@ -46,38 +46,60 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
 
 def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "agent",
                 on_step: Callable[[int, dict], None] | None = None, gif_ms: int = 220) -> EpisodeMetrics:
-    """Run ``agent`` in ``env`` until it terminates or runs out of steps; record into ``out`` if given."""
+    """Run ``agent`` in ``env`` until the episode ends; record into ``out`` if given.
+
+    ``agent`` is one agent (it controls ``env.agent_id``) or a dict agent id -> agent for
+    multi-agent scenes: all act each step (``env.step_all``) and frames are shown side by side.
+    """
+    agents = agent if isinstance(agent, dict) else {env.agent_id: agent}
+    ids = list(agents)
     out = Path(out) if out else None
     frames_dir = None
     if out:
         frames_dir = out / "frames"
         frames_dir.mkdir(parents=True, exist_ok=True)
-    obs, info = env.reset()
-    agent.reset(env)
+    env.reset()
+    for aid, ag in agents.items():
+        ag.agent_id = aid
+        ag.reset(env)
+    obs = {aid: env.last_obs[aid] for aid in ids}
+    infos = {aid: env._info(aid, _ok(), None) for aid in ids}
     gif: list[Image.Image] = []
     log = []
     start = time.perf_counter()
     step, failed = 0, 0
+
+    def record(lines: list[str]) -> None:
+        frame = np.concatenate([obs[aid]["rgb"] for aid in ids], axis=1)
+        Image.fromarray(frame).save(frames_dir / f"{step:04d}.png")
+        gif.append(caption(frame, lines))
+
     if out:
-        Image.fromarray(obs["rgb"]).save(frames_dir / f"{step:04d}.png")
-        gif.append(caption(obs["rgb"], [f"{env.spec.name}: start", info["agent"]["room"]]))
+        record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]])
     while True:
-        action = agent.act(obs, info)
-        obs, reward, terminated, truncated, info = env.step(action)
+        actions = {aid: agents[aid].act(obs[aid], infos[aid]) for aid in ids}
+        obs, rewards, terminated, truncated, infos = env.step_all(actions)
         step += 1
-        failed += not info["lastActionSuccess"]
-        rec = {"step": step, "action": info["action"] or str(action), "success": info["lastActionSuccess"],
-               "error": info["errorMessage"], "text": obs["text"], "reward": reward, "progress": info["progress"]}
-        log.append(rec)
+        recs = []
+        for aid in ids:
+            i = infos[aid]
+            failed += not i["lastActionSuccess"]
+            recs.append({"step": step, "agent": aid, "action": i["action"] or str(actions[aid]),
+                         "success": i["lastActionSuccess"], "error": i["errorMessage"], "text": obs[aid]["text"],
+                         "reward": rewards[aid], "progress": i["progress"]})
+        log += recs
         if on_step:
-            on_step(step, rec)
+            on_step(step, recs[0])
         if out:
-            Image.fromarray(obs["rgb"]).save(frames_dir / f"{step:04d}.png")
-            mark = "" if info["lastActionSuccess"] else "  (failed)"
-            gif.append(caption(obs["rgb"], [f"{step:3d}  {rec['action']}{mark}", obs["text"] or f"room: {info['agent']['room']}"]))
+            shown = [r for r in recs if r["action"] != "Pass"] or recs[:1]
+            who = (lambda r: f"{r['agent']}: ") if len(ids) > 1 else (lambda r: "")
+            line1 = "  ".join(f"{who(r)}{r['action']}{'' if r['success'] else ' (failed)'}" for r in shown)
+            line2 = " ".join(r["text"] for r in shown if r["text"]) or f"room: {infos[ids[0]]['agent']['room']}"
+            record([f"{step:3d}  {line1}", line2])
         if terminated or truncated:
             break
     seconds = time.perf_counter() - start
+    info = infos[ids[0]]
     m = EpisodeMetrics(env.spec.name, agent_name, bool(info["success"]), step, env.verdict.length, info["progress"],
                        failed, round(seconds, 3), round(step / max(seconds, 1e-9), 1),
                        str(frames_dir) if frames_dir else None)
@@ -89,6 +111,11 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
         (out / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
         (out / "metrics.json").write_text(json.dumps(asdict(m), indent=2) + "\n")
     return m
+
+
+def _ok():
+    from .rules import Result
+    return Result(True, "")
 
 
 def metrics_dict(m: EpisodeMetrics) -> dict[str, Any]:

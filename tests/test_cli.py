@@ -85,3 +85,14 @@ def test_gl_renderer_when_available():
         a, _ = env.reset()
         b, *_ = env.step("RotateLeft")
         assert frame_problem(a["rgb"]) is None and not np.array_equal(a["rgb"], b["rgb"])
+
+
+def test_demo_multi_agent_scene_side_by_side(tmp_path):
+    out = tmp_path / "collab"
+    r = cli("demo", "--scene", "collab_split", "--out", str(out))
+    assert r.returncode == 0 and "ESCAPED" in r.stdout, r.stdout + r.stderr
+    assert Image.open(out / "frames" / "0000.png").size == (448, 224)  # both agents' views
+    steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    said = next(s for s in steps if s["action"].startswith("Say("))
+    typed = next(s for s in steps if s["action"].startswith("EnterCode("))
+    assert said["agent"] == "ana" and typed["agent"] == "bo" and said["step"] < typed["step"]
