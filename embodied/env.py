@@ -221,7 +221,7 @@ class Env:
                 out.append(Action("Close" if st["open"] else "Open", (t,)))
             lk = w.lock(t)
             if lk is not None and lk.kind == "key" and st["locked"]:
-                out += [Action("Unlock", (t, k)) for k in held] or []
+                out += [Action("Unlock", (t, k)) for k in held]
             if w.can(t, "takes_code"):
                 out.append(Action("EnterCode", (t, "<code>")))
             if w.can(t, "readable"):
@@ -405,18 +405,28 @@ def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
                      moves=("MoveAhead", "RotateLeft", "RotateRight"))
 
 
+# plan verb -> the predicate that shows the step done (for partial progress and for waiting on teammates)
+CHECKPOINT = {
+    "GoTo": lambda s, w: {"agent_in": [s.agent, s.args[0]]},
+    "Pickup": lambda s, w: {"holding": [s.agent, s.args[0]]},
+    "Open": lambda s, w: {"state": [s.args[0], "open"]},
+    "Unlock": lambda s, w: {"state": [s.args[0], "unlocked"]},
+    "EnterCode": lambda s, w: {"state": [(w._code_lock(s.args[0]) or (s.args[0],))[0], "unlocked"]},
+    "Read": lambda s, w: {"read": [s.agent, s.args[0]]},
+    "Press": lambda s, w: {"state": [s.args[0], "pressed"]},
+    "ToggleOn": lambda s, w: {"state": [s.args[0], "on"]},
+    "ToggleOff": lambda s, w: {"state": [s.args[0], "off"]},
+    "Put": lambda s, w: {"inside": [s.args[0], s.args[1]]},
+    "Say": lambda s, w: {"said": [s.agent, s.args[0]]},
+    "Give": lambda s, w: {"holding": [s.args[1], s.args[0]]},
+}
+
+
 def checkpoints_from_plan(plan: list[PlanStep], w: World) -> list[dict[str, Any]]:
     """One predicate per plan step, for partial progress (DESIGN §4)."""
     out: list[dict[str, Any]] = []
-    for s in plan:
-        a = s.args
-        cp = {"GoTo": lambda: {"agent_in": [s.agent, a[0]]}, "Pickup": lambda: {"holding": [s.agent, a[0]]},
-              "Open": lambda: {"state": [a[0], "open"]}, "Unlock": lambda: {"state": [a[0], "unlocked"]},
-              "EnterCode": lambda: {"state": [(w._code_lock(a[0]) or (a[0],))[0], "unlocked"]},
-              "Read": lambda: {"read": [s.agent, a[0]]}, "Press": lambda: {"state": [a[0], "pressed"]},
-              "ToggleOn": lambda: {"state": [a[0], "on"]}, "ToggleOff": lambda: {"state": [a[0], "off"]},
-              "Put": lambda: {"inside": [a[0], a[1]]}, "Say": lambda: {"said": [s.agent, a[0]]},
-              "Give": lambda: {"holding": [a[1], a[0]]}}.get(s.verb)
-        if cp is not None and cp() not in out:
-            out.append(cp())
+    for step in plan:
+        make = CHECKPOINT.get(step.verb)
+        if make is not None and make(step, w) not in out:
+            out.append(make(step, w))
     return out

@@ -6,10 +6,12 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from .rules import ok
 
 CAPTION_H = 44
 
@@ -63,7 +65,7 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
         ag.agent_id = aid
         ag.reset(env)
     obs = {aid: env.last_obs[aid] for aid in ids}
-    infos = {aid: env._info(aid, _ok(), None) for aid in ids}
+    infos = {aid: env._info(aid, ok(""), None) for aid in ids}
     gif: list[Image.Image] = []
     log = []
     start = time.perf_counter()
@@ -112,11 +114,3 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
         (out / "metrics.json").write_text(json.dumps(asdict(m), indent=2) + "\n")
     return m
 
-
-def _ok():
-    from .rules import Result
-    return Result(True, "")
-
-
-def metrics_dict(m: EpisodeMetrics) -> dict[str, Any]:
-    return asdict(m)

@@ -64,7 +64,7 @@ class SceneGraph:
         for i, r in enumerate(L.walls):
             (cx, cy) = r.center
             nodes.append(_node(f"wall:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, WALL_H), (cx, cy, WALL_H / 2), WALL_COLOR))
-        for i, (d, r) in enumerate(L.lintels):
+        for i, (_door, r) in enumerate(L.lintels):
             (cx, cy) = r.center
             h = WALL_H - DOOR_H
             nodes.append(_node(f"lintel:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, h), (cx, cy, DOOR_H + h / 2), WALL_COLOR))

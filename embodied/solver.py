@@ -181,7 +181,7 @@ def solve(spec: Spec, max_states: int = 200_000, forbid_unlock: frozenset[str] =
 
 
 def _note(w: World, u: dict[str, set]) -> None:
-    for aid, a in w.state["agents"].items():
+    for a in w.state["agents"].values():
         u["held"] |= set(a["inventory"])
         u["read"] |= set(a["read"])
         u["rooms"].add(a["room"])

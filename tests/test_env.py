@@ -71,7 +71,8 @@ def test_action_forms_and_bad_actions_never_raise(engine):
     # template ids need their argument
     env2 = Env("note_code", engine=engine)
     env2.reset()
-    run = [env2.step(a) for a in ("RotateLeft", "RotateLeft")]
+    for a in ("RotateLeft", "RotateLeft"):
+        env2.step(a)
     ids = [k for k, a in enumerate(env2.allowed_actions()) if a.name == "EnterCode"]
     if ids:
         _, _, _, _, info = env2.step(ids[0])
@@ -86,7 +87,7 @@ def test_state_round_trip_reproduces_frames(engine):
     agent = make_agent("oracle")
     agent.reset(env)
     obs, info = env.reset()
-    for k in range(30):  # halfway: notes read, nothing unlocked yet
+    for _ in range(30):  # halfway: notes read, nothing unlocked yet
         obs, *_ , info = env.step(agent.act(obs, info))
     saved = env.get_state()
     frame_at_save = obs["rgb"].copy()

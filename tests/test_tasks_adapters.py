@@ -1,6 +1,5 @@
 """Task scripting API, Gymnasium and PettingZoo adapters, and the two-agent collaboration scene."""
 
-import runpy
 import subprocess
 import sys
 from pathlib import Path

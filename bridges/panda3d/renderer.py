@@ -26,7 +26,7 @@ import numpy as np
 from panda3d.core import (AmbientLight, Camera, ColorAttrib, DirectionalLight, FrameBufferProperties,
                           GraphicsEngine, GraphicsOutput, GraphicsPipe, GraphicsPipeSelection,
                           LightAttrib, MaterialAttrib, NodePath, PerspectiveLens, RenderState,
-                          TextNode, Texture, TextureAttrib, WindowProperties, loadPrcFileData)
+                          Texture, TextureAttrib, WindowProperties, loadPrcFileData)
 
 from embodied.bridges.panda3d.geometry import intersect, make_unit_geoms
 from embodied.bridges.panda3d.text import text_card

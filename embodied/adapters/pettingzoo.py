@@ -11,7 +11,6 @@ over with ``Give(object, agent)``. The episode ends for all agents together.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ..env import Env
+from ..rules import ok
 from .gym import CHARSET, MAX_TEXT, clean_text
 
 
@@ -32,16 +32,16 @@ class EmbodiedParallelEnv(ParallelEnv):
         self.max_text = max_text
         self.possible_agents = list(self.env.world.agent_ids)
         self.agents: list[str] = []
-        self._w, self._h = width, height
+        self.observation_spaces = {a: spaces.Dict({"rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
+                                                   "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET)})
+                                   for a in self.possible_agents}
+        self.action_spaces = {a: spaces.Text(max_length=256, min_length=1, charset=CHARSET) for a in self.possible_agents}
 
-    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent: str) -> spaces.Space:
-        return spaces.Dict({"rgb": spaces.Box(0, 255, (self._h, self._w, 3), np.uint8),
-                            "text": spaces.Text(max_length=self.max_text, min_length=0, charset=CHARSET)})
+        return self.observation_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent: str) -> spaces.Space:
-        return spaces.Text(max_length=256, min_length=1, charset=CHARSET)
+        return self.action_spaces[agent]
 
     def _obs(self, o: dict[str, Any]) -> dict[str, Any]:
         return {"rgb": o["rgb"], "text": clean_text(o["text"], self.max_text)}
@@ -50,7 +50,7 @@ class EmbodiedParallelEnv(ParallelEnv):
         self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         obs = {a: self._obs(self.env.last_obs[a]) for a in self.agents}
-        infos = {a: self.env._info(a, _ok(), None) for a in self.agents}
+        infos = {a: self.env._info(a, ok(""), None) for a in self.agents}
         return obs, infos
 
     def step(self, actions: dict[str, Any]):
@@ -80,11 +80,6 @@ class EmbodiedParallelEnv(ParallelEnv):
         if getattr(self, "env", None) is not None:
             self.env.close()
             self.env = None
-
-
-def _ok():
-    from ..rules import Result
-    return Result(True, "")
 
 
 def parallel_env(task: Any = "collab/split-knowledge", **kwargs: Any) -> EmbodiedParallelEnv:
