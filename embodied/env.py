@@ -158,7 +158,9 @@ class Env:
             if act is None:
                 results[aid] = Result(False, err)
             elif act.name == "NavigateTo":
-                results[aid] = self._navigate_to(aid, act.args[0])
+                results[aid] = self._navigate_to(aid, act.args[0]) if self.high_level else Result(
+                    False, "NavigateTo is a high-level action; this env is low-level (make it with high_level=True), "
+                           "so walk there with MoveAhead/RotateLeft/RotateRight")
             else:
                 results[aid] = apply(self.world, aid, act)
             if act is not None and act.name == "Done":

@@ -160,6 +160,16 @@ def test_done_terminates_without_success(engine):
     assert term and not info["success"] and r == 0.0
 
 
+def test_navigate_to_needs_high_level_mode(engine):
+    env = Env("key_door", engine=engine)
+    obs, info = env.reset()
+    before = env.get_state()
+    obs, _, _, _, info = env.step("go to the exit door")
+    assert info["action"] == "NavigateTo(exit)" and not info["lastActionSuccess"] and "high-level" in info["errorMessage"]
+    assert env.get_state()["world"]["agents"] == before["world"]["agents"]
+    assert not any(a.startswith("NavigateTo") for a in info["allowed_actions"])
+
+
 def test_high_level_navigate_to(engine):
     env = Env("key_door", engine=engine, high_level=True)
     obs, info = env.reset()
