@@ -186,13 +186,8 @@ class Env:
             if isinstance(raw, Action):
                 return raw, ""
             if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
-                allowed = self.allowed_actions(aid)
-                if not 0 <= int(raw) < len(allowed):
-                    return None, f"action id {int(raw)} is out of range 0..{len(allowed) - 1}"
-                act = allowed[int(raw)]
-                if "<" in "".join(act.args):
-                    return None, f"{act} needs its argument filled in, e.g. {act.name}({act.args[0]}, 1234)"
-                return act, ""
+                from .language import Context, by_id
+                return by_id(int(raw), Context(objects=(), allowed=tuple(self.allowed_actions(aid)))), ""
             if isinstance(raw, dict):
                 return from_mapping(raw), ""
             if isinstance(raw, str):

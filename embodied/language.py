@@ -11,13 +11,14 @@ nearness, preferring visible or held objects. Anything it cannot ground raises
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 
 import yaml
 
-from .actions import CATALOG, Action, canonical_name, parse_canonical
+from .actions import CATALOG, Action, canonical_name, from_mapping, parse_canonical
 from .errors import ActionError
 
 # ---------------------------------------------------------------- vocabulary (data: language.yaml)
@@ -73,6 +74,9 @@ _ID = re.compile(r"^(?:(?:action|option|choice)(?:\s*id)?\s*[:#]?\s*)?[#\[(]?\s*
 _EMBEDDED = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*\(([^()]*)\)")
 _QUOTE = re.compile(r"\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|\u2018([^\u2019]*)\u2019|(?<!\w)'([^']*)'(?!\w)")
 _NUM = re.compile(r"[0-9]+")
+_THOR_KEYS = {"objectId", "object", "receptacleObjectId", "receptacle", "keyId", "key", "code", "text", "agentId", "agent"}
+_ID_IN_PROSE = re.compile(r"\b(?:action|option|choice)(?:\s*id)?\s*(?:number\s*)?[:#]?\s*([0-9]{1,9})\b", re.I)
+_BARE = re.compile(r"\b((?:Move|Rotate|Look|Turn)[A-Z][a-z]+)\b")  # zero-argument names written inside prose
 _VERB_INDEX: dict[str, list[tuple[str, ...]]] = {}
 for _phrase in sorted(VERBS, key=lambda p: -len(p.split())):
     _VERB_INDEX.setdefault(_phrase.split()[0], []).append(tuple(_phrase.split()))
@@ -102,12 +106,11 @@ def _ground(s: str, ctx: Context) -> Action:
         raise ActionError(f"empty action; say e.g. {EXAMPLES}{_id_hint(ctx)}")
     m = _ID.match(s)
     if m:
-        i, n = int(m.group(1)), len(ctx.allowed)
-        if not n:
-            raise ActionError(f"action id {i} given but no numbered actions are listed this step; say e.g. {EXAMPLES}")
-        if i >= n:
-            raise ActionError(f"action id {i} out of range; valid ids are 0-{n - 1}")
-        return ctx.allowed[i]
+        return by_id(int(m.group(1)), ctx)
+    if s.startswith("{") and s.endswith("}"):
+        act = _from_json(s, ctx)
+        if act is not None:
+            return act
     try:
         act = parse_canonical(s)
     except ActionError:
@@ -130,7 +133,67 @@ def _ground(s: str, ctx: Context) -> Action:
     except ActionError:
         if deferred:
             raise deferred from None
+        m = _ID_IN_PROSE.search(s)  # 'I choose action 3 (RotateLeft)'
+        if m:
+            return by_id(int(m.group(1)), ctx)
+        bare = [canonical_name(w) for w in _BARE.findall(s)]  # 'Next action: MoveAhead'
+        if bare and bare[0]:
+            return Action(bare[0])
         raise
+
+
+def by_id(i: int, ctx: Context, args=None) -> Action:
+    """``ctx.allowed[i]``, with ``<code>``/``<text>`` placeholders filled from ``args`` (a dict or list)."""
+    n = len(ctx.allowed)
+    if not n:
+        raise ActionError(f"action id {i} given but no numbered actions are listed this step; say e.g. {EXAMPLES}")
+    if not 0 <= i < n:
+        raise ActionError(f"action id {i} out of range; valid ids are 0-{n - 1}")
+    act = ctx.allowed[i]
+    holes = [k for k, a in enumerate(act.args) if a.startswith("<") and a.endswith(">")]
+    if not holes:
+        return act
+    params = CATALOG[act.name]
+    if isinstance(args, dict):
+        given = [args.get(params[k], args.get(act.args[k].strip("<>"))) for k in holes]
+    elif isinstance(args, (list, tuple)):
+        given = list(args)[-len(holes):]
+    elif isinstance(args, (str, int)) and len(holes) == 1:
+        given = [args]
+    else:
+        given = []
+    if len(given) != len(holes) or any(g is None or str(g).strip() == "" for g in given):
+        need = ", ".join(params[k] for k in holes)
+        raise ActionError(f"action {i} is {act}: give its {need}, e.g. {{\"action_id\": {i}, \"args\": "
+                          f"{{\"{params[holes[0]]}\": \"...\"}}}} or '{act.name}({act.args[0]}, ...)'")
+    out = list(act.args)
+    for k, g in zip(holes, given):
+        out[k] = str(g).strip()
+    return Action(act.name, tuple(out))
+
+
+def _from_json(s: str, ctx: Context) -> Action | None:
+    """``{"action_id": 7, "args": {"code": "4172"}}`` or ``{"action": "open the chest"}``; None if not JSON."""
+    try:
+        d = json.loads(s)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    aid = d.get("action_id", d.get("id"))
+    if isinstance(aid, (int, str)) and not isinstance(aid, bool) and str(aid).strip().isdigit():
+        return by_id(int(str(aid).strip()), ctx, d.get("args"))
+    act = d.get("action")
+    if isinstance(act, str) and canonical_name(act) and set(d) & _THOR_KEYS:  # {"action": "OpenObject", "objectId": ...}
+        return _check(from_mapping(d), ctx)
+    if isinstance(act, str) and act.strip():
+        args = d.get("args")
+        if isinstance(args, dict) and args and canonical_name(act):
+            args = [args.get(p) for p in CATALOG[canonical_name(act)] if args.get(p) is not None]
+        if isinstance(args, (list, tuple)) and args and canonical_name(act):
+            return _check(Action(canonical_name(act), tuple(str(a) for a in args)), ctx)
+        return _ground(act.strip(), ctx)
+    raise ActionError(f"JSON action needs \"action_id\" (a number from the list) or \"action\" (text); got keys {sorted(d)}")
 
 
 def _check(act: Action, ctx: Context) -> Action:
@@ -405,12 +468,13 @@ def _content(words: list[str]) -> list[str]:
 def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
     """The id of the one object ``words`` ('the second red drawer') refers to, or ActionError."""
     pronoun = any(w in PRONOUNS for w in words)
-    words = _content(words)
-    phrase = " ".join(words) or "it"
-    for k, w in enumerate(words):  # 'the key from the drawer' -> 'key'
-        if w in RELATIONS and k and words[k - 1] not in NEARNESS:
+    phrase = " ".join(_content(words)) or "it"
+    for k, w in enumerate(words):  # 'the key from the drawer', 'the key on the table' -> 'key' (not 'the box on the left')
+        after = _content(words[k + 1:])
+        if w in RELATIONS and _content(words[:k]) and words[k - 1] not in NEARNESS and not (after and after[0] in NEARNESS):
             words = words[:k]
             break
+    words = _content(words)
     colors = {("gray" if w == "grey" else "gold" if w == "golden" else w) for w in words if w in COLORS}
     ordinal = next((ORDINALS[w] for w in words if w in ORDINALS), None)
     if ordinal is None:

@@ -76,7 +76,7 @@ def test_action_forms_and_bad_actions_never_raise(engine):
     ids = [k for k, a in enumerate(env2.allowed_actions()) if a.name == "EnterCode"]
     if ids:
         _, _, _, _, info = env2.step(ids[0])
-        assert not info["lastActionSuccess"] and "needs its argument" in info["errorMessage"]
+        assert not info["lastActionSuccess"] and "give its code" in info["errorMessage"]
 
 
 def test_state_round_trip_reproduces_frames(engine):

@@ -237,8 +237,32 @@ CASES = [
     ("room", "?!?!...", "!could not find an action"),
     ("room", "🙂🙂", "!could not find an action"),
     ("room", "'; DROP TABLE actions; --", "!"),
-    ("room", '{"action": "Open", "objectId": "chest_red"}', "!"),
+    ("room", '{"action": "Open", "objectId": "chest_red"}', "Open(chest_red)"),
+    ("room", '{"action": "OpenObject", "objectId": "ghost"}', "!unknown object 'ghost'"),
+    # --- what models write around an action
+    ("room", "Next action: MoveAhead", "MoveAhead"),
+    ("room", '{"action_id": 1}', "Open(chest_red)"),
+    ("room", '{"action_id": "2", "thought": "read it first"}', "Read(note_1)"),
+    ("room", '{"action_id": 99}', "!out of range"),
+    ("room", "I choose action 2 (Read the note)", "Read(note_1)"),
+    ("room", '{"action": "open the blue chest"}', "Open(chest_blue)"),
+    ("room", '{"action": "EnterCode", "args": {"object": "keypad", "code": "4172"}}', "EnterCode(keypad, 4172)"),
+    ("room", '{"thought": "hmm"}', "!needs \"action_id\""),
+    ("keys", "Could you please grab that golden key on the table?", "Pickup(gold_key)"),
+    ("keys", "take the key on the left", "Pickup(gold_key)"),
+    ("kitchen", "open the box on the left", "Open(box_a)"),
+    ("kitchen", "open the box on the right", "Open(box_b)"),
+    ("kitchen", "pick up the apple in front of the fridge", "Pickup(apple_1)"),
+    ("room", "look around", "!look which way"),
 ]
+
+
+def test_action_id_fills_templates():
+    ctx = Context(objects=(C("keypad", "keypad"),), allowed=(Action("EnterCode", ("keypad", "<code>")), Action("Say", ("<text>",))))
+    assert str(ground('{"action_id": 0, "args": {"code": "4172"}}', ctx)) == "EnterCode(keypad, 4172)"
+    assert str(ground('{"action_id": 1, "args": {"text": "hi bob"}}', ctx)) == 'Say("hi bob")'
+    with pytest.raises(ActionError, match="give its code"):
+        ground("0", ctx)
 
 
 @pytest.mark.parametrize("ctx,text,expected", CASES, ids=[f"{c}:{t[:40]}" for c, t, _ in CASES])
