@@ -22,6 +22,9 @@ import importlib
 import random
 from typing import Any, Callable
 
+from pathlib import Path
+
+from .errors import SpecError
 from .spec import Spec, load_spec
 
 
@@ -104,6 +107,9 @@ def make_task(obj: Any, **kwargs: Any) -> Task:
         task = make_task(entry, **kwargs) if not isinstance(entry, str) else Task(entry, **kwargs)
         task.name = task.name or obj
         return task
+    if isinstance(obj, str) and "/" in obj and not obj.endswith(".json") and not Path(obj).exists():
+        raise SpecError(f"unknown task {obj!r}; registered tasks: {', '.join(list_tasks())} "
+                        "(or pass a scene file, a shipped scene name, a dict or a Task)")
     if isinstance(obj, Callable) and not isinstance(obj, (str, dict)):
         return make_task(obj(**kwargs))
     return Task(obj, **kwargs)

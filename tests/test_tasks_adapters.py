@@ -120,3 +120,9 @@ def test_collab_unsolvable_alone():
     data["agents"] = [a for a in data["agents"] if a["id"] == "bo"]
     v = solve(load_spec(data))
     assert not v.solvable and "never read" in v.reason
+
+
+def test_unknown_task_lists_registered():
+    from embodied.errors import SpecError
+    with pytest.raises(SpecError, match="registered tasks: .*escape/key-door"):
+        make_task("escape/nope")
