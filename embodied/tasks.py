@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import importlib
 import random
-from typing import Any, Callable
-
 from pathlib import Path
+from typing import Any, Callable
 
 from .errors import SpecError
 from .spec import Spec, load_spec
