@@ -261,7 +261,6 @@ class Env:
         moves = path_to_interact(w, aid, target)
         if moves is None:
             return Result(False, f"no path to {target} from here")
-        self._vis = {}
         for m in moves:
             r = apply(w, aid, Action(m))
             if not r.success:
@@ -370,13 +369,7 @@ def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = N
     ``square``: also face the target's front head-on (within 20 degrees), as a person does to read a note.
     ``margin``: degrees the target must lie inside the edges of the view (larger: more centered).
     """
-    obstacles = w.blockers() + w.footprints()
-    others = [(w.agent(o)["x"], w.agent(o)["y"]) for o in w.agent_ids if o != aid]
     limit = max_dist or w.nav.reach
-
-    def free(x, y):
-        return w.free(x, y, obstacles) and all(math.hypot(x - ox, y - oy) >= 2 * w.nav.radius for ox, oy in others)
-
     tp = w.position(target)
 
     front = w.state["objects"][target]["yaw"] if square and target in w.objs else None
@@ -387,18 +380,23 @@ def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = N
         if front is not None and (abs(angle_diff(pose[2], front)) > 1e-6 or abs(bearing_to(pose, tp)) > 20):
             return False
         return w.interactable(aid, target, pose, margin=margin)[0]
-    return plan_path(w.pose(aid), goal, free, w.nav)
+    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav)
+
+
+def free_fn(w: World, aid: str):
+    """``free(x, y)`` for planning ``aid``'s path in the current state (obstacles gathered once)."""
+    obstacles = w.blockers() + w.footprints()
+    return lambda x, y: w.free_for(aid, x, y, obstacles)
 
 
 def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
-    obstacles = w.blockers() + w.footprints()
     margin = 0.5
 
     def goal(pose):
         if room == OUTSIDE:
             return w.layout.room_at(pose[0], pose[1]) == OUTSIDE and any(r.contains(pose[0], pose[1], 0.3) for r in w.layout.outside)
         return w.layout.rooms[room].contains(pose[0], pose[1], margin)
-    return plan_path(w.pose(aid), goal, lambda x, y: w.free(x, y, obstacles), w.nav,
+    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav,
                      moves=("MoveAhead", "RotateLeft", "RotateRight"))
 
 
@@ -424,6 +422,7 @@ def checkpoints_from_plan(plan: list[PlanStep], w: World) -> list[dict[str, Any]
     out: list[dict[str, Any]] = []
     for step in plan:
         make = CHECKPOINT.get(step.verb)
-        if make is not None and make(step, w) not in out:
-            out.append(make(step, w))
+        cp = make(step, w) if make is not None else None
+        if cp is not None and cp not in out:
+            out.append(cp)
     return out

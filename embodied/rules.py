@@ -269,8 +269,7 @@ def _navigate(w: World, aid: str, name: str) -> Result:
         return ok(f"horizon {h:.0f}°")
     dx, dy = move_delta(name, a["yaw"], cfg.step)
     x, y = a["x"] + dx, a["y"] + dy
-    others = [o for o in w.state["agents"] if o != aid]
-    if not w.free(x, y) or any(math.hypot(x - w.agent(o)["x"], y - w.agent(o)["y"]) < 2 * cfg.radius for o in others):
+    if not w.free_for(aid, x, y):
         return fail("blocked: something is in the way")
     before = a["room"]
     a["x"], a["y"] = x, y

@@ -194,6 +194,12 @@ class World:
         obstacles = obstacles if obstacles is not None else self.blockers() + self.footprints()
         return not any(circle_hits_rect(x, y, r, o) for o in obstacles)
 
+    def free_for(self, aid: str, x: float, y: float, obstacles: list[Rect] | None = None) -> bool:
+        """May agent ``aid`` stand at (x, y)? :meth:`free`, and clear of every other agent."""
+        r2 = (2 * self.nav.radius) ** 2
+        return self.free(x, y, obstacles) and all(
+            (x - b["x"]) ** 2 + (y - b["y"]) ** 2 >= r2 for o, b in self.state["agents"].items() if o != aid)
+
     def pose(self, aid: str) -> tuple[float, float, float, float]:
         a = self.agent(aid)
         return (a["x"], a["y"], a["yaw"], a["horizon"])

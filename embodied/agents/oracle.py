@@ -13,7 +13,7 @@ import math
 from collections import deque
 
 from ..actions import Action
-from ..env import Env, checkpoints_from_plan, path_to_interact, path_to_room
+from ..env import Env, checkpoints_from_plan, free_fn, path_to_interact, path_to_room
 from ..nav import plan_path
 from ..solver import PlanStep, solve
 from ..world import World
@@ -75,7 +75,7 @@ def expand_step(w: World, aid: str, step: PlanStep) -> list | None:
     if step.verb == "Give":
         mate = w.agent(step.args[1])
         moves = plan_path(w.pose(aid), lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= w.nav.reach - 0.1,
-                          lambda x, y: w.free(x, y) and math.hypot(x - mate["x"], y - mate["y"]) >= 2 * w.nav.radius, w.nav)
+                          free_fn(w, aid), w.nav)
         return None if moves is None else moves + [step.action]
     target = step.args[1] if step.verb == "Put" else step.args[0]
     moves = None
