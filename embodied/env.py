@@ -100,6 +100,11 @@ class Env:
 
     # ------------------------------------------------------------ lifecycle
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        obs, info = self.reset_all(seed, options)
+        return obs[self.agent_id], info[self.agent_id]
+
+    def reset_all(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Like :meth:`reset`, for every agent: ``({agent: obs}, {agent: info})``."""
         if seed is not None:
             if self.task.seeded and seed != self.seed:
                 self._setup(self.task.spec(seed))
@@ -115,8 +120,7 @@ class Env:
         self._vis = {}
         self._mark_seen()
         self._update_progress()
-        obs = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)()
-        return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
+        return self._look()
 
     def close(self) -> None:
         if self._own_engine and self.engine is not None:
@@ -137,8 +141,14 @@ class Env:
         self.world.set_state(state["world"])
         self._reached, self._done = set(state["reached"]), state["done"]
         self._vis = {}
-        obs = self._observe({aid: Result(True, "") for aid in self.world.agent_ids}, self.modalities)()
-        return obs[self.agent_id], self._info(self.agent_id, Result(True, ""), None)
+        obs, info = self._look()
+        return obs[self.agent_id], info[self.agent_id]
+
+    def _look(self) -> tuple[dict, dict]:
+        """Every agent's observation and info of the current state, with no action taken."""
+        none = {aid: Result(True, "") for aid in self.world.agent_ids}
+        obs = self._observe(none, self.modalities)()
+        return obs, {aid: self._info(aid, none[aid], None) for aid in self.world.agent_ids}
 
     # ------------------------------------------------------------ stepping
     def step(self, action: Any, modalities: Sequence[str] | None = None):

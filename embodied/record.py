@@ -11,8 +11,6 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .rules import ok
-
 CAPTION_H = 44
 
 
@@ -60,12 +58,10 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
     if out:
         frames_dir = out / "frames"
         frames_dir.mkdir(parents=True, exist_ok=True)
-    env.reset()
+    obs, infos = env.reset_all()
     for aid, ag in agents.items():
         ag.agent_id = aid
         ag.reset(env)
-    obs = {aid: env.last_obs[aid] for aid in ids}
-    infos = {aid: env._info(aid, ok(""), None) for aid in ids}
     gif: list[Image.Image] = []
     log = []
     start = time.perf_counter()

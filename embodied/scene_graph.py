@@ -74,7 +74,7 @@ class SceneGraph:
                                color(ds.color, "") if ds.color else DOOR_COLOR))
             if OUTSIDE in d.rooms:
                 nodes.append(self._sign(d, "EXIT", (0.1, 0.55, 0.15), f"{did}#sign"))
-            if ds.lock is not None and ds.lock.kind == "code" and not any(o.controls == did for o in w.spec.objects):
+            if self._has_panel(did):
                 nodes.append(self._sign(d, "", (0.15, 0.15, 0.17), f"{did}#panel", below=True))
         for oid, o in w.objs.items():
             t = TYPES[o.type]
@@ -158,11 +158,14 @@ class SceneGraph:
             else:
                 pos, h = [cx + into * (half + 0.05), cy - d.width / 2 + 0.04, z], 0.0
         out = [{"id": did, "pos": pos, "hpr": [h, 0.0, 0.0]}]
-        panel_id = f"{did}#panel"
-        if any(o.controls == did for o in w.spec.objects) or w.door_specs[did].lock is None or w.door_specs[did].lock.kind != "code":
-            return out
-        out.append({"id": panel_id, "text": _keypad_text(st["display"], st["locked"])})
+        if self._has_panel(did):
+            out.append({"id": f"{did}#panel", "text": _keypad_text(st["display"], st["locked"])})
         return out
+
+    def _has_panel(self, did: str) -> bool:
+        """A code-locked door that no keypad controls gets a code panel of its own beside it."""
+        lock = self.world.door_specs[did].lock
+        return lock is not None and lock.kind == "code" and not any(o.controls == did for o in self.world.spec.objects)
 
     def _object(self, oid: str) -> list[Node]:
         w = self.world

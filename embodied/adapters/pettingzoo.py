@@ -18,7 +18,6 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ..env import Env
-from ..rules import ok
 from .gym import CHARSET, MAX_TEXT, clean_text
 
 
@@ -47,11 +46,9 @@ class EmbodiedParallelEnv(ParallelEnv):
         return {"rgb": o["rgb"], "text": clean_text(o["text"], self.max_text)}
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        self.env.reset(seed=seed, options=options)
+        obs, infos = self.env.reset_all(seed=seed, options=options)
         self.agents = list(self.possible_agents)
-        obs = {a: self._obs(self.env.last_obs[a]) for a in self.agents}
-        infos = {a: self.env._info(a, ok(""), None) for a in self.agents}
-        return obs, infos
+        return {a: self._obs(obs[a]) for a in self.agents}, {a: infos[a] for a in self.agents}
 
     def step(self, actions: dict[str, Any]):
         acts = {a: actions.get(a, "Pass") for a in self.agents}
@@ -70,7 +67,7 @@ class EmbodiedParallelEnv(ParallelEnv):
     def render(self):
         if self.render_mode != "rgb_array" or self.env.last_obs is None:
             return None
-        return np.concatenate([self.env.last_obs[a]["rgb"] for a in self.possible_agents], axis=1)
+        return self.state()
 
     def state(self) -> np.ndarray:
         """All agents' frames side by side (PettingZoo's global state)."""
