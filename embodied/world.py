@@ -45,7 +45,7 @@ class World:
         self.forbid_unlock: set[str] = set()  # solver: locks that must stay locked (shortcut test)
         self.dirty: set[str] = set()          # things whose look changed since the engine was told
         self._blockers_key: tuple | None = None
-        self._blockers: list[Rect] = []
+        self._blockers: dict[str | None, list[Rect]] = {}
         self.state = self.initial_state()
 
     # ---------------------------------------------------------------- state
@@ -164,12 +164,13 @@ class World:
     def blockers(self, exclude: str | None = None) -> list[Rect]:
         """Walls and closed doors (minus ``exclude``), as rectangles that block sight and movement."""
         doors = self.state["doors"]
-        key = (exclude, tuple(doors[d]["open"] for d in self.layout.doors))
-        if self._blockers_key != key:
-            self._blockers = self.layout.walls + [g.gap for d, g in self.layout.doors.items()
-                                                  if d != exclude and not doors[d]["open"]]
-            self._blockers_key = key
-        return self._blockers
+        key = tuple(doors[d]["open"] for d in self.layout.doors)
+        if self._blockers_key != key:  # one list per excluded door, for as long as no door moves
+            self._blockers_key, self._blockers = key, {}
+        if exclude not in self._blockers:
+            self._blockers[exclude] = self.layout.walls + [g.gap for d, g in self.layout.doors.items()
+                                                           if d != exclude and not doors[d]["open"]]
+        return self._blockers[exclude]
 
     def footprints(self) -> list[Rect]:
         out = []
