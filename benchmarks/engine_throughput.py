@@ -19,11 +19,24 @@ import os
 import statistics
 import time
 
-from embodied.actions import Action
 from embodied.bridges.panda3d.renderer import Renderer
+
+from embodied.actions import Action
 from embodied.env import Env
 
-CYCLE = [Action(a) for a in ("RotateLeft", "MoveAhead", "RotateRight", "LookDown", "MoveBack", "LookUp", "RotateLeft", "RotateRight")]
+CYCLE = [
+    Action(a)
+    for a in (
+        "RotateLeft",
+        "MoveAhead",
+        "RotateRight",
+        "LookDown",
+        "MoveBack",
+        "LookUp",
+        "RotateLeft",
+        "RotateRight",
+    )
+]
 
 
 def poses(env: Env, n: int) -> list[dict]:
@@ -33,8 +46,16 @@ def poses(env: Env, n: int) -> list[dict]:
     for i in range(n):
         env.step(CYCLE[i % len(CYCLE)])
         a = env.world.agent(env.agent_id)
-        cams.append({"agent": env.agent_id, "pos": [a["x"], a["y"], env.nav.eye_height],
-                     "hpr": [a["yaw"], -a["horizon"], 0.0], "fov": env.nav.fov, "width": env.width, "height": env.height})
+        cams.append(
+            {
+                "agent": env.agent_id,
+                "pos": [a["x"], a["y"], env.nav.eye_height],
+                "hpr": [a["yaw"], -a["horizon"], 0.0],
+                "fov": env.nav.fov,
+                "width": env.width,
+                "height": env.height,
+            }
+        )
     env.set_state(state)
     return cams
 
@@ -78,9 +99,15 @@ def main() -> None:
             e2e.append(end_to_end(env, args.seconds))
         r.close()
     med_r, med_e = statistics.median(ren), statistics.median(e2e)
-    cores = "1 core (client + engine pinned together)" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
-    print(f"scene {args.scene}, {args.size}x{args.size} RGB, {args.renderer} renderer, {cores}, "
-          f"{args.repeats} alternating rounds of {args.seconds:g} s")
+    cores = (
+        "1 core (client + engine pinned together)"
+        if args.one_core
+        else f"{len(os.sched_getaffinity(0))} cores"
+    )
+    print(
+        f"scene {args.scene}, {args.size}x{args.size} RGB, {args.renderer} renderer, {cores}, "
+        f"{args.repeats} alternating rounds of {args.seconds:g} s"
+    )
     print(f"{'path':34s} {'median':>10s} {'min':>10s} {'max':>10s}")
     print(f"{'render-only (in-process) frames/s':34s} {med_r:10.0f} {min(ren):10.0f} {max(ren):10.0f}")
     print(f"{'end-to-end env.step steps/s':34s} {med_e:10.0f} {min(e2e):10.0f} {max(e2e):10.0f}")

@@ -13,6 +13,7 @@ import argparse
 import time
 
 from embodied.bridges.panda3d.renderer import Renderer
+
 from embodied.engine import launch
 
 MODALITY_SETS = [("rgb",), ("rgb", "depth"), ("rgb", "depth", "seg")]
@@ -20,19 +21,65 @@ MODALITY_SETS = [("rgb",), ("rgb", "depth"), ("rgb", "depth", "seg")]
 
 def room() -> list[dict]:
     """A 6 x 6 m room: floor, four walls, a red chest, a blue ball, a note with text."""
-    walls = [("wall_n", [6, 0.1, 2.5], [0, 3, 1.25]), ("wall_s", [6, 0.1, 2.5], [0, -3, 1.25]),
-             ("wall_e", [0.1, 6, 2.5], [3, 0, 1.25]), ("wall_w", [0.1, 6, 2.5], [-3, 0, 1.25])]
-    nodes = [{"id": "floor", "seg": 1, "kind": "floor", "shape": "box", "size": [6, 6, 0.1],
-              "pos": [0, 0, -0.05], "color": [0.6, 0.55, 0.5]}]
-    nodes += [{"id": i, "seg": 2 + k, "kind": "wall", "shape": "box", "size": s, "pos": p,
-               "color": [0.8, 0.8, 0.75]} for k, (i, s, p) in enumerate(walls)]
+    walls = [
+        ("wall_n", [6, 0.1, 2.5], [0, 3, 1.25]),
+        ("wall_s", [6, 0.1, 2.5], [0, -3, 1.25]),
+        ("wall_e", [0.1, 6, 2.5], [3, 0, 1.25]),
+        ("wall_w", [0.1, 6, 2.5], [-3, 0, 1.25]),
+    ]
+    nodes = [
+        {
+            "id": "floor",
+            "seg": 1,
+            "kind": "floor",
+            "shape": "box",
+            "size": [6, 6, 0.1],
+            "pos": [0, 0, -0.05],
+            "color": [0.6, 0.55, 0.5],
+        }
+    ]
     nodes += [
-        {"id": "chest", "seg": 6, "kind": "chest", "shape": "box", "size": [0.6, 0.6, 0.6],
-         "pos": [0.6, 1.0, 0.3], "hpr": [30, 0, 0], "color": [0.9, 0.1, 0.1]},
-        {"id": "ball", "seg": 7, "kind": "ball", "shape": "sphere", "size": [0.4, 0.4, 0.4],
-         "pos": [-1.0, 1.0, 0.2], "color": [0.1, 0.3, 0.9]},
-        {"id": "note", "seg": 8, "kind": "note", "shape": "card", "size": [0.6, 0, 0.45],
-         "pos": [-0.8, 2.9, 1.2], "color": [0.95, 0.93, 0.85], "text": "The code is 4172"},
+        {
+            "id": i,
+            "seg": 2 + k,
+            "kind": "wall",
+            "shape": "box",
+            "size": s,
+            "pos": p,
+            "color": [0.8, 0.8, 0.75],
+        }
+        for k, (i, s, p) in enumerate(walls)
+    ]
+    nodes += [
+        {
+            "id": "chest",
+            "seg": 6,
+            "kind": "chest",
+            "shape": "box",
+            "size": [0.6, 0.6, 0.6],
+            "pos": [0.6, 1.0, 0.3],
+            "hpr": [30, 0, 0],
+            "color": [0.9, 0.1, 0.1],
+        },
+        {
+            "id": "ball",
+            "seg": 7,
+            "kind": "ball",
+            "shape": "sphere",
+            "size": [0.4, 0.4, 0.4],
+            "pos": [-1.0, 1.0, 0.2],
+            "color": [0.1, 0.3, 0.9],
+        },
+        {
+            "id": "note",
+            "seg": 8,
+            "kind": "note",
+            "shape": "card",
+            "size": [0.6, 0, 0.45],
+            "pos": [-0.8, 2.9, 1.2],
+            "color": [0.95, 0.93, 0.85],
+            "text": "The code is 4172",
+        },
     ]
     return nodes
 
@@ -54,8 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--renderer", default="software", choices=["software", "gl", "auto"])
     args = p.parse_args(argv)
-    cam = {"agent": "a0", "pos": [0, -2, 1.2], "hpr": [0, -10, 0], "fov": 90,
-           "width": args.size, "height": args.size}
+    cam = {
+        "agent": "a0",
+        "pos": [0, -2, 1.2],
+        "hpr": [0, -10, 0],
+        "fov": 90,
+        "width": args.size,
+        "height": args.size,
+    }
 
     def move(i: int) -> list[dict]:
         return [{"id": "ball", "pos": [-1.0 + 0.001 * (i % 500), 1.0, 0.2]}]
@@ -80,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"renderer={backend} size={args.size}x{args.size} (each step: 1 node update + render)")
     print(f"{'modalities':<18}{'in-process fps':>16}{'client-server fps':>20}{'ratio':>8}")
     for mods in MODALITY_SETS:
-        print(f"{'+'.join(mods):<18}{local[mods]:>16,.0f}{remote[mods]:>20,.0f}"
-              f"{remote[mods] / local[mods]:>8.2f}")
+        print(
+            f"{'+'.join(mods):<18}{local[mods]:>16,.0f}{remote[mods]:>20,.0f}"
+            f"{remote[mods] / local[mods]:>8.2f}"
+        )
     print(f"ping round trip: {1e6 / rtt:.0f} us")
     return 0
 

@@ -15,20 +15,51 @@ from typing import Any
 
 from .actions import Action
 from .engine import EngineClient, connect, launch
-from .errors import ActionError, AgentAPIError, EmbodiedError, EngineError, EngineTimeout, ProtocolError, SpecError
+from .errors import (
+    ActionError,
+    AgentAPIError,
+    EmbodiedError,
+    EngineError,
+    EngineTimeout,
+    ProtocolError,
+    SpecError,
+)
 from .tasks import Task, list_tasks, register
 
 __version__ = "0.1.0"
 
 
-def make(scene_or_task: Any, engine: Any = "panda3d", width: int = 224, height: int = 224, seed: int | None = None, **kwargs: Any):
+def make(
+    scene_or_task: Any,
+    engine: Any = "panda3d",
+    width: int = 224,
+    height: int = 224,
+    seed: int | None = None,
+    **kwargs: Any,
+):
     """An :class:`~embodied.env.Env` for a registered task, a Task, or a scene spec (see ``Env`` for kwargs)."""
     from .env import Env
+
     return Env(scene_or_task, engine=engine, width=width, height=height, seed=seed, **kwargs)
 
 
-__all__ = ["Action", "ActionError", "AgentAPIError", "EmbodiedError", "EngineClient", "EngineError", "EngineTimeout",
-           "ProtocolError", "SpecError", "Task", "connect", "launch", "list_tasks", "make", "register"]
+__all__ = [
+    "Action",
+    "ActionError",
+    "AgentAPIError",
+    "EmbodiedError",
+    "EngineClient",
+    "EngineError",
+    "EngineTimeout",
+    "ProtocolError",
+    "SpecError",
+    "Task",
+    "connect",
+    "launch",
+    "list_tasks",
+    "make",
+    "register",
+]
 
 from .adapters.gym import register_envs as _register_gym_envs  # noqa: E402
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ActionError
 
@@ -50,11 +51,22 @@ TURNS = ("RotateLeft", "RotateRight", "TurnAround", "LookUp", "LookDown")
 NAVIGATION = MOVES + TURNS
 # AI2-THOR spellings users type from habit
 ALIASES = {
-    "pickupobject": "Pickup", "putobject": "Put", "dropobject": "Drop", "dropheldobject": "Drop",
-    "openobject": "Open", "closeobject": "Close", "toggleobjecton": "ToggleOn",
-    "toggleobjectoff": "ToggleOff", "readobject": "Read", "pressobject": "Press",
-    "unlockobject": "Unlock", "navigate": "NavigateTo", "goto": "NavigateTo", "stop": "Done",
-    "noop": "Pass", "wait": "Pass",
+    "pickupobject": "Pickup",
+    "putobject": "Put",
+    "dropobject": "Drop",
+    "dropheldobject": "Drop",
+    "openobject": "Open",
+    "closeobject": "Close",
+    "toggleobjecton": "ToggleOn",
+    "toggleobjectoff": "ToggleOff",
+    "readobject": "Read",
+    "pressobject": "Press",
+    "unlockobject": "Unlock",
+    "navigate": "NavigateTo",
+    "goto": "NavigateTo",
+    "stop": "Done",
+    "noop": "Pass",
+    "wait": "Pass",
 }
 _BY_LOWER = {name.lower(): name for name in CATALOG} | ALIASES
 
@@ -72,7 +84,9 @@ class Action:
         params = CATALOG[self.name]
         if len(self.args) != len(params):
             want = f"{self.name}({', '.join(params)})" if params else f"{self.name}()"
-            raise ActionError(f"{self.name} takes {len(params)} argument(s), got {len(self.args)}: use {want}")
+            raise ActionError(
+                f"{self.name} takes {len(params)} argument(s), got {len(self.args)}: use {want}"
+            )
 
     @property
     def params(self) -> dict[str, str]:
@@ -155,9 +169,14 @@ def from_mapping(d: Mapping[str, Any]) -> Action:
         elif isinstance(args, (str, int)):
             args = [args]
         return Action(name, tuple(str(a) for a in args if a is not None))
-    keys = {"object": ("objectId", "object", "target"), "receptacle": ("receptacleObjectId", "receptacle"),
-            "key": ("keyId", "key"), "code": ("code",), "text": ("text", "message"),
-            "agent": ("agentId", "agent", "to")}
+    keys = {
+        "object": ("objectId", "object", "target"),
+        "receptacle": ("receptacleObjectId", "receptacle"),
+        "key": ("keyId", "key"),
+        "code": ("code",),
+        "text": ("text", "message"),
+        "agent": ("agentId", "agent", "to"),
+    }
     args = []
     for p in CATALOG[name]:
         val = next((d[k] for k in keys[p] if k in d), None)

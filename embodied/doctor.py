@@ -34,6 +34,7 @@ def frame_problem(rgb: np.ndarray) -> str | None:
 
 def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[str, str, str]]:
     from .env import Env
+
     out: list[tuple[str, str, str]] = []
     out.append(("python", "OK", f"{platform.python_version()} on {platform.platform()}"))
     for pkg in ("panda3d", "pyzmq", "numpy", "gymnasium", "pettingzoo"):
@@ -44,14 +45,20 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
         try:
             t0 = time.perf_counter()
             env = Env("key_door", renderer=renderer, modalities=("rgb", "depth", "segmentation"))
-        except Exception as e:  # noqa: BLE001 - report any failure to start
+        except Exception as e:
             level = "FAIL" if renderer == "software" else "WARN"
             out.append((name, level, f"did not start: {str(e).splitlines()[0]}"))
             continue
         with env:
             hello = env.engine.hello()
-            out.append((name, "OK", f"started in {time.perf_counter() - t0:.2f} s; {hello.get('renderer')} "
-                                    f"({hello.get('driver', '?')}), protocol {hello.get('protocol')}"))
+            out.append(
+                (
+                    name,
+                    "OK",
+                    f"started in {time.perf_counter() - t0:.2f} s; {hello.get('renderer')} "
+                    f"({hello.get('driver', '?')}), protocol {hello.get('protocol')}",
+                )
+            )
             a, _ = env.reset()
             b, *_ = env.step("RotateLeft")
             c, *_ = env.step("RotateRight")
@@ -59,15 +66,30 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
             if problems:
                 out.append((f"{renderer}: frames", "FAIL", problems[0] + "; try --renderer software"))
             elif np.array_equal(a["rgb"], b["rgb"]):
-                out.append((f"{renderer}: frames", "FAIL", "two different poses gave the same frame (stale frames)"))
+                out.append(
+                    (f"{renderer}: frames", "FAIL", "two different poses gave the same frame (stale frames)")
+                )
             elif not np.array_equal(a["rgb"], c["rgb"]):
-                out.append((f"{renderer}: frames", "WARN", "the same pose gave different pixels (not deterministic)"))
+                out.append(
+                    (f"{renderer}: frames", "WARN", "the same pose gave different pixels (not deterministic)")
+                )
             else:
-                out.append((f"{renderer}: frames", "OK", "not black, change with the pose, identical for the same pose"))
+                out.append(
+                    (
+                        f"{renderer}: frames",
+                        "OK",
+                        "not black, change with the pose, identical for the same pose",
+                    )
+                )
             drawn = a["segmentation"] > 0
             aligned = bool(np.all(np.isfinite(a["depth"][drawn])) and np.all(np.isinf(a["depth"][~drawn])))
-            out.append((f"{renderer}: depth/seg", "OK" if aligned else "FAIL",
-                        "aligned with rgb" if aligned else "depth and segmentation disagree about what is drawn"))
+            out.append(
+                (
+                    f"{renderer}: depth/seg",
+                    "OK" if aligned else "FAIL",
+                    "aligned with rgb" if aligned else "depth and segmentation disagree about what is drawn",
+                )
+            )
             rtt = min(env.engine.ping() for _ in range(20))
             out.append((f"{renderer}: round trip", "OK", f"{rtt * 1e6:.0f} µs ping"))
     return out
@@ -76,6 +98,7 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
 def main() -> int:
     from rich.console import Console
     from rich.table import Table
+
     rows = run_checks()
     table = Table(title="embodied doctor")
     for col in ("check", "status", "detail"):

@@ -15,6 +15,7 @@ defaulting to the client's.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +26,8 @@ import tempfile
 import time
 import uuid
 import weakref
-from typing import Callable, Any, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import zmq
@@ -34,7 +36,7 @@ from embodied import protocol as P
 from embodied.errors import EngineError, EngineTimeout, ProtocolError
 
 ENGINES = {"panda3d": "embodied.bridges.panda3d.server"}  # name -> module run with python -m
-_OWNED: "weakref.WeakSet[EngineClient]" = weakref.WeakSet()
+_OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 
 
 def _tail(path: str | None, lines: int = 20) -> str:
@@ -58,8 +60,14 @@ class EngineClient:
     zero-copy views of the received frames (row 0 = top of the image).
     """
 
-    def __init__(self, endpoint: str, timeout: float = 30.0, token: str | None = None,
-                 process: subprocess.Popen | None = None, log_path: str | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        timeout: float = 30.0,
+        token: str | None = None,
+        process: subprocess.Popen | None = None,
+        log_path: str | None = None,
+    ):
         self.endpoint, self.timeout, self.token = endpoint, float(timeout), token
         self.process, self.log_path = process, log_path
         self.info: dict = {}
@@ -68,7 +76,7 @@ class EngineClient:
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.REQ)
         self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.setsockopt(zmq.REQ_RELAXED, 1)   # a new request may follow a timed-out one
+        self._sock.setsockopt(zmq.REQ_RELAXED, 1)  # a new request may follow a timed-out one
         self._sock.setsockopt(zmq.REQ_CORRELATE, 1)  # and a late reply to the old one is dropped
         self._sock.connect(endpoint)
         if process is not None:
@@ -78,12 +86,15 @@ class EngineClient:
     def _dead_error(self, op: str) -> EngineError | None:
         if self.process is None or self.process.poll() is None:
             return None
-        return EngineError(f"engine process {self.process.pid} at {self.endpoint} exited with code "
-                           f"{self.process.returncode} (during {op!r}); log {self.log_path}:\n"
-                           f"{_tail(self.log_path)}")
+        return EngineError(
+            f"engine process {self.process.pid} at {self.endpoint} exited with code "
+            f"{self.process.returncode} (during {op!r}); log {self.log_path}:\n"
+            f"{_tail(self.log_path)}"
+        )
 
-    def request(self, op: str, fields: dict | None = None, buffers: Sequence[Any] = (),
-                timeout: float | None = None) -> tuple[dict, list]:
+    def request(
+        self, op: str, fields: dict | None = None, buffers: Sequence[Any] = (), timeout: float | None = None
+    ) -> tuple[dict, list]:
         """Send one request; return (reply header, buffer frames). Raises on error replies."""
         timeout = self._send(op, fields, buffers, timeout)
         return self._receive(op, timeout)
@@ -125,15 +136,18 @@ class EngineClient:
             f"engine at {self.endpoint} did not answer {op!r} within {timeout:g} s (log: "
             f"{self.log_path or 'unknown: engine not started by this client'}). Likely fix: the "
             "engine is hung or overloaded - read its log, pass a larger timeout= (per call or "
-            "to launch()/connect()), or restart it with embodied.engine.launch().")
+            "to launch()/connect()), or restart it with embodied.engine.launch()."
+        )
 
     # ------------------------------------------------------------ ops
     def hello(self, timeout: float | None = None) -> dict:
         """Protocol version, engine name, renderer ('software'/'gl'), driver, capabilities."""
         reply, _ = self.request("hello", timeout=timeout)
         if reply.get("protocol") != P.PROTOCOL_VERSION:
-            raise ProtocolError(f"engine at {self.endpoint} speaks protocol {reply.get('protocol')}, "
-                                f"this client speaks {P.PROTOCOL_VERSION}; upgrade the older side")
+            raise ProtocolError(
+                f"engine at {self.endpoint} speaks protocol {reply.get('protocol')}, "
+                f"this client speaks {P.PROTOCOL_VERSION}; upgrade the older side"
+            )
         self.info = {k: v for k, v in reply.items() if k != "ok"}
         return self.info
 
@@ -143,8 +157,13 @@ class EngineClient:
         self.request("ping", timeout=timeout)
         return time.perf_counter() - t0
 
-    def load_scene(self, nodes: list[dict], name: str = "", background: Iterable[float] | None = None,
-                   timeout: float | None = None) -> int:
+    def load_scene(
+        self,
+        nodes: list[dict],
+        name: str = "",
+        background: Iterable[float] | None = None,
+        timeout: float | None = None,
+    ) -> int:
         """Replace the whole scene with ``nodes`` (DESIGN §3 node dicts). Returns the node count."""
         fields = {"name": name, "nodes": list(nodes)}
         if background is not None:
@@ -159,17 +178,27 @@ class EngineClient:
         """Per agent: ``{"agent", "pos", "hpr", "fov" (horizontal deg), "width", "height"}``."""
         self.request("camera", {"cameras": list(cameras)}, timeout=timeout)
 
-    def render(self, agents: Sequence[str] = ("a0",), modalities: Sequence[str] = ("rgb",),
-               updates: list[dict] | None = None, cameras: list[dict] | None = None,
-               timeout: float | None = None) -> dict[str, dict[str, np.ndarray]]:
+    def render(
+        self,
+        agents: Sequence[str] = ("a0",),
+        modalities: Sequence[str] = ("rgb",),
+        updates: list[dict] | None = None,
+        cameras: list[dict] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, dict[str, np.ndarray]]:
         """Apply ``updates`` and ``cameras`` (optional), then render: agent -> modality -> array.
         rgb uint8 (H, W, 3); depth float32 (H, W) z-depth in meters, inf for void;
         seg int32 (H, W) node ``seg`` values, 0 for void."""
         return self.render_async(agents, modalities, updates, cameras, timeout)()
 
-    def render_async(self, agents: Sequence[str] = ("a0",), modalities: Sequence[str] = ("rgb",),
-                     updates: list[dict] | None = None, cameras: list[dict] | None = None,
-                     timeout: float | None = None) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
+    def render_async(
+        self,
+        agents: Sequence[str] = ("a0",),
+        modalities: Sequence[str] = ("rgb",),
+        updates: list[dict] | None = None,
+        cameras: list[dict] | None = None,
+        timeout: float | None = None,
+    ) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
         """Send a render request now; call the returned function for the frames.
 
         The engine renders while the caller does other work (an env computes its metadata
@@ -185,6 +214,7 @@ class EngineClient:
         def result() -> dict[str, dict[str, np.ndarray]]:
             reply, frames = self._receive("render", timeout)
             return P.decode_buffers(reply, frames)
+
         return result
 
     def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:
@@ -200,30 +230,24 @@ class EngineClient:
             return
         proc = self.process
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(Exception):
                 self.request("close", timeout=2.0)
-            except Exception:
-                pass
             _stop_group(proc)
         if self._tmp_dir and proc is not None and proc.returncode == 0:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)  # clean exit: drop the temp log dir
         self._closed = True
-        try:
+        with contextlib.suppress(Exception):
             self._sock.close(0)
-        except Exception:
-            pass
 
-    def __enter__(self) -> "EngineClient":
+    def __enter__(self) -> EngineClient:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         owner = f" pid={self.process.pid}" if self.process is not None else ""
@@ -234,10 +258,8 @@ def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
     """Wait for proc to exit, else SIGTERM then SIGKILL its process group."""
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
         if sig is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
         try:
             proc.wait(timeout=grace)
             return
@@ -248,15 +270,21 @@ def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
 @atexit.register
 def _cleanup() -> None:
     for client in list(_OWNED):
-        try:
+        with contextlib.suppress(Exception):
             client.close()
-        except Exception:
-            pass
 
 
-def launch(engine: str = "panda3d", headless: bool = True, renderer: str = "software",
-           host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0, log_dir: str | None = None,
-           token: str | None = None, **kw: Any) -> EngineClient:
+def launch(
+    engine: str = "panda3d",
+    headless: bool = True,
+    renderer: str = "software",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    timeout: float = 30.0,
+    log_dir: str | None = None,
+    token: str | None = None,
+    **kw: Any,
+) -> EngineClient:
     """Start an engine process and return a connected client that owns it.
 
     The engine runs ``python -m ENGINES[engine]`` in its own session (process group), logs to
@@ -268,34 +296,54 @@ def launch(engine: str = "panda3d", headless: bool = True, renderer: str = "soft
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
     if not headless:
-        raise EngineError("windowed engines are not supported yet: use launch(headless=True) and "
-                          "save or view the rendered frames")
+        raise EngineError(
+            "windowed engines are not supported yet: use launch(headless=True) and "
+            "save or view the rendered frames"
+        )
     tmp_dir = None if log_dir else tempfile.mkdtemp(prefix="embodied-engine-")
     log_dir = log_dir or tmp_dir
     os.makedirs(log_dir, exist_ok=True)
     ready = os.path.join(log_dir, f"ready-{uuid.uuid4().hex}.json")
-    cmd = [sys.executable, "-m", ENGINES[engine], "--host", host, "--port", str(port),
-           "--renderer", renderer, "--ready-file", ready, "--parent-pid", str(os.getpid())]
+    cmd = [
+        sys.executable,
+        "-m",
+        ENGINES[engine],
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--renderer",
+        renderer,
+        "--ready-file",
+        ready,
+        "--parent-pid",
+        str(os.getpid()),
+    ]
     if token is not None:
         cmd += ["--token", token]
     for key, value in kw.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
     tmp_log = os.path.join(log_dir, f"engine-starting-{uuid.uuid4().hex}.log")
     with open(tmp_log, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     log_path = os.path.join(log_dir, f"engine-{proc.pid}.log")
     os.replace(tmp_log, log_path)
     deadline = time.monotonic() + timeout
     try:
         while not os.path.exists(ready):
             if proc.poll() is not None:
-                raise EngineError(f"engine {engine!r} exited with code {proc.returncode} before it "
-                                  f"was ready; log {log_path}:\n{_tail(log_path)}")
+                raise EngineError(
+                    f"engine {engine!r} exited with code {proc.returncode} before it "
+                    f"was ready; log {log_path}:\n{_tail(log_path)}"
+                )
             if time.monotonic() > deadline:
-                raise EngineTimeout(f"engine {engine!r} (pid {proc.pid}) was not ready within "
-                                    f"{timeout:g} s; log {log_path}:\n{_tail(log_path)}\nLikely fix: "
-                                    "a slow machine - pass a larger timeout= to launch()")
+                raise EngineTimeout(
+                    f"engine {engine!r} (pid {proc.pid}) was not ready within "
+                    f"{timeout:g} s; log {log_path}:\n{_tail(log_path)}\nLikely fix: "
+                    "a slow machine - pass a larger timeout= to launch()"
+                )
             time.sleep(0.02)
         with open(ready) as f:
             info = json.load(f)

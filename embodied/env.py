@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .actions import Action, ActionError, NAVIGATION, from_mapping, parse_canonical
+from .actions import NAVIGATION, Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
 from .errors import EngineError, ProtocolError
 from .layout import OUTSIDE
@@ -60,10 +61,22 @@ class Env:
 
     metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, scene: Any, engine: str | EngineClient = "panda3d", width: int = 224, height: int = 224,
-                 fov: float = 90.0, seed: int | None = None, modalities: Sequence[str] = ("rgb",),
-                 high_level: bool = False, max_steps: int | None = None, agent: str | None = None,
-                 nav: NavConfig | None = None, renderer: str = "software", engine_timeout: float = 30.0):
+    def __init__(
+        self,
+        scene: Any,
+        engine: str | EngineClient = "panda3d",
+        width: int = 224,
+        height: int = 224,
+        fov: float = 90.0,
+        seed: int | None = None,
+        modalities: Sequence[str] = ("rgb",),
+        high_level: bool = False,
+        max_steps: int | None = None,
+        agent: str | None = None,
+        nav: NavConfig | None = None,
+        renderer: str = "software",
+        engine_timeout: float = 30.0,
+    ):
         self.task: Task = make_task(scene)
         bad = [m for m in modalities if m not in MODALITIES]
         if bad:
@@ -77,7 +90,9 @@ class Env:
         self._agent_arg = agent
         self._setup(self.task.spec(seed))
         self._own_engine = not isinstance(engine, EngineClient)
-        self._launch_args = dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
+        self._launch_args = (
+            dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
+        )
         self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
         self.engine_restarts = 0
         self._reached: set[int] = set()
@@ -94,7 +109,9 @@ class Env:
             raise ValueError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
         self.verdict: Verdict = solve(self.spec)
         self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
-        self.max_steps = self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
+        self.max_steps = (
+            self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
+        )
         self.graph = SceneGraph(self.world)
         self._loaded = False
 
@@ -127,7 +144,7 @@ class Env:
             self.engine.close()
         self.engine = None
 
-    def __enter__(self) -> "Env":
+    def __enter__(self) -> Env:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -168,9 +185,15 @@ class Env:
             if act is None:
                 results[aid] = Result(False, err)
             elif act.name == "NavigateTo":
-                results[aid] = self._navigate_to(aid, act.args[0]) if self.high_level else Result(
-                    False, "NavigateTo is a high-level action; this env is low-level (make it with high_level=True), "
-                           "so walk there with MoveAhead/RotateLeft/RotateRight")
+                results[aid] = (
+                    self._navigate_to(aid, act.args[0])
+                    if self.high_level
+                    else Result(
+                        False,
+                        "NavigateTo is a high-level action; this env is low-level (make it with high_level=True), "
+                        "so walk there with MoveAhead/RotateLeft/RotateRight",
+                    )
+                )
             else:
                 results[aid] = apply(self.world, aid, act)
             if act is not None and act.name == "Done":
@@ -197,6 +220,7 @@ class Env:
                 return raw, ""
             if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
                 from .language import Context, by_id
+
                 return by_id(int(raw), Context(objects=(), allowed=tuple(self.allowed_actions(aid)))), ""
             if isinstance(raw, dict):
                 return from_mapping(raw), ""
@@ -205,8 +229,12 @@ class Env:
                 if act is not None:
                     return act, ""
                 from .language import ground
+
                 return ground(raw, self.grounding_context(aid)), ""
-            return None, f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text"
+            return (
+                None,
+                f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text",
+            )
         except ActionError as e:
             return None, str(e)
 
@@ -249,17 +277,30 @@ class Env:
 
     def grounding_context(self, aid: str):
         from .language import Candidate, Context
+
         w = self.world
         pose = w.pose(aid)
         cands = []
         for t in list(w.objs) + list(w.door_specs):
             spec = w.objs.get(t) or w.door_specs[t]
             p = w.position(t)
-            cands.append(Candidate(id=t, type=w.kind(t), name=spec.name or "", color=getattr(spec, "color", None),
-                                   distance=math.hypot(p[0] - pose[0], p[1] - pose[1]), bearing=bearing_to(pose, p),
-                                   visible=self.visible(aid)[t], held=w.holder(t) == aid if t in w.objs else False))
-        return Context(objects=tuple(cands), agents=tuple(a for a in w.agent_ids if a != aid),
-                       allowed=tuple(self.allowed_actions(aid)))
+            cands.append(
+                Candidate(
+                    id=t,
+                    type=w.kind(t),
+                    name=spec.name or "",
+                    color=getattr(spec, "color", None),
+                    distance=math.hypot(p[0] - pose[0], p[1] - pose[1]),
+                    bearing=bearing_to(pose, p),
+                    visible=self.visible(aid)[t],
+                    held=w.holder(t) == aid if t in w.objs else False,
+                )
+            )
+        return Context(
+            objects=tuple(cands),
+            agents=tuple(a for a in w.agent_ids if a != aid),
+            allowed=tuple(self.allowed_actions(aid)),
+        )
 
     # ------------------------------------------------------------ internals
     def _navigate_to(self, aid: str, target: str) -> Result:
@@ -304,8 +345,16 @@ class Env:
         cams = []
         for aid in w.agent_ids:
             a = w.agent(aid)
-            cams.append({"agent": aid, "pos": [a["x"], a["y"], self.nav.eye_height], "hpr": [a["yaw"], -a["horizon"], 0.0],
-                         "fov": self.nav.fov, "width": self.width, "height": self.height})
+            cams.append(
+                {
+                    "agent": aid,
+                    "pos": [a["x"], a["y"], self.nav.eye_height],
+                    "hpr": [a["yaw"], -a["horizon"], 0.0],
+                    "fov": self.nav.fov,
+                    "width": self.width,
+                    "height": self.height,
+                }
+            )
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
         try:
@@ -315,7 +364,9 @@ class Env:
         texts = {}
         for aid in w.agent_ids:
             r = results.get(aid)
-            heard = [f"{s[0]} says: {s[1]}" for s in w.state["said"] if s[2] == w.state["step"] - 1 and s[0] != aid]
+            heard = [
+                f"{s[0]} says: {s[1]}" for s in w.state["said"] if s[2] == w.state["step"] - 1 and s[0] != aid
+            ]
             texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
 
         def obs() -> dict[str, dict[str, Any]]:
@@ -323,9 +374,13 @@ class Env:
                 frames = pending()
             except EngineError as e:
                 frames = self._recover(e, request)()
-            out = {aid: {**{m: frames[aid][_WIRE[m]] for m in modalities}, "text": texts[aid]} for aid in w.agent_ids}
+            out = {
+                aid: {**{m: frames[aid][_WIRE[m]] for m in modalities}, "text": texts[aid]}
+                for aid in w.agent_ids
+            }
             self.last_obs = out
             return out
+
         return obs
 
     MAX_RESTARTS = 3
@@ -334,8 +389,13 @@ class Env:
         """The engine this env launched has died: start a new one, reload the scene in its current
         state, and render again, so the episode goes on where it was. Anything else is re-raised."""
         proc = getattr(self.engine, "process", None)
-        if (not self._own_engine or isinstance(err, ProtocolError) or proc is None or proc.poll() is None
-                or self.engine_restarts >= self.MAX_RESTARTS):
+        if (
+            not self._own_engine
+            or isinstance(err, ProtocolError)
+            or proc is None
+            or proc.poll() is None
+            or self.engine_restarts >= self.MAX_RESTARTS
+        ):
             raise err
         log.warning("engine process %s died (%s); restarting it and restoring the episode", proc.pid, err)
         self.engine.close()
@@ -352,18 +412,42 @@ class Env:
         for t, vis in self.visible(aid).items():
             st = w.thing(t)
             p = w.position(t)
-            objects.append({"objectId": t, "objectType": w.kind(t), "position": {"x": p[0], "y": p[1], "z": p[2]},
-                            "visible": vis, "interactable": vis and w.interactable(aid, t, visible=True)[0],
-                            "distance": round(math.hypot(p[0] - a["x"], p[1] - a["y"]), 3),
-                            "isOpen": st["open"], "isLocked": st["locked"], "isToggled": st.get("on", False),
-                            "isPickedUp": t in w.objs and w.holder(t) is not None,
-                            "parentReceptacle": (w.container_chain(t) or [None])[0] if t in w.objs else None})
-        info = {"lastActionSuccess": r.success, "errorMessage": "" if r.success else r.message, "feedback": r.message,
-                "action": str(act) if act else None, "allowed_actions": [str(x) for x in self.allowed_actions(aid)],
-                "inventory": list(a["inventory"]), "progress": len(self._reached) / max(1, len(self.checkpoints)),
-                "success": w.goal_reached(), "step": w.state["step"], "max_steps": self.max_steps,
-                "agent": {"id": aid, "x": a["x"], "y": a["y"], "yaw": a["yaw"], "horizon": a["horizon"], "room": a["room"]},
-                "objects": objects}
+            objects.append(
+                {
+                    "objectId": t,
+                    "objectType": w.kind(t),
+                    "position": {"x": p[0], "y": p[1], "z": p[2]},
+                    "visible": vis,
+                    "interactable": vis and w.interactable(aid, t, visible=True)[0],
+                    "distance": round(math.hypot(p[0] - a["x"], p[1] - a["y"]), 3),
+                    "isOpen": st["open"],
+                    "isLocked": st["locked"],
+                    "isToggled": st.get("on", False),
+                    "isPickedUp": t in w.objs and w.holder(t) is not None,
+                    "parentReceptacle": (w.container_chain(t) or [None])[0] if t in w.objs else None,
+                }
+            )
+        info = {
+            "lastActionSuccess": r.success,
+            "errorMessage": "" if r.success else r.message,
+            "feedback": r.message,
+            "action": str(act) if act else None,
+            "allowed_actions": [str(x) for x in self.allowed_actions(aid)],
+            "inventory": list(a["inventory"]),
+            "progress": len(self._reached) / max(1, len(self.checkpoints)),
+            "success": w.goal_reached(),
+            "step": w.state["step"],
+            "max_steps": self.max_steps,
+            "agent": {
+                "id": aid,
+                "x": a["x"],
+                "y": a["y"],
+                "yaw": a["yaw"],
+                "horizon": a["horizon"],
+                "room": a["room"],
+            },
+            "objects": objects,
+        }
         if "segmentation" in self.modalities:
             info["segmentation_ids"] = self.graph.seg_names
         return info
@@ -372,8 +456,9 @@ class Env:
         return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]
 
 
-def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = None,
-                     square: bool = False, margin: float = 2.0) -> list[str] | None:
+def path_to_interact(
+    w: World, aid: str, target: str, max_dist: float | None = None, square: bool = False, margin: float = 2.0
+) -> list[str] | None:
     """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable.
 
     ``square``: also face the target's front head-on (within 20 degrees), as a person does to read a note.
@@ -390,6 +475,7 @@ def path_to_interact(w: World, aid: str, target: str, max_dist: float | None = N
         if front is not None and (abs(angle_diff(pose[2], front)) > 1e-6 or abs(bearing_to(pose, tp)) > 20):
             return False
         return w.interactable(aid, target, pose, margin=margin)[0]
+
     return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav)
 
 
@@ -404,10 +490,14 @@ def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
 
     def goal(pose):
         if room == OUTSIDE:
-            return w.layout.room_at(pose[0], pose[1]) == OUTSIDE and any(r.contains(pose[0], pose[1], 0.3) for r in w.layout.outside)
+            return w.layout.room_at(pose[0], pose[1]) == OUTSIDE and any(
+                r.contains(pose[0], pose[1], 0.3) for r in w.layout.outside
+            )
         return w.layout.rooms[room].contains(pose[0], pose[1], margin)
-    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav,
-                     moves=("MoveAhead", "RotateLeft", "RotateRight"))
+
+    return plan_path(
+        w.pose(aid), goal, free_fn(w, aid), w.nav, moves=("MoveAhead", "RotateLeft", "RotateRight")
+    )
 
 
 # plan verb -> the predicate that shows the step done (for partial progress and for waiting on teammates)

@@ -70,12 +70,27 @@ class _Soft(ActionError):
 
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019_][^\W_]+)*|[.;!?:,\n]")
-_ID = re.compile(r"^(?:(?:action|option|choice)(?:\s*id)?\s*[:#]?\s*)?[#\[(]?\s*([0-9]{1,9})\s*[\])]?\s*[.!]?$", re.I)
+_ID = re.compile(
+    r"^(?:(?:action|option|choice)(?:\s*id)?\s*[:#]?\s*)?[#\[(]?\s*([0-9]{1,9})\s*[\])]?\s*[.!]?$", re.I
+)
 _EMBEDDED = re.compile(r"(?<![A-Za-z_])([A-Za-z_]+)\s*\(([^()]*)\)")
 _QUOTE = re.compile(r"\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|\u2018([^\u2019]*)\u2019|(?<!\w)'([^']*)'(?!\w)")
 _NUM = re.compile(r"[0-9]+")
-_THOR_KEYS = {"objectId", "object", "receptacleObjectId", "receptacle", "keyId", "key", "code", "text", "agentId", "agent"}
-_ID_IN_PROSE = re.compile(r"\b(?:action|option|choice)(?:\s*id)?\s*(?:number\s*)?[:#]?\s*([0-9]{1,9})\b", re.I)
+_THOR_KEYS = {
+    "objectId",
+    "object",
+    "receptacleObjectId",
+    "receptacle",
+    "keyId",
+    "key",
+    "code",
+    "text",
+    "agentId",
+    "agent",
+}
+_ID_IN_PROSE = re.compile(
+    r"\b(?:action|option|choice)(?:\s*id)?\s*(?:number\s*)?[:#]?\s*([0-9]{1,9})\b", re.I
+)
 _BARE = re.compile(r"\b((?:Move|Rotate|Look|Turn)[A-Z][a-z]+)\b")  # zero-argument names written inside prose
 _VERB_INDEX: dict[str, list[tuple[str, ...]]] = {}
 for _phrase in sorted(VERBS, key=lambda p: -len(p.split())):
@@ -97,8 +112,9 @@ def ground(text: str, ctx: Context) -> Action:
     except ActionError:
         raise
     except Exception as e:  # the contract is ActionError only; keep it even if a parser slips
-        raise ActionError(f"could not ground {text[:60]!r} (internal error: {type(e).__name__}); "
-                          f"say e.g. {EXAMPLES}") from e
+        raise ActionError(
+            f"could not ground {text[:60]!r} (internal error: {type(e).__name__}); say e.g. {EXAMPLES}"
+        ) from e
 
 
 def _ground(s: str, ctx: Context) -> Action:
@@ -146,7 +162,9 @@ def by_id(i: int, ctx: Context, args=None) -> Action:
     """``ctx.allowed[i]``, with ``<code>``/``<text>`` placeholders filled from ``args`` (a dict or list)."""
     n = len(ctx.allowed)
     if not n:
-        raise ActionError(f"action id {i} given but no numbered actions are listed this step; say e.g. {EXAMPLES}")
+        raise ActionError(
+            f"action id {i} given but no numbered actions are listed this step; say e.g. {EXAMPLES}"
+        )
     if not 0 <= i < n:
         raise ActionError(f"action id {i} out of range; valid ids are 0-{n - 1}")
     act = ctx.allowed[i]
@@ -157,15 +175,17 @@ def by_id(i: int, ctx: Context, args=None) -> Action:
     if isinstance(args, dict):
         given = [args.get(params[k], args.get(act.args[k].strip("<>"))) for k in holes]
     elif isinstance(args, (list, tuple)):
-        given = list(args)[-len(holes):]
+        given = list(args)[-len(holes) :]
     elif isinstance(args, (str, int)) and len(holes) == 1:
         given = [args]
     else:
         given = []
     if len(given) != len(holes) or any(g is None or str(g).strip() == "" for g in given):
         need = ", ".join(params[k] for k in holes)
-        raise ActionError(f"action {i} is {act}: give its {need}, e.g. {{\"action_id\": {i}, \"args\": "
-                          f"{{\"{params[holes[0]]}\": \"...\"}}}} or '{act.name}({act.args[0]}, ...)'")
+        raise ActionError(
+            f'action {i} is {act}: give its {need}, e.g. {{"action_id": {i}, "args": '
+            f'{{"{params[holes[0]]}": "..."}}}} or \'{act.name}({act.args[0]}, ...)\''
+        )
     out = list(act.args)
     for k, g in zip(holes, given):
         out[k] = str(g).strip()
@@ -184,7 +204,9 @@ def _from_json(s: str, ctx: Context) -> Action | None:
     if isinstance(aid, (int, str)) and not isinstance(aid, bool) and str(aid).strip().isdigit():
         return by_id(int(str(aid).strip()), ctx, d.get("args"))
     act = d.get("action")
-    if isinstance(act, str) and canonical_name(act) and set(d) & _THOR_KEYS:  # {"action": "OpenObject", "objectId": ...}
+    if (
+        isinstance(act, str) and canonical_name(act) and set(d) & _THOR_KEYS
+    ):  # {"action": "OpenObject", "objectId": ...}
         return _check(from_mapping(d), ctx)
     if isinstance(act, str) and act.strip():
         args = d.get("args")
@@ -193,7 +215,9 @@ def _from_json(s: str, ctx: Context) -> Action | None:
         if isinstance(args, (list, tuple)) and args and canonical_name(act):
             return _check(Action(canonical_name(act), tuple(str(a) for a in args)), ctx)
         return _ground(act.strip(), ctx)
-    raise ActionError(f"JSON action needs \"action_id\" (a number from the list) or \"action\" (text); got keys {sorted(d)}")
+    raise ActionError(
+        f'JSON action needs "action_id" (a number from the list) or "action" (text); got keys {sorted(d)}'
+    )
 
 
 def _check(act: Action, ctx: Context) -> Action:
@@ -205,7 +229,9 @@ def _check(act: Action, ctx: Context) -> Action:
             found = ids.get(a) or ids.get(a.lower())
             if not found:
                 try:
-                    found = _resolve(_words(a), ctx, held_first=p == "object" and act.name in ("Drop", "Put", "Give"))
+                    found = _resolve(
+                        _words(a), ctx, held_first=p == "object" and act.name in ("Drop", "Put", "Give")
+                    )
                 except ActionError as e:
                     if str(e).startswith("ambiguous"):
                         raise
@@ -214,7 +240,9 @@ def _check(act: Action, ctx: Context) -> Action:
         elif p == "agent":
             a = _agent(a, ctx)
         elif not a.strip():
-            raise ActionError(f"{act.name} needs a non-empty {p}, e.g. {act.name}(keypad, 4172) / Say(\"hello\")")
+            raise ActionError(
+                f'{act.name} needs a non-empty {p}, e.g. {act.name}(keypad, 4172) / Say("hello")'
+            )
         args.append(a)
     return Action(act.name, tuple(args))
 
@@ -230,7 +258,7 @@ def _words(s: str) -> list[str]:
 
 def _verb_at(words: list[str], i: int) -> tuple[str, ...] | None:
     for phrase in _VERB_INDEX.get(words[i], ()):
-        if tuple(words[i:i + len(phrase)]) == phrase:
+        if tuple(words[i : i + len(phrase)]) == phrase:
             return phrase
     return None
 
@@ -252,14 +280,16 @@ def _free(s: str, ctx: Context) -> Action:
             words = [t[0] for t in cl]
             i = 0
             while i < len(words):
-                if words[i:i + 3] == ["go", "ahead", "and"]:
+                if words[i : i + 3] == ["go", "ahead", "and"]:
                     i += 3
                     continue
                 phrase = _verb_at(words, i)
                 if phrase and (ci, i) not in tried and len(tried) < 64:
                     tried.add((ci, i))
                     try:
-                        return _parse(VERBS[" ".join(phrase)], phrase, words[i + len(phrase):], cl, i, s, ctx)
+                        return _parse(
+                            VERBS[" ".join(phrase)], phrase, words[i + len(phrase) :], cl, i, s, ctx
+                        )
                     except _Soft as e:
                         first_err = first_err or e
                 if words[i] in NEGATIONS or (not anywhere and words[i] not in FILLERS):
@@ -267,14 +297,18 @@ def _free(s: str, ctx: Context) -> Action:
                 i += len(phrase) if phrase else 1
     if first_err:
         raise first_err
-    raise ActionError(f"could not find an action in {s[:60]!r}; say e.g. {EXAMPLES}{_id_hint(ctx)}, "
-                      "or a canonical action like Open(chest_red)")
+    raise ActionError(
+        f"could not find an action in {s[:60]!r}; say e.g. {EXAMPLES}{_id_hint(ctx)}, "
+        "or a canonical action like Open(chest_red)"
+    )
 
 
 def _cut(args: list[str]) -> list[str]:
     """The argument phrase ends at a conjunction or at 'to <verb>' ('open the chest to get the key')."""
     for k, w in enumerate(args):
-        if w in STOPS or (w == "to" and k + 1 < len(args) and args[k + 1] in _VERB_INDEX and args[k + 1] != "the"):
+        if w in STOPS or (
+            w == "to" and k + 1 < len(args) and args[k + 1] in _VERB_INDEX and args[k + 1] != "the"
+        ):
             return args[:k]
     return args
 
@@ -283,8 +317,8 @@ def _split(args: list[str], preps) -> tuple[list[str], list[str]] | None:
     for k in range(len(args)):
         for p in sorted(preps, key=lambda p: -len(p.split())):
             pw = p.split()
-            if args[k:k + len(pw)] == pw:
-                return args[:k], args[k + len(pw):]
+            if args[k : k + len(pw)] == pw:
+                return args[:k], args[k + len(pw) :]
     return None
 
 
@@ -313,10 +347,14 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
         if intent == "open" and parts is None:
             return Action("Open", (_resolve(args, ctx),))
         target = _resolve(parts[0] if parts else args, ctx)
-        return Action("Unlock", (target, _resolve(parts[1], ctx, held_first=True) if parts else _held_key(target, ctx)))
+        return Action(
+            "Unlock", (target, _resolve(parts[1], ctx, held_first=True) if parts else _held_key(target, ctx))
+        )
     if intent in ("code", "use"):
-        parts = _split([w for w in args if w not in ("open", "unlock")], ("on", "onto", "into", "in", "to", "at",
-                                                                           "for", "with", "using"))
+        parts = _split(
+            [w for w in args if w not in ("open", "unlock")],
+            ("on", "onto", "into", "in", "to", "at", "for", "with", "using"),
+        )
         what, where = parts if parts else (args, [])
         code = _code(what, s) or _code(where, s)
         if not code and (intent == "code" or {"code", "password", "combination", "pin"} & set(what)):
@@ -330,7 +368,7 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
             return Action("Unlock", (_resolve(where, ctx), key))
         raise _Soft(f"no code in {s[:60]!r}; say e.g. 'type 4172 on the keypad' or 'use the key on the door'")
     if intent == "Pickup" and ("step" in args or "steps" in args):
-        return _motion("take a step", args[args.index("step" if "step" in args else "steps") + 1:], ctx)
+        return _motion("take a step", args[args.index("step" if "step" in args else "steps") + 1 :], ctx)
     args = [w for w in args if w not in ("on", "off")] if intent.startswith("Toggle") else args
     return Action(intent, (_resolve(args, ctx, held_first=intent == "Drop"),))
 
@@ -341,23 +379,70 @@ def _motion(verb: str, args: list[str], ctx: Context) -> Action:
         return Action("ToggleOn" if "on" in args else "ToggleOff", (_resolve(args, ctx),))
     for k, w in enumerate(args):
         if w in ("to", "towards", "toward", "near", "closer", "nearer", "beside"):
-            target = [x for x in args[k + 1:] if x not in ("to", "the")]
+            target = [x for x in args[k + 1 :] if x not in ("to", "the")]
             if len(target) == 1 and target[0] in DIRECTIONS[cls]:
                 return Action(DIRECTIONS[cls][target[0]])
-            return Action("NavigateTo", (_resolve(args[k + 1:], ctx),))
-        if w not in ("over", "up", "back", "straight", "directly", "right", "closer", "close", "a", "bit", "little",
-                     "way", "all", "the"):
+            return Action("NavigateTo", (_resolve(args[k + 1 :], ctx),))
+        if w not in (
+            "over",
+            "up",
+            "back",
+            "straight",
+            "directly",
+            "right",
+            "closer",
+            "close",
+            "a",
+            "bit",
+            "little",
+            "way",
+            "all",
+            "the",
+        ):
             break
-    skip = {"the", "a", "one", "step", "steps", "bit", "little", "slightly", "more", "your", "my", "of", "again",
-            "once", "twice", "degrees", "by", "meter", "meters", "m", "pace", "paces", "few", "small", "to", "please",
-            "quickly", "slowly", "carefully", "go", "further", "farther"}
+    skip = {
+        "the",
+        "a",
+        "one",
+        "step",
+        "steps",
+        "bit",
+        "little",
+        "slightly",
+        "more",
+        "your",
+        "my",
+        "of",
+        "again",
+        "once",
+        "twice",
+        "degrees",
+        "by",
+        "meter",
+        "meters",
+        "m",
+        "pace",
+        "paces",
+        "few",
+        "small",
+        "to",
+        "please",
+        "quickly",
+        "slowly",
+        "carefully",
+        "go",
+        "further",
+        "farther",
+    }
     rest = [w for w in args if w not in skip and not _NUM.fullmatch(w)]
     if rest and rest[0] in DIRECTIONS[cls]:
         return Action(DIRECTIONS[cls][rest[0]])
     if not rest and verb in MOTION_DEFAULT:
         return Action(MOTION_DEFAULT[verb])
-    raise _Soft(f"{verb} which way? say e.g. 'move ahead/back/left/right', 'turn left/right/around', "
-                "'look up/down' or 'go to the chest'")
+    raise _Soft(
+        f"{verb} which way? say e.g. 'move ahead/back/left/right', 'turn left/right/around', "
+        "'look up/down' or 'go to the chest'"
+    )
 
 
 def _message(verb: str, pos: int, s: str, ctx: Context) -> str:
@@ -367,7 +452,7 @@ def _message(verb: str, pos: int, s: str, ctx: Context) -> str:
         pos += m.end()
     rest = s[pos:]
     end = re.search(r"[.;!\n](?:\s|$)|[.;!\n]$|\n", rest)
-    body = rest[:end.start()] if end else rest
+    body = rest[: end.start()] if end else rest
     q = _QUOTE.search(rest)
     if q and (not end or q.start() < end.start()):
         quoted = next(g for g in q.groups() if g is not None)
@@ -390,9 +475,9 @@ def _give(args: list[str], ctx: Context) -> Action:
     k = next((k for k, w in enumerate(args) if w in lower), None)
     if k is not None:
         agent = lower[args[k]]
-        obj = args[:k - 1] if k and args[k - 1] == "to" else args[:k] + args[k + 1:]
+        obj = args[: k - 1] if k and args[k - 1] == "to" else args[:k] + args[k + 1 :]
     elif "to" in args:
-        who = " ".join(args[args.index("to") + 1:])
+        who = " ".join(args[args.index("to") + 1 :])
         raise ActionError(f"unknown teammate {who!r}; teammates: {', '.join(ctx.agents)}")
     elif len(lower) == 1:
         agent, obj = ctx.agents[0], args
@@ -404,7 +489,9 @@ def _give(args: list[str], ctx: Context) -> Action:
 def _agent(a: str, ctx: Context) -> str:
     found = {x.lower(): x for x in ctx.agents}.get(a.strip().lower())
     if not found:
-        raise ActionError(f"unknown teammate {a!r}; teammates: {', '.join(ctx.agents) or 'none in this task'}")
+        raise ActionError(
+            f"unknown teammate {a!r}; teammates: {', '.join(ctx.agents) or 'none in this task'}"
+        )
     return found
 
 
@@ -412,7 +499,7 @@ def _code(words: list[str], s: str) -> str | None:
     for k, w in enumerate(words):
         if _NUM.fullmatch(w):
             run = [w]
-            for x in words[k + 1:]:
+            for x in words[k + 1 :]:
                 if not _NUM.fullmatch(x):
                     break
                 run.append(x)
@@ -438,8 +525,14 @@ def _held_key(target: str, ctx: Context) -> str:
     if len(keys) == 1:
         return keys[0].id
     held = ", ".join(c.id for c in keys)
-    raise ActionError(f"unlock {target} with which key? " + (f"you hold {held}; say which" if keys else
-                      "you hold none; pick one up or say 'unlock the chest with the brass key'"))
+    raise ActionError(
+        f"unlock {target} with which key? "
+        + (
+            f"you hold {held}; say which"
+            if keys
+            else "you hold none; pick one up or say 'unlock the chest with the brass key'"
+        )
+    )
 
 
 # ---------------------------------------------------------------- object references
@@ -469,9 +562,16 @@ def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
     """The id of the one object ``words`` ('the second red drawer') refers to, or ActionError."""
     pronoun = any(w in PRONOUNS for w in words)
     phrase = " ".join(_content(words)) or "it"
-    for k, w in enumerate(words):  # 'the key from the drawer', 'the key on the table' -> 'key' (not 'the box on the left')
-        after = _content(words[k + 1:])
-        if w in RELATIONS and _content(words[:k]) and words[k - 1] not in NEARNESS and not (after and after[0] in NEARNESS):
+    for k, w in enumerate(
+        words
+    ):  # 'the key from the drawer', 'the key on the table' -> 'key' (not 'the box on the left')
+        after = _content(words[k + 1 :])
+        if (
+            w in RELATIONS
+            and _content(words[:k])
+            and words[k - 1] not in NEARNESS
+            and not (after and after[0] in NEARNESS)
+        ):
             words = words[:k]
             break
     words = _content(words)
@@ -480,16 +580,27 @@ def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
     if ordinal is None:
         ordinal = next((int(w) for w in words if _NUM.fullmatch(w) and len(w) < 6), None)
     near = next((NEARNESS[w] for w in words if w in NEARNESS), None)
-    content = [w for w in words if w not in COLORS and w not in ORDINALS and w not in NEARNESS
-               and w not in PRONOUNS and not _NUM.fullmatch(w) and w not in ("to", "in", "the", "of")]
+    content = [
+        w
+        for w in words
+        if w not in COLORS
+        and w not in ORDINALS
+        and w not in NEARNESS
+        and w not in PRONOUNS
+        and not _NUM.fullmatch(w)
+        and w not in ("to", "in", "the", "of")
+    ]
     if not (content or colors or ordinal or near):
         held = [c for c in ctx.objects if c.held]
         if held_first and len(held) == 1 and pronoun:
             return held[0].id
         raise _Soft(f"which object? name it by type, colour or id; {_seen(ctx)}")
     cw = {c.id: _cwords(c) for c in ctx.objects}
-    known = [w for w in content if any(w in ws or _sing(w) in ws or w in _WORD_TYPE or _sing(w) in _WORD_TYPE
-                                       for ws in cw.values())]
+    known = [
+        w
+        for w in content
+        if any(w in ws or _sing(w) in ws or w in _WORD_TYPE or _sing(w) in _WORD_TYPE for ws in cw.values())
+    ]
     if content and not known:
         raise ActionError(f"no object matches {phrase!r}; {_seen(ctx)}")
 
@@ -528,8 +639,13 @@ def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
         if not matches:
             raise ActionError(f"no {phrase!r}: there are only {len(nums)}; {_seen(ctx)}")
     if near and len(matches) > 1:
-        key = {"near": lambda c: c.distance, "far": lambda c: -c.distance, "left": lambda c: c.bearing,
-               "right": lambda c: -c.bearing, "mid": lambda c: abs(c.bearing)}[near]
+        key = {
+            "near": lambda c: c.distance,
+            "far": lambda c: -c.distance,
+            "left": lambda c: c.bearing,
+            "right": lambda c: -c.bearing,
+            "mid": lambda c: abs(c.bearing),
+        }[near]
         top = min(key(c) for c in matches)
         matches = [c for c in matches if key(c) == top]
     if len(matches) > 1:
@@ -539,8 +655,11 @@ def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
 
 def _hint(c: Candidate) -> str:
     side = "left" if c.bearing < -15 else "right" if c.bearing > 15 else "ahead"
-    bits = [c.color or "", "held" if c.held else f"{c.distance:.1f} m {side}",
-            "" if c.visible or c.held else "not in view"]
+    bits = [
+        c.color or "",
+        "held" if c.held else f"{c.distance:.1f} m {side}",
+        "" if c.visible or c.held else "not in view",
+    ]
     return f"{c.id} ({', '.join(b for b in bits if b)})"
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from .objtypes import TYPES
 from .spec import OUTSIDE, Spec
 
-WALL_T = 0.1        # wall thickness
-WALL_H = 2.5        # wall height
+WALL_T = 0.1  # wall thickness
+WALL_H = 2.5  # wall height
 DOOR_H = 2.1
 SIDES = ("north", "east", "south", "west")
 # facing (heading, Panda3D convention) of something mounted on a wall, so its front (local -y) faces into the room
@@ -33,7 +33,7 @@ class Rect:
     def contains(self, x: float, y: float, margin: float = 0.0) -> bool:
         return self.x0 + margin <= x <= self.x1 - margin and self.y0 + margin <= y <= self.y1 - margin
 
-    def overlaps(self, o: "Rect", eps: float = 1e-6) -> bool:
+    def overlaps(self, o: Rect, eps: float = 1e-6) -> bool:
         return self.x0 < o.x1 - eps and o.x0 < self.x1 - eps and self.y0 < o.y1 - eps and o.y0 < self.y1 - eps
 
     @property
@@ -45,10 +45,10 @@ class Rect:
 class DoorGeom:
     id: str
     center: tuple[float, float]
-    along_x: bool           # the wall runs along x (door normal along y)
+    along_x: bool  # the wall runs along x (door normal along y)
     width: float
     rooms: tuple[str, str]
-    side_of_first: str      # which wall of rooms[0] the door is on
+    side_of_first: str  # which wall of rooms[0] the door is on
 
     @property
     def gap(self) -> Rect:
@@ -62,8 +62,8 @@ class DoorGeom:
 class Placement:
     x: float
     y: float
-    z: float                # center height
-    yaw: float              # heading; the object's front (local -y) faces into the room
+    z: float  # center height
+    yaw: float  # heading; the object's front (local -y) faces into the room
     wall: str | None = None
 
     @property
@@ -75,10 +75,10 @@ class Placement:
 class Layout:
     rooms: dict[str, Rect]
     doors: dict[str, DoorGeom]
-    walls: list[Rect]                       # static wall pieces (door gaps cut out), as thick rectangles
-    lintels: list[tuple[DoorGeom, Rect]]    # wall pieces above doors
+    walls: list[Rect]  # static wall pieces (door gaps cut out), as thick rectangles
+    lintels: list[tuple[DoorGeom, Rect]]  # wall pieces above doors
     objects: dict[str, Placement]
-    agents: dict[str, tuple[float, float, float]]   # x, y, yaw
+    agents: dict[str, tuple[float, float, float]]  # x, y, yaw
     outside: list[Rect] = field(default_factory=list)  # patches of ground beyond exit doors
     bounds: Rect = Rect(0, 0, 0, 0)
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -108,7 +108,12 @@ def build_layout(spec: Spec) -> Layout:
         if a.at is not None:
             x, y = r.x0 + a.at[0], r.y0 + a.at[1]
             if not r.contains(x, y, 0.2):
-                errors.append((f"agents[{i}].at", f"{list(a.at)} is outside room {a.room!r} (size {r.x1 - r.x0:g} x {r.y1 - r.y0:g})"))
+                errors.append(
+                    (
+                        f"agents[{i}].at",
+                        f"{list(a.at)} is outside room {a.room!r} (size {r.x1 - r.x0:g} x {r.y1 - r.y0:g})",
+                    )
+                )
         else:
             same = [b for b in spec.agents if b.room == a.room and b.at is None]
             k = same.index(a)
@@ -126,7 +131,13 @@ def build_layout(spec: Spec) -> Layout:
             else:
                 outside.append(Rect(min(cx, cx + sgn * 2.5), cy - 1.5, max(cx, cx + sgn * 2.5), cy + 1.5))
     allr = list(rooms.values()) + outside
-    bounds = Rect(min(r.x0 for r in allr), min(r.y0 for r in allr), max(r.x1 for r in allr), max(r.y1 for r in allr)) if allr else Rect(0, 0, 0, 0)
+    bounds = (
+        Rect(
+            min(r.x0 for r in allr), min(r.y0 for r in allr), max(r.x1 for r in allr), max(r.y1 for r in allr)
+        )
+        if allr
+        else Rect(0, 0, 0, 0)
+    )
     return Layout(rooms, doors, walls, lintels, objects, agents, outside, bounds, errors)
 
 
@@ -139,7 +150,11 @@ def _place_rooms(spec: Spec, errors) -> dict[str, Rect]:
     if not placed:
         r0 = spec.rooms[0]
         placed[r0.id] = Rect(0, 0, r0.size[0], r0.size[1])
-    exit_sides = {d.between[0] if d.between[1] == OUTSIDE else d.between[1]: d.wall for d in spec.doors if OUTSIDE in d.between and d.wall}
+    exit_sides = {
+        d.between[0] if d.between[1] == OUTSIDE else d.between[1]: d.wall
+        for d in spec.doors
+        if OUTSIDE in d.between and d.wall
+    }
     # breadth-first over doors: a new room goes beside the room it connects to, on the first free side
     frontier = list(placed)
     while frontier:
@@ -151,8 +166,12 @@ def _place_rooms(spec: Spec, errors) -> dict[str, Rect]:
             if other in placed or other not in specs:
                 continue
             a, (w, h) = placed[cur], specs[other].size
-            options = {"east": Rect(a.x1, a.y0, a.x1 + w, a.y0 + h), "north": Rect(a.x0, a.y1, a.x0 + w, a.y1 + h),
-                       "west": Rect(a.x0 - w, a.y0, a.x0, a.y0 + h), "south": Rect(a.x0, a.y0 - h, a.x0 + w, a.y0)}
+            options = {
+                "east": Rect(a.x1, a.y0, a.x1 + w, a.y0 + h),
+                "north": Rect(a.x0, a.y1, a.x0 + w, a.y1 + h),
+                "west": Rect(a.x0 - w, a.y0, a.x0, a.y0 + h),
+                "south": Rect(a.x0, a.y0 - h, a.x0 + w, a.y0),
+            }
             for side in ([d.wall] if d.wall and d.between[0] == cur else []) + list(options):
                 cand = options[side]
                 if exit_sides.get(cur) == side or any(cand.overlaps(p) for p in placed.values()):
@@ -167,7 +186,7 @@ def _place_rooms(spec: Spec, errors) -> dict[str, Rect]:
             x += 1 + r.size[0]
     ids = list(placed)
     for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
+        for b in ids[i + 1 :]:
             if placed[a].overlaps(placed[b]):
                 errors.append(("rooms", f"rooms {a!r} and {b!r} overlap; move one with 'at'"))
     return {r.id: placed[r.id] for r in spec.rooms}
@@ -176,8 +195,12 @@ def _place_rooms(spec: Spec, errors) -> dict[str, Rect]:
 def _shared_wall(a: Rect, b: Rect) -> tuple[bool, float, float, float, str] | None:
     """(along_x, fixed coordinate, lo, hi, side of a) of the wall a and b share, if any."""
     eps = 1e-6
-    for along_x, fixed_a, fixed_b, side in ((True, a.y1, b.y0, "north"), (True, a.y0, b.y1, "south"),
-                                             (False, a.x1, b.x0, "east"), (False, a.x0, b.x1, "west")):
+    for along_x, fixed_a, fixed_b, side in (
+        (True, a.y1, b.y0, "north"),
+        (True, a.y0, b.y1, "south"),
+        (False, a.x1, b.x0, "east"),
+        (False, a.x0, b.x1, "west"),
+    ):
         if abs(fixed_a - fixed_b) < eps:
             lo, hi = (max(a.x0, b.x0), min(a.x1, b.x1)) if along_x else (max(a.y0, b.y0), min(a.y1, b.y1))
             if hi - lo > eps:
@@ -200,7 +223,11 @@ def _place_doors(spec: Spec, rooms: dict[str, Rect], errors) -> dict[str, DoorGe
                 along_x = side in ("north", "south")
                 fixed = {"north": a.y1, "south": a.y0, "east": a.x1, "west": a.x0}[side]
                 lo, hi = (a.x0, a.x1) if along_x else (a.y0, a.y1)
-                if not any(_shared_wall(a, o) and _shared_wall(a, o)[4] == side for rid, o in rooms.items() if rid != a_id):
+                if not any(
+                    _shared_wall(a, o) and _shared_wall(a, o)[4] == side
+                    for rid, o in rooms.items()
+                    if rid != a_id
+                ):
                     wall = (along_x, fixed, lo, hi, side)
                     break
             if wall is None:
@@ -211,27 +238,45 @@ def _place_doors(spec: Spec, rooms: dict[str, Rect], errors) -> dict[str, DoorGe
                 continue
             wall = _shared_wall(a, rooms[b_id])
             if wall is None:
-                errors.append((f"doors[{i}].between", f"rooms {a_id!r} and {b_id!r} share no wall; place them side by side"))
+                errors.append(
+                    (
+                        f"doors[{i}].between",
+                        f"rooms {a_id!r} and {b_id!r} share no wall; place them side by side",
+                    )
+                )
                 continue
         along_x, fixed, lo, hi, side = wall
         if hi - lo < d.width + 0.2:
-            errors.append((f"doors[{i}].width", f"the shared wall is {hi - lo:.2f} m long; a {d.width} m door needs {d.width + 0.2:.2f} m"))
+            errors.append(
+                (
+                    f"doors[{i}].width",
+                    f"the shared wall is {hi - lo:.2f} m long; a {d.width} m door needs {d.width + 0.2:.2f} m",
+                )
+            )
             continue
         c = lo + d.offset if d.offset is not None else (lo + hi) / 2
         if not lo + d.width / 2 <= c <= hi - d.width / 2:
-            errors.append((f"doors[{i}].offset", f"door center {c - lo:.2f} m leaves the wall ({hi - lo:.2f} m long)"))
+            errors.append(
+                (f"doors[{i}].offset", f"door center {c - lo:.2f} m leaves the wall ({hi - lo:.2f} m long)")
+            )
             c = (lo + hi) / 2
         center = (c, fixed) if along_x else (fixed, c)
         doors[d.id] = DoorGeom(d.id, center, along_x, d.width, (a_id, b_id), side)
     return doors
 
 
-def _walls(rooms: dict[str, Rect], doors: dict[str, DoorGeom]) -> tuple[list[Rect], list[tuple[DoorGeom, Rect]]]:
+def _walls(
+    rooms: dict[str, Rect], doors: dict[str, DoorGeom]
+) -> tuple[list[Rect], list[tuple[DoorGeom, Rect]]]:
     """Union of room edges per wall line, minus door gaps, as thick rectangles."""
     lines: dict[tuple[bool, float], list[tuple[float, float]]] = {}
     for r in rooms.values():
-        for along_x, fixed, lo, hi in ((True, r.y0, r.x0, r.x1), (True, r.y1, r.x0, r.x1),
-                                       (False, r.x0, r.y0, r.y1), (False, r.x1, r.y0, r.y1)):
+        for along_x, fixed, lo, hi in (
+            (True, r.y0, r.x0, r.x1),
+            (True, r.y1, r.x0, r.x1),
+            (False, r.x0, r.y0, r.y1),
+            (False, r.x1, r.y0, r.y1),
+        ):
             lines.setdefault((along_x, round(fixed, 6)), []).append((lo, hi))
     walls, lintels = [], []
     t = WALL_T / 2
@@ -243,21 +288,40 @@ def _walls(rooms: dict[str, Rect], doors: dict[str, DoorGeom]) -> tuple[list[Rec
                 merged[-1][1] = max(merged[-1][1], hi)
             else:
                 merged.append([lo, hi])
-        gaps = sorted((d.center[0] if along_x else d.center[1], d) for d in doors.values()
-                      if d.along_x == along_x and abs((d.center[1] if along_x else d.center[0]) - fixed) < 1e-6)
+        gaps = sorted(
+            (d.center[0] if along_x else d.center[1], d)
+            for d in doors.values()
+            if d.along_x == along_x and abs((d.center[1] if along_x else d.center[0]) - fixed) < 1e-6
+        )
         for lo, hi in merged:
             pieces = [(lo - t, hi + t)]
             for c, d in gaps:
                 g0, g1 = c - d.width / 2, c + d.width / 2
-                pieces = [p for a0, a1 in pieces for p in ((a0, min(a1, g0)), (max(a0, g1), a1)) if p[1] - p[0] > 1e-6]
+                pieces = [
+                    p
+                    for a0, a1 in pieces
+                    for p in ((a0, min(a1, g0)), (max(a0, g1), a1))
+                    if p[1] - p[0] > 1e-6
+                ]
                 if lo <= c <= hi:
-                    lintels.append((d, Rect(g0, fixed - t, g1, fixed + t) if along_x else Rect(fixed - t, g0, fixed + t, g1)))
+                    lintels.append(
+                        (
+                            d,
+                            Rect(g0, fixed - t, g1, fixed + t)
+                            if along_x
+                            else Rect(fixed - t, g0, fixed + t, g1),
+                        )
+                    )
             for a0, a1 in pieces:
-                walls.append(Rect(a0, fixed - t, a1, fixed + t) if along_x else Rect(fixed - t, a0, fixed + t, a1))
+                walls.append(
+                    Rect(a0, fixed - t, a1, fixed + t) if along_x else Rect(fixed - t, a0, fixed + t, a1)
+                )
     return walls, lintels
 
 
-def _place_objects(spec: Spec, rooms: dict[str, Rect], doors: dict[str, DoorGeom], errors) -> dict[str, Placement]:
+def _place_objects(
+    spec: Spec, rooms: dict[str, Rect], doors: dict[str, DoorGeom], errors
+) -> dict[str, Placement]:
     rng = random.Random(spec.seed)
     out: dict[str, Placement] = {}
     contained = {c for o in spec.objects for c in o.contains}
@@ -268,10 +332,16 @@ def _place_objects(spec: Spec, rooms: dict[str, Rect], doors: dict[str, DoorGeom
             if rid in rooms:
                 side = _side_of(rooms[rid], d)
                 c = d.center[0] if d.along_x else d.center[1]
-                used.setdefault((rid, side, "floor"), []).append((c - d.width / 2 - 0.9, c + d.width / 2 + 0.9))
-                used.setdefault((rid, side, "wall"), []).append((c - d.width / 2 - 0.1, c + d.width / 2 + 0.1))
+                used.setdefault((rid, side, "floor"), []).append(
+                    (c - d.width / 2 - 0.9, c + d.width / 2 + 0.9)
+                )
+                used.setdefault((rid, side, "wall"), []).append(
+                    (c - d.width / 2 - 0.1, c + d.width / 2 + 0.1)
+                )
     footprints: list[tuple[str, Rect]] = []
-    ordered = sorted(spec.objects, key=lambda o: (o.controls is None, o.at is None))  # keypads by their doors first
+    ordered = sorted(
+        spec.objects, key=lambda o: (o.controls is None, o.at is None)
+    )  # keypads by their doors first
     for o in ordered:
         idx = spec.objects.index(o)
         if o.id in contained or o.room not in rooms:
@@ -319,7 +389,12 @@ def _place_objects(spec: Spec, rooms: dict[str, Rect], doors: dict[str, DoorGeom
                 if spot:
                     break
             if spot is None:
-                errors.append((f"objects[{idx}]", f"no free place for {o.id!r} along the walls of {o.room!r}; make the room larger or give 'at'"))
+                errors.append(
+                    (
+                        f"objects[{idx}]",
+                        f"no free place for {o.id!r} along the walls of {o.room!r}; make the room larger or give 'at'",
+                    )
+                )
                 spot = ("north", (r.x0 + r.x1) / 2, (0, 0))
             side, c, iv = spot
             used.setdefault((o.room, side, layer), []).append(iv)
@@ -344,7 +419,7 @@ def _candidates(lo: float, hi: float, rng: random.Random) -> list[float]:
     n = max(1, int((hi - lo) / 0.25) + 1)
     cands = [lo + i * (hi - lo) / max(1, n - 1) for i in range(n)]
     mid = (lo + hi) / 2
-    cands.sort(key=lambda c: (abs(c - mid) + rng.random() * 0.5))
+    cands.sort(key=lambda c: abs(c - mid) + rng.random() * 0.5)
     return cands
 
 
@@ -353,8 +428,12 @@ def _span(r: Rect, side: str) -> tuple[float, float]:
 
 
 def _on_wall(r: Rect, side: str, c: float, inset: float) -> tuple[float, float]:
-    return {"north": (c, r.y1 - inset), "south": (c, r.y0 + inset),
-            "east": (r.x1 - inset, c), "west": (r.x0 + inset, c)}[side]
+    return {
+        "north": (c, r.y1 - inset),
+        "south": (c, r.y0 + inset),
+        "east": (r.x1 - inset, c),
+        "west": (r.x0 + inset, c),
+    }[side]
 
 
 def _side_of(r: Rect, d: DoorGeom) -> str:

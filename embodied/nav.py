@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .layout import Rect
 
 
 @dataclass(frozen=True)
 class NavConfig:
-    step: float = 0.25          # MoveAhead/Back/Left/Right distance, m
-    rotate: float = 90.0        # RotateLeft/Right, degrees
-    look: float = 30.0          # LookUp/Down, degrees
+    step: float = 0.25  # MoveAhead/Back/Left/Right distance, m
+    rotate: float = 90.0  # RotateLeft/Right, degrees
+    look: float = 30.0  # LookUp/Down, degrees
     horizon_min: float = -30.0  # looking up is negative
     horizon_max: float = 60.0
     radius: float = 0.2
     eye_height: float = 1.5
-    fov: float = 90.0           # horizontal, degrees
-    reach: float = 1.5          # interaction distance, m (floor distance to the object's center)
+    fov: float = 90.0  # horizontal, degrees
+    reach: float = 1.5  # interaction distance, m (floor distance to the object's center)
     view_distance: float = 15.0
 
 
@@ -37,8 +37,12 @@ def forward(yaw: float) -> tuple[float, float]:
 def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
     fx, fy = forward(yaw)
     # right of forward (fx, fy) is (fy, -fx)
-    return {"MoveAhead": (fx * step, fy * step), "MoveBack": (-fx * step, -fy * step),
-            "MoveRight": (fy * step, -fx * step), "MoveLeft": (-fy * step, fx * step)}[action]
+    return {
+        "MoveAhead": (fx * step, fy * step),
+        "MoveBack": (-fx * step, -fy * step),
+        "MoveRight": (fy * step, -fx * step),
+        "MoveLeft": (-fy * step, fx * step),
+    }[action]
 
 
 def circle_hits_rect(x: float, y: float, r: float, rect: Rect) -> bool:
@@ -71,8 +75,13 @@ def angle_diff(a: float, b: float) -> float:
     return (a - b + 180.0) % 360.0 - 180.0
 
 
-def in_view(pose: tuple[float, float, float, float], point: tuple[float, float, float], cfg: NavConfig,
-            aspect: float = 1.0, margin: float = 2.0) -> bool:
+def in_view(
+    pose: tuple[float, float, float, float],
+    point: tuple[float, float, float],
+    cfg: NavConfig,
+    aspect: float = 1.0,
+    margin: float = 2.0,
+) -> bool:
     """Is ``point`` inside the camera frustum of ``pose`` (ignoring occlusion)?"""
     x, y, yaw, horizon = pose
     dx, dy, dz = point[0] - x, point[1] - y, point[2] - cfg.eye_height
@@ -101,16 +110,21 @@ def line_of_sight(x0: float, y0: float, x1: float, y1: float, blockers: Iterable
     return not any(segment_hits_rect(x0, y0, x1, y1, b) for b in blockers)
 
 
-def plan_path(start: tuple[float, float, float, float], goal: Callable[[tuple], bool],
-              free: Callable[[float, float], bool], cfg: NavConfig, max_nodes: int = 60_000,
-              moves: tuple[str, ...] = ("MoveAhead", "RotateLeft", "RotateRight", "MoveBack", "MoveLeft", "MoveRight"),
-              ) -> list[str] | None:
+def plan_path(
+    start: tuple[float, float, float, float],
+    goal: Callable[[tuple], bool],
+    free: Callable[[float, float], bool],
+    cfg: NavConfig,
+    max_nodes: int = 60_000,
+    moves: tuple[str, ...] = ("MoveAhead", "RotateLeft", "RotateRight", "MoveBack", "MoveLeft", "MoveRight"),
+) -> list[str] | None:
     """Shortest list of navigation actions from ``start`` to a pose where ``goal(pose)`` holds.
 
     Breadth-first over (x, y, yaw, horizon) with the same kinematics as the env, so executing the
     returned actions reproduces the poses exactly. ``free(x, y)`` says whether the agent may stand
     there. Horizon moves (LookUp/LookDown) are searched too. None when no pose satisfies ``goal``.
     """
+
     def key(p):
         return (round(p[0] * 1000), round(p[1] * 1000), round(p[2] % 360.0, 3), round(p[3], 3))
 

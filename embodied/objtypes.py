@@ -14,12 +14,24 @@ AFFORDANCES = ("pickupable", "openable", "receptacle", "readable", "takes_code",
 
 # named colors -> RGB 0..1, used for rendering and for grounding "the red chest"
 COLORS: dict[str, tuple[float, float, float]] = {
-    "red": (0.85, 0.12, 0.12), "green": (0.15, 0.65, 0.2), "blue": (0.15, 0.3, 0.85),
-    "yellow": (0.95, 0.85, 0.15), "orange": (0.95, 0.55, 0.1), "purple": (0.55, 0.2, 0.7),
-    "pink": (0.95, 0.5, 0.7), "white": (0.92, 0.92, 0.92), "black": (0.08, 0.08, 0.08),
-    "gray": (0.5, 0.5, 0.5), "darkgray": (0.25, 0.25, 0.27), "silver": (0.75, 0.77, 0.8),
-    "brown": (0.5, 0.3, 0.15), "tan": (0.8, 0.65, 0.45), "beige": (0.85, 0.8, 0.65),
-    "gold": (0.95, 0.75, 0.1), "paper": (0.97, 0.95, 0.85), "lime": (0.4, 1.0, 0.3),
+    "red": (0.85, 0.12, 0.12),
+    "green": (0.15, 0.65, 0.2),
+    "blue": (0.15, 0.3, 0.85),
+    "yellow": (0.95, 0.85, 0.15),
+    "orange": (0.95, 0.55, 0.1),
+    "purple": (0.55, 0.2, 0.7),
+    "pink": (0.95, 0.5, 0.7),
+    "white": (0.92, 0.92, 0.92),
+    "black": (0.08, 0.08, 0.08),
+    "gray": (0.5, 0.5, 0.5),
+    "darkgray": (0.25, 0.25, 0.27),
+    "silver": (0.75, 0.77, 0.8),
+    "brown": (0.5, 0.3, 0.15),
+    "tan": (0.8, 0.65, 0.45),
+    "beige": (0.85, 0.8, 0.65),
+    "gold": (0.95, 0.75, 0.1),
+    "paper": (0.97, 0.95, 0.85),
+    "lime": (0.4, 1.0, 0.3),
     "cyan": (0.1, 0.75, 0.8),
 }
 
@@ -42,8 +54,16 @@ def _load() -> dict[str, ObjType]:
     for name, t in raw.items():
         bad = set(t["affords"]) - set(AFFORDANCES)
         assert not bad, f"types.yaml: {name}: unknown affordances {bad}"
-        out[name] = ObjType(name, t["shape"], tuple(t["size"]), t["color"], t["mount"],
-                            frozenset(t["affords"]), t.get("height", 0.0), t.get("text_color", "black"))
+        out[name] = ObjType(
+            name,
+            t["shape"],
+            tuple(t["size"]),
+            t["color"],
+            t["mount"],
+            frozenset(t["affords"]),
+            t.get("height", 0.0),
+            t.get("text_color", "black"),
+        )
     return out
 
 

@@ -14,7 +14,8 @@ the field, the value received and what was expected; nothing received is ever ev
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -31,13 +32,16 @@ DTYPES = {"uint8": np.uint8, "float32": np.float32, "int32": np.int32}
 
 # ---------------------------------------------------------------- framing
 
+
 def _default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    raise TypeError(f"cannot send {type(obj).__name__} {obj!r:.60} in a message header; "
-                    "use numbers, strings, lists, dicts")
+    raise TypeError(
+        f"cannot send {type(obj).__name__} {obj!r:.60} in a message header; "
+        "use numbers, strings, lists, dicts"
+    )
 
 
 def pack(header: dict, buffers: Iterable[Any] = ()) -> list:
@@ -51,8 +55,9 @@ def unpack_header(frame: Any) -> dict:
     try:
         header = msgpack.unpackb(bytes(frame), raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
-        raise ProtocolError(f"header (frame 0) is not valid msgpack: {exc}; "
-                            "expected a msgpack map like {'op': 'ping'}") from None
+        raise ProtocolError(
+            f"header (frame 0) is not valid msgpack: {exc}; expected a msgpack map like {{'op': 'ping'}}"
+        ) from None
     if not isinstance(header, dict):
         raise ProtocolError(f"header (frame 0) must be a msgpack map, got {type(header).__name__}")
     return header
@@ -89,6 +94,7 @@ def decode_buffers(header: dict, frames: list) -> dict[str, dict[str, np.ndarray
 
 
 # ---------------------------------------------------------------- field checks
+
 
 def _tname(v: Any) -> str:
     return type(v).__name__
@@ -175,7 +181,9 @@ def check_update(upd: Any, field: str) -> dict:
     out: dict[str, Any] = {"id": check_type(upd.get("id"), str, f"{field}.id", "a string")}
     for key in upd:
         if key != "id" and key not in UPDATE_FIELDS:
-            raise ProtocolError(f"field '{field}.{key}': not updatable; expected some of {sorted(UPDATE_FIELDS)}")
+            raise ProtocolError(
+                f"field '{field}.{key}': not updatable; expected some of {sorted(UPDATE_FIELDS)}"
+            )
     if "pos" in upd:
         out["pos"] = check_vec(upd["pos"], f"{field}.pos")
     if "hpr" in upd:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -40,12 +40,23 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
     except TypeError:  # Pillow without FreeType
         font = ImageFont.load_default()
     for i, line in enumerate(lines[:2]):
-        draw.text((6, img.height + 4 + 19 * i), line[:60], fill=(235, 235, 235) if i == 0 else (150, 210, 150), font=font)
+        draw.text(
+            (6, img.height + 4 + 19 * i),
+            line[:60],
+            fill=(235, 235, 235) if i == 0 else (150, 210, 150),
+            font=font,
+        )
     return out
 
 
-def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "agent",
-                on_step: Callable[[int, dict], None] | None = None, gif_ms: int = 220) -> EpisodeMetrics:
+def run_episode(
+    env,
+    agent,
+    out: str | Path | None = None,
+    agent_name: str = "agent",
+    on_step: Callable[[int, dict], None] | None = None,
+    gif_ms: int = 220,
+) -> EpisodeMetrics:
     """Run ``agent`` in ``env`` until the episode ends; record into ``out`` if given.
 
     ``agent`` is one agent (it controls ``env.agent_id``) or a dict agent id -> agent for
@@ -82,9 +93,18 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
         for aid in ids:
             i = infos[aid]
             failed += not i["lastActionSuccess"]
-            recs.append({"step": step, "agent": aid, "action": i["action"] or str(actions[aid]),
-                         "success": i["lastActionSuccess"], "error": i["errorMessage"], "text": obs[aid]["text"],
-                         "reward": rewards[aid], "progress": i["progress"]})
+            recs.append(
+                {
+                    "step": step,
+                    "agent": aid,
+                    "action": i["action"] or str(actions[aid]),
+                    "success": i["lastActionSuccess"],
+                    "error": i["errorMessage"],
+                    "text": obs[aid]["text"],
+                    "reward": rewards[aid],
+                    "progress": i["progress"],
+                }
+            )
         log += recs
         if on_step:
             on_step(step, recs[0])
@@ -92,15 +112,26 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
             shown = [r for r in recs if r["action"] != "Pass"] or recs[:1]
             who = (lambda r: f"{r['agent']}: ") if len(ids) > 1 else (lambda r: "")
             line1 = "  ".join(f"{who(r)}{r['action']}{'' if r['success'] else ' (failed)'}" for r in shown)
-            line2 = " ".join(r["text"] for r in shown if r["text"]) or f"room: {infos[ids[0]]['agent']['room']}"
+            line2 = (
+                " ".join(r["text"] for r in shown if r["text"]) or f"room: {infos[ids[0]]['agent']['room']}"
+            )
             record([f"{step:3d}  {line1}", line2])
         if terminated or truncated:
             break
     seconds = time.perf_counter() - start
     info = infos[ids[0]]
-    m = EpisodeMetrics(env.spec.name, agent_name, bool(info["success"]), step, env.verdict.length, info["progress"],
-                       failed, round(seconds, 3), round(step / max(seconds, 1e-9), 1),
-                       str(frames_dir) if frames_dir else None)
+    m = EpisodeMetrics(
+        env.spec.name,
+        agent_name,
+        bool(info["success"]),
+        step,
+        env.verdict.length,
+        info["progress"],
+        failed,
+        round(seconds, 3),
+        round(step / max(seconds, 1e-9), 1),
+        str(frames_dir) if frames_dir else None,
+    )
     if out:
         if gif:
             gif += [gif[-1]] * 6  # linger on the last frame
@@ -109,4 +140,3 @@ def run_episode(env, agent, out: str | Path | None = None, agent_name: str = "ag
         (out / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
         (out / "metrics.json").write_text(json.dumps(asdict(m), indent=2) + "\n")
     return m
-

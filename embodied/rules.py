@@ -10,10 +10,10 @@ would work, and leaves the world unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from .actions import Action, NAVIGATION
+from .actions import NAVIGATION, Action
 from .layout import OUTSIDE
 from .nav import circle_hits_rect, move_delta
 from .objtypes import TYPES
@@ -24,7 +24,7 @@ from .world import World
 class Result:
     success: bool
     message: str = ""
-    text: str = ""                 # what the agent read or heard, for obs["text"]
+    text: str = ""  # what the agent read or heard, for obs["text"]
     changed: list[str] = field(default_factory=list)
 
 
@@ -53,7 +53,9 @@ def _put(w: World, aid: str, o: str, args) -> Result:
     if not w.exists(r) or w.is_door(r):
         return fail(f"unknown receptacle {r!r}")
     if not w.can(r, "receptacle"):
-        return fail(f"{r} is a {w.kind(r)}, which holds nothing; put {o} into a box, chest, drawer, fridge or onto a table")
+        return fail(
+            f"{r} is a {w.kind(r)}, which holds nothing; put {o} into a box, chest, drawer, fridge or onto a table"
+        )
     if r == o:
         return fail(f"cannot put {o} into itself")
     good, why = w.interactable(aid, r)
@@ -99,7 +101,9 @@ def _close(w: World, aid: str, t: str, _args) -> Result:
         return fail(f"{t} is already closed")
     if w.is_door(t) and t in w.layout.doors:
         gap = w.layout.doors[t].gap
-        inside = [b for b, s in w.state["agents"].items() if circle_hits_rect(s["x"], s["y"], w.nav.radius, gap)]
+        inside = [
+            b for b, s in w.state["agents"].items() if circle_hits_rect(s["x"], s["y"], w.nav.radius, gap)
+        ]
         if inside:
             return fail(f"cannot close {t}: {', '.join(inside)} in the doorway")
     st["open"] = False
@@ -157,7 +161,7 @@ def _read(w: World, aid: str, t: str, _args) -> Result:
 def _press(w: World, aid: str, t: str, _args) -> Result:
     st = w.thing(t)
     st["pressed"] += 1
-    changed = [t] + _trigger(w, t, True)
+    changed = [t, *_trigger(w, t, True)]
     return ok(f"pressed {t}" + (f"; {w.objs[t].controls} is now open" if len(changed) > 1 else ""), *changed)
 
 
@@ -167,8 +171,9 @@ def _toggle(on: bool) -> Callable:
         if st["on"] == on:
             return fail(f"{t} is already {'on' if on else 'off'}")
         st["on"] = on
-        changed = [t] + _trigger(w, t, on)
+        changed = [t, *_trigger(w, t, on)]
         return ok(f"turned {t} {'on' if on else 'off'}", *changed)
+
     return effect
 
 
@@ -219,8 +224,14 @@ RULES: dict[str, tuple[str, Callable]] = {
     "ToggleOff": ("toggleable", _toggle(False)),
     "Give": ("pickupable", _give),
 }
-VERB_HINT = {"pickupable": "be picked up", "openable": "be opened", "takes_code": "take a code", "readable": "be read",
-             "pressable": "be pressed", "toggleable": "be switched on or off"}
+VERB_HINT = {
+    "pickupable": "be picked up",
+    "openable": "be opened",
+    "takes_code": "take a code",
+    "readable": "be read",
+    "pressable": "be pressed",
+    "toggleable": "be switched on or off",
+}
 
 
 def apply(w: World, aid: str, action: Action) -> Result:
@@ -231,7 +242,7 @@ def apply(w: World, aid: str, action: Action) -> Result:
     if name == "Say":
         text = action.args[0].strip()
         if not text:
-            return fail("Say needs something to say, e.g. Say(\"the code is 4172\")")
+            return fail('Say needs something to say, e.g. Say("the code is 4172")')
         w.state["said"].append([aid, text, w.state["step"]])
         for other, st in w.state["agents"].items():
             if other != aid:
@@ -264,7 +275,9 @@ def _navigate(w: World, aid: str, name: str) -> Result:
     if name in ("LookUp", "LookDown"):
         h = a["horizon"] + (cfg.look if name == "LookDown" else -cfg.look)
         if not cfg.horizon_min - 1e-9 <= h <= cfg.horizon_max + 1e-9:
-            return fail(f"cannot look further {'down' if name == 'LookDown' else 'up'} (horizon {a['horizon']:.0f}°)")
+            return fail(
+                f"cannot look further {'down' if name == 'LookDown' else 'up'} (horizon {a['horizon']:.0f}°)"
+            )
         a["horizon"] = h
         return ok(f"horizon {h:.0f}°")
     dx, dy = move_delta(name, a["yaw"], cfg.step)
@@ -275,8 +288,10 @@ def _navigate(w: World, aid: str, name: str) -> Result:
     a["x"], a["y"] = x, y
     a["room"] = w.layout.room_at(x, y)
     if a["room"] == OUTSIDE and before != OUTSIDE:
-        door = min((d for d in w.layout.doors.values() if OUTSIDE in d.rooms),
-                   key=lambda d: math.hypot(d.center[0] - x, d.center[1] - y))
+        door = min(
+            (d for d in w.layout.doors.values() if OUTSIDE in d.rooms),
+            key=lambda d: math.hypot(d.center[0] - x, d.center[1] - y),
+        )
         a["exited"] = door.id
         return ok(f"moved; you went out through {door.id}")
     return ok("moved" if a["room"] == before else f"moved into {a['room']}")

@@ -56,22 +56,81 @@ class SceneGraph:
         for rid, r in L.rooms.items():
             rs = next(x for x in w.spec.rooms if x.id == rid)
             (cx, cy), sx, sy = r.center, r.x1 - r.x0, r.y1 - r.y0
-            nodes.append(_node(f"floor:{rid}", s, "floor", "box", (sx, sy, 0.1), (cx, cy, -0.05), color(rs.floor, "") if rs.floor else FLOOR_COLOR))
-            nodes.append(_node(f"ceiling:{rid}", s, "ceiling", "box", (sx, sy, 0.1), (cx, cy, WALL_H + 0.05), CEILING_COLOR))
+            nodes.append(
+                _node(
+                    f"floor:{rid}",
+                    s,
+                    "floor",
+                    "box",
+                    (sx, sy, 0.1),
+                    (cx, cy, -0.05),
+                    color(rs.floor, "") if rs.floor else FLOOR_COLOR,
+                )
+            )
+            nodes.append(
+                _node(
+                    f"ceiling:{rid}",
+                    s,
+                    "ceiling",
+                    "box",
+                    (sx, sy, 0.1),
+                    (cx, cy, WALL_H + 0.05),
+                    CEILING_COLOR,
+                )
+            )
         for i, g in enumerate(L.outside):
             (cx, cy) = g.center
-            nodes.append(_node(f"ground:{i}", s, "ground", "box", (g.x1 - g.x0, g.y1 - g.y0, 0.1), (cx, cy, -0.06), GROUND_COLOR))
+            nodes.append(
+                _node(
+                    f"ground:{i}",
+                    s,
+                    "ground",
+                    "box",
+                    (g.x1 - g.x0, g.y1 - g.y0, 0.1),
+                    (cx, cy, -0.06),
+                    GROUND_COLOR,
+                )
+            )
         for i, r in enumerate(L.walls):
             (cx, cy) = r.center
-            nodes.append(_node(f"wall:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, WALL_H), (cx, cy, WALL_H / 2), WALL_COLOR))
+            nodes.append(
+                _node(
+                    f"wall:{i}",
+                    s,
+                    "wall",
+                    "box",
+                    (r.x1 - r.x0, r.y1 - r.y0, WALL_H),
+                    (cx, cy, WALL_H / 2),
+                    WALL_COLOR,
+                )
+            )
         for i, (_door, r) in enumerate(L.lintels):
             (cx, cy) = r.center
             h = WALL_H - DOOR_H
-            nodes.append(_node(f"lintel:{i}", s, "wall", "box", (r.x1 - r.x0, r.y1 - r.y0, h), (cx, cy, DOOR_H + h / 2), WALL_COLOR))
+            nodes.append(
+                _node(
+                    f"lintel:{i}",
+                    s,
+                    "wall",
+                    "box",
+                    (r.x1 - r.x0, r.y1 - r.y0, h),
+                    (cx, cy, DOOR_H + h / 2),
+                    WALL_COLOR,
+                )
+            )
         for did, d in L.doors.items():
             ds = w.door_specs[did]
-            nodes.append(_node(did, self.seg[did], "door", "box", (d.width - 0.04, 0.06, DOOR_H - 0.02), (0, 0, 0),
-                               color(ds.color, "") if ds.color else DOOR_COLOR))
+            nodes.append(
+                _node(
+                    did,
+                    self.seg[did],
+                    "door",
+                    "box",
+                    (d.width - 0.04, 0.06, DOOR_H - 0.02),
+                    (0, 0, 0),
+                    color(ds.color, "") if ds.color else DOOR_COLOR,
+                )
+            )
             if OUTSIDE in d.rooms:
                 nodes.append(self._sign(d, "EXIT", (0.1, 0.55, 0.15), f"{did}#sign"))
             if self._has_panel(did):
@@ -89,12 +148,36 @@ class SceneGraph:
             nodes.append(node)
             if "openable" in w.affords[oid]:
                 lid = (size[0], size[1], 0.06) if o.type in LIDDED else (size[0] * 0.96, 0.04, size[2] * 0.96)
-                nodes.append(_node(f"{oid}#lid", self.seg[oid], o.type, "box", lid, (0, 0, 0), _shade(node["color"], 0.8)))
+                nodes.append(
+                    _node(
+                        f"{oid}#lid", self.seg[oid], o.type, "box", lid, (0, 0, 0), _shade(node["color"], 0.8)
+                    )
+                )
         if self.show_agents:
             for k, aid in enumerate(w.agent_ids):
                 c = AGENT_COLORS[k % len(AGENT_COLORS)]
-                nodes.append(_node(f"agent:{aid}", self.seg[f"agent:{aid}"], "agent", "cylinder", (0.3, 0.3, 1.0), (0, 0, 0), c))
-                nodes.append(_node(f"agent:{aid}#head", self.seg[f"agent:{aid}"], "agent", "sphere", (0.24, 0.24, 0.24), (0, 0, 0), c))
+                nodes.append(
+                    _node(
+                        f"agent:{aid}",
+                        self.seg[f"agent:{aid}"],
+                        "agent",
+                        "cylinder",
+                        (0.3, 0.3, 1.0),
+                        (0, 0, 0),
+                        c,
+                    )
+                )
+                nodes.append(
+                    _node(
+                        f"agent:{aid}#head",
+                        self.seg[f"agent:{aid}"],
+                        "agent",
+                        "sphere",
+                        (0.24, 0.24, 0.24),
+                        (0, 0, 0),
+                        c,
+                    )
+                )
         by_id = {n["id"]: n for n in nodes}
         for u in self.updates_for(list(w.objs) + list(w.door_specs)) + self.agent_updates():
             by_id[u["id"]].update({k: v for k, v in u.items() if k != "id"})
@@ -109,11 +192,27 @@ class SceneGraph:
         if below:
             along = (1, 0) if d.along_x else (0, 1)
             px, py = cx + along[0] * (d.width / 2 + 0.3), cy + along[1] * (d.width / 2 + 0.3)
-            node = _node(nid, self.seg[d.id], "keypad", "box", (0.36, 0.06, 0.3), (px + n[0] * off, py + n[1] * off, 1.3), col)
+            node = _node(
+                nid,
+                self.seg[d.id],
+                "keypad",
+                "box",
+                (0.36, 0.06, 0.3),
+                (px + n[0] * off, py + n[1] * off, 1.3),
+                col,
+            )
             node["text_color"] = COLORS["lime"]
             node["text"] = "ENTER CODE"
         else:
-            node = _node(nid, self.seg["structure"], "sign", "card", (0.6, 0.0, 0.25), (cx + n[0] * off, cy + n[1] * off, DOOR_H + 0.2), col)
+            node = _node(
+                nid,
+                self.seg["structure"],
+                "sign",
+                "card",
+                (0.6, 0.0, 0.25),
+                (cx + n[0] * off, cy + n[1] * off, DOOR_H + 0.2),
+                col,
+            )
             node["text"] = text
             node["text_color"] = (1.0, 1.0, 1.0)
         node["hpr"] = [h, 0.0, 0.0]
@@ -137,7 +236,9 @@ class SceneGraph:
         for aid in self.world.agent_ids:
             a = self.world.agent(aid)
             out.append({"id": f"agent:{aid}", "pos": [a["x"], a["y"], 0.5], "hpr": [a["yaw"], 0.0, 0.0]})
-            out.append({"id": f"agent:{aid}#head", "pos": [a["x"], a["y"], 1.15], "hpr": [a["yaw"], 0.0, 0.0]})
+            out.append(
+                {"id": f"agent:{aid}#head", "pos": [a["x"], a["y"], 1.15], "hpr": [a["yaw"], 0.0, 0.0]}
+            )
         return out
 
     def _door(self, did: str) -> list[Node]:
@@ -165,7 +266,11 @@ class SceneGraph:
     def _has_panel(self, did: str) -> bool:
         """A code-locked door that no keypad controls gets a code panel of its own beside it."""
         lock = self.world.door_specs[did].lock
-        return lock is not None and lock.kind == "code" and not any(o.controls == did for o in self.world.spec.objects)
+        return (
+            lock is not None
+            and lock.kind == "code"
+            and not any(o.controls == did for o in self.world.spec.objects)
+        )
 
     def _object(self, oid: str) -> list[Node]:
         w = self.world
@@ -180,8 +285,11 @@ class SceneGraph:
         u: Node = {"id": oid, "pos": [x, y, z], "hpr": [yaw, p, 0.0], "visible": visible}
         base = color(o.color, t.color)
         if "toggleable" in w.affords[oid]:
-            u["color"] = list(base if st["on"] else _shade(base, 0.35)) if o.type == "lamp" else \
-                list(COLORS["green"] if st["on"] else base)
+            u["color"] = (
+                list(base if st["on"] else _shade(base, 0.35))
+                if o.type == "lamp"
+                else list(COLORS["green"] if st["on"] else base)
+            )
         if o.type == "keypad":
             locked = w.thing(o.controls)["locked"] if o.controls else st["locked"]
             u["text"] = _keypad_text(st["display"], locked)
@@ -196,13 +304,27 @@ class SceneGraph:
         fwd = (math.sin(r), -math.cos(r))  # the front (local -y) direction in world
         if o.type in LIDDED:
             if not is_open:
-                return {"id": f"{oid}#lid", "pos": [c[0], c[1], c[2] + size[2] / 2 + 0.03], "hpr": [yaw, 0.0, 0.0], "visible": visible}
+                return {
+                    "id": f"{oid}#lid",
+                    "pos": [c[0], c[1], c[2] + size[2] / 2 + 0.03],
+                    "hpr": [yaw, 0.0, 0.0],
+                    "visible": visible,
+                }
             back = size[1] / 2 + 0.03  # lid stands up at the back edge
-            return {"id": f"{oid}#lid", "pos": [c[0] - fwd[0] * back, c[1] - fwd[1] * back, c[2] + size[2] / 2 + size[1] / 2],
-                    "hpr": [yaw, 90.0, 0.0], "visible": visible}
+            return {
+                "id": f"{oid}#lid",
+                "pos": [c[0] - fwd[0] * back, c[1] - fwd[1] * back, c[2] + size[2] / 2 + size[1] / 2],
+                "hpr": [yaw, 90.0, 0.0],
+                "visible": visible,
+            }
         front = size[1] / 2 + 0.025
         if not is_open:
-            return {"id": f"{oid}#lid", "pos": [c[0] + fwd[0] * front, c[1] + fwd[1] * front, c[2]], "hpr": [yaw, 0.0, 0.0], "visible": visible}
+            return {
+                "id": f"{oid}#lid",
+                "pos": [c[0] + fwd[0] * front, c[1] + fwd[1] * front, c[2]],
+                "hpr": [yaw, 0.0, 0.0],
+                "visible": visible,
+            }
         side = (math.cos(r), math.sin(r))  # swing the front panel out to the object's right side
         half = size[0] / 2
         px = c[0] + side[0] * half + fwd[0] * (front + half)
@@ -221,5 +343,14 @@ def _shade(c, k: float) -> tuple[float, float, float]:
 
 
 def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col) -> Node:
-    return {"id": nid, "seg": seg, "kind": kind, "shape": shape, "size": [float(v) for v in size],
-            "pos": [float(v) for v in pos], "hpr": [0.0, 0.0, 0.0], "color": [float(v) for v in col], "visible": True}
+    return {
+        "id": nid,
+        "seg": seg,
+        "kind": kind,
+        "shape": shape,
+        "size": [float(v) for v in size],
+        "pos": [float(v) for v in pos],
+        "hpr": [0.0, 0.0, 0.0],
+        "color": [float(v) for v in col],
+        "visible": True,
+    }

@@ -24,7 +24,7 @@ from .world import World
 @dataclass(frozen=True)
 class PlanStep:
     agent: str
-    verb: str               # a canonical verb, or "GoTo"
+    verb: str  # a canonical verb, or "GoTo"
     args: tuple[str, ...]
 
     @property
@@ -48,9 +48,20 @@ class Verdict:
 
 
 def _key(state: dict[str, Any]) -> tuple:
-    ag = tuple((a["room"], tuple(sorted(a["inventory"])), tuple(sorted(a["read"])), tuple(sorted(set(a["heard"]))), a["exited"])
-               for _, a in sorted(state["agents"].items()))
-    ob = tuple((tuple(s["loc"]), s["open"], s["locked"], s["on"], s["pressed"] > 0) for _, s in sorted(state["objects"].items()))
+    ag = tuple(
+        (
+            a["room"],
+            tuple(sorted(a["inventory"])),
+            tuple(sorted(a["read"])),
+            tuple(sorted(set(a["heard"]))),
+            a["exited"],
+        )
+        for _, a in sorted(state["agents"].items())
+    )
+    ob = tuple(
+        (tuple(s["loc"]), s["open"], s["locked"], s["on"], s["pressed"] > 0)
+        for _, s in sorted(state["objects"].items())
+    )
     dr = tuple((s["open"], s["locked"]) for _, s in sorted(state["doors"].items()))
     return ag, ob, dr
 
@@ -80,7 +91,11 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
         if room in d.rooms and w.state["doors"][did]["open"]:
             other = d.rooms[1] if d.rooms[0] == room else d.rooms[0]
             out.append(PlanStep(aid, "GoTo", (other,)))
-    things = [o for o in w.objs if (w.holder(o) == aid) or (w.room_of(o) == room and w.accessible(o) and w.holder(o) is None)]
+    things = [
+        o
+        for o in w.objs
+        if (w.holder(o) == aid) or (w.room_of(o) == room and w.accessible(o) and w.holder(o) is None)
+    ]
     things += [d for d, g in w.layout.doors.items() if room in g.rooms]
     codes = {}
     for t in things:
@@ -125,8 +140,14 @@ def step_abstract(w: World, s: PlanStep) -> bool:
     """Apply one plan step to ``w`` (abstract mode); True if it succeeded."""
     if s.verb == "GoTo":
         a = w.agent(s.agent)
-        door = next((did for did, d in w.layout.doors.items()
-                     if a["room"] in d.rooms and s.args[0] in d.rooms and w.state["doors"][did]["open"]), None)
+        door = next(
+            (
+                did
+                for did, d in w.layout.doors.items()
+                if a["room"] in d.rooms and s.args[0] in d.rooms and w.state["doors"][did]["open"]
+            ),
+            None,
+        )
         if door is None:
             return False
         a["room"] = s.args[0]
@@ -136,8 +157,12 @@ def step_abstract(w: World, s: PlanStep) -> bool:
     return apply(w, s.agent, s.action).success
 
 
-def solve(spec: Spec, max_states: int = 200_000, forbid_unlock: frozenset[str] = frozenset(),
-          world: World | None = None) -> Verdict:
+def solve(
+    spec: Spec,
+    max_states: int = 200_000,
+    forbid_unlock: frozenset[str] = frozenset(),
+    world: World | None = None,
+) -> Verdict:
     """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state)."""
     w = World(spec, layout=world.layout if world else None)
     if world is not None:
@@ -150,10 +175,21 @@ def solve(spec: Spec, max_states: int = 200_000, forbid_unlock: frozenset[str] =
         return Verdict(True, [], "", 1)
     parents: dict[tuple, tuple[tuple, PlanStep] | None] = {_key(w.state): None}
     queue = deque([start])
-    seen_union: dict[str, set] = {"held": set(), "unlocked": set(), "opened": set(), "read": set(), "rooms": set()}
+    seen_union: dict[str, set] = {
+        "held": set(),
+        "unlocked": set(),
+        "opened": set(),
+        "read": set(),
+        "rooms": set(),
+    }
     while queue:
         if len(parents) > max_states:
-            return Verdict(False, [], f"search gave up after {max_states} states; the scene may be too large", len(parents))
+            return Verdict(
+                False,
+                [],
+                f"search gave up after {max_states} states; the scene may be too large",
+                len(parents),
+            )
         blob = queue.popleft()
         base = pickle.loads(blob)
         bkey = _key(base)
@@ -206,8 +242,9 @@ def explain(w: World, u: dict[str, set]) -> str:
     for r in _rooms_in(goal):
         if r not in u["rooms"]:
             missing.append(_why_room(w, u, r, set()))
-    return "the goal is never reached" + (": " + "; ".join(missing) if missing else
-                                          f" (explored every reachable state; goal {goal})")
+    return "the goal is never reached" + (
+        ": " + "; ".join(missing) if missing else f" (explored every reachable state; goal {goal})"
+    )
 
 
 def _rooms_in(goal: Any) -> list[str]:
@@ -250,8 +287,12 @@ def _why_closed(w: World, u, t: str, seen: set) -> str:
             why = f"{t} has code {lk.code} but no readable object gives it (no guessing)"
         else:
             unread = [c for c in clues if c not in u["read"]]
-            why = (f"the code of {t} is in {', '.join(unread)}, never read: " + "; ".join(_why_unobtainable(w, u, c, seen) for c in unread)
-                   if unread else f"{t}'s code can be learned but no keypad for it can be reached")
+            why = (
+                f"the code of {t} is in {', '.join(unread)}, never read: "
+                + "; ".join(_why_unobtainable(w, u, c, seen) for c in unread)
+                if unread
+                else f"{t}'s code can be learned but no keypad for it can be reached"
+            )
     if controller:
         why += f" (and {controller}, which controls it, is never reached)"
     return why
@@ -272,4 +313,7 @@ def _why_room(w: World, u, room: str, seen: set) -> str:
     doors = [d for d, g in w.layout.doors.items() if room in g.rooms]
     if not doors:
         return f"room {room} has no door"
-    return "; ".join(_why_closed(w, u, d, seen) for d in doors if d not in u["opened"]) or f"{room} is behind open doors yet unreachable"
+    return (
+        "; ".join(_why_closed(w, u, d, seen) for d in doors if d not in u["opened"])
+        or f"{room} is behind open doors yet unreachable"
+    )

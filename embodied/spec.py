@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -33,9 +33,9 @@ class _Model(BaseModel):
 
 class Lock(_Model):
     kind: Literal["key", "code"]
-    key: Optional[str] = None
-    code: Optional[str] = None
-    clues: Optional[list[str]] = None
+    key: str | None = None
+    code: str | None = None
+    clues: list[str] | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -43,7 +43,7 @@ class Lock(_Model):
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @model_validator(mode="after")
-    def _needs(self) -> "Lock":
+    def _needs(self) -> Lock:
         if self.kind == "key" and not self.key:
             raise ValueError("a key lock needs 'key' (the id of the key object)")
         if self.kind == "code" and not self.code:
@@ -54,9 +54,9 @@ class Lock(_Model):
 class Room(_Model):
     id: str
     size: Vec2 = (5.0, 4.0)
-    at: Optional[Vec2] = None
-    color: Optional[str] = None
-    floor: Optional[str] = None
+    at: Vec2 | None = None
+    color: str | None = None
+    floor: str | None = None
 
     @field_validator("size")
     @classmethod
@@ -69,32 +69,34 @@ class Room(_Model):
 class Door(_Model):
     id: str
     between: tuple[str, str]
-    lock: Optional[Lock] = None
+    lock: Lock | None = None
     open: bool = False
-    wall: Optional[Literal["north", "south", "east", "west"]] = None
-    offset: Optional[float] = Field(None, description="door center along the shared wall, meters from its west/south end")
+    wall: Literal["north", "south", "east", "west"] | None = None
+    offset: float | None = Field(
+        None, description="door center along the shared wall, meters from its west/south end"
+    )
     width: float = Field(1.0, ge=0.7, le=3.0)
-    color: Optional[str] = None
-    name: Optional[str] = None
+    color: str | None = None
+    name: str | None = None
 
 
 class Obj(_Model):
     id: str
     type: str
-    room: Optional[str] = None
-    at: Optional[Vec2] = None
-    yaw: Optional[float] = None
-    color: Optional[str] = None
-    name: Optional[str] = None
+    room: str | None = None
+    at: Vec2 | None = None
+    yaw: float | None = None
+    color: str | None = None
+    name: str | None = None
     contains: list[str] = []
-    lock: Optional[Lock] = None
-    text: Optional[str] = None
-    open: Optional[bool] = None
-    on: Optional[bool] = None
-    controls: Optional[str] = None
-    affords: Optional[dict[str, bool]] = None
-    size: Optional[tuple[float, float, float]] = None
-    wall: Optional[Literal["north", "south", "east", "west"]] = None
+    lock: Lock | None = None
+    text: str | None = None
+    open: bool | None = None
+    on: bool | None = None
+    controls: str | None = None
+    affords: dict[str, bool] | None = None
+    size: tuple[float, float, float] | None = None
+    wall: Literal["north", "south", "east", "west"] | None = None
 
     @field_validator("type")
     @classmethod
@@ -107,24 +109,24 @@ class Obj(_Model):
 class AgentSpec(_Model):
     id: str
     room: str
-    at: Optional[Vec2] = None
-    yaw: Optional[float] = Field(None, description="degrees, 0 = facing north (+y), 90 = west")
-    name: Optional[str] = None
+    at: Vec2 | None = None
+    yaw: float | None = Field(None, description="degrees, 0 = facing north (+y), 90 = west")
+    name: str | None = None
 
 
 class Spec(_Model):
     format: Literal["embodied.scene/1"] = FORMAT
     name: str = "scene"
     seed: int = 0
-    description: Optional[str] = None
+    description: str | None = None
     rooms: list[Room] = Field(min_length=1)
     doors: list[Door] = []
     objects: list[Obj] = []
     agents: list[AgentSpec] = Field(min_length=1)
     goal: dict[str, Any]
-    checkpoints: Optional[list[dict[str, Any]]] = None
+    checkpoints: list[dict[str, Any]] | None = None
     required: list[str] = []
-    max_steps: Optional[int] = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1)
 
     # convenient lookups (not serialized)
     def obj(self, oid: str) -> Obj:
@@ -149,12 +151,16 @@ def load_spec(src: Any) -> Spec:
         try:
             data = json.loads(Path(path).read_text())
         except json.JSONDecodeError as e:
-            raise SpecError([(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source) from None
+            raise SpecError(
+                [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source
+            ) from None
     elif isinstance(src, str):
         try:
             data = json.loads(src)
         except json.JSONDecodeError as e:
-            raise SpecError([(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source) from None
+            raise SpecError(
+                [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source
+            ) from None
     elif isinstance(src, dict):
         data = src
     else:
@@ -170,11 +176,15 @@ def resolve_scene_path(name: str) -> Path:
     shipped = resources.files("embodied.scenes").joinpath(f"{name.removesuffix('.json')}.json")
     if shipped.is_file():
         return Path(str(shipped))
-    raise SpecError(f"no scene file {name!r} and no shipped scene of that name; shipped: {', '.join(shipped_scenes())}")
+    raise SpecError(
+        f"no scene file {name!r} and no shipped scene of that name; shipped: {', '.join(shipped_scenes())}"
+    )
 
 
 def shipped_scenes() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("embodied.scenes").iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name[:-5] for p in resources.files("embodied.scenes").iterdir() if p.name.endswith(".json")
+    )
 
 
 def validate_data(data: dict[str, Any], source: str = "scene spec") -> Spec:
@@ -221,17 +231,31 @@ def check_references(spec: Spec) -> list[tuple[str, str]]:
     doors = {d.id: d for d in spec.doors}
     agents = {a.id for a in spec.agents}
     seen: dict[str, str] = {}
-    for kind, items in (("rooms", spec.rooms), ("doors", spec.doors), ("objects", spec.objects), ("agents", spec.agents)):
+    for kind, items in (
+        ("rooms", spec.rooms),
+        ("doors", spec.doors),
+        ("objects", spec.objects),
+        ("agents", spec.agents),
+    ):
         for i, item in enumerate(items):
             if item.id in seen:
-                problems.append((f"{kind}[{i}].id", f"duplicate id {item.id!r} (already used in {seen[item.id]})"))
+                problems.append(
+                    (f"{kind}[{i}].id", f"duplicate id {item.id!r} (already used in {seen[item.id]})")
+                )
             elif item.id == OUTSIDE:
-                problems.append((f"{kind}[{i}].id", f"{OUTSIDE!r} is reserved for the area beyond exit doors"))
+                problems.append(
+                    (f"{kind}[{i}].id", f"{OUTSIDE!r} is reserved for the area beyond exit doors")
+                )
             seen.setdefault(item.id, f"{kind}[{i}]")
     for i, d in enumerate(spec.doors):
         for side in d.between:
             if side not in rooms and side != OUTSIDE:
-                problems.append((f"doors[{i}].between", f"unknown room {side!r}; rooms: {', '.join(sorted(rooms))}, or {OUTSIDE!r}"))
+                problems.append(
+                    (
+                        f"doors[{i}].between",
+                        f"unknown room {side!r}; rooms: {', '.join(sorted(rooms))}, or {OUTSIDE!r}",
+                    )
+                )
         if d.between[0] == d.between[1]:
             problems.append((f"doors[{i}].between", "a door joins two different rooms"))
         problems += _check_lock(d.lock, f"doors[{i}].lock", objs)
@@ -254,22 +278,33 @@ def check_references(spec: Spec) -> list[tuple[str, str]]:
     for i, o in enumerate(spec.objects):
         if o.id in contained:
             if o.room is not None and o.room != _room_of(contained[o.id], objs, contained):
-                problems.append((f"objects[{i}].room", f"{o.id!r} is inside {contained[o.id]!r}, which is in another room"))
+                problems.append(
+                    (
+                        f"objects[{i}].room",
+                        f"{o.id!r} is inside {contained[o.id]!r}, which is in another room",
+                    )
+                )
         elif o.room is None:
-            problems.append((f"objects[{i}].room", f"{o.id!r} needs a room (or to be listed in some object's 'contains')"))
+            problems.append(
+                (f"objects[{i}].room", f"{o.id!r} needs a room (or to be listed in some object's 'contains')")
+            )
         elif o.room not in rooms:
-            problems.append((f"objects[{i}].room", f"unknown room {o.room!r}; rooms: {', '.join(sorted(rooms))}"))
+            problems.append(
+                (f"objects[{i}].room", f"unknown room {o.room!r}; rooms: {', '.join(sorted(rooms))}")
+            )
     for c, holder in contained.items():  # containment cycles
         chain, cur = [c], holder
         while cur in contained and cur not in chain:
             chain.append(cur)
             cur = contained[cur]
         if cur in chain:
-            problems.append(("objects", f"containment cycle: {' in '.join(chain + [cur])}"))
+            problems.append(("objects", f"containment cycle: {' in '.join([*chain, cur])}"))
             break
     for i, a in enumerate(spec.agents):
         if a.room not in rooms:
-            problems.append((f"agents[{i}].room", f"unknown room {a.room!r}; rooms: {', '.join(sorted(rooms))}"))
+            problems.append(
+                (f"agents[{i}].room", f"unknown room {a.room!r}; rooms: {', '.join(sorted(rooms))}")
+            )
     problems += _check_goal(spec.goal, "goal", spec, objs, doors, rooms, agents)
     for i, cp in enumerate(spec.checkpoints or []):
         problems += _check_goal(cp, f"checkpoints[{i}]", spec, objs, doors, rooms, agents)
@@ -312,8 +347,15 @@ def _check_lock(lock: Lock | None, path: str, objs: dict[str, Obj]) -> list[tupl
 
 
 def _check_goal(g: Any, path: str, spec: Spec, objs, doors, rooms, agents) -> list[tuple[str, str]]:
-    if not isinstance(g, dict) or len(g) != 1 and not (len(g) == 2 and "exit_through" in g and "agents" in g):
-        return [(path, f"a goal is one predicate like {{\"exit_through\": \"exit\"}}; keys: {', '.join(sorted(GOAL_KEYS))}")]
+    if not isinstance(g, dict) or (
+        len(g) != 1 and not (len(g) == 2 and "exit_through" in g and "agents" in g)
+    ):
+        return [
+            (
+                path,
+                f'a goal is one predicate like {{"exit_through": "exit"}}; keys: {", ".join(sorted(GOAL_KEYS))}',
+            )
+        ]
     key = next(k for k in g if k != "agents")
     val = g[key]
     p = f"{path}.{key}"
@@ -322,7 +364,11 @@ def _check_goal(g: Any, path: str, spec: Spec, objs, doors, rooms, agents) -> li
     if key in ("all", "any"):
         if not isinstance(val, list) or not val:
             return [(p, "expects a non-empty list of predicates")]
-        return [e for i, sub in enumerate(val) for e in _check_goal(sub, f"{p}[{i}]", spec, objs, doors, rooms, agents)]
+        return [
+            e
+            for i, sub in enumerate(val)
+            for e in _check_goal(sub, f"{p}[{i}]", spec, objs, doors, rooms, agents)
+        ]
     if key == "not":
         return _check_goal(val, p, spec, objs, doors, rooms, agents)
     args = val if isinstance(val, list) else [val]
@@ -334,8 +380,14 @@ def _check_goal(g: Any, path: str, spec: Spec, objs, doors, rooms, agents) -> li
         if OUTSIDE not in doors[args[0]].between:
             return [(p, f"door {args[0]!r} does not lead {OUTSIDE!r}")]
         return []
-    expect = {"agent_in": ("agent?", "room"), "holding": ("agent?", "object"), "inside": ("object", "object"),
-              "state": ("thing", "state"), "said": ("agent?", "text"), "read": ("agent?", "object")}[key]
+    expect = {
+        "agent_in": ("agent?", "room"),
+        "holding": ("agent?", "object"),
+        "inside": ("object", "object"),
+        "state": ("thing", "state"),
+        "said": ("agent?", "text"),
+        "read": ("agent?", "object"),
+    }[key]
     if len(args) == len(expect) - 1 and expect[0] == "agent?":
         args = [None, *args]
     if len(args) != len(expect):

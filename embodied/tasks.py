@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SpecError
 from .spec import Spec, load_spec
@@ -31,8 +32,8 @@ class Task:
     """A scene plus what counts as success. Subclass and override; every hook has a default."""
 
     name: str = ""
-    scene: Any = None                        # spec source used by the default ``build``
-    goal: dict[str, Any] | None = None       # replaces the spec's goal when set
+    scene: Any = None  # spec source used by the default ``build``
+    goal: dict[str, Any] | None = None  # replaces the spec's goal when set
     checkpoints: list[dict[str, Any]] | None = None
     max_steps: int | None = None
     description: str = ""
@@ -107,8 +108,10 @@ def make_task(obj: Any, **kwargs: Any) -> Task:
         task.name = task.name or obj
         return task
     if isinstance(obj, str) and "/" in obj and not obj.endswith(".json") and not Path(obj).exists():
-        raise SpecError(f"unknown task {obj!r}; registered tasks: {', '.join(list_tasks())} "
-                        "(or pass a scene file, a shipped scene name, a dict or a Task)")
+        raise SpecError(
+            f"unknown task {obj!r}; registered tasks: {', '.join(list_tasks())} "
+            "(or pass a scene file, a shipped scene name, a dict or a Task)"
+        )
     if isinstance(obj, Callable) and not isinstance(obj, (str, dict)):
         return make_task(obj(**kwargs))
     return Task(obj, **kwargs)

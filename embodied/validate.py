@@ -30,8 +30,10 @@ class Report:
     def lines(self) -> list[str]:
         if self.ok:
             v = self.verdict
-            return [f"valid: {self.spec.name} is solvable in {v.length} actions ({v.states} states searched)",
-                    *[f"  {i + 1}. {s}" for i, s in enumerate(v.plan)]]
+            return [
+                f"valid: {self.spec.name} is solvable in {v.length} actions ({v.states} states searched)",
+                *[f"  {i + 1}. {s}" for i, s in enumerate(v.plan)],
+            ]
         return [f"{kind}: {path + ': ' if path else ''}{msg}" for kind, path, msg in self.problems]
 
 
@@ -53,7 +55,9 @@ def validate(src: Any, max_states: int = 200_000) -> Report:
         alt = solve(spec, max_states=max_states, forbid_unlock=frozenset([r]))
         if alt.solvable:
             steps = "; ".join(str(s).split(": ", 1)[1] for s in alt.plan)
-            report.problems.append(("shortcut", f"required[{i}]", f"the goal is reachable without unlocking {r!r}: {steps}"))
+            report.problems.append(
+                ("shortcut", f"required[{i}]", f"the goal is reachable without unlocking {r!r}: {steps}")
+            )
     return report
 
 
@@ -64,17 +68,28 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
     from .agents.oracle import expand_step
     from .rules import apply
     from .world import World
+
     w = World(spec)
     for i, step in enumerate(verdict.plan):
         moves = expand_step(w, step.agent, step)
         if moves is None:
             a = w.agent(step.agent)
-            return [(f"plan[{i}]", f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)}): no walkable "
-                                   f"path from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']} to where it can be done")]
+            return [
+                (
+                    f"plan[{i}]",
+                    f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)}): no walkable "
+                    f"path from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']} to where it can be done",
+                )
+            ]
         for m in moves:
             r = apply(w, step.agent, m if isinstance(m, Action) else Action(m))
             if not r.success:
-                return [(f"plan[{i}]", f"{step.agent}: {m} failed while doing {step.verb}({', '.join(step.args)}): {r.message}")]
+                return [
+                    (
+                        f"plan[{i}]",
+                        f"{step.agent}: {m} failed while doing {step.verb}({', '.join(step.args)}): {r.message}",
+                    )
+                ]
     if not w.goal_reached():
         return [("goal", "the plan, walked for real, does not reach the goal")]
     return []

@@ -31,7 +31,9 @@ Thing = dict[str, Any]
 
 
 class World:
-    def __init__(self, spec: Spec, nav: NavConfig | None = None, aspect: float = 1.0, layout: Layout | None = None):
+    def __init__(
+        self, spec: Spec, nav: NavConfig | None = None, aspect: float = 1.0, layout: Layout | None = None
+    ):
         self.spec = spec
         self.nav = nav or NavConfig()
         self.aspect = aspect
@@ -39,11 +41,14 @@ class World:
         self.objs = {o.id: o for o in spec.objects}
         self.door_specs = {d.id: d for d in spec.doors}
         self.agent_ids = [a.id for a in spec.agents]
-        self.affords = {o.id: {a for a in TYPES[o.type].affords if not o.affords or o.affords.get(a, True)}
-                        | {a for a, v in (o.affords or {}).items() if v} for o in spec.objects}
+        self.affords = {
+            o.id: {a for a in TYPES[o.type].affords if not o.affords or o.affords.get(a, True)}
+            | {a for a, v in (o.affords or {}).items() if v}
+            for o in spec.objects
+        }
         self.abstract = False
         self.forbid_unlock: set[str] = set()  # solver: locks that must stay locked (shortcut test)
-        self.dirty: set[str] = set()          # things whose look changed since the engine was told
+        self.dirty: set[str] = set()  # things whose look changed since the engine was told
         self._blockers_key: tuple | None = None
         self._blockers: dict[str | None, list[Rect]] = {}
         self.state = self.initial_state()
@@ -54,20 +59,40 @@ class World:
         objects = {}
         for o in self.spec.objects:
             p = self.layout.objects.get(o.id)
-            st = {"loc": ["in", inside[o.id]] if o.id in inside else ["room", o.room],
-                  "x": p.x if p else 0.0, "y": p.y if p else 0.0, "z": p.z if p else 0.0, "yaw": p.yaw if p else 0.0,
-                  "open": bool(o.open) if o.open is not None else False,
-                  "locked": o.lock is not None, "on": bool(o.on), "pressed": 0, "display": ""}
+            st = {
+                "loc": ["in", inside[o.id]] if o.id in inside else ["room", o.room],
+                "x": p.x if p else 0.0,
+                "y": p.y if p else 0.0,
+                "z": p.z if p else 0.0,
+                "yaw": p.yaw if p else 0.0,
+                "open": bool(o.open) if o.open is not None else False,
+                "locked": o.lock is not None,
+                "on": bool(o.on),
+                "pressed": 0,
+                "display": "",
+            }
             if o.lock is not None:
                 st["open"] = False
             objects[o.id] = st
-        doors = {d.id: {"open": d.open and d.lock is None, "locked": d.lock is not None, "display": ""}
-                 for d in self.spec.doors}
+        doors = {
+            d.id: {"open": d.open and d.lock is None, "locked": d.lock is not None, "display": ""}
+            for d in self.spec.doors
+        }
         agents = {}
         for a in self.spec.agents:
             x, y, yaw = self.layout.agents.get(a.id, (0.0, 0.0, 0.0))
-            agents[a.id] = {"x": x, "y": y, "yaw": yaw, "horizon": 0.0, "room": a.room, "inventory": [],
-                            "read": [], "heard": [], "seen": [], "exited": None}
+            agents[a.id] = {
+                "x": x,
+                "y": y,
+                "yaw": yaw,
+                "horizon": 0.0,
+                "room": a.room,
+                "inventory": [],
+                "read": [],
+                "heard": [],
+                "seen": [],
+                "exited": None,
+            }
         return {"step": 0, "agents": agents, "objects": objects, "doors": doors, "said": []}
 
     def get_state(self) -> dict[str, Any]:
@@ -76,7 +101,9 @@ class World:
     def set_state(self, state: dict[str, Any]) -> None:
         missing = [k for k in ("agents", "objects", "doors") if k not in state]
         if missing or set(state["objects"]) != set(self.objs) or set(state["doors"]) != set(self.door_specs):
-            raise ValueError(f"state does not belong to scene {self.spec.name!r} (missing or different keys: {missing or 'objects/doors'})")
+            raise ValueError(
+                f"state does not belong to scene {self.spec.name!r} (missing or different keys: {missing or 'objects/doors'})"
+            )
         self.state = copy.deepcopy(state)
         self.dirty = set(self.objs) | set(self.door_specs)
 
@@ -168,8 +195,9 @@ class World:
         if self._blockers_key != key:  # one list per excluded door, for as long as no door moves
             self._blockers_key, self._blockers = key, {}
         if exclude not in self._blockers:
-            self._blockers[exclude] = self.layout.walls + [g.gap for d, g in self.layout.doors.items()
-                                                           if d != exclude and not doors[d]["open"]]
+            self._blockers[exclude] = self.layout.walls + [
+                g.gap for d, g in self.layout.doors.items() if d != exclude and not doors[d]["open"]
+            ]
         return self._blockers[exclude]
 
     def footprints(self) -> list[Rect]:
@@ -199,7 +227,8 @@ class World:
         """May agent ``aid`` stand at (x, y)? :meth:`free`, and clear of every other agent."""
         r2 = (2 * self.nav.radius) ** 2
         return self.free(x, y, obstacles) and all(
-            (x - b["x"]) ** 2 + (y - b["y"]) ** 2 >= r2 for o, b in self.state["agents"].items() if o != aid)
+            (x - b["x"]) ** 2 + (y - b["y"]) ** 2 >= r2 for o, b in self.state["agents"].items() if o != aid
+        )
 
     def pose(self, aid: str) -> tuple[float, float, float, float]:
         a = self.agent(aid)
@@ -225,10 +254,13 @@ class World:
         if not in_view(pose, p, self.nav, self.aspect, margin):
             return False
         ex, ey = _pull_back(pose[0], pose[1], p[0], p[1], 0.06)
-        return line_of_sight(pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None))
+        return line_of_sight(
+            pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None)
+        )
 
-    def interactable(self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None,
-                     margin: float = 2.0) -> tuple[bool, str]:
+    def interactable(
+        self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None, margin: float = 2.0
+    ) -> tuple[bool, str]:
         """AI2-THOR's rule: visible and within reach. Returns (ok, reason when not).
 
         ``visible``: pass it when already known for this pose, to skip recomputing it."""
@@ -310,8 +342,15 @@ class World:
             return args[1] in self.container_chain(args[0])
         if key == "state":
             st = self.thing(args[0])
-            return {"open": st["open"], "closed": not st["open"], "locked": st["locked"], "unlocked": not st["locked"],
-                    "on": st.get("on", False), "off": not st.get("on", False), "pressed": st.get("pressed", 0) > 0}[args[1]]
+            return {
+                "open": st["open"],
+                "closed": not st["open"],
+                "locked": st["locked"],
+                "unlocked": not st["locked"],
+                "on": st.get("on", False),
+                "off": not st.get("on", False),
+                "pressed": st.get("pressed", 0) > 0,
+            }[args[1]]
         raise ValueError(f"unknown predicate {key!r}")
 
     def goal_reached(self) -> bool:

@@ -25,14 +25,21 @@ def approach(w: World, target: str, aid: str = "a0") -> None:
 
 def do(w: World, text: str, aid: str = "a0"):
     from embodied.actions import parse_canonical
+
     return apply(w, aid, parse_canonical(text))
 
 
 def room(**extra):
     """A one-room spec with an exit; ``extra`` overrides/extends top-level keys."""
-    spec = {"format": "embodied.scene/1", "name": "t", "rooms": [{"id": "hall", "size": [5, 4], "at": [0, 0]}],
-            "doors": [{"id": "exit", "between": ["hall", "outside"], "wall": "north"}],
-            "objects": [], "agents": [{"id": "a0", "room": "hall"}], "goal": {"exit_through": "exit"}}
+    spec = {
+        "format": "embodied.scene/1",
+        "name": "t",
+        "rooms": [{"id": "hall", "size": [5, 4], "at": [0, 0]}],
+        "doors": [{"id": "exit", "between": ["hall", "outside"], "wall": "north"}],
+        "objects": [],
+        "agents": [{"id": "a0", "room": "hall"}],
+        "goal": {"exit_through": "exit"},
+    }
     spec.update(extra)
     return spec
 
@@ -40,12 +47,13 @@ def room(**extra):
 def oracle_steps(env):
     """Reset ``env`` and yield ``(action, obs, info)`` for each oracle step until the episode ends."""
     from embodied.agents import make_agent
+
     obs, info = env.reset()
     agent = make_agent("oracle")
     agent.reset(env)
     while True:
         act = agent.act(obs, info)
-        obs, r, term, trunc, info = env.step(act)
+        obs, _r, term, trunc, info = env.step(act)
         yield act, obs, info
         if term or trunc:
             return

@@ -13,7 +13,9 @@ from embodied.doctor import frame_problem
 
 
 def cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "embodied.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "embodied.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_demo_writes_frames_gif_and_metrics(tmp_path):
@@ -40,8 +42,11 @@ def test_demo_random_agent_finishes_cleanly(tmp_path):
 
 def test_engine_serve_and_connect(tmp_path):
     ready = tmp_path / "ready.json"
-    proc = subprocess.Popen([sys.executable, "-m", "embodied.cli", "engine", "serve", "--port", "0",
-                             "--ready-file", str(ready)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "engine", "serve", "--port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(200):
             if ready.exists():
@@ -51,7 +56,7 @@ def test_engine_serve_and_connect(tmp_path):
         assert endpoint.startswith("tcp://127.0.0.1:")
         client = embodied.connect(endpoint)
         env = embodied.make("escape/key-door", engine=client)
-        obs, info = env.reset()
+        obs, _info = env.reset()
         assert frame_problem(obs["rgb"]) is None
         env.close()  # a shared engine is not stopped by the env
         assert client.ping() > 0
@@ -75,7 +80,9 @@ def test_scenes_lists_shipped():
 
 def test_gl_renderer_when_available():
     import pytest
+
     from embodied.errors import EngineError
+
     try:
         env = embodied.make("escape/key-door", renderer="gl")
     except EngineError as e:

@@ -27,7 +27,7 @@ def run_oracle(env, record=None):
     return info
 
 
-@pytest.mark.parametrize("scene", ESCAPES + ["kitchen_put"])
+@pytest.mark.parametrize("scene", [*ESCAPES, "kitchen_put"])
 def test_oracle_solves_every_shipped_scene(engine, scene):
     env = Env(scene, engine=engine)
     info = run_oracle(env)
@@ -38,15 +38,28 @@ def test_oracle_solves_every_shipped_scene(engine, scene):
 def test_obs_and_info_contract(engine):
     env = Env("chest_split_code", engine=engine)
     obs, info = env.reset()
-    assert obs["rgb"].shape == (224, 224, 3) and obs["rgb"].dtype == np.uint8 and obs["rgb"].flags["C_CONTIGUOUS"]
+    assert (
+        obs["rgb"].shape == (224, 224, 3)
+        and obs["rgb"].dtype == np.uint8
+        and obs["rgb"].flags["C_CONTIGUOUS"]
+    )
     assert isinstance(obs["text"], str)
-    for k in ("lastActionSuccess", "errorMessage", "allowed_actions", "inventory", "progress", "objects", "agent", "step"):
+    for k in (
+        "lastActionSuccess",
+        "errorMessage",
+        "allowed_actions",
+        "inventory",
+        "progress",
+        "objects",
+        "agent",
+        "step",
+    ):
         assert k in info
     assert info["allowed_actions"][:3] == ["MoveAhead", "MoveBack", "MoveLeft"]
     meta = {o["objectId"]: o for o in info["objects"]}
     assert {"chest", "iron_key", "note_left", "note_right", "exit"} <= set(meta)
     assert meta["chest"]["isLocked"] and not meta["iron_key"]["visible"]  # inside the closed chest
-    obs, r, term, trunc, info = env.step("MoveAhead")
+    obs, _r, term, trunc, info = env.step("MoveAhead")
     assert info["action"] == "MoveAhead" and info["step"] == 1 and not term and not trunc
 
 
@@ -64,7 +77,7 @@ def test_action_forms_and_bad_actions_never_raise(engine):
     # bad input: a clear message, nothing lost
     before = env.get_state()["world"]["objects"]
     for bad in (10_000, -1, "Open(nothing_here)", {"action": "Fly"}, 3.5, "", "Pickup()", {"foo": 1}):
-        obs, r, term, trunc, info = env.step(bad)
+        obs, _r, _term, _trunc, info = env.step(bad)
         assert not info["lastActionSuccess"] and info["errorMessage"], bad
         assert obs["rgb"].shape == (224, 224, 3)
     assert env.get_state()["world"]["objects"] == before
@@ -88,7 +101,7 @@ def test_state_round_trip_reproduces_frames(engine):
     agent.reset(env)
     obs, info = env.reset()
     for _ in range(30):  # halfway: notes read, nothing unlocked yet
-        obs, *_ , info = env.step(agent.act(obs, info))
+        obs, *_, info = env.step(agent.act(obs, info))
     saved = env.get_state()
     frame_at_save = obs["rgb"].copy()
     rest = [str(a) for a, _, _ in rec[30:]]
@@ -141,7 +154,7 @@ def test_note_is_in_frame_when_read(engine):
     seg_note = env.graph.seg["note"]
     mask = obs["segmentation"] == seg_note
     assert mask.mean() > 0.08, "the note should fill a good part of the frame when read"
-    ink = obs["rgb"][mask].mean(axis=1) < 100   # dark text on the pale note
+    ink = obs["rgb"][mask].mean(axis=1) < 100  # dark text on the pale note
     assert 0.02 < ink.mean() < 0.5
     assert "4172" in obs["text"]
 
@@ -156,29 +169,33 @@ def test_truncation_at_budget(engine):
 def test_done_terminates_without_success(engine):
     env = Env("key_door", engine=engine)
     env.reset()
-    obs, r, term, trunc, info = env.step("Done")
+    _obs, r, term, _trunc, info = env.step("Done")
     assert term and not info["success"] and r == 0.0
 
 
 def test_navigate_to_needs_high_level_mode(engine):
     env = Env("key_door", engine=engine)
-    obs, info = env.reset()
+    _obs, info = env.reset()
     before = env.get_state()
-    obs, _, _, _, info = env.step("go to the exit door")
-    assert info["action"] == "NavigateTo(exit)" and not info["lastActionSuccess"] and "high-level" in info["errorMessage"]
+    _obs, _, _, _, info = env.step("go to the exit door")
+    assert (
+        info["action"] == "NavigateTo(exit)"
+        and not info["lastActionSuccess"]
+        and "high-level" in info["errorMessage"]
+    )
     assert env.get_state()["world"]["agents"] == before["world"]["agents"]
     assert not any(a.startswith("NavigateTo") for a in info["allowed_actions"])
 
 
 def test_high_level_navigate_to(engine):
     env = Env("key_door", engine=engine, high_level=True)
-    obs, info = env.reset()
-    obs, _, _, _, info = env.step("NavigateTo(brass_key)")
+    env.reset()
+    _obs, _, _, _, info = env.step("NavigateTo(brass_key)")
     if "brass_key" not in env.world.agent("a0")["seen"]:
         assert not info["lastActionSuccess"] and "not been seen" in info["errorMessage"]
         for _ in range(4):
             env.step("RotateLeft")
-        obs, _, _, _, info = env.step("NavigateTo(table)")
+        _obs, _, _, _, info = env.step("NavigateTo(table)")
     assert info["lastActionSuccess"], info["errorMessage"]
     assert any(a.startswith("NavigateTo(") for a in info["allowed_actions"])
 
@@ -186,14 +203,15 @@ def test_high_level_navigate_to(engine):
 def test_dead_engine_is_restarted_and_episode_restored():
     import os
     import signal
+
     with Env("chest_split_code") as env:
-        obs, info = env.reset()
+        obs, _info = env.reset()
         for a in ("RotateLeft", "MoveAhead", "LookDown"):
             obs, *_ = env.step(a)
         first = env.engine.process.pid
         os.kill(first, signal.SIGKILL)
         env.engine.process.wait(5)
-        obs2, _, _, _, info2 = env.step("Pass")      # same pose: the same frame from a new engine
+        obs2, _, _, _, info2 = env.step("Pass")  # same pose: the same frame from a new engine
         assert env.engine_restarts == 1 and env.engine.process.pid != first
         assert np.array_equal(obs2["rgb"], obs["rgb"]) and info2["step"] == 4
         obs3, *_ = env.step("LookUp")
@@ -202,19 +220,35 @@ def test_dead_engine_is_restarted_and_episode_restored():
         os.kill(first, 0)
 
 
-@pytest.mark.parametrize("scene", ["key_door", "note_code", "chest_split_code", "two_rooms", "kitchen_put", "collab_split"])
+@pytest.mark.parametrize(
+    "scene", ["key_door", "note_code", "chest_split_code", "two_rooms", "kitchen_put", "collab_split"]
+)
 def test_random_agent_and_garbage_never_break_the_env(engine, scene):
     import random
+
     rng = random.Random(scene)
     env = Env(scene, engine=engine, max_steps=150)
     agent = make_agent("random", seed=1)
     obs, info = env.reset()
     agent.reset(env)
-    junk = ["", "   ", "🙂🙂", "Open(", "EnterCode(exit, )", "{'action': 1}", "\x00\x01", "give everything to nobody",
-            "x" * 5000, "Put(a, b, c)", "NavigateTo(ghost)", "-3", "999999999999"]
+    junk = [
+        "",
+        "   ",
+        "🙂🙂",
+        "Open(",
+        "EnterCode(exit, )",
+        "{'action': 1}",
+        "\x00\x01",
+        "give everything to nobody",
+        "x" * 5000,
+        "Put(a, b, c)",
+        "NavigateTo(ghost)",
+        "-3",
+        "999999999999",
+    ]
     for i in range(150):
         action = rng.choice(junk) if i % 7 == 3 else agent.act(obs, info)
-        obs, reward, term, trunc, info = env.step(action)
+        obs, _reward, term, trunc, info = env.step(action)
         assert obs["rgb"].shape == (224, 224, 3) and isinstance(obs["text"], str)
         assert info["lastActionSuccess"] or info["errorMessage"]
         if term or trunc:

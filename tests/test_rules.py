@@ -8,8 +8,14 @@ from embodied.rules import apply
 from .helpers import approach, do, room, world
 
 OBJS = [
-    {"id": "chest", "type": "chest", "room": "hall", "wall": "south", "contains": ["key"],
-     "lock": {"kind": "code", "code": "1234"}},
+    {
+        "id": "chest",
+        "type": "chest",
+        "room": "hall",
+        "wall": "south",
+        "contains": ["key"],
+        "lock": {"kind": "code", "code": "1234"},
+    },
     {"id": "key", "type": "key"},
     {"id": "box", "type": "box", "room": "hall", "wall": "west"},
     {"id": "note", "type": "note", "room": "hall", "wall": "east", "text": "code 1234"},
@@ -20,8 +26,19 @@ OBJS = [
 
 @pytest.fixture
 def w():
-    return world(room(objects=OBJS, doors=[{"id": "exit", "between": ["hall", "outside"], "wall": "north",
-                                             "lock": {"kind": "key", "key": "key"}}]))
+    return world(
+        room(
+            objects=OBJS,
+            doors=[
+                {
+                    "id": "exit",
+                    "between": ["hall", "outside"],
+                    "wall": "north",
+                    "lock": {"kind": "key", "key": "key"},
+                }
+            ],
+        )
+    )
 
 
 def test_pickup_needs_reach_then_holds(w):
@@ -98,8 +115,19 @@ def test_toggle(w):
 
 
 def test_button_controls_door():
-    w = world(room(objects=[{"id": "btn", "type": "button", "room": "hall", "controls": "exit"}],
-                   doors=[{"id": "exit", "between": ["hall", "outside"], "wall": "north", "lock": {"kind": "code", "code": "1"}}]))
+    w = world(
+        room(
+            objects=[{"id": "btn", "type": "button", "room": "hall", "controls": "exit"}],
+            doors=[
+                {
+                    "id": "exit",
+                    "between": ["hall", "outside"],
+                    "wall": "north",
+                    "lock": {"kind": "code", "code": "1"},
+                }
+            ],
+        )
+    )
     approach(w, "btn")
     assert do(w, "Press(btn)").success
     assert w.thing("exit")["open"] and not w.thing("exit")["locked"]
@@ -128,6 +156,7 @@ def test_closed_door_blocks_and_open_door_lets_through():
     assert not w.thing("exit")["open"]
     assert do(w, "Open(exit)").success
     from embodied.env import path_to_room
+
     for m in path_to_room(w, "a0", "outside"):
         assert apply(w, "a0", Action(m)).success
     assert w.agent("a0")["room"] == "outside" and w.agent("a0")["exited"] == "exit"
@@ -135,8 +164,12 @@ def test_closed_door_blocks_and_open_door_lets_through():
 
 
 def test_say_and_give_between_agents():
-    w = world(room(agents=[{"id": "a0", "room": "hall"}, {"id": "a1", "room": "hall"}],
-                   objects=[{"id": "apple", "type": "apple", "room": "hall", "at": [2.5, 1.0]}]))
+    w = world(
+        room(
+            agents=[{"id": "a0", "room": "hall"}, {"id": "a1", "room": "hall"}],
+            objects=[{"id": "apple", "type": "apple", "room": "hall", "at": [2.5, 1.0]}],
+        )
+    )
     assert do(w, 'Say("the code is 4172")').success
     assert w.agent("a1")["heard"] == ["the code is 4172"] and w.agent("a0")["heard"] == []
     assert not do(w, 'Say("  ")').success
@@ -156,10 +189,19 @@ def test_unknown_object_message():
 
 def test_failed_action_changes_nothing(w):
     before = w.get_state()
-    for a in ("Open(chest)", "Pickup(key)", "Unlock(exit, key)", "EnterCode(chest, 0000)", "Put(key, box)", "Drop(apple)"):
+    for a in (
+        "Open(chest)",
+        "Pickup(key)",
+        "Unlock(exit, key)",
+        "EnterCode(chest, 0000)",
+        "Put(key, box)",
+        "Drop(apple)",
+    ):
         assert not do(w, a).success
     after = w.get_state()
-    after["objects"]["chest"]["display"] = before["objects"]["chest"]["display"]  # the keypad shows the wrong code
+    after["objects"]["chest"]["display"] = before["objects"]["chest"][
+        "display"
+    ]  # the keypad shows the wrong code
     assert after == before
 
 

@@ -24,6 +24,6 @@ def test_thousand_resets_flat_memory():
             env.reset()
             env.step("RotateLeft" if i % 2 else "MoveAhead")
         client1, engine1 = rss_kb(), rss_kb(pid)
-    assert client1 - client0 < 20_000, (client0, client1)   # < 20 MB growth over 1,000 resets
+    assert client1 - client0 < 20_000, (client0, client1)  # < 20 MB growth over 1,000 resets
     assert engine1 - engine0 < 20_000, (engine0, engine1)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0

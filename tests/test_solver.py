@@ -9,8 +9,10 @@ from embodied.validate import validate
 from .helpers import room
 
 
-@pytest.mark.parametrize("scene, length", [("key_door", 4), ("note_code", 4), ("chest_split_code", 8),
-                                           ("two_rooms", 9), ("kitchen_put", 3)])
+@pytest.mark.parametrize(
+    "scene, length",
+    [("key_door", 4), ("note_code", 4), ("chest_split_code", 8), ("two_rooms", 9), ("kitchen_put", 3)],
+)
 def test_shipped_optimal_lengths(scene, length):
     v = solve(load_spec(scene))
     assert v.solvable and v.length == length, [str(s) for s in v.plan]
@@ -18,52 +20,106 @@ def test_shipped_optimal_lengths(scene, length):
 
 def test_plan_is_optimal_not_just_found():
     # two keys open the exit: one lies in the open, one is deep in a chain; BFS picks the short one
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "k1"}}],
-                objects=[{"id": "box", "type": "box", "room": "hall", "contains": ["k1"]}, {"id": "k1", "type": "key"}])
+    spec = room(
+        doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "k1"}}],
+        objects=[
+            {"id": "box", "type": "box", "room": "hall", "contains": ["k1"]},
+            {"id": "k1", "type": "key"},
+        ],
+    )
     v = solve(load_spec(spec))
-    assert [str(s) for s in v.plan] == ["a0: Open(box)", "a0: Pickup(k1)", "a0: Unlock(exit, k1)", "a0: Open(exit)", "a0: GoTo(outside)"]
+    assert [str(s) for s in v.plan] == [
+        "a0: Open(box)",
+        "a0: Pickup(k1)",
+        "a0: Unlock(exit, k1)",
+        "a0: Open(exit)",
+        "a0: GoTo(outside)",
+    ]
 
 
 def test_unsolvable_key_in_own_chest():
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"]}],
-                objects=[{"id": "chest", "type": "chest", "room": "hall", "contains": ["k"], "lock": {"kind": "key", "key": "k"}},
-                         {"id": "k", "type": "key"}], goal={"holding": "k"})
+    spec = room(
+        doors=[{"id": "exit", "between": ["hall", "outside"]}],
+        objects=[
+            {
+                "id": "chest",
+                "type": "chest",
+                "room": "hall",
+                "contains": ["k"],
+                "lock": {"kind": "key", "key": "k"},
+            },
+            {"id": "k", "type": "key"},
+        ],
+        goal={"holding": "k"},
+    )
     v = solve(load_spec(spec))
     assert not v.solvable and "locked inside chest itself" in v.reason
 
 
 def test_unsolvable_code_never_given():
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "8080"}}],
-                objects=[{"id": "note", "type": "note", "room": "hall", "text": "nothing useful"}])
+    spec = room(
+        doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "8080"}}],
+        objects=[{"id": "note", "type": "note", "room": "hall", "text": "nothing useful"}],
+    )
     v = solve(load_spec(spec))
     assert not v.solvable and "no readable object gives it" in v.reason
 
 
 def test_unsolvable_split_clue_behind_the_lock():
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "1234", "clues": ["n1", "n2"]}}],
-                objects=[{"id": "n1", "type": "note", "room": "hall", "text": "12"},
-                         {"id": "box", "type": "box", "room": "hall", "contains": ["n2"], "lock": {"kind": "code", "code": "1234", "clues": ["n1", "n2"]}},
-                         {"id": "n2", "type": "book"}])
+    spec = room(
+        doors=[
+            {
+                "id": "exit",
+                "between": ["hall", "outside"],
+                "lock": {"kind": "code", "code": "1234", "clues": ["n1", "n2"]},
+            }
+        ],
+        objects=[
+            {"id": "n1", "type": "note", "room": "hall", "text": "12"},
+            {
+                "id": "box",
+                "type": "box",
+                "room": "hall",
+                "contains": ["n2"],
+                "lock": {"kind": "code", "code": "1234", "clues": ["n1", "n2"]},
+            },
+            {"id": "n2", "type": "book"},
+        ],
+    )
     v = solve(load_spec(spec))
     assert not v.solvable and "n2" in v.reason and "never read" in v.reason
 
 
 def test_unreachable_room_reason():
-    spec = {"rooms": [{"id": "a", "size": [4, 4]}, {"id": "b", "size": [4, 4]}],
-            "doors": [{"id": "d", "between": ["a", "b"], "lock": {"kind": "key", "key": "k"}}],
-            "objects": [{"id": "k", "type": "key", "room": "b"}],
-            "agents": [{"id": "a0", "room": "a"}], "goal": {"agent_in": "b"}}
+    spec = {
+        "rooms": [{"id": "a", "size": [4, 4]}, {"id": "b", "size": [4, 4]}],
+        "doors": [{"id": "d", "between": ["a", "b"], "lock": {"kind": "key", "key": "k"}}],
+        "objects": [{"id": "k", "type": "key", "room": "b"}],
+        "agents": [{"id": "a0", "room": "a"}],
+        "goal": {"agent_in": "b"},
+    }
     v = solve(load_spec(spec))
-    assert not v.solvable and "room b" in v.reason or "needs key k" in v.reason
+    assert (not v.solvable and "room b" in v.reason) or "needs key k" in v.reason
 
 
 def test_shortcut_detected():
     # the exit is declared to require the chest puzzle, but a second key lies in the open
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "55"}}],
-                objects=[{"id": "chest", "type": "chest", "room": "hall", "contains": ["n"], "lock": {"kind": "key", "key": "k"}},
-                         {"id": "n", "type": "book", "text": "code 55"}, {"id": "k", "type": "key", "room": "hall"},
-                         {"id": "n2", "type": "note", "room": "hall", "text": "the code is 55"}],
-                required=["chest"])
+    spec = room(
+        doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "55"}}],
+        objects=[
+            {
+                "id": "chest",
+                "type": "chest",
+                "room": "hall",
+                "contains": ["n"],
+                "lock": {"kind": "key", "key": "k"},
+            },
+            {"id": "n", "type": "book", "text": "code 55"},
+            {"id": "k", "type": "key", "room": "hall"},
+            {"id": "n2", "type": "note", "room": "hall", "text": "the code is 55"},
+        ],
+        required=["chest"],
+    )
     r = validate(spec)
     assert [k for k, _, _ in r.problems] == ["shortcut"]
     assert "without unlocking 'chest'" in r.problems[0][2]
@@ -72,13 +128,20 @@ def test_shortcut_detected():
 
 
 def test_collab_needs_talk():
-    spec = {"rooms": [{"id": "a", "size": [4, 4], "at": [0, 0]}, {"id": "b", "size": [4, 4], "at": [4, 0]}],
-            "doors": [{"id": "glass", "between": ["a", "b"], "lock": {"kind": "key", "key": "nokey"}},
-                      {"id": "exit", "between": ["b", "outside"], "lock": {"kind": "code", "code": "4172"}}],
-            "objects": [{"id": "note", "type": "note", "room": "a", "text": "4172"}, {"id": "nokey", "type": "key", "room": "a"},
-                        {"id": "pad", "type": "keypad", "room": "b", "controls": "exit"}],
-            "agents": [{"id": "a0", "room": "a"}, {"id": "a1", "room": "b"}],
-            "goal": {"agent_in": ["a1", "outside"]}}
+    spec = {
+        "rooms": [{"id": "a", "size": [4, 4], "at": [0, 0]}, {"id": "b", "size": [4, 4], "at": [4, 0]}],
+        "doors": [
+            {"id": "glass", "between": ["a", "b"], "lock": {"kind": "key", "key": "nokey"}},
+            {"id": "exit", "between": ["b", "outside"], "lock": {"kind": "code", "code": "4172"}},
+        ],
+        "objects": [
+            {"id": "note", "type": "note", "room": "a", "text": "4172"},
+            {"id": "nokey", "type": "key", "room": "a"},
+            {"id": "pad", "type": "keypad", "room": "b", "controls": "exit"},
+        ],
+        "agents": [{"id": "a0", "room": "a"}, {"id": "a1", "room": "b"}],
+        "goal": {"agent_in": ["a1", "outside"]},
+    }
     spec["objects"].pop(1)
     spec["doors"][0]["lock"] = {"kind": "code", "code": "0000"}
     v = solve(load_spec(spec))

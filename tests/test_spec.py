@@ -26,23 +26,71 @@ def test_shipped_scenes_load_and_validate():
         assert r.ok, (name, r.problems)
 
 
-@pytest.mark.parametrize("patch, path, words", [
-    ({"rooms": [{"id": "hall", "size": [1, 4]}]}, "rooms[0].size", "at least 1.5"),
-    ({"objects": [{"id": "c", "type": "chset", "room": "hall"}]}, "objects[0].type", "unknown type 'chset'"),
-    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "lock": {"kind": "code"}}]}, "objects[0].lock", "needs 'code'"),
-    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "colour": "red"}]}, "objects[0].colour", "unknown field"),
-    ({"objects": [{"id": "c", "type": "chest", "room": "attic"}]}, "objects[0].room", "unknown room 'attic'"),
-    ({"objects": [{"id": "c", "type": "chest", "room": "hall", "contains": ["ghost"]}]}, "objects[0].contains", "unknown object 'ghost'"),
-    ({"objects": [{"id": "n", "type": "note", "room": "hall"}, {"id": "n", "type": "key", "room": "hall"}]}, "objects[1].id", "duplicate id"),
-    ({"doors": [{"id": "exit", "between": ["hall", "attic"]}]}, "doors[0].between", "unknown room 'attic'"),
-    ({"doors": [{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "nope"}}]}, "doors[0].lock.key", "unknown key object"),
-    ({"goal": {"exit_through": "front"}}, "goal.exit_through", "unknown door"),
-    ({"goal": {"escape": "exit"}}, "goal", "unknown predicate"),
-    ({"goal": {"all": [{"holding": "ghost"}]}}, "goal.all[0].holding", "unknown object 'ghost'"),
-    ({"agents": [{"id": "a0", "room": "attic"}]}, "agents[0].room", "unknown room"),
-    ({"objects": [{"id": "k", "type": "key", "room": "hall", "text": "hi"}]}, "objects[0].text", "not readable"),
-    ({"agents": []}, "agents", "at least 1"),
-])
+@pytest.mark.parametrize(
+    "patch, path, words",
+    [
+        ({"rooms": [{"id": "hall", "size": [1, 4]}]}, "rooms[0].size", "at least 1.5"),
+        (
+            {"objects": [{"id": "c", "type": "chset", "room": "hall"}]},
+            "objects[0].type",
+            "unknown type 'chset'",
+        ),
+        (
+            {"objects": [{"id": "c", "type": "chest", "room": "hall", "lock": {"kind": "code"}}]},
+            "objects[0].lock",
+            "needs 'code'",
+        ),
+        (
+            {"objects": [{"id": "c", "type": "chest", "room": "hall", "colour": "red"}]},
+            "objects[0].colour",
+            "unknown field",
+        ),
+        (
+            {"objects": [{"id": "c", "type": "chest", "room": "attic"}]},
+            "objects[0].room",
+            "unknown room 'attic'",
+        ),
+        (
+            {"objects": [{"id": "c", "type": "chest", "room": "hall", "contains": ["ghost"]}]},
+            "objects[0].contains",
+            "unknown object 'ghost'",
+        ),
+        (
+            {
+                "objects": [
+                    {"id": "n", "type": "note", "room": "hall"},
+                    {"id": "n", "type": "key", "room": "hall"},
+                ]
+            },
+            "objects[1].id",
+            "duplicate id",
+        ),
+        (
+            {"doors": [{"id": "exit", "between": ["hall", "attic"]}]},
+            "doors[0].between",
+            "unknown room 'attic'",
+        ),
+        (
+            {
+                "doors": [
+                    {"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "nope"}}
+                ]
+            },
+            "doors[0].lock.key",
+            "unknown key object",
+        ),
+        ({"goal": {"exit_through": "front"}}, "goal.exit_through", "unknown door"),
+        ({"goal": {"escape": "exit"}}, "goal", "unknown predicate"),
+        ({"goal": {"all": [{"holding": "ghost"}]}}, "goal.all[0].holding", "unknown object 'ghost'"),
+        ({"agents": [{"id": "a0", "room": "attic"}]}, "agents[0].room", "unknown room"),
+        (
+            {"objects": [{"id": "k", "type": "key", "room": "hall", "text": "hi"}]},
+            "objects[0].text",
+            "not readable",
+        ),
+        ({"agents": []}, "agents", "at least 1"),
+    ],
+)
 def test_schema_errors_name_the_field(patch, path, words):
     found = problems(room(**patch))
     assert path in found, found
@@ -50,7 +98,9 @@ def test_schema_errors_name_the_field(patch, path, words):
 
 
 def test_all_problems_reported_at_once():
-    found = problems(room(objects=[{"id": "c", "type": "chest", "room": "attic"}], agents=[{"id": "a0", "room": "attic"}]))
+    found = problems(
+        room(objects=[{"id": "c", "type": "chest", "room": "attic"}], agents=[{"id": "a0", "room": "attic"}])
+    )
     assert {"objects[0].room", "agents[0].room"} <= set(found)
 
 
@@ -69,11 +119,15 @@ def test_unknown_scene_name_lists_shipped():
 
 
 def test_geometry_errors():
-    spec = room(rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "far", "size": [3, 3], "at": [10, 0]}],
-                doors=[{"id": "d", "between": ["hall", "far"]}, {"id": "exit", "between": ["hall", "outside"]}])
+    spec = room(
+        rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "far", "size": [3, 3], "at": [10, 0]}],
+        doors=[{"id": "d", "between": ["hall", "far"]}, {"id": "exit", "between": ["hall", "outside"]}],
+    )
     kinds = {(k, p) for k, p, _ in validate(spec).problems}
     assert ("geometry", "doors[0].between") in kinds
-    spec = room(rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "b", "size": [3, 3], "at": [2, 1]}])
+    spec = room(
+        rooms=[{"id": "hall", "size": [5, 4], "at": [0, 0]}, {"id": "b", "size": [3, 3], "at": [2, 1]}]
+    )
     assert any("overlap" in m for _, _, m in validate(spec).problems)
 
 
@@ -81,10 +135,29 @@ def test_cli_validate_exit_codes(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(room()))
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(room(doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "k"}}],
-                                   objects=[{"id": "c", "type": "chest", "room": "hall", "contains": ["k"], "lock": {"kind": "key", "key": "k"}},
-                                            {"id": "k", "type": "key"}])))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "embodied.cli", "validate", *a], capture_output=True, text=True)
+    bad.write_text(
+        json.dumps(
+            room(
+                doors=[{"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "key", "key": "k"}}],
+                objects=[
+                    {
+                        "id": "c",
+                        "type": "chest",
+                        "room": "hall",
+                        "contains": ["k"],
+                        "lock": {"kind": "key", "key": "k"},
+                    },
+                    {"id": "k", "type": "key"},
+                ],
+            )
+        )
+    )
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "embodied.cli", "validate", *a], capture_output=True, text=True
+        )
+
     ok = run(str(good))
     assert ok.returncode == 0 and "valid" in ok.stdout
     r = run(str(bad))
@@ -94,11 +167,22 @@ def test_cli_validate_exit_codes(tmp_path):
 
 
 def test_physically_impossible_plan_is_reported():
-    spec = room(doors=[{"id": "exit", "between": ["hall", "outside"], "wall": "north", "lock": {"kind": "code", "code": "42"}}],
-                objects=[{"id": "cab_a", "type": "cabinet", "room": "hall", "at": [1.2, 0.3]},
-                         {"id": "cab_b", "type": "cabinet", "room": "hall", "at": [0.3, 1.2], "yaw": 90},
-                         {"id": "note", "type": "note", "room": "hall", "wall": "east", "text": "code 42"}],
-                agents=[{"id": "a0", "room": "hall", "at": [0.3, 0.3]}])
+    spec = room(
+        doors=[
+            {
+                "id": "exit",
+                "between": ["hall", "outside"],
+                "wall": "north",
+                "lock": {"kind": "code", "code": "42"},
+            }
+        ],
+        objects=[
+            {"id": "cab_a", "type": "cabinet", "room": "hall", "at": [1.2, 0.3]},
+            {"id": "cab_b", "type": "cabinet", "room": "hall", "at": [0.3, 1.2], "yaw": 90},
+            {"id": "note", "type": "note", "room": "hall", "wall": "east", "text": "code 42"},
+        ],
+        agents=[{"id": "a0", "room": "hall", "at": [0.3, 0.3]}],
+    )
     r = validate(spec)
     assert r.verdict.solvable  # logically fine ...
     geo = [m for k, p, m in r.problems if k == "geometry" and p.startswith("plan[")]

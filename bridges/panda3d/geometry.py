@@ -66,12 +66,16 @@ def _card():
 
 def _cylinder():
     polys = []
-    ring = [(0.5 * math.cos(2 * math.pi * i / SEGMENTS), 0.5 * math.sin(2 * math.pi * i / SEGMENTS))
-            for i in range(SEGMENTS)]
+    ring = [
+        (0.5 * math.cos(2 * math.pi * i / SEGMENTS), 0.5 * math.sin(2 * math.pi * i / SEGMENTS))
+        for i in range(SEGMENTS)
+    ]
     for i in range(SEGMENTS):
         (x0, y0), (x1, y1) = ring[i], ring[(i + 1) % SEGMENTS]
         verts = [(x0, y0, -0.5), (x1, y1, -0.5), (x1, y1, 0.5), (x0, y0, 0.5)]
-        polys.append((verts, [(2 * x0, 2 * y0, 0), (2 * x1, 2 * y1, 0), (2 * x1, 2 * y1, 0), (2 * x0, 2 * y0, 0)]))
+        polys.append(
+            (verts, [(2 * x0, 2 * y0, 0), (2 * x1, 2 * y1, 0), (2 * x1, 2 * y1, 0), (2 * x0, 2 * y0, 0)])
+        )
     polys.append(([(x, y, 0.5) for x, y in ring], [(0, 0, 1)] * SEGMENTS))
     polys.append(([(x, y, -0.5) for x, y in reversed(ring)], [(0, 0, -1)] * SEGMENTS))
     return polys
@@ -82,6 +86,7 @@ def _sphere(rings: int = 12):
         th, ph = math.pi * i / rings, 2 * math.pi * j / SEGMENTS
         n = (math.sin(th) * math.cos(ph), math.sin(th) * math.sin(ph), math.cos(th))
         return tuple(0.5 * c for c in n), n
+
     polys = []
     for i in range(rings):
         for j in range(SEGMENTS):
@@ -96,11 +101,16 @@ def _sphere(rings: int = 12):
 
 def make_unit_geoms() -> dict[str, GeomNode]:
     """One shared GeomNode per shape name."""
-    return {"box": _geom("box", _box()), "card": _geom("card", _card()),
-            "cylinder": _geom("cylinder", _cylinder()), "sphere": _geom("sphere", _sphere())}
+    return {
+        "box": _geom("box", _box()),
+        "card": _geom("card", _card()),
+        "cylinder": _geom("cylinder", _cylinder()),
+        "sphere": _geom("sphere", _sphere()),
+    }
 
 
 # ---------------------------------------------------------------- ray intersection
+
 
 def _quadratic(a, b, c, strict):
     """Smaller root of a t^2 + 2 b t + c = 0 (inf where none)."""
@@ -133,8 +143,12 @@ def intersect(shape: str, o: np.ndarray, d: np.ndarray, strict: bool = True) -> 
             if strict:
                 t = np.where((np.abs(ox + t * dx) <= 0.5) & (np.abs(oz + t * dz) <= 0.5), t, np.inf)
         elif shape == "sphere":
-            t = _quadratic(dx * dx + dy * dy + dz * dz, ox * dx + oy * dy + oz * dz,
-                           ox * ox + oy * oy + oz * oz - 0.25, strict)
+            t = _quadratic(
+                dx * dx + dy * dy + dz * dz,
+                ox * dx + oy * dy + oz * dz,
+                ox * ox + oy * oy + oz * oz - 0.25,
+                strict,
+            )
         else:  # cylinder: side, then caps
             side = _quadratic(dx * dx + dy * dy, ox * dx + oy * dy, ox * ox + oy * oy - 0.25, strict)
             t = np.where(np.abs(oz + side * dz) <= 0.5, side, np.inf)

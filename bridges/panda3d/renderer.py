@@ -23,17 +23,35 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from panda3d.core import (AmbientLight, Camera, ColorAttrib, DirectionalLight, FrameBufferProperties,
-                          GraphicsEngine, GraphicsOutput, GraphicsPipe, GraphicsPipeSelection,
-                          LightAttrib, MaterialAttrib, NodePath, PerspectiveLens, RenderState,
-                          Texture, TextureAttrib, WindowProperties, loadPrcFileData)
-
 from embodied.bridges.panda3d.geometry import intersect, make_unit_geoms
 from embodied.bridges.panda3d.text import text_card
+from panda3d.core import (
+    AmbientLight,
+    Camera,
+    ColorAttrib,
+    DirectionalLight,
+    FrameBufferProperties,
+    GraphicsEngine,
+    GraphicsOutput,
+    GraphicsPipe,
+    GraphicsPipeSelection,
+    LightAttrib,
+    MaterialAttrib,
+    NodePath,
+    PerspectiveLens,
+    RenderState,
+    Texture,
+    TextureAttrib,
+    WindowProperties,
+    loadPrcFileData,
+)
+
 from embodied.errors import EngineError, ProtocolError
 from embodied.protocol import check_camera, check_node, check_str_list, check_update, check_vec
 
-loadPrcFileData("embodied", """
+loadPrcFileData(
+    "embodied",
+    """
 load-display p3tinydisplay
 aux-display p3headlessgl
 window-type none
@@ -44,7 +62,8 @@ notify-level warning
 default-directnotify-level warning
 text-pixels-per-unit 64
 text-minfilter linear
-""")
+""",
+)
 
 PIPES = {"software": "TinyOffscreenGraphicsPipe", "gl": "eglGraphicsPipe"}
 MAX_NODES = 1 << 18
@@ -70,12 +89,18 @@ def _open_pipe(renderer: str):
             problems.append(f"{kind}: could not open an offscreen buffer on {PIPES[kind]}")
             continue
         gsg = buf.get_gsg()
-        driver = " ".join(s for s in (gsg.get_driver_vendor(), gsg.get_driver_renderer(),
-                                      gsg.get_driver_version()) if s) or pipe.get_interface_name()
+        driver = (
+            " ".join(
+                s for s in (gsg.get_driver_vendor(), gsg.get_driver_renderer(), gsg.get_driver_version()) if s
+            )
+            or pipe.get_interface_name()
+        )
         engine.remove_window(buf)
         return kind, pipe, engine, driver
-    raise EngineError("no usable renderer (" + "; ".join(problems) + "). Use --renderer software "
-                      "(CPU, always available) or install EGL/Mesa for --renderer gl.")
+    raise EngineError(
+        "no usable renderer (" + "; ".join(problems) + "). Use --renderer software "
+        "(CPU, always available) or install EGL/Mesa for --renderer gl."
+    )
 
 
 def _id_state(index: int) -> RenderState:
@@ -90,14 +115,21 @@ def _make_buffer(engine, pipe, width, height, gsg=None):
     fbp.set_rgb_color(True)
     fbp.set_color_bits(24)
     fbp.set_depth_bits(24)
-    return engine.make_output(pipe, f"buf{width}x{height}", 0, fbp, WindowProperties.size(width, height),
-                              GraphicsPipe.BF_refuse_window, gsg)
+    return engine.make_output(
+        pipe,
+        f"buf{width}x{height}",
+        0,
+        fbp,
+        WindowProperties.size(width, height),
+        GraphicsPipe.BF_refuse_window,
+        gsg,
+    )
 
 
 class _Target:
     """One offscreen buffer (per resolution) with an rgb camera and an id-pass camera."""
 
-    def __init__(self, renderer: "Renderer", width: int, height: int):
+    def __init__(self, renderer: Renderer, width: int, height: int):
         self.width, self.height = width, height
         self.buffer = _make_buffer(renderer.engine, renderer.pipe, width, height, renderer.gsg)
         if self.buffer is None:
@@ -139,8 +171,9 @@ class Renderer:
         self.root = NodePath("render")
         self.scene = self.root.attach_new_node("scene")
         self.geoms = make_unit_geoms()
-        self.id_state = RenderState.make(LightAttrib.make_all_off(), TextureAttrib.make_off(),
-                                         MaterialAttrib.make_off(), 1000)
+        self.id_state = RenderState.make(
+            LightAttrib.make_all_off(), TextureAttrib.make_off(), MaterialAttrib.make_off(), 1000
+        )
         self._lights()
         self.targets: dict[tuple[int, int], _Target] = {}
         self.cameras: dict[str, dict] = {}
@@ -209,7 +242,11 @@ class Renderer:
         for key in ("pos", "hpr", "color", "visible", "text_color", "text"):
             if key in u:
                 rec[key] = u[key]
-        if rec["textnp"] is None or looks != (rec.get("text"), tuple(rec.get("color") or ()), tuple(rec.get("text_color") or ())):
+        if rec["textnp"] is None or looks != (
+            rec.get("text"),
+            tuple(rec.get("color") or ()),
+            tuple(rec.get("text_color") or ()),
+        ):
             self._text(rec)  # redraw only when the text or its colors really changed
 
     def _text(self, rec: dict):
@@ -240,8 +277,10 @@ class Renderer:
         checked = [check_update(u, f"updates[{i}]") for i, u in enumerate(updates)]
         for i, u in enumerate(checked):
             if u["id"] not in self.nodes:
-                raise ProtocolError(f"field 'updates[{i}].id': unknown node id {u['id']!r} "
-                                    f"(scene {self.name!r} has {len(self.nodes)} nodes); nothing was applied")
+                raise ProtocolError(
+                    f"field 'updates[{i}].id': unknown node id {u['id']!r} "
+                    f"(scene {self.name!r} has {len(self.nodes)} nodes); nothing was applied"
+                )
         for u in checked:
             self._apply(self.nodes[u["id"]], u)
         return len(checked)
@@ -275,8 +314,10 @@ class Renderer:
         modalities = check_str_list(list(modalities), "modalities", ("rgb", "depth", "seg"))
         for a in agents:
             if a not in self.cameras:
-                raise ProtocolError(f"field 'agents': no camera for agent {a!r}; set one with the "
-                                    f"'camera' op first (known: {sorted(self.cameras)})")
+                raise ProtocolError(
+                    f"field 'agents': no camera for agent {a!r}; set one with the "
+                    f"'camera' op first (known: {sorted(self.cameras)})"
+                )
         out: dict[str, dict[str, np.ndarray]] = {}
         for a in agents:
             cam = self.cameras[a]
@@ -320,7 +361,7 @@ class Renderer:
         depth = np.full(flat.shape, np.inf, np.float32)
         start = counts[0]
         for k in np.nonzero(counts[1:])[0] + 1:
-            sel = order[start:start + counts[k]]
+            sel = order[start : start + counts[k]]
             start += counts[k]
             if k > len(self.order):
                 continue
@@ -355,8 +396,12 @@ class Renderer:
         if best is None:
             return {"hit": None, "seg": 0, "point": None, "distance": None}
         p = a + best_t * (b - a)
-        return {"hit": best["id"], "seg": best["seg"], "point": [float(v) for v in p],
-                "distance": float(best_t * np.linalg.norm(b - a))}
+        return {
+            "hit": best["id"],
+            "seg": best["seg"],
+            "point": [float(v) for v in p],
+            "distance": float(best_t * np.linalg.norm(b - a)),
+        }
 
     def close(self) -> None:
         """Release every buffer; the renderer is unusable afterwards."""

@@ -52,14 +52,18 @@ class Server:
         try:
             size = sum(len(f) for f in frames)
             if size > self.max_bytes:
-                raise ProtocolError(f"message of {size} bytes exceeds the limit of {self.max_bytes} "
-                                    "bytes (--max-message-bytes)")
+                raise ProtocolError(
+                    f"message of {size} bytes exceeds the limit of {self.max_bytes} "
+                    "bytes (--max-message-bytes)"
+                )
             header = P.unpack_header(frames[0])
             if self.token is not None:
                 got = header.get("token")
                 if not isinstance(got, str) or not hmac.compare_digest(got.encode(), self.token.encode()):
-                    raise ProtocolError("missing or wrong 'token': this engine was started with --token; "
-                                        "pass the same token to the client")
+                    raise ProtocolError(
+                        "missing or wrong 'token': this engine was started with --token; "
+                        "pass the same token to the client"
+                    )
             op = header.get("op")
             if not isinstance(op, str) or op not in P.OPS:
                 raise ProtocolError(f"field 'op': unknown op {op!r}; expected one of {list(P.OPS)}")
@@ -71,14 +75,24 @@ class Server:
             log.exception("request failed")
             if isinstance(exc, EmbodiedError):
                 return P.pack(P.error_reply(exc))
-            return P.pack({"ok": False, "error": {"type": "EngineError",
-                                                  "message": f"{type(exc).__name__}: {exc}"}})
+            return P.pack(
+                {"ok": False, "error": {"type": "EngineError", "message": f"{type(exc).__name__}: {exc}"}}
+            )
 
     def op_hello(self, h):
         r = self.renderer
-        return P.pack({"ok": True, "protocol": P.PROTOCOL_VERSION, "engine": "panda3d",
-                       "renderer": r.backend, "driver": r.driver, "capabilities": CAPABILITIES,
-                       "max_message_bytes": self.max_bytes, "pid": os.getpid()})
+        return P.pack(
+            {
+                "ok": True,
+                "protocol": P.PROTOCOL_VERSION,
+                "engine": "panda3d",
+                "renderer": r.backend,
+                "driver": r.driver,
+                "capabilities": CAPABILITIES,
+                "max_message_bytes": self.max_bytes,
+                "pid": os.getpid(),
+            }
+        )
 
     def op_ping(self, h):
         return P.pack({"ok": True, "time": time.time()})
@@ -100,13 +114,17 @@ class Server:
     def op_render(self, h):
         agents = P.check_str_list(h.get("agents", ["a0"]), "agents")
         mods = P.check_str_list(h.get("modalities", ["rgb"]), "modalities", P.MODALITIES)
-        cams = [P.check_camera(c, f"cameras[{i}]")
-                for i, c in enumerate(P.check_list(h.get("cameras", []), "cameras"))]
+        cams = [
+            P.check_camera(c, f"cameras[{i}]")
+            for i, c in enumerate(P.check_list(h.get("cameras", []), "cameras"))
+        ]
         known = set(self.renderer.cameras) | {c["agent"] for c in cams}
         for a in agents:
             if a not in known:
-                raise ProtocolError(f"field 'agents': no camera for agent {a!r}; send 'cameras' with "
-                                    f"this request or the 'camera' op first (known: {sorted(known)})")
+                raise ProtocolError(
+                    f"field 'agents': no camera for agent {a!r}; send 'cameras' with "
+                    f"this request or the 'camera' op first (known: {sorted(known)})"
+                )
         if h.get("updates"):
             self.renderer.update(P.check_list(h["updates"], "updates"))
         if cams:
@@ -151,17 +169,22 @@ def _write_ready(path: str, info: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serve until close / signal / parent death. Returns the exit code."""
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.host not in LOCAL_HOSTS and not args.token:
-        print(f"error: refusing to bind {args.host!r} without --token: any machine that can reach "
-              "it could drive this engine. Pass --token SECRET (and the same token to the client), "
-              "or bind 127.0.0.1.", file=sys.stderr)
+        print(
+            f"error: refusing to bind {args.host!r} without --token: any machine that can reach "
+            "it could drive this engine. Pass --token SECRET (and the same token to the client), "
+            "or bind 127.0.0.1.",
+            file=sys.stderr,
+        )
         return 2
     if args.max_message_bytes < 1024:
         print("error: --max-message-bytes must be at least 1024", file=sys.stderr)
         return 2
     from embodied.bridges.panda3d.renderer import Renderer  # heavy import after arg checks
+
     try:
         renderer = Renderer(args.renderer)
     except EmbodiedError as exc:
@@ -177,16 +200,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sock.bind(f"tcp://{host}:{args.port if args.port else '*'}")
     except zmq.ZMQError as exc:
-        print(f"error: cannot bind tcp://{host}:{args.port}: {exc}. Use --port 0 for a free port.",
-              file=sys.stderr)
+        print(
+            f"error: cannot bind tcp://{host}:{args.port}: {exc}. Use --port 0 for a free port.",
+            file=sys.stderr,
+        )
         return 2
     endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
     stop = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.append(signum))
     if args.ready_file:
-        _write_ready(args.ready_file, {"endpoint": endpoint, "pid": os.getpid(),
-                                       "renderer": renderer.backend, "driver": renderer.driver})
+        _write_ready(
+            args.ready_file,
+            {
+                "endpoint": endpoint,
+                "pid": os.getpid(),
+                "renderer": renderer.backend,
+                "driver": renderer.driver,
+            },
+        )
     print(f"READY {endpoint}", flush=True)
     log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
     server = Server(renderer, args.token, args.max_message_bytes)

@@ -13,8 +13,8 @@ from functools import lru_cache
 from panda3d.core import CardMaker, NodePath, SamplerState, Texture
 from PIL import Image, ImageDraw, ImageFont
 
-PX_PER_M = 480      # texture resolution, pixels per meter of face
-MARGIN = 0.08       # fraction of the face left blank around the text
+PX_PER_M = 480  # texture resolution, pixels per meter of face
+MARGIN = 0.08  # fraction of the face left blank around the text
 
 
 @lru_cache(maxsize=64)
@@ -36,14 +36,14 @@ def _wrap(draw: ImageDraw.ImageDraw, words: list[str], font, width: int, stroke:
         else:
             lines.append(cur)
             cur = word
-    return lines + [cur]
+    return [*lines, cur]
 
 
 def text_image(text: str, width_m: float, height_m: float, bg: tuple, fg: tuple) -> Image.Image:
     """An RGB image of ``text`` centered on a face ``width_m`` x ``height_m`` meters, largest size that fits."""
     w = max(32, min(1024, int(width_m * PX_PER_M)))
     h = max(16, min(1024, int(height_m * PX_PER_M)))
-    img = Image.new("RGB", (w, h), tuple(int(round(c * 255)) for c in bg))
+    img = Image.new("RGB", (w, h), tuple(round(c * 255) for c in bg))
     draw = ImageDraw.Draw(img)
     words = text.split()
     inner_w, inner_h = int(w * (1 - 2 * MARGIN)), int(h * (1 - 2 * MARGIN))
@@ -61,11 +61,18 @@ def text_image(text: str, width_m: float, height_m: float, bg: tuple, fg: tuple)
     if chosen is None:
         chosen = (_font(6), 1, [text], 7)
     font, stroke, lines, line_h = chosen
-    ink = tuple(int(round(c * 255)) for c in fg)
+    ink = tuple(round(c * 255) for c in fg)
     top = (h - line_h * len(lines)) / 2
     for i, line in enumerate(lines):
-        draw.text((w / 2, top + line_h * (i + 0.5)), line, font=font, fill=ink, anchor="mm",
-                  stroke_width=stroke, stroke_fill=ink)
+        draw.text(
+            (w / 2, top + line_h * (i + 0.5)),
+            line,
+            font=font,
+            fill=ink,
+            anchor="mm",
+            stroke_width=stroke,
+            stroke_fill=ink,
+        )
     return img
 
 

@@ -36,17 +36,26 @@ class EmbodiedGymEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
 
-    def __init__(self, task: Any = "escape/chest-split-code", width: int = 224, height: int = 224,
-                 render_mode: str | None = None, max_text: int = MAX_TEXT, **env_kwargs: Any):
+    def __init__(
+        self,
+        task: Any = "escape/chest-split-code",
+        width: int = 224,
+        height: int = 224,
+        render_mode: str | None = None,
+        max_text: int = MAX_TEXT,
+        **env_kwargs: Any,
+    ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         self.render_mode = render_mode
         self.max_text = max_text
         self.env = Env(task, width=width, height=height, **env_kwargs)
-        self.observation_space = spaces.Dict({
-            "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
-            "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
+                "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET),
+            }
+        )
         self.action_space = spaces.Text(max_length=256, min_length=1, charset=CHARSET)
 
     def _obs(self, obs: dict[str, Any]) -> dict[str, Any]:
@@ -77,5 +86,9 @@ def register_envs() -> None:
     for gid, task in ENVS.items():
         full = f"embodied/{gid}"
         if full not in gym.registry:
-            gym.register(full, entry_point="embodied.adapters.gym:EmbodiedGymEnv", kwargs={"task": task},
-                         disable_env_checker=True)
+            gym.register(
+                full,
+                entry_point="embodied.adapters.gym:EmbodiedGymEnv",
+                kwargs={"task": task},
+                disable_env_checker=True,
+            )

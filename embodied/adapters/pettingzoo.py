@@ -24,17 +24,32 @@ from .gym import CHARSET, MAX_TEXT, clean_text
 class EmbodiedParallelEnv(ParallelEnv):
     metadata = {"render_modes": ["rgb_array"], "name": "embodied_parallel_v0", "is_parallelizable": True}
 
-    def __init__(self, task: Any = "collab/split-knowledge", width: int = 224, height: int = 224,
-                 render_mode: str | None = None, max_text: int = MAX_TEXT, **env_kwargs: Any):
+    def __init__(
+        self,
+        task: Any = "collab/split-knowledge",
+        width: int = 224,
+        height: int = 224,
+        render_mode: str | None = None,
+        max_text: int = MAX_TEXT,
+        **env_kwargs: Any,
+    ):
         self.env = Env(task, width=width, height=height, **env_kwargs)
         self.render_mode = render_mode
         self.max_text = max_text
         self.possible_agents = list(self.env.world.agent_ids)
         self.agents: list[str] = []
-        self.observation_spaces = {a: spaces.Dict({"rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
-                                                   "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET)})
-                                   for a in self.possible_agents}
-        self.action_spaces = {a: spaces.Text(max_length=256, min_length=1, charset=CHARSET) for a in self.possible_agents}
+        self.observation_spaces = {
+            a: spaces.Dict(
+                {
+                    "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
+                    "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET),
+                }
+            )
+            for a in self.possible_agents
+        }
+        self.action_spaces = {
+            a: spaces.Text(max_length=256, min_length=1, charset=CHARSET) for a in self.possible_agents
+        }
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
@@ -52,7 +67,9 @@ class EmbodiedParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, Any]):
         acts = {a: actions.get(a, "Pass") for a in self.agents}
-        acts = {a: int(v.strip()) if isinstance(v, str) and v.strip().isdigit() else v for a, v in acts.items()}
+        acts = {
+            a: int(v.strip()) if isinstance(v, str) and v.strip().isdigit() else v for a, v in acts.items()
+        }
         obs, rew, term, trunc, info = self.env.step_all(acts)
         agents = list(self.agents)
         observations = {a: self._obs(obs[a]) for a in agents}

@@ -19,7 +19,7 @@ from ..solver import PlanStep, solve
 from ..world import World
 
 READ_DISTANCE = 0.8  # meters: stand this close to read a note, so the frame shows it legibly
-CENTERED = 18.0      # degrees from the view's edges: the target is shown well inside the frame
+CENTERED = 18.0  # degrees from the view's edges: the target is shown well inside the frame
 
 
 class OracleAgent:
@@ -74,9 +74,13 @@ def expand_step(w: World, aid: str, step: PlanStep) -> list | None:
         return [step.action]
     if step.verb == "Give":
         mate = w.agent(step.args[1])
-        moves = plan_path(w.pose(aid), lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= w.nav.reach - 0.1,
-                          free_fn(w, aid), w.nav)
-        return None if moves is None else moves + [step.action]
+        moves = plan_path(
+            w.pose(aid),
+            lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= w.nav.reach - 0.1,
+            free_fn(w, aid),
+            w.nav,
+        )
+        return None if moves is None else [*moves, step.action]
     target = step.args[1] if step.verb == "Put" else step.args[0]
     moves = None
     if step.verb == "Read":
@@ -85,4 +89,4 @@ def expand_step(w: World, aid: str, step: PlanStep) -> list | None:
         moves = path_to_interact(w, aid, target, margin=CENTERED)
     if moves is None:
         moves = path_to_interact(w, aid, target)
-    return None if moves is None else moves + [step.action]
+    return None if moves is None else [*moves, step.action]

@@ -20,17 +20,47 @@ from embodied.errors import EngineError, EngineTimeout, ProtocolError
 MAX_BYTES = 1 << 20
 CAM = {"agent": "a0", "pos": [0, -1.5, 1.2], "hpr": [0, 0, 0], "fov": 90, "width": 160, "height": 120}
 SCENE = [
-    {"id": "floor", "seg": 1, "kind": "floor", "shape": "box", "size": [6, 6, 0.1], "pos": [0, 0, -0.05],
-     "color": [0.6, 0.55, 0.5]},
-    {"id": "wall_n", "seg": 2, "kind": "wall", "shape": "box", "size": [6, 0.1, 2.5], "pos": [0, 3, 1.25],
-     "color": [0.8, 0.8, 0.75]},
+    {
+        "id": "floor",
+        "seg": 1,
+        "kind": "floor",
+        "shape": "box",
+        "size": [6, 6, 0.1],
+        "pos": [0, 0, -0.05],
+        "color": [0.6, 0.55, 0.5],
+    },
+    {
+        "id": "wall_n",
+        "seg": 2,
+        "kind": "wall",
+        "shape": "box",
+        "size": [6, 0.1, 2.5],
+        "pos": [0, 3, 1.25],
+        "color": [0.8, 0.8, 0.75],
+    },
     {"id": "wall_s", "seg": 3, "kind": "wall", "shape": "box", "size": [6, 0.1, 2.5], "pos": [0, -3, 1.25]},
     {"id": "wall_e", "seg": 4, "kind": "wall", "shape": "box", "size": [0.1, 6, 2.5], "pos": [3, 0, 1.25]},
     {"id": "wall_w", "seg": 5, "kind": "wall", "shape": "box", "size": [0.1, 6, 2.5], "pos": [-3, 0, 1.25]},
-    {"id": "chest", "seg": 6, "kind": "chest", "shape": "box", "size": [0.6, 0.6, 0.6], "pos": [0.6, 1.0, 0.6],
-     "hpr": [30, 0, 0], "color": [0.9, 0.1, 0.1]},
-    {"id": "note", "seg": 7, "kind": "note", "shape": "card", "size": [0.6, 0, 0.45], "pos": [-0.8, 2.9, 1.2],
-     "color": [0.95, 0.93, 0.85], "text": "The code is 4172"},
+    {
+        "id": "chest",
+        "seg": 6,
+        "kind": "chest",
+        "shape": "box",
+        "size": [0.6, 0.6, 0.6],
+        "pos": [0.6, 1.0, 0.6],
+        "hpr": [30, 0, 0],
+        "color": [0.9, 0.1, 0.1],
+    },
+    {
+        "id": "note",
+        "seg": 7,
+        "kind": "note",
+        "shape": "card",
+        "size": [0.6, 0, 0.45],
+        "pos": [-0.8, 2.9, 1.2],
+        "color": [0.95, 0.93, 0.85],
+        "text": "The code is 4172",
+    },
 ]
 
 
@@ -121,8 +151,14 @@ def test_update_moves_hides_and_is_atomic(eng):
 
 
 def test_text_update_and_multi_agent(eng):
-    close_up = {"agent": "reader", "pos": [-0.8, 2.1, 1.2], "hpr": [0, 0, 0], "fov": 90,
-                "width": 224, "height": 224}
+    close_up = {
+        "agent": "reader",
+        "pos": [-0.8, 2.1, 1.2],
+        "hpr": [0, 0, 0],
+        "fov": 90,
+        "width": 224,
+        "height": 224,
+    }
     a = eng.render(agents=("a0", "reader"), cameras=[close_up])
     assert a["reader"]["rgb"].shape == (224, 224, 3) and a["a0"]["rgb"].shape == (120, 160, 3)
     b = eng.render(agents=("reader",), updates=[{"id": "note", "text": "The code is 9999"}])
@@ -150,17 +186,20 @@ def _raw(endpoint: str, frames: list, timeout_ms: int = 5000) -> dict:
         sock.close(0)
 
 
-@pytest.mark.parametrize("frames, needle", [
-    ([b"\xc1not msgpack"], "msgpack"),
-    ([msgpack.packb([1, 2])], "map"),
-    ([msgpack.packb({"op": "explode"})], "unknown op"),
-    ([msgpack.packb({"noop": 1})], "op"),
-    ([msgpack.packb({"op": "render", "agents": 5})], "agents"),
-    ([msgpack.packb({"op": "render", "modalities": ["rgb", "heat"]})], "heat"),
-    ([msgpack.packb({"op": "camera", "cameras": [{"agent": "a0", "width": "big"}]})], "width"),
-    ([msgpack.packb({"op": "load_scene", "nodes": [{"id": "x", "seg": 0, "shape": "box"}]})], "seg"),
-    ([msgpack.packb({"op": "ping"}), b"\0" * (2 * MAX_BYTES)], "exceeds"),
-])
+@pytest.mark.parametrize(
+    "frames, needle",
+    [
+        ([b"\xc1not msgpack"], "msgpack"),
+        ([msgpack.packb([1, 2])], "map"),
+        ([msgpack.packb({"op": "explode"})], "unknown op"),
+        ([msgpack.packb({"noop": 1})], "op"),
+        ([msgpack.packb({"op": "render", "agents": 5})], "agents"),
+        ([msgpack.packb({"op": "render", "modalities": ["rgb", "heat"]})], "heat"),
+        ([msgpack.packb({"op": "camera", "cameras": [{"agent": "a0", "width": "big"}]})], "width"),
+        ([msgpack.packb({"op": "load_scene", "nodes": [{"id": "x", "seg": 0, "shape": "box"}]})], "seg"),
+        ([msgpack.packb({"op": "ping"}), b"\0" * (2 * MAX_BYTES)], "exceeds"),
+    ],
+)
 def test_bad_requests_get_error_replies(eng, frames, needle):
     reply = _raw(eng.endpoint, frames)
     assert reply["ok"] is False and needle in reply["error"]["message"]

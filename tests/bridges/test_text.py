@@ -1,7 +1,6 @@
 """Text on notes and keypads: fits its face, is deterministic, and changing it leaks nothing."""
 
 import numpy as np
-
 from embodied.bridges.panda3d.renderer import Renderer
 from embodied.bridges.panda3d.text import text_image
 
@@ -19,16 +18,33 @@ def test_text_image_fits_and_is_deterministic():
     assert 0.03 < ink.mean() < 0.4
     rows, cols = np.where(ink)
     h, w = ink.shape
-    assert rows.min() > 0 and cols.min() > 0 and rows.max() < h - 1 and cols.max() < w - 1  # inside the margins
+    assert (
+        rows.min() > 0 and cols.min() > 0 and rows.max() < h - 1 and cols.max() < w - 1
+    )  # inside the margins
     long = np.asarray(text_image("word " * 80, 0.6, 0.45, (1, 1, 1), (0, 0, 0)))
     assert (long.mean(axis=2) < 100).any()
 
 
 def test_changing_text_does_not_leak():
     r = Renderer("software")
-    r.load_scene([{"id": "pad", "seg": 1, "kind": "keypad", "shape": "box", "size": [0.36, 0.06, 0.3],
-                   "pos": [0, 1, 1.5], "color": [0.2, 0.2, 0.2], "text": "x", "text_color": [0, 1, 0]}])
-    r.set_cameras([{"agent": "a0", "pos": [0, 0, 1.5], "hpr": [0, 0, 0], "fov": 90, "width": 224, "height": 224}])
+    r.load_scene(
+        [
+            {
+                "id": "pad",
+                "seg": 1,
+                "kind": "keypad",
+                "shape": "box",
+                "size": [0.36, 0.06, 0.3],
+                "pos": [0, 1, 1.5],
+                "color": [0.2, 0.2, 0.2],
+                "text": "x",
+                "text_color": [0, 1, 0],
+            }
+        ]
+    )
+    r.set_cameras(
+        [{"agent": "a0", "pos": [0, 0, 1.5], "hpr": [0, 0, 0], "fov": 90, "width": 224, "height": 224}]
+    )
     for i in range(100):
         r.update([{"id": "pad", "text": f"warm {i}"}])
         r.render(["a0"], ("rgb",))
@@ -38,4 +54,4 @@ def test_changing_text_does_not_leak():
         r.render(["a0"], ("rgb",))
     grown = rss_kb() - before
     r.close()
-    assert grown < 15_000, f"{grown} kB for 600 texts"   # it was ~90 MB before textures were released
+    assert grown < 15_000, f"{grown} kB for 600 texts"  # it was ~90 MB before textures were released
