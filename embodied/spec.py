@@ -36,6 +36,11 @@ class Lock(_Model):
     key: str | None = None
     code: str | None = None
     clues: list[str] | None = None
+    given: bool | None = Field(
+        None,
+        description="true: the agent is told the code up front; false: nobody can learn it (a sealed lock); "
+        "unset: readable clues must give it",
+    )
 
     @field_validator("code", mode="before")
     @classmethod
@@ -127,6 +132,9 @@ class Spec(_Model):
     checkpoints: list[dict[str, Any]] | None = None
     required: list[str] = []
     max_steps: int | None = Field(None, ge=1)
+    metadata: dict[str, Any] | None = Field(
+        None, description="free-form provenance (generator, knobs, difficulty); ignored by the rules"
+    )
 
     # convenient lookups (not serialized)
     def obj(self, oid: str) -> Obj:

@@ -1,7 +1,8 @@
 """Validation: schema, geometry, solvability and shortcuts, reported together (DESIGN §4).
 
 ``validate(src)`` never raises for a bad spec: it returns a :class:`Report` whose ``problems``
-are ``(kind, path, message)`` with kind one of ``schema``, ``geometry``, ``unsolvable``,
+are ``(kind, path, message)`` with kind one of ``schema``, ``geometry``, ``clue`` (a code
+lock whose readable clues give another code, see :mod:`embodied.clues`), ``unsolvable``,
 ``shortcut``; ``ok`` is True when there are none. The same solver drives the oracle and the
 generators, so "valid" means "the oracle can do it".
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .clues import check_clues
 from .errors import SpecError
 from .layout import build_layout
 from .solver import Verdict, solve
@@ -45,6 +47,7 @@ def validate(src: Any, max_states: int = 200_000) -> Report:
     report = Report(spec)
     layout = build_layout(spec)
     report.problems += [("geometry", p, m) for p, m in layout.errors]
+    report.problems += [("clue", p, m) for p, m in check_clues(spec)]
     verdict = solve(spec, max_states=max_states)
     report.verdict = verdict
     if not verdict.solvable:

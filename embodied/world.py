@@ -302,8 +302,10 @@ class World:
         return None
 
     def knows_code(self, aid: str, lock: Lock) -> bool:
-        """A code is known only from the clues that give it: read by the agent, or told by a teammate."""
+        """A code is known only from the clues that give it (read, or told by a teammate), or if ``given``."""
         a = self.agent(aid)
+        if lock.given:
+            return True
         if lock.clues:
             if all(c in a["read"] for c in lock.clues):
                 return True
