@@ -7,26 +7,62 @@
 
 ``embodied.launch()`` starts an engine process and returns a connected client;
 ``embodied.connect(endpoint)`` attaches to one already running.
+
+Importing the package is cheap: the names below load on first use (PEP 562), so the engine
+process and the validator do not pull in the runtime stack (docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .actions import Action
-from .engine import EngineClient, connect, launch
+from . import _gym_ids
 from .errors import (
     ActionError,
     AgentAPIError,
+    ConfigError,
     EmbodiedError,
     EngineError,
     EngineTimeout,
+    EnvClosedError,
+    EpisodeEndedError,
     ProtocolError,
     SpecError,
+    StateError,
 )
-from .tasks import Task, list_tasks, register
 
 __version__ = "0.1.0"
+
+_LAZY = {  # public name -> module that defines it
+    "Action": ".actions",
+    "EngineClient": ".engine",
+    "connect": ".engine",
+    "launch": ".engine",
+    "Env": ".env",
+    "Task": ".tasks",
+    "list_tasks": ".tasks",
+    "register": ".tasks",
+}
+
+if TYPE_CHECKING:
+    from .actions import Action
+    from .engine import EngineClient, connect, launch
+    from .env import Env
+    from .tasks import Task, list_tasks, register
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'embodied' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def make(
@@ -47,12 +83,17 @@ __all__ = [
     "Action",
     "ActionError",
     "AgentAPIError",
+    "ConfigError",
     "EmbodiedError",
     "EngineClient",
     "EngineError",
     "EngineTimeout",
+    "Env",
+    "EnvClosedError",
+    "EpisodeEndedError",
     "ProtocolError",
     "SpecError",
+    "StateError",
     "Task",
     "connect",
     "launch",
@@ -61,6 +102,4 @@ __all__ = [
     "register",
 ]
 
-from .adapters.gym import register_envs as _register_gym_envs  # noqa: E402
-
-_register_gym_envs()
+_gym_ids.install()

@@ -28,12 +28,12 @@ import numpy as np
 
 from .actions import NAVIGATION, Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
-from .errors import EngineError, ProtocolError
-from .layout import OUTSIDE
-from .nav import NavConfig, angle_diff, bearing_to, plan_path
+from .errors import ConfigError, EngineError, ProtocolError
+from .nav import NavConfig, bearing_to
+from .planning import checkpoints_from_plan, path_to_interact
 from .rules import Result, apply
 from .scene_graph import SceneGraph
-from .solver import PlanStep, Verdict, solve
+from .solver import Verdict, solve
 from .spec import Spec
 from .tasks import Task, make_task
 from .world import World
@@ -80,7 +80,7 @@ class Env:
         self.task: Task = make_task(scene)
         bad = [m for m in modalities if m not in MODALITIES]
         if bad:
-            raise ValueError(f"unknown modalities {bad}; choose from {MODALITIES}")
+            raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
         self.width, self.height = int(width), int(height)
         self.nav = NavConfig(**{**(nav.__dict__ if nav else {}), "fov": fov})
         self.modalities = tuple(modalities)
@@ -90,6 +90,7 @@ class Env:
         self._agent_arg = agent
         self._setup(self.task.spec(seed))
         self._own_engine = not isinstance(engine, EngineClient)
+        self.renderer = renderer
         self._launch_args = (
             dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
         )
@@ -106,7 +107,7 @@ class Env:
         self.world = World(self.spec, self.nav, aspect=self.width / self.height)
         self.agent_id = self._agent_arg or self.world.agent_ids[0]
         if self.agent_id not in self.world.agent_ids:
-            raise ValueError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
+            raise ConfigError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
         self.verdict: Verdict = solve(self.spec)
         self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
         self.max_steps = (
@@ -126,14 +127,13 @@ class Env:
             if self.task.seeded and seed != self.seed:
                 self._setup(self.task.spec(seed))
             self.seed = seed
-        self.world.state = self.world.initial_state()
-        self.world.dirty = set()
+        self.world.reset_state()
         self._reached, self._done = set(), False
         if not self._loaded:
             self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
         else:
-            self.world.dirty = set(self.world.objs) | set(self.world.door_specs)
+            self.world.mark_changed()
         self._vis = {}
         self._mark_seen()
         self._update_progress()
@@ -198,7 +198,7 @@ class Env:
                 results[aid] = apply(self.world, aid, act)
             if act is not None and act.name == "Done":
                 self._done = True
-        self.world.state["step"] += 1
+        self.world.tick()
         self._vis = {}
         frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
         self._mark_seen()
@@ -327,8 +327,7 @@ class Env:
 
     def _mark_seen(self) -> None:
         for aid in self.world.agent_ids:
-            seen = self.world.agent(aid)["seen"]
-            seen += [t for t, v in self.visible(aid).items() if v and t not in seen]
+            self.world.note_seen(aid, [t for t, v in self.visible(aid).items() if v])
 
     def _update_progress(self) -> None:
         for i, cp in enumerate(self.checkpoints):
@@ -338,7 +337,7 @@ class Env:
     def _observe(self, results: dict[str, Result], modalities: Sequence[str]) -> Callable[[], dict]:
         """Send this step's scene changes and cameras and ask for frames; returns a function that waits for them."""
         w = self.world
-        dirty, w.dirty = w.dirty, set()
+        dirty = w.take_changed()
         for r in results.values():
             dirty.update(r.changed)
         updates = self.graph.updates_for(sorted(dirty)) + self.graph.agent_updates()
@@ -454,75 +453,3 @@ class Env:
 
     def render(self) -> np.ndarray | None:
         return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]
-
-
-def path_to_interact(
-    w: World, aid: str, target: str, max_dist: float | None = None, square: bool = False, margin: float = 2.0
-) -> list[str] | None:
-    """Navigation actions that bring ``aid`` to a pose where ``target`` is interactable.
-
-    ``square``: also face the target's front head-on (within 20 degrees), as a person does to read a note.
-    ``margin``: degrees the target must lie inside the edges of the view (larger: more centered).
-    """
-    limit = max_dist or w.nav.reach
-    tp = w.position(target)
-
-    front = w.state["objects"][target]["yaw"] if square and target in w.objs else None
-
-    def goal(pose):
-        if math.hypot(tp[0] - pose[0], tp[1] - pose[1]) > limit:
-            return False
-        if front is not None and (abs(angle_diff(pose[2], front)) > 1e-6 or abs(bearing_to(pose, tp)) > 20):
-            return False
-        return w.interactable(aid, target, pose, margin=margin)[0]
-
-    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav)
-
-
-def free_fn(w: World, aid: str):
-    """``free(x, y)`` for planning ``aid``'s path in the current state (obstacles gathered once)."""
-    obstacles = w.blockers() + w.footprints()
-    return lambda x, y: w.free_for(aid, x, y, obstacles)
-
-
-def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
-    margin = 0.5
-
-    def goal(pose):
-        if room == OUTSIDE:
-            return w.layout.room_at(pose[0], pose[1]) == OUTSIDE and any(
-                r.contains(pose[0], pose[1], 0.3) for r in w.layout.outside
-            )
-        return w.layout.rooms[room].contains(pose[0], pose[1], margin)
-
-    return plan_path(
-        w.pose(aid), goal, free_fn(w, aid), w.nav, moves=("MoveAhead", "RotateLeft", "RotateRight")
-    )
-
-
-# plan verb -> the predicate that shows the step done (for partial progress and for waiting on teammates)
-CHECKPOINT = {
-    "GoTo": lambda s, w: {"agent_in": [s.agent, s.args[0]]},
-    "Pickup": lambda s, w: {"holding": [s.agent, s.args[0]]},
-    "Open": lambda s, w: {"state": [s.args[0], "open"]},
-    "Unlock": lambda s, w: {"state": [s.args[0], "unlocked"]},
-    "EnterCode": lambda s, w: {"state": [(w._code_lock(s.args[0]) or (s.args[0],))[0], "unlocked"]},
-    "Read": lambda s, w: {"read": [s.agent, s.args[0]]},
-    "Press": lambda s, w: {"state": [s.args[0], "pressed"]},
-    "ToggleOn": lambda s, w: {"state": [s.args[0], "on"]},
-    "ToggleOff": lambda s, w: {"state": [s.args[0], "off"]},
-    "Put": lambda s, w: {"inside": [s.args[0], s.args[1]]},
-    "Say": lambda s, w: {"said": [s.agent, s.args[0]]},
-    "Give": lambda s, w: {"holding": [s.args[1], s.args[0]]},
-}
-
-
-def checkpoints_from_plan(plan: list[PlanStep], w: World) -> list[dict[str, Any]]:
-    """One predicate per plan step, for partial progress (DESIGN §4)."""
-    out: list[dict[str, Any]] = []
-    for step in plan:
-        make = CHECKPOINT.get(step.verb)
-        cp = make(step, w) if make is not None else None
-        if cp is not None and cp not in out:
-            out.append(cp)
-    return out

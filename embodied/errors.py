@@ -23,6 +23,22 @@ class SpecError(EmbodiedError, ValueError):
         super().__init__(f"invalid {source}:\n  " + "\n  ".join(lines))
 
 
+class ConfigError(EmbodiedError, ValueError):
+    """An argument or option is not one this package accepts (unknown name, bad size, conflicting settings)."""
+
+
+class StateError(EmbodiedError, ValueError):
+    """A saved state does not belong to this scene or is malformed (``set_state``)."""
+
+
+class EpisodeEndedError(EmbodiedError, RuntimeError):
+    """``step`` was called after the episode terminated or was truncated; call ``reset`` first."""
+
+
+class EnvClosedError(EmbodiedError, RuntimeError):
+    """The env was closed; make a new one."""
+
+
 class ActionError(EmbodiedError, ValueError):
     """An action could not be understood (not: an action that failed in the world)."""
 

@@ -10,6 +10,8 @@ from importlib import resources
 
 import yaml
 
+from .errors import SpecError
+
 AFFORDANCES = ("pickupable", "openable", "receptacle", "readable", "takes_code", "pressable", "toggleable")
 
 # named colors -> RGB 0..1, used for rendering and for grounding "the red chest"
@@ -53,7 +55,8 @@ def _load() -> dict[str, ObjType]:
     out = {}
     for name, t in raw.items():
         bad = set(t["affords"]) - set(AFFORDANCES)
-        assert not bad, f"types.yaml: {name}: unknown affordances {bad}"
+        if bad:
+            raise SpecError(f"types.yaml: {name}: unknown affordances {sorted(bad)}", "types.yaml")
         out[name] = ObjType(
             name,
             t["shape"],

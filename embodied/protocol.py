@@ -38,7 +38,7 @@ def _default(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    raise TypeError(
+    raise ProtocolError(
         f"cannot send {type(obj).__name__} {obj!r:.60} in a message header; "
         "use numbers, strings, lists, dicts"
     )

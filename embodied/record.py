@@ -11,11 +11,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .tasks import describe_goal
+
 CAPTION_H = 44
 
 
 @dataclass
 class EpisodeMetrics:
+    """What ``metrics.json`` holds: the outcome, and everything needed to run the episode again."""
+
     scene: str
     agent: str
     success: bool
@@ -27,6 +31,37 @@ class EpisodeMetrics:
     steps_per_second: float
     frames_dir: str | None = None
     gif: str | None = None
+    end_reason: str = ""  # "goal reached" | "agent stopped (Done)" | "step budget reached (N steps)"
+    task: str = ""  # the goal in words
+    goal: dict | None = None
+    episode_return: float = 0.0
+    run: dict | None = None  # see run_config()
+
+
+def run_config(env, agent_name: str, agent_options: dict | None = None) -> dict:
+    """Everything that reproduces a run: package version, scene, task, seed, budget, frames, engine, agent."""
+    from . import __version__
+
+    engine = getattr(env, "engine", None)
+    info = getattr(engine, "info", None) or {}
+    return {
+        "embodied_version": __version__,
+        "scene": env.spec.name,
+        "task": getattr(env.task, "name", "") or env.spec.name,
+        "goal": env.spec.goal,
+        "seed": env.seed,
+        "max_steps": env.max_steps,
+        "width": env.width,
+        "height": env.height,
+        "fov": env.nav.fov,
+        "modalities": list(env.modalities),
+        "high_level": env.high_level,
+        "renderer": info.get("renderer") or env.renderer,
+        "engine": info.get("engine", "panda3d"),
+        "agent": agent_name,
+        "agent_options": dict(agent_options or {}),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
@@ -54,6 +89,7 @@ def run_episode(
     agent,
     out: str | Path | None = None,
     agent_name: str = "agent",
+    agent_options: dict | None = None,
     on_step: Callable[[int, dict], None] | None = None,
     gif_ms: int = 220,
 ) -> EpisodeMetrics:
@@ -70,13 +106,15 @@ def run_episode(
         frames_dir = out / "frames"
         frames_dir.mkdir(parents=True, exist_ok=True)
     obs, infos = env.reset_all()
+    config = run_config(env, agent_name, agent_options)
     for aid, ag in agents.items():
         ag.agent_id = aid
         ag.reset(env)
     gif: list[Image.Image] = []
     log = []
     start = time.perf_counter()
-    step, failed = 0, 0
+    step, failed, total = 0, 0, 0.0
+    said_done = False
 
     def record(lines: list[str]) -> None:
         frame = np.concatenate([obs[aid]["rgb"] for aid in ids], axis=1)
@@ -93,6 +131,7 @@ def run_episode(
         for aid in ids:
             i = infos[aid]
             failed += not i["lastActionSuccess"]
+            said_done |= i["action"] == "Done"
             recs.append(
                 {
                     "step": step,
@@ -105,6 +144,9 @@ def run_episode(
                     "progress": i["progress"],
                 }
             )
+        total += float(rewards[ids[0]])
+        if step == 1:
+            recs[0]["run"] = config  # the first line of steps.jsonl says how to reproduce the run
         log += recs
         if on_step:
             on_step(step, recs[0])
@@ -120,6 +162,14 @@ def run_episode(
             break
     seconds = time.perf_counter() - start
     info = infos[ids[0]]
+    if info["success"]:
+        reason = "goal reached"
+    elif said_done:
+        reason = "agent stopped (Done) before the goal"
+    elif truncated:
+        reason = f"step budget reached ({env.max_steps} steps)"
+    else:
+        reason = "episode ended"
     m = EpisodeMetrics(
         env.spec.name,
         agent_name,
@@ -131,6 +181,11 @@ def run_episode(
         round(seconds, 3),
         round(step / max(seconds, 1e-9), 1),
         str(frames_dir) if frames_dir else None,
+        end_reason=reason,
+        task=describe_goal(env.spec.goal),
+        goal=env.spec.goal,
+        episode_return=round(total, 6),
+        run=config,
     )
     if out:
         if gif:

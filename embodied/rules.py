@@ -131,7 +131,7 @@ def _unlock(w: World, aid: str, t: str, args) -> Result:
 
 def _enter_code(w: World, aid: str, t: str, args) -> Result:
     code = "".join(str(args[1]).split())
-    target = w._code_lock(t)
+    target = w.code_lock(t)
     if target is None:
         return fail(f"{t} takes no code")
     owner, lk = target

@@ -9,7 +9,6 @@ is optimal in abstract actions; the oracle agent turns it into walking and inter
 
 from __future__ import annotations
 
-import pickle
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +106,7 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
         lk = w.lock(t)
         if lk is not None and st["locked"] and lk.kind == "key" and w.holder(lk.key) == aid:
             out.append(PlanStep(aid, "Unlock", (t, lk.key)))
-        cl = w._code_lock(t)
+        cl = w.code_lock(t)
         if cl is not None and w.thing(cl[0])["locked"] and w.knows_code(aid, cl[1]):
             out.append(PlanStep(aid, "EnterCode", (t, cl[1].code)))
         if w.can(t, "readable") and t not in a["read"]:
@@ -166,11 +165,11 @@ def solve(
     """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state)."""
     w = World(spec, layout=world.layout if world else None)
     if world is not None:
-        w.state = pickle.loads(pickle.dumps(world.state))
+        w.restore(world.snapshot())
     w.abstract = True
     w.forbid_unlock = set(forbid_unlock)
     put_objects = _goal_objects(spec.goal, "inside") | _goal_objects(spec.checkpoints or [], "inside")
-    start = pickle.dumps(w.state)
+    start = w.snapshot()
     if w.goal_reached():
         return Verdict(True, [], "", 1)
     parents: dict[tuple, tuple[tuple, PlanStep] | None] = {_key(w.state): None}
@@ -191,13 +190,12 @@ def solve(
                 len(parents),
             )
         blob = queue.popleft()
-        base = pickle.loads(blob)
-        bkey = _key(base)
-        w.state = base
+        w.restore(blob)
+        bkey = _key(w.state)
         _note(w, seen_union)
         steps = [st for aid in w.agent_ids for st in candidates(w, aid, put_objects)]
         for step in steps:
-            w.state = pickle.loads(blob)
+            w.restore(blob)
             if not step_abstract(w, step):
                 continue
             k = _key(w.state)
@@ -211,8 +209,8 @@ def solve(
                     cur, st = parents[cur]
                     plan.append(st)
                 return Verdict(True, plan[::-1], "", len(parents))
-            queue.append(pickle.dumps(w.state))
-    w.state = pickle.loads(start)
+            queue.append(w.snapshot())
+    w.restore(start)
     return Verdict(False, [], explain(w, seen_union), len(parents))
 
 

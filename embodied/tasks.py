@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import ConfigError, SpecError
 from .spec import Spec, load_spec
 
 
@@ -43,13 +43,13 @@ class Task:
             self.scene = scene
         for k, v in overrides.items():
             if not hasattr(self, k):
-                raise TypeError(f"{type(self).__name__} has no setting {k!r}")
+                raise ConfigError(f"{type(self).__name__} has no setting {k!r}")
             setattr(self, k, v)
 
     def build(self, rng: random.Random) -> Any:
         """The scene for this episode. Override to generate one from ``rng`` (seeded by ``reset(seed=...)``)."""
         if self.scene is None:
-            raise NotImplementedError(f"{type(self).__name__} sets no scene and does not override build()")
+            raise ConfigError(f"{type(self).__name__} sets no scene and does not override build()")
         return self.scene
 
     def spec(self, seed: int | None) -> Spec:
@@ -89,7 +89,7 @@ REGISTRY: dict[str, Any] = {
 def register(name: str, entry: Any, overwrite: bool = False) -> None:
     """Register a task: a Task subclass, a factory, a ``"module:Class"`` string or a scene source."""
     if name in REGISTRY and not overwrite:
-        raise ValueError(f"task {name!r} is already registered; pass overwrite=True to replace it")
+        raise ConfigError(f"task {name!r} is already registered; pass overwrite=True to replace it")
     REGISTRY[name] = entry
 
 
@@ -119,3 +119,34 @@ def make_task(obj: Any, **kwargs: Any) -> Task:
 
 def list_tasks() -> list[str]:
     return sorted(REGISTRY)
+
+
+def describe_goal(pred: Any) -> str:
+    """A goal predicate in words: ``{"exit_through": "exit"}`` -> ``"escape through exit"``."""
+    if not isinstance(pred, dict) or not pred:
+        return str(pred)
+    key = next((k for k in pred if k != "agents"), None)
+    val = pred.get(key)
+    args = val if isinstance(val, list) else [val]
+    if key == "all":
+        return " and ".join(describe_goal(p) for p in args)
+    if key == "any":
+        return " or ".join(describe_goal(p) for p in args)
+    if key == "not":
+        return f"not ({describe_goal(val)})"
+    if key == "exit_through":
+        who = "every agent" if pred.get("agents") == "all" else ""
+        return f"{who + ' ' if who else ''}escape through {args[0]}"
+    if key == "inside":
+        return f"put {args[0]} in {args[1]}"
+    if key == "holding":
+        return f"{args[0]} holds {args[1]}" if len(args) > 1 else f"hold {args[0]}"
+    if key == "agent_in":
+        return f"{args[0]} gets to {args[1]}" if len(args) > 1 else f"get to {args[0]}"
+    if key == "read":
+        return f"{args[0]} reads {args[1]}" if len(args) > 1 else f"read {args[0]}"
+    if key == "said":
+        return f"{args[0]} says {args[1]!r}" if len(args) > 1 else f"say {args[0]!r}"
+    if key == "state":
+        return f"{args[0]} is {args[1]}"
+    return f"{key} {args}"

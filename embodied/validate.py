@@ -1,4 +1,4 @@
-"""Validation: schema, geometry, solvability and shortcuts, reported together (DESIGN §4).
+"""Validation: schema, geometry, solvability and shortcuts, reported together (docs/scene-format.md).
 
 ``validate(src)`` never raises for a bad spec: it returns a :class:`Report` whose ``problems``
 are ``(kind, path, message)`` with kind one of ``schema``, ``geometry``, ``clue`` (a code
@@ -68,7 +68,7 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
     """Replay the plan with real walking and the real interaction rule (no engine needed):
     a solvable puzzle can still be physically impossible (a note behind furniture, a blocked door)."""
     from .actions import Action
-    from .agents.oracle import expand_step
+    from .planning import expand_step
     from .rules import apply
     from .world import World
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 from typing import Any
 
+from .errors import SpecError, StateError
 from .layout import WALL_T, Layout, Rect, build_layout
 from .nav import NavConfig, circle_hits_rect, in_view, line_of_sight
 from .objtypes import TYPES
@@ -95,13 +97,46 @@ class World:
             }
         return {"step": 0, "agents": agents, "objects": objects, "doors": doors, "said": []}
 
+    def reset_state(self) -> None:
+        """Back to the spec's initial state; nothing is pending for the engine (it reloads the scene)."""
+        self.state = self.initial_state()
+        self.dirty = set()
+
     def get_state(self) -> dict[str, Any]:
+        """A deep copy of the state: plain JSON-able data."""
         return copy.deepcopy(self.state)
+
+    def snapshot(self) -> bytes:
+        """The state as an opaque blob, cheaper than :meth:`get_state` (the solver keeps millions)."""
+        return pickle.dumps(self.state)
+
+    def restore(self, blob: bytes) -> None:
+        """Return to a :meth:`snapshot` of this world (or of a world of the same spec)."""
+        self.state = pickle.loads(blob)
+
+    def tick(self) -> int:
+        """Advance the step counter; returns the new step."""
+        self.state["step"] += 1
+        return self.state["step"]
+
+    def note_seen(self, aid: str, tids) -> None:
+        """Record that ``aid`` has seen ``tids`` (first sightings are kept in order)."""
+        seen = self.agent(aid)["seen"]
+        seen += [t for t in tids if t not in seen]
+
+    def mark_changed(self, *tids: str) -> None:
+        """Things whose look changed and must be sent to the engine; none given: everything."""
+        self.dirty.update(tids or (*self.objs, *self.door_specs))
+
+    def take_changed(self) -> set[str]:
+        """The things marked changed since the last call (and forget them)."""
+        out, self.dirty = self.dirty, set()
+        return out
 
     def set_state(self, state: dict[str, Any]) -> None:
         missing = [k for k in ("agents", "objects", "doors") if k not in state]
         if missing or set(state["objects"]) != set(self.objs) or set(state["doors"]) != set(self.door_specs):
-            raise ValueError(
+            raise StateError(
                 f"state does not belong to scene {self.spec.name!r} (missing or different keys: {missing or 'objects/doors'})"
             )
         self.state = copy.deepcopy(state)
@@ -127,7 +162,7 @@ class World:
         return self.door_specs[tid].lock if tid in self.door_specs else self.objs[tid].lock
 
     def can(self, tid: str, affordance: str) -> bool:
-        if affordance == "takes_code" and self._code_lock(tid) is not None:
+        if affordance == "takes_code" and self.code_lock(tid) is not None:
             return True
         if tid in self.door_specs:
             return affordance == "openable"
@@ -289,7 +324,7 @@ class World:
         return self.room_of(tid) == room
 
     # ---------------------------------------------------------------- knowledge
-    def _code_lock(self, tid: str) -> tuple[str, Lock] | None:
+    def code_lock(self, tid: str) -> tuple[str, Lock] | None:
         """The (owner, code lock) that entering a code at ``tid`` works on."""
         lk = self.lock(tid)
         if lk is not None and lk.kind == "code":
@@ -353,7 +388,7 @@ class World:
                 "off": not st.get("on", False),
                 "pressed": st.get("pressed", 0) > 0,
             }[args[1]]
-        raise ValueError(f"unknown predicate {key!r}")
+        raise SpecError(f"unknown goal predicate {key!r}; see docs/scene-format.md, 'Goal predicates'")
 
     def goal_reached(self) -> bool:
         return self.holds(self.spec.goal)

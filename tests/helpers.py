@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from embodied.actions import Action
-from embodied.env import path_to_interact
+from embodied.planning import path_to_interact
 from embodied.rules import apply
 from embodied.spec import load_spec
 from embodied.world import World

@@ -155,7 +155,7 @@ def test_closed_door_blocks_and_open_door_lets_through():
     approach(w, "exit")
     assert not w.thing("exit")["open"]
     assert do(w, "Open(exit)").success
-    from embodied.env import path_to_room
+    from embodied.planning import path_to_room
 
     for m in path_to_room(w, "a0", "outside"):
         assert apply(w, "a0", Action(m)).success

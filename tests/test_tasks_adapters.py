@@ -9,6 +9,7 @@ import pytest
 
 import embodied
 from embodied.agents import make_agent
+from embodied.errors import ConfigError
 from embodied.tasks import Task, list_tasks, make_task, register
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +35,13 @@ class Coded(Task):
 def test_registry_and_seeded_build():
     assert {"escape/key-door", "collab/split-knowledge"} <= set(list_tasks())
     register("test/coded", Coded, overwrite=True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="already registered"):
         register("test/coded", Coded)
     t = make_task("test/coded")
     a, b, a2 = t.spec(1), t.spec(2), t.spec(1)
     assert a.doors[0].lock.code != b.doors[0].lock.code and a.doors[0].lock.code == a2.doors[0].lock.code
     assert a.max_steps == 50
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError, match="no setting 'no_such_setting'"):
         Task("key_door", no_such_setting=1)
 
 

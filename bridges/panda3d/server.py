@@ -1,7 +1,7 @@
 """The Panda3D engine process: a ZeroMQ REP server around :class:`Renderer`.
 
 Run ``python -m embodied.bridges.panda3d.server --port 0 --ready-file F`` (or
-``embodied engine serve``). Protocol: :mod:`embodied.protocol` (DESIGN §3). Every bad
+``embodied engine serve``). Protocol: :mod:`embodied.protocol` (docs/architecture.md, "The wire"). Every bad
 request gets an error reply and the server keeps serving. It exits on the ``close`` op,
 on SIGTERM/SIGINT, and within about a second of the ``--parent-pid`` process going away.
 Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.
@@ -28,16 +28,36 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates"]
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="embodied-engine-panda3d", description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m embodied.bridges.panda3d.server",
+        description="The Panda3D engine process: a ZeroMQ server that renders scenes for embodied envs. "
+        "It prints 'READY <endpoint>' when serving and exits on the close request, SIGTERM/SIGINT, "
+        "or when --parent-pid is gone. Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (non-local needs --token)")
     p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
-    p.add_argument("--renderer", choices=["software", "gl", "auto"], default="software")
+    p.add_argument(
+        "--renderer",
+        choices=["software", "gl", "auto"],
+        default="software",
+        help="software (works everywhere), gl (GPU/EGL), auto (gl if it works) (default: %(default)s)",
+    )
     p.add_argument("--ready-file", help="write {endpoint, pid, renderer} JSON here when serving")
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     p.add_argument("--token", help="shared secret every request must carry as 'token'")
-    p.add_argument("--max-message-bytes", type=int, default=P.DEFAULT_MAX_MESSAGE_BYTES)
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=P.DEFAULT_MAX_MESSAGE_BYTES,
+        help="largest request accepted, in bytes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log detail on stderr (default: %(default)s)",
+    )
     return p.parse_args(argv)
 
 
@@ -166,9 +186,9 @@ def _write_ready(path: str, info: dict) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Serve until close / signal / parent death. Returns the exit code."""
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

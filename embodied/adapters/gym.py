@@ -14,17 +14,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .._gym_ids import ENVS, register_envs
 from ..env import Env
+from ..errors import ConfigError
+
+__all__ = ["ENVS", "EmbodiedGymEnv", "clean_text", "register_envs"]
 
 CHARSET = frozenset(string.printable)  # what observations and actions may contain; others are dropped
 MAX_TEXT = 1024
-ENVS = {  # gymnasium id -> task
-    "EscapeRoom-v0": "escape/chest-split-code",
-    "KeyDoor-v0": "escape/key-door",
-    "NoteCode-v0": "escape/note-code",
-    "TwoRooms-v0": "escape/two-rooms",
-    "KitchenPut-v0": "manip/kitchen-put",
-}
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -46,7 +43,7 @@ class EmbodiedGymEnv(gym.Env):
         **env_kwargs: Any,
     ):
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
+            raise ConfigError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         self.render_mode = render_mode
         self.max_text = max_text
         self.env = Env(task, width=width, height=height, **env_kwargs)
@@ -79,16 +76,3 @@ class EmbodiedGymEnv(gym.Env):
         if getattr(self, "env", None) is not None:
             self.env.close()
             self.env = None
-
-
-def register_envs() -> None:
-    """Register every id in :data:`ENVS` under the ``embodied/`` namespace (idempotent)."""
-    for gid, task in ENVS.items():
-        full = f"embodied/{gid}"
-        if full not in gym.registry:
-            gym.register(
-                full,
-                entry_point="embodied.adapters.gym:EmbodiedGymEnv",
-                kwargs={"task": task},
-                disable_env_checker=True,
-            )

@@ -9,17 +9,17 @@ engine check, not a fair player.
 
 from __future__ import annotations
 
-import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 from ..actions import Action
-from ..env import Env, checkpoints_from_plan, free_fn, path_to_interact, path_to_room
-from ..nav import plan_path
+from ..planning import checkpoints_from_plan, expand_step
 from ..solver import PlanStep, solve
-from ..world import World
 
-READ_DISTANCE = 0.8  # meters: stand this close to read a note, so the frame shows it legibly
-CENTERED = 18.0  # degrees from the view's edges: the target is shown well inside the frame
+if TYPE_CHECKING:
+    from ..env import Env
+
+__all__ = ["OracleAgent", "expand_step"]
 
 
 class OracleAgent:
@@ -63,30 +63,3 @@ class OracleAgent:
             moves = expand_step(self.env.world, self.agent_id, step)
             self.queue.extend(moves if moves is not None else [Action("Pass")])
         return self.queue.popleft()
-
-
-def expand_step(w: World, aid: str, step: PlanStep) -> list | None:
-    """The navigation actions and the interaction that carry out one abstract plan step from the
-    current pose, or None when no walkable path leads to where it can be done."""
-    if step.verb == "GoTo":
-        return path_to_room(w, aid, step.args[0])
-    if step.verb == "Say":
-        return [step.action]
-    if step.verb == "Give":
-        mate = w.agent(step.args[1])
-        moves = plan_path(
-            w.pose(aid),
-            lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= w.nav.reach - 0.1,
-            free_fn(w, aid),
-            w.nav,
-        )
-        return None if moves is None else [*moves, step.action]
-    target = step.args[1] if step.verb == "Put" else step.args[0]
-    moves = None
-    if step.verb == "Read":
-        moves = path_to_interact(w, aid, target, max_dist=READ_DISTANCE, square=True, margin=CENTERED)
-    if moves is None:  # well inside the view, so the frame shows what is done; else the plain rule
-        moves = path_to_interact(w, aid, target, margin=CENTERED)
-    if moves is None:
-        moves = path_to_interact(w, aid, target)
-    return None if moves is None else [*moves, step.action]

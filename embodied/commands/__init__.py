@@ -1,0 +1,1 @@
+"""The subcommands of the ``embodied`` command, one module each (see :mod:`embodied.cli`)."""
