@@ -71,6 +71,7 @@ class EngineClient:
         self.endpoint, self.timeout, self.token = endpoint, float(timeout), token
         self.process, self.log_path = process, log_path
         self.info: dict = {}
+        self._default: RemoteScene | None = None
         self._tmp_dir: str | None = None
         self._closed = False
         self._ctx = zmq.Context.instance()
@@ -142,7 +143,7 @@ class EngineClient:
     # ------------------------------------------------------------ ops
     def hello(self, timeout: float | None = None) -> dict:
         """Protocol version, engine name, renderer ('software'/'gl'), driver, capabilities."""
-        reply, _ = self.request("hello", timeout=timeout)
+        reply, _ = self.request("hello", {"protocol": P.PROTOCOL_VERSION}, timeout=timeout)
         if reply.get("protocol") != P.PROTOCOL_VERSION:
             raise ProtocolError(
                 f"engine at {self.endpoint} speaks protocol {reply.get('protocol')}, "
@@ -157,6 +158,18 @@ class EngineClient:
         self.request("ping", timeout=timeout)
         return time.perf_counter() - t0
 
+    def scene(self) -> RemoteScene:
+        """A new, empty scene on this engine (created there by its first :meth:`RemoteScene.load`).
+        Each env holds its own, so envs sharing an engine never see each other's worlds."""
+        return RemoteScene(self)
+
+    @property
+    def default_scene(self) -> RemoteScene:
+        """The scene the client's own ``load_scene``/``update``/``render``... act on."""
+        if self._default is None:
+            self._default = RemoteScene(self)
+        return self._default
+
     def load_scene(
         self,
         nodes: list[dict],
@@ -164,19 +177,17 @@ class EngineClient:
         background: Iterable[float] | None = None,
         timeout: float | None = None,
     ) -> int:
-        """Replace the whole scene with ``nodes`` (DESIGN §3 node dicts). Returns the node count."""
-        fields = {"name": name, "nodes": list(nodes)}
-        if background is not None:
-            fields["background"] = list(background)
-        return self.request("load_scene", fields, timeout=timeout)[0]["nodes"]
+        """Replace the client's default scene with ``nodes`` (docs/protocol.md node maps). Returns
+        the node count. Use :meth:`scene` for more than one scene per engine."""
+        return self.default_scene.load(nodes, name, background, timeout)
 
     def update(self, updates: list[dict], timeout: float | None = None) -> int:
         """Apply ``[{"id", pos/hpr/color/visible/text...}]`` all or nothing; returns the count."""
-        return self.request("update", {"updates": list(updates)}, timeout=timeout)[0]["updated"]
+        return self.default_scene.update(updates, timeout)
 
     def set_cameras(self, cameras: list[dict], timeout: float | None = None) -> None:
         """Per agent: ``{"agent", "pos", "hpr", "fov" (horizontal deg), "width", "height"}``."""
-        self.request("camera", {"cameras": list(cameras)}, timeout=timeout)
+        self.default_scene.set_cameras(cameras, timeout)
 
     def render(
         self,
@@ -189,7 +200,7 @@ class EngineClient:
         """Apply ``updates`` and ``cameras`` (optional), then render: agent -> modality -> array.
         rgb uint8 (H, W, 3); depth float32 (H, W) z-depth in meters, inf for void;
         seg int32 (H, W) node ``seg`` values, 0 for void."""
-        return self.render_async(agents, modalities, updates, cameras, timeout)()
+        return self.default_scene.render(agents, modalities, updates, cameras, timeout)
 
     def render_async(
         self,
@@ -199,28 +210,36 @@ class EngineClient:
         cameras: list[dict] | None = None,
         timeout: float | None = None,
     ) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
-        """Send a render request now; call the returned function for the frames.
+        """:meth:`render` in two halves: send now, call the returned function for the frames."""
+        return self.default_scene.render_async(agents, modalities, updates, cameras, timeout)
 
-        The engine renders while the caller does other work (an env computes its metadata
-        meanwhile). No other request may be sent on this client before the result is taken.
-        """
-        fields: dict[str, Any] = {"agents": list(agents), "modalities": list(modalities)}
-        if updates:
-            fields["updates"] = list(updates)
-        if cameras:
-            fields["cameras"] = list(cameras)
-        timeout = self._send("render", fields, (), timeout)
+    def render_many(
+        self,
+        items: Sequence[tuple[RemoteScene, dict]],
+        modalities: Sequence[str] = ("rgb",),
+        timeout: float | None = None,
+    ) -> Callable[[], list[dict[str, dict[str, np.ndarray]]]]:
+        """Render several scenes of this engine in one round trip. ``items``: ``(scene, {"agents",
+        "updates", "cameras"})`` pairs, each scene at most once. Sends now; the returned function
+        gives one ``{agent: {modality: array}}`` per item, in order. All or nothing: a bad item
+        fails the whole request before anything is applied."""
+        wire = []
+        for sc, fields in items:
+            if sc.client is not self or sc.handle is None:
+                raise EngineError(f"{sc!r} is not a loaded scene of {self!r}; load() it first")
+            wire.append({"scene": sc.handle, **{k: list(v) for k, v in fields.items() if v}})
+        timeout = self._send("render", {"scenes": wire, "modalities": list(modalities)}, (), timeout)
 
-        def result() -> dict[str, dict[str, np.ndarray]]:
+        def result() -> list[dict[str, dict[str, np.ndarray]]]:
             reply, frames = self._receive("render", timeout)
-            return P.decode_buffers(reply, frames)
+            by_scene = P.decode_scenes(reply, frames)
+            return [by_scene.get(w["scene"], {}) for w in wire]
 
         return result
 
     def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:
         """First visible node on the segment: ``{"hit", "seg", "point", "distance"}`` (None if none)."""
-        reply, _ = self.request("raycast", {"from": list(src), "to": list(dst)}, timeout=timeout)
-        return {k: reply[k] for k in ("hit", "seg", "point", "distance")}
+        return self.default_scene.raycast(src, dst, timeout)
 
     # ------------------------------------------------------------ lifetime
     def close(self) -> None:
@@ -252,6 +271,104 @@ class EngineClient:
     def __repr__(self) -> str:
         owner = f" pid={self.process.pid}" if self.process is not None else ""
         return f"<EngineClient {self.endpoint}{owner}{' closed' if self._closed else ''}>"
+
+
+class RemoteScene:
+    """One scene held by an engine, named on the wire by the handle the engine gave it.
+
+    Made by :meth:`EngineClient.scene`; ``load`` creates it on the engine (or replaces it),
+    ``close`` frees it there. Every other call acts on this scene only. Not thread-safe:
+    scenes of one client share its socket, so use them from one thread, one request at a time.
+    """
+
+    def __init__(self, client: EngineClient):
+        self.client = client
+        self.handle: str | None = None
+
+    def _fields(self, op: str, fields: dict) -> dict:
+        if self.handle is None:
+            raise EngineError(f"{op!r} before load(): this scene does not exist on the engine yet")
+        return {"scene": self.handle, **fields}
+
+    def load(
+        self,
+        nodes: list[dict],
+        name: str = "",
+        background: Iterable[float] | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Create (first call) or replace this scene with ``nodes``. Returns the node count."""
+        fields: dict[str, Any] = {"name": name, "nodes": list(nodes)}
+        if background is not None:
+            fields["background"] = list(background)
+        if self.handle is not None:
+            fields["scene"] = self.handle
+        reply, _ = self.client.request("load_scene", fields, timeout=timeout)
+        self.handle = reply["scene"]
+        return reply["nodes"]
+
+    def update(self, updates: list[dict], timeout: float | None = None) -> int:
+        """Apply node updates all or nothing; returns the count."""
+        return self.client.request(
+            "update", self._fields("update", {"updates": list(updates)}), timeout=timeout
+        )[0]["updated"]
+
+    def set_cameras(self, cameras: list[dict], timeout: float | None = None) -> None:
+        """Per agent: ``{"agent", "pos", "hpr", "fov" (horizontal deg), "width", "height"}``."""
+        self.client.request("camera", self._fields("camera", {"cameras": list(cameras)}), timeout=timeout)
+
+    def render(
+        self,
+        agents: Sequence[str] = ("a0",),
+        modalities: Sequence[str] = ("rgb",),
+        updates: list[dict] | None = None,
+        cameras: list[dict] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """See :meth:`EngineClient.render`."""
+        return self.render_async(agents, modalities, updates, cameras, timeout)()
+
+    def render_async(
+        self,
+        agents: Sequence[str] = ("a0",),
+        modalities: Sequence[str] = ("rgb",),
+        updates: list[dict] | None = None,
+        cameras: list[dict] | None = None,
+        timeout: float | None = None,
+    ) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
+        """Send a render request now; call the returned function for the frames.
+
+        The engine renders while the caller does other work (an env computes its metadata
+        meanwhile). No other request may be sent on this client before the result is taken.
+        """
+        fields: dict[str, Any] = {"agents": list(agents), "modalities": list(modalities)}
+        if updates:
+            fields["updates"] = list(updates)
+        if cameras:
+            fields["cameras"] = list(cameras)
+        client = self.client
+        timeout = client._send("render", self._fields("render", fields), (), timeout)
+
+        def result() -> dict[str, dict[str, np.ndarray]]:
+            reply, frames = client._receive("render", timeout)
+            return P.decode_buffers(reply, frames)
+
+        return result
+
+    def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:
+        """First visible node on the segment: ``{"hit", "seg", "point", "distance"}`` (None if none)."""
+        fields = self._fields("raycast", {"from": list(src), "to": list(dst)})
+        reply, _ = self.client.request("raycast", fields, timeout=timeout)
+        return {k: reply[k] for k in ("hit", "seg", "point", "distance")}
+
+    def close(self, timeout: float | None = None) -> None:
+        """Free this scene on the engine (nothing happens if it was never loaded or the client is closed)."""
+        handle, self.handle = self.handle, None
+        if handle is not None and not self.client._closed:
+            self.client.request("close_scene", {"scene": handle}, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"<RemoteScene {self.handle or '(not loaded)'} on {self.client.endpoint}>"
 
 
 def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:

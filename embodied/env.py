@@ -95,6 +95,7 @@ class Env:
             dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
         )
         self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
+        self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self.engine_restarts = 0
         self._reached: set[int] = set()
         self._done = False
@@ -130,7 +131,7 @@ class Env:
         self.world.reset_state()
         self._reached, self._done = set(), False
         if not self._loaded:
-            self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name, background=SKY)
+            self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
         else:
             self.world.mark_changed()
@@ -140,8 +141,16 @@ class Env:
         return self._look()
 
     def close(self) -> None:
-        if self._own_engine and self.engine is not None:
+        """Free this env's scene on the engine, and stop the engine if this env started it."""
+        if self.engine is None:
+            return
+        if self._own_engine:
             self.engine.close()
+        else:
+            try:
+                self.scene.close(timeout=5.0)
+            except EngineError as e:  # a shared engine that is gone or busy: nothing to free
+                log.warning("could not free scene %s on %s: %s", self.scene.handle, self.engine.endpoint, e)
         self.engine = None
 
     def __enter__(self) -> Env:
@@ -357,7 +366,7 @@ class Env:
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
         try:
-            pending = self.engine.render_async(**request)
+            pending = self.scene.render_async(**request)
         except EngineError as e:
             pending = self._recover(e, request)
         texts = {}
@@ -399,10 +408,11 @@ class Env:
         log.warning("engine process %s died (%s); restarting it and restoring the episode", proc.pid, err)
         self.engine.close()
         self.engine = launch(**self._launch_args)
+        self.scene = self.engine.scene()
         self.engine_restarts += 1
-        self.engine.load_scene(self.graph.build_nodes(), name=self.spec.name, background=SKY)
+        self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
         request = {**request, "updates": None}  # the reloaded scene already shows the current state
-        return self.engine.render_async(**request)
+        return self.scene.render_async(**request)
 
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         w = self.world

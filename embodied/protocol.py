@@ -2,10 +2,12 @@
 
 A message is a ZeroMQ multipart message: frame 0 is a msgpack-encoded header (a dict),
 frames 1.. are raw buffers (sent zero-copy). Requests carry ``{"op": str, ...}`` and,
-when the server was started with a token, ``"token": str``. Replies are
-``{"ok": True, ...}`` or ``{"ok": False, "error": {"type": str, "message": str}}``.
+when the server was started with a token, ``"token": str``. An engine holds several scenes;
+every request about a scene names it by its handle, ``"scene": str``, which ``load_scene``
+returns. Replies are ``{"ok": True, ...}`` or ``{"ok": False, "error": {"type": str, "message": str}}``.
 Array buffers are described in the reply header, in frame order, by
-``"buffers": [{"agent": "a0", "name": "rgb", "shape": [H, W, 3], "dtype": "uint8"}, ...]``.
+``"buffers": [{"scene": h, "agent": "a0", "name": "rgb", "shape": [H, W, 3], "dtype": "uint8"}, ...]``.
+The full description (ops, fields, errors, versioning) is docs/protocol.md.
 
 The ``check_*`` functions validate request fields and raise :class:`ProtocolError` naming
 the field, the value received and what was expected; nothing received is ever evaluated.
@@ -14,6 +16,7 @@ the field, the value received and what was expected; nothing received is ever ev
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,9 +25,13 @@ import numpy as np
 
 from embodied.errors import ProtocolError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: scene handles (several scenes per engine), batched render, close_scene
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-OPS = ("hello", "ping", "load_scene", "update", "camera", "render", "raycast", "close")
+OPS = ("hello", "ping", "load_scene", "close_scene", "update", "camera", "render", "raycast", "close")
+MAX_HANDLE_CHARS = 64
+MAX_BATCH = 256  # scenes in one render request
+MAX_TEXT_CHARS = 4000  # text drawn on one node (a note, a screen)
+MAX_ID_CHARS = 200
 SHAPES = ("box", "cylinder", "sphere", "card")
 MODALITIES = ("rgb", "depth", "seg")
 DTYPES = {"uint8": np.uint8, "float32": np.float32, "int32": np.int32}
@@ -68,18 +75,31 @@ def error_reply(exc: BaseException) -> dict:
     return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
 
 
-def describe(agent: str, name: str, array: np.ndarray) -> dict:
+def describe(agent: str, name: str, array: np.ndarray, scene: str | None = None) -> dict:
     """The header entry that describes one array buffer."""
-    return {"agent": agent, "name": name, "shape": list(array.shape), "dtype": array.dtype.name}
+    out = {"agent": agent, "name": name, "shape": list(array.shape), "dtype": array.dtype.name}
+    if scene is not None:
+        out["scene"] = scene
+    return out
 
 
 def decode_buffers(header: dict, frames: list) -> dict[str, dict[str, np.ndarray]]:
     """Turn the reply's buffer frames into ``{agent: {name: array}}`` (read-only views,
     no copy). Raises ProtocolError when the descriptions and frames do not match."""
-    descs = header.get("buffers", [])
-    if len(descs) != len(frames):
-        raise ProtocolError(f"reply describes {len(descs)} buffers but carries {len(frames)}")
     out: dict[str, dict[str, np.ndarray]] = {}
+    for scenes in decode_scenes(header, frames).values():
+        for agent, arrays in scenes.items():
+            out.setdefault(agent, {}).update(arrays)
+    return out
+
+
+def decode_scenes(header: dict, frames: list) -> dict[str | None, dict[str, dict[str, np.ndarray]]]:
+    """Like :func:`decode_buffers`, grouped by scene handle: ``{scene: {agent: {name: array}}}``."""
+    descs = header.get("buffers", [])
+    if not isinstance(descs, list) or len(descs) != len(frames):
+        n = len(descs) if isinstance(descs, list) else "no list of"
+        raise ProtocolError(f"reply describes {n} buffers but carries {len(frames)}")
+    out: dict[str | None, dict[str, dict[str, np.ndarray]]] = {}
     for desc, frame in zip(descs, frames):
         dtype = DTYPES.get(desc.get("dtype"))
         if dtype is None:
@@ -89,7 +109,7 @@ def decode_buffers(header: dict, frames: list) -> dict[str, dict[str, np.ndarray
         shape = tuple(desc["shape"])
         if arr.size != math.prod(shape):
             raise ProtocolError(f"buffer {desc['agent']}/{desc['name']}: {arr.size} items, shape {shape}")
-        out.setdefault(desc["agent"], {})[desc["name"]] = arr.reshape(shape)
+        out.setdefault(desc.get("scene"), {}).setdefault(desc["agent"], {})[desc["name"]] = arr.reshape(shape)
     return out
 
 
@@ -100,12 +120,55 @@ def _tname(v: Any) -> str:
     return type(v).__name__
 
 
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 60, 60
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 6
+
+
+def brief(value: Any, limit: int = 80) -> str:
+    """A bounded repr of anything received (depth, items and length capped): safe to quote in errors."""
+    try:
+        text = _BRIEF.repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_type(value: Any, types: type | tuple, field: str, expected: str) -> Any:
     """Return value if isinstance(value, types) (bool is never a number), else raise."""
     if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise ProtocolError(f"field {field!r}: expected {expected}, got bool {value!r}")
+        raise ProtocolError(f"field {brief(field)}: expected {expected}, got bool {value!r}")
     if not isinstance(value, types):
-        raise ProtocolError(f"field {field!r}: expected {expected}, got {_tname(value)} {value!r:.80}")
+        raise ProtocolError(f"field {brief(field)}: expected {expected}, got {_tname(value)} {brief(value)}")
+    return value
+
+
+def check_handle(value: Any, field: str = "scene") -> str:
+    """A scene handle: 1..64 characters of letters, digits and ``_ - . :``."""
+    check_type(value, str, field, "a scene handle string (from load_scene)")
+    if not 1 <= len(value) <= MAX_HANDLE_CHARS or not all(
+        c.isascii() and (c.isalnum() or c in "_-.:") for c in value
+    ):
+        raise ProtocolError(
+            f"field {field!r}: {brief(value)} is not a scene handle; expected 1..{MAX_HANDLE_CHARS} "
+            "letters, digits or _-.: as returned by load_scene"
+        )
+    return value
+
+
+def check_id(value: Any, field: str) -> str:
+    check_type(value, str, field, "a string id")
+    if not 1 <= len(value) <= MAX_ID_CHARS:
+        raise ProtocolError(f"field {field!r}: ids have 1..{MAX_ID_CHARS} characters, got {len(value)}")
+    return value
+
+
+def check_text(value: Any, field: str) -> str:
+    check_type(value, str, field, "a string or null")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ProtocolError(
+            f"field {field!r}: text of {len(value)} characters; at most {MAX_TEXT_CHARS} are drawn on a node"
+        )
     return value
 
 
@@ -138,7 +201,7 @@ def check_str_list(value: Any, field: str, allowed: Iterable[str] | None = None)
         allowed = list(allowed)
         for v in out:
             if v not in allowed:
-                raise ProtocolError(f"field {field!r}: unknown value {v!r}; expected one of {allowed}")
+                raise ProtocolError(f"field {field!r}: unknown value {brief(v)}; expected one of {allowed}")
     return out
 
 
@@ -149,7 +212,7 @@ def check_list(value: Any, field: str) -> list:
 def check_node(node: Any, field: str) -> dict:
     """Validate one scene node and return it normalised (defaults filled in)."""
     check_type(node, dict, field, "a node map")
-    out = {"id": check_type(node.get("id"), str, f"{field}.id", "a string")}
+    out = {"id": check_id(node.get("id"), f"{field}.id")}
     seg = check_type(node.get("seg"), int, f"{field}.seg", "an int >= 1")
     if seg < 1 or seg >= 2**31:
         raise ProtocolError(f"field '{field}.seg': expected an int >= 1, got {seg}")
@@ -157,7 +220,9 @@ def check_node(node: Any, field: str) -> dict:
     out["kind"] = check_type(node.get("kind", ""), str, f"{field}.kind", "a string")
     shape = check_type(node.get("shape"), str, f"{field}.shape", f"one of {list(SHAPES)}")
     if shape not in SHAPES:
-        raise ProtocolError(f"field '{field}.shape': unknown shape {shape!r}; expected one of {list(SHAPES)}")
+        raise ProtocolError(
+            f"field '{field}.shape': unknown shape {brief(shape)}; expected one of {list(SHAPES)}"
+        )
     out["shape"] = shape
     out["size"] = check_vec(node.get("size"), f"{field}.size")
     if any(s < 0 for s in out["size"]):
@@ -167,7 +232,7 @@ def check_node(node: Any, field: str) -> dict:
     out["color"] = check_color(node.get("color", [0.7, 0.7, 0.7]), f"{field}.color")
     out["visible"] = check_type(node.get("visible", True), bool, f"{field}.visible", "a bool")
     text = node.get("text")
-    out["text"] = None if text is None else check_type(text, str, f"{field}.text", "a string")
+    out["text"] = None if text is None else check_text(text, f"{field}.text")
     out["text_color"] = check_color(node.get("text_color", [0.05, 0.05, 0.05]), f"{field}.text_color")
     return out
 
@@ -178,7 +243,7 @@ UPDATE_FIELDS = {"pos", "hpr", "color", "visible", "text", "text_color"}
 def check_update(upd: Any, field: str) -> dict:
     """Validate one node update ``{"id", any of pos/hpr/color/visible/text/text_color}``."""
     check_type(upd, dict, field, "an update map")
-    out: dict[str, Any] = {"id": check_type(upd.get("id"), str, f"{field}.id", "a string")}
+    out: dict[str, Any] = {"id": check_id(upd.get("id"), f"{field}.id")}
     for key in upd:
         if key != "id" and key not in UPDATE_FIELDS:
             raise ProtocolError(
@@ -195,7 +260,7 @@ def check_update(upd: Any, field: str) -> dict:
         out["visible"] = check_type(upd["visible"], bool, f"{field}.visible", "a bool")
     if "text" in upd:
         t = upd["text"]
-        out["text"] = None if t is None else check_type(t, str, f"{field}.text", "a string or null")
+        out["text"] = None if t is None else check_text(t, f"{field}.text")
     return out
 
 

@@ -21,6 +21,7 @@ pixel for pixel: same camera, same geometry, same rasteriser.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 from embodied.bridges.panda3d.geometry import intersect, make_unit_geoms
@@ -67,6 +68,9 @@ text-minfilter linear
 
 PIPES = {"software": "TinyOffscreenGraphicsPipe", "gl": "eglGraphicsPipe"}
 MAX_NODES = 1 << 18
+MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently used is freed
+MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
+DEFAULT_SCENE = "default"
 _SHIFT = 2  # id pass: 6 bits per channel, value (k << 2) + 2 survives tinydisplay's +-1 error
 
 
@@ -121,9 +125,28 @@ def _make_buffer(engine, pipe, width, height, gsg=None):
         0,
         fbp,
         WindowProperties.size(width, height),
-        GraphicsPipe.BF_refuse_window,
+        GraphicsPipe.BF_refuse_window | GraphicsPipe.BF_resizeable,
         gsg,
     )
+
+
+class _Buffer:
+    """An offscreen buffer with its RAM texture and display region. Panda3D never gives back the
+    memory of a removed buffer, so buffers are pooled and resized (which does free memory)."""
+
+    def __init__(self, engine, pipe, gsg, width: int, height: int):
+        self.buffer = _make_buffer(engine, pipe, width, height, gsg)
+        if self.buffer is None:
+            raise EngineError(f"could not open a {width}x{height} offscreen buffer")
+        self.tex = Texture()
+        self.buffer.add_render_texture(self.tex, GraphicsOutput.RTM_copy_ram, GraphicsOutput.RTP_color)
+        self.buffer.set_clear_color_active(True)
+        self.region = self.buffer.make_display_region()
+        self.buffer.set_active(False)
+
+    def resize(self, width: int, height: int) -> None:
+        if (self.buffer.get_x_size(), self.buffer.get_y_size()) != (width, height):
+            self.buffer.set_size(width, height)
 
 
 class _Target:
@@ -131,12 +154,8 @@ class _Target:
 
     def __init__(self, renderer: Renderer, width: int, height: int):
         self.width, self.height = width, height
-        self.buffer = _make_buffer(renderer.engine, renderer.pipe, width, height, renderer.gsg)
-        if self.buffer is None:
-            raise EngineError(f"could not open a {width}x{height} offscreen buffer")
-        self.tex = Texture()
-        self.buffer.add_render_texture(self.tex, GraphicsOutput.RTM_copy_ram, GraphicsOutput.RTP_color)
-        self.buffer.set_clear_color_active(True)
+        self.slot = renderer._take_buffer(width, height)
+        self.buffer, self.tex, self.region = self.slot.buffer, self.slot.tex, self.slot.region
         self.lens = PerspectiveLens()
         self.eye = renderer.root.attach_new_node("eye")
         self.cam = self.eye.attach_new_node(Camera("rgb", self.lens))
@@ -144,9 +163,16 @@ class _Target:
         idcam.set_initial_state(renderer.id_state)
         idcam.set_tag_state_key("nid")
         self.idcam = self.eye.attach_new_node(idcam)
-        self.region = self.buffer.make_display_region()
         self.region.set_camera(self.cam)
-        self.buffer.set_active(False)
+
+    def free(self) -> _Buffer:
+        """Drop the cameras and hand back the buffer (the target is unusable afterwards)."""
+        self.idcam.node().clear_tag_states()
+        self.region.set_camera(NodePath())
+        self.eye.remove_node()
+        self.tex.clear_ram_image()
+        slot, self.slot = self.slot, None
+        return slot
 
     def grab(self, camera_np, clear) -> np.ndarray:
         self.region.set_camera(camera_np)
@@ -158,30 +184,115 @@ class _Target:
         return img.reshape(self.height, self.width, 3)[::-1]
 
 
-class Renderer:
-    """Renders a scene of boxes, cylinders, spheres and cards (see DESIGN §3 scene nodes).
+class _Scene:
+    """One scene held by the engine: its own root (lights + nodes), cameras and offscreen targets."""
 
-    Raises ProtocolError for invalid nodes, updates, cameras or unknown ids (nothing is
-    applied from a failing call), EngineError when no backend can be opened.
-    """
-
-    def __init__(self, renderer: str = "software"):
-        self.backend, self.pipe, self.engine, self.driver = _open_pipe(renderer)
-        self.gsg = None
+    def __init__(self, handle: str):
+        self.handle = handle
         self.root = NodePath("render")
         self.scene = self.root.attach_new_node("scene")
-        self.geoms = make_unit_geoms()
-        self.id_state = RenderState.make(
-            LightAttrib.make_all_off(), TextureAttrib.make_off(), MaterialAttrib.make_off(), 1000
-        )
-        self._lights()
         self.targets: dict[tuple[int, int], _Target] = {}
         self.cameras: dict[str, dict] = {}
         self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.background = (0.0, 0.0, 0.0)
         self.name = ""
+
+
+def _scene_attr(name: str) -> property:
+    """A Renderer attribute that belongs to the scene in use (see :meth:`Renderer.use`)."""
+
+    def get(self):
+        return getattr(self.current, name)
+
+    def set(self, value):
+        setattr(self.current, name, value)
+
+    return property(get, set, doc=f"``{name}`` of the scene in use")
+
+
+class Renderer:
+    """Renders scenes of boxes, cylinders, spheres and cards (see docs/protocol.md scene nodes).
+
+    The renderer holds several scenes, each named by a handle, each with its own root node,
+    cameras and offscreen buffers; :meth:`use` picks the one that ``load_scene``, ``update``,
+    ``set_cameras``, ``render`` and ``raycast`` act on (in-process users who never call it get
+    one scene, ``"default"``). Offscreen buffers are capped engine-wide (``max_buffers``,
+    ``max_buffer_pixels``): the least recently used one is freed and rebuilt when needed.
+
+    Raises ProtocolError for invalid nodes, updates, cameras or unknown ids (nothing is
+    applied from a failing call), EngineError when no backend can be opened.
+    """
+
+    root = _scene_attr("root")
+    scene = _scene_attr("scene")
+    targets = _scene_attr("targets")
+    cameras = _scene_attr("cameras")
+    nodes = _scene_attr("nodes")
+    order = _scene_attr("order")
+    background = _scene_attr("background")
+    name = _scene_attr("name")
+
+    def __init__(
+        self,
+        renderer: str = "software",
+        max_buffers: int = MAX_BUFFERS,
+        max_buffer_pixels: int = MAX_BUFFER_PIXELS,
+    ):
+        self.backend, self.pipe, self.engine, self.driver = _open_pipe(renderer)
+        self.max_buffers, self.max_buffer_pixels = max(1, max_buffers), max_buffer_pixels
+        self._host = _make_buffer(self.engine, self.pipe, 16, 16)  # keeps the shared GSG alive
+        self.gsg = None
+        if self._host is not None:
+            self._host.set_active(False)
+            self.gsg = self._host.get_gsg()
+        self.geoms = make_unit_geoms()
+        self.id_state = RenderState.make(
+            LightAttrib.make_all_off(), TextureAttrib.make_off(), MaterialAttrib.make_off(), 1000
+        )
+        self.scenes: dict[str, _Scene] = {}
+        self._current: _Scene | None = None
+        self._lru: OrderedDict[tuple[str, int, int], _Target] = OrderedDict()  # every live target
+        self._pool: list[_Buffer] = []  # buffers of freed targets, shrunk, for reuse
         self._ray_cache: tuple = (None, None)
+
+    # ------------------------------------------------------------ scenes (handles)
+    @property
+    def current(self) -> _Scene:
+        """The scene in use; in-process users who never call :meth:`use` get ``"default"``."""
+        if self._current is None:
+            self.use(DEFAULT_SCENE, create=True)
+        return self._current
+
+    def use(self, handle: str, create: bool = False) -> _Scene:
+        """Make scene ``handle`` the one later calls act on (``create``: make it if it is new)."""
+        sc = self.scenes.get(handle)
+        if sc is None:
+            if not create:
+                raise ProtocolError(
+                    f"field 'scene': unknown scene handle {handle!r:.80}; load_scene (without 'scene') "
+                    f"returns a new handle ({len(self.scenes)} scenes open)"
+                )
+            sc = self.scenes[handle] = _Scene(handle)
+            self._current = sc
+            self._lights()
+        self._current = sc
+        return sc
+
+    def close_scene(self, handle: str) -> None:
+        """Free scene ``handle``: its nodes, cameras and buffers. Unknown handles raise ProtocolError."""
+        sc = self.use(handle)
+        for key in [k for k in self._lru if k[0] == handle]:
+            self._release(self._lru.pop(key))
+        sc.targets.clear()
+        sc.root.remove_node()
+        sc.nodes.clear()
+        del self.scenes[handle]
+        self._current = None
+        RenderState.garbage_collect()
+
+    def buffer_count(self) -> int:
+        return len(self._lru)
 
     def _lights(self):
         amb = self.root.attach_new_node(AmbientLight("ambient"))
@@ -294,12 +405,16 @@ class Renderer:
     # ------------------------------------------------------------ rendering
     def _target(self, cam: dict) -> _Target:
         key = (cam["width"], cam["height"])
+        lru_key = (self.current.handle, *key)
         if key not in self.targets:
+            self._make_room(key[0] * key[1])
             t = self.targets[key] = _Target(self, *key)
             if self.gsg is None:
                 self.gsg = t.buffer.get_gsg()
             for rec in self.nodes.values():
                 t.idcam.node().set_tag_state(str(rec["index"]), _id_state(rec["index"]))
+            self._lru[lru_key] = t
+        self._lru.move_to_end(lru_key)
         t = self.targets[key]
         t.eye.set_pos_hpr(*cam["pos"], *cam["hpr"])
         h = cam["fov"]
@@ -336,6 +451,33 @@ class Renderer:
                     res["depth"] = self._depth(t, cam, ids)
             out[a] = {m: res[m] for m in modalities}
         return out
+
+    def _make_room(self, pixels: int) -> None:
+        """Free least recently used buffers until one more of ``pixels`` fits the caps."""
+        if pixels > self.max_buffer_pixels:
+            raise ProtocolError(
+                f"a {pixels}-pixel camera exceeds this engine's buffer budget of "
+                f"{self.max_buffer_pixels} pixels (--max-buffer-pixels); ask for a smaller width/height"
+            )
+        while self._lru and (
+            len(self._lru) >= self.max_buffers
+            or sum(t.width * t.height for t in self._lru.values()) + pixels > self.max_buffer_pixels
+        ):
+            (handle, w, h), t = self._lru.popitem(last=False)
+            self.scenes[handle].targets.pop((w, h), None)
+            self._release(t)
+
+    def _take_buffer(self, width: int, height: int) -> _Buffer:
+        if self._pool:
+            slot = self._pool.pop()
+            slot.resize(width, height)
+            return slot
+        return _Buffer(self.engine, self.pipe, self.gsg, width, height)
+
+    def _release(self, t: _Target) -> None:
+        slot = t.free()
+        slot.resize(16, 16)  # gives the pixels' memory back
+        self._pool.append(slot)
 
     def _rays(self, cam: dict) -> np.ndarray:
         """Per-pixel ray directions (H*W, 3) float32 in camera space (x right, y forward,
@@ -405,7 +547,8 @@ class Renderer:
 
     def close(self) -> None:
         """Release every buffer; the renderer is unusable afterwards."""
-        for t in self.targets.values():
-            self.engine.remove_window(t.buffer)
-        self.targets.clear()
+        self._lru.clear()
+        self._pool.clear()
+        self.scenes.clear()
+        self._current = None
         self.engine.remove_all_windows()

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -25,7 +26,8 @@ from embodied.errors import EmbodiedError, ProtocolError
 
 log = logging.getLogger("embodied.engine.panda3d")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates"]
+CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates", "scenes", "batch"]
+MAX_SCENES = 256
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
@@ -53,6 +55,18 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="largest request accepted, in bytes (default: %(default)s)",
     )
     p.add_argument(
+        "--max-scenes", type=int, default=MAX_SCENES, help="scenes held at once (default: %(default)s)"
+    )
+    p.add_argument(
+        "--max-buffers", type=int, default=32, help="offscreen buffers kept, LRU (default: %(default)s)"
+    )
+    p.add_argument(
+        "--max-buffer-pixels",
+        type=int,
+        default=4096 * 4096 * 2,
+        help="pixels of all buffers together (default: %(default)s)",
+    )
+    p.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -64,8 +78,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 class Server:
     """Dispatches decoded requests to the renderer. ``handle`` never raises."""
 
-    def __init__(self, renderer, token: str | None, max_bytes: int):
+    def __init__(self, renderer, token: str | None, max_bytes: int, max_scenes: int = MAX_SCENES):
         self.renderer, self.token, self.max_bytes = renderer, token, max_bytes
+        self.max_scenes = max_scenes
         self.closing = False
 
     def handle(self, frames: list) -> list:
@@ -101,6 +116,12 @@ class Server:
 
     def op_hello(self, h):
         r = self.renderer
+        wanted = h.get("protocol", P.PROTOCOL_VERSION)
+        if wanted != P.PROTOCOL_VERSION:
+            raise ProtocolError(
+                f"this engine speaks protocol {P.PROTOCOL_VERSION}, the client {P.brief(wanted)}; "
+                "upgrade the older side (docs/protocol.md, versioning)"
+            )
         return P.pack(
             {
                 "ok": True,
@@ -110,6 +131,9 @@ class Server:
                 "driver": r.driver,
                 "capabilities": CAPABILITIES,
                 "max_message_bytes": self.max_bytes,
+                "max_scenes": self.max_scenes,
+                "max_batch": P.MAX_BATCH,
+                "scenes": len(r.scenes),
                 "pid": os.getpid(),
             }
         )
@@ -117,47 +141,114 @@ class Server:
     def op_ping(self, h):
         return P.pack({"ok": True, "time": time.time()})
 
+    def _use(self, h: dict, field: str = "scene"):
+        """Select the scene the request names (ProtocolError for a missing or unknown handle)."""
+        if field not in h:
+            raise ProtocolError(
+                f"field {field!r}: missing; every scene request names its scene by the handle "
+                "load_scene returned (protocol 2, docs/protocol.md)"
+            )
+        return self.renderer.use(P.check_handle(h[field], field))
+
     def op_load_scene(self, h):
+        """Create a scene (no 'scene' field) or replace one (its handle); all or nothing."""
         nodes = P.check_list(h.get("nodes", []), "nodes")
-        name = P.check_type(h.get("name", ""), str, "name", "a string")
-        count = self.renderer.load_scene(nodes, name, h.get("background"))
-        return P.pack({"ok": True, "nodes": count})
+        name = P.check_type(h.get("name", ""), str, "name", "a string")[:200]
+        r = self.renderer
+        if h.get("scene") is not None:
+            handle = self._use(h).handle
+            count = r.load_scene(nodes, name, h.get("background"))
+            return P.pack({"ok": True, "nodes": count, "scene": handle})
+        if len(r.scenes) >= self.max_scenes:
+            raise ProtocolError(
+                f"this engine holds {len(r.scenes)} scenes, its limit (--max-scenes); close_scene "
+                "the ones no longer needed, or start another engine"
+            )
+        handle = secrets.token_hex(8)
+        r.use(handle, create=True)
+        try:
+            count = r.load_scene(nodes, name, h.get("background"))
+        except BaseException:
+            r.close_scene(handle)
+            raise
+        return P.pack({"ok": True, "nodes": count, "scene": handle})
+
+    def op_close_scene(self, h):
+        self._use(h)
+        self.renderer.close_scene(h["scene"])
+        return P.pack({"ok": True})
 
     def op_update(self, h):
+        self._use(h)
         n = self.renderer.update(P.check_list(h.get("updates", []), "updates"))
         return P.pack({"ok": True, "updated": n})
 
     def op_camera(self, h):
+        self._use(h)
         self.renderer.set_cameras(P.check_list(h.get("cameras", []), "cameras"))
         return P.pack({"ok": True})
 
-    def op_render(self, h):
-        agents = P.check_str_list(h.get("agents", ["a0"]), "agents")
-        mods = P.check_str_list(h.get("modalities", ["rgb"]), "modalities", P.MODALITIES)
+    def _render_item(self, item: dict, field: str) -> tuple:
+        """Validate one scene's part of a render request; nothing is applied yet."""
+        P.check_type(item, dict, field, "a map with 'scene', 'agents', 'updates', 'cameras'")
+        pre = f"{field}." if field else ""
+        if field and "scene" not in item:
+            raise ProtocolError(f"field '{pre}scene': missing; name each scene by its handle")
+        sc = self.renderer.use(P.check_handle(item.get("scene"), pre + "scene")) if field else self._use(item)
+        agents = P.check_str_list(item.get("agents", ["a0"]), pre + "agents")
         cams = [
-            P.check_camera(c, f"cameras[{i}]")
-            for i, c in enumerate(P.check_list(h.get("cameras", []), "cameras"))
+            P.check_camera(c, f"{pre}cameras[{i}]")
+            for i, c in enumerate(P.check_list(item.get("cameras") or [], pre + "cameras"))
         ]
-        known = set(self.renderer.cameras) | {c["agent"] for c in cams}
+        known = set(sc.cameras) | {c["agent"] for c in cams}
         for a in agents:
             if a not in known:
                 raise ProtocolError(
-                    f"field 'agents': no camera for agent {a!r}; send 'cameras' with "
-                    f"this request or the 'camera' op first (known: {sorted(known)})"
+                    f"field '{pre}agents': no camera for agent {P.brief(a)} in scene {sc.handle!r}; "
+                    f"send 'cameras' with this request or the 'camera' op first (known: {sorted(known)[:20]})"
                 )
-        if h.get("updates"):
-            self.renderer.update(P.check_list(h["updates"], "updates"))
-        if cams:
-            self.renderer.set_cameras(cams)
-        out = self.renderer.render(agents, mods)
+        updates = [
+            P.check_update(u, f"{pre}updates[{i}]")
+            for i, u in enumerate(P.check_list(item.get("updates") or [], pre + "updates"))
+        ]
+        for i, u in enumerate(updates):
+            if u["id"] not in sc.nodes:
+                raise ProtocolError(
+                    f"field '{pre}updates[{i}].id': unknown node id {P.brief(u['id'])} in scene "
+                    f"{sc.handle!r}; nothing was applied"
+                )
+        return sc.handle, agents, cams, updates
+
+    def op_render(self, h):
+        """Render one scene (``scene``, ``agents``, ``updates``, ``cameras``) or several
+        (``scenes``: a list of such maps); all are validated before anything is applied."""
+        mods = P.check_str_list(h.get("modalities", ["rgb"]), "modalities", P.MODALITIES)
+        if "scenes" in h:
+            items = P.check_list(h["scenes"], "scenes")
+            if not 1 <= len(items) <= P.MAX_BATCH:
+                raise ProtocolError(f"field 'scenes': {len(items)} items; expected 1..{P.MAX_BATCH}")
+            parts = [self._render_item(it, f"scenes[{i}]") for i, it in enumerate(items)]
+            if len({p[0] for p in parts}) != len(parts):
+                raise ProtocolError("field 'scenes': a scene is named twice; name each scene once")
+        else:
+            parts = [self._render_item(h, "")]
+        r = self.renderer
         descs, bufs = [], []
-        for a in agents:
-            for m in mods:
-                descs.append(P.describe(a, m, out[a][m]))
-                bufs.append(out[a][m])
+        for handle, agents, cams, updates in parts:
+            r.use(handle)
+            if updates:
+                r.update(updates)
+            if cams:
+                r.set_cameras(cams)
+            out = r.render(agents, mods)
+            for a in agents:
+                for m in mods:
+                    descs.append(P.describe(a, m, out[a][m], handle))
+                    bufs.append(out[a][m])
         return P.pack({"ok": True, "buffers": descs}, bufs)
 
     def op_raycast(self, h):
+        self._use(h)
         return P.pack({"ok": True, **self.renderer.raycast(h.get("from"), h.get("to"))})
 
     def op_close(self, h):
@@ -206,7 +297,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from embodied.bridges.panda3d.renderer import Renderer  # heavy import after arg checks
 
     try:
-        renderer = Renderer(args.renderer)
+        renderer = Renderer(args.renderer, args.max_buffers, args.max_buffer_pixels)
     except EmbodiedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -241,7 +332,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
     print(f"READY {endpoint}", flush=True)
     log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
-    server = Server(renderer, args.token, args.max_message_bytes)
+    server = Server(renderer, args.token, args.max_message_bytes, args.max_scenes)
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
     last_check = time.monotonic()

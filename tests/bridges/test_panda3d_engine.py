@@ -96,7 +96,7 @@ def _wait_gone(pid: int, seconds: float) -> bool:
 
 def test_hello_and_modalities(eng):
     info = eng.hello()
-    assert info["engine"] == "panda3d" and info["renderer"] == "software" and info["protocol"] == 1
+    assert info["engine"] == "panda3d" and info["renderer"] == "software" and info["protocol"] == 2
     assert {"rgb", "depth", "seg"} <= set(info["capabilities"])
     assert eng.ping() < 1.0
     out = eng.render(modalities=("rgb", "depth", "seg"))["a0"]
@@ -186,24 +186,57 @@ def _raw(endpoint: str, frames: list, timeout_ms: int = 5000) -> dict:
         sock.close(0)
 
 
+H = "HANDLE"  # replaced by the fixture scene's handle
+
+
 @pytest.mark.parametrize(
     "frames, needle",
     [
         ([b"\xc1not msgpack"], "msgpack"),
         ([msgpack.packb([1, 2])], "map"),
-        ([msgpack.packb({"op": "explode"})], "unknown op"),
-        ([msgpack.packb({"noop": 1})], "op"),
-        ([msgpack.packb({"op": "render", "agents": 5})], "agents"),
-        ([msgpack.packb({"op": "render", "modalities": ["rgb", "heat"]})], "heat"),
-        ([msgpack.packb({"op": "camera", "cameras": [{"agent": "a0", "width": "big"}]})], "width"),
-        ([msgpack.packb({"op": "load_scene", "nodes": [{"id": "x", "seg": 0, "shape": "box"}]})], "seg"),
-        ([msgpack.packb({"op": "ping"}), b"\0" * (2 * MAX_BYTES)], "exceeds"),
+        ([{"op": "explode"}], "unknown op"),
+        ([{"noop": 1}], "op"),
+        ([{"op": "render", "scene": H, "agents": 5}], "agents"),
+        ([{"op": "render", "scene": H, "modalities": ["rgb", "heat"]}], "heat"),
+        ([{"op": "render", "agents": ["a0"]}], "scene"),
+        ([{"op": "render", "scene": "nope"}], "unknown scene handle"),
+        ([{"op": "render", "scene": ["x"] * 1000}], "scene handle"),
+        ([{"op": "render", "scenes": [{"scene": H}, {"scene": H}]}], "twice"),
+        ([{"op": "render", "scenes": [{"scene": H}, {"agents": ["a0"]}]}], "scenes[1].scene"),
+        ([{"op": "camera", "scene": H, "cameras": [{"agent": "a0", "width": "big"}]}], "width"),
+        ([{"op": "load_scene", "nodes": [{"id": "x", "seg": 0, "shape": "box"}]}], "seg"),
+        (
+            [
+                {
+                    "op": "load_scene",
+                    "nodes": [{"id": "x", "seg": 1, "shape": "box", "size": [1, 1, 1], "text": "x" * 10**5}],
+                }
+            ],
+            "at most",
+        ),
+        ([{"op": "hello", "protocol": 1}], "protocol"),
+        ([{"op": "close_scene", "scene": "nope"}], "unknown scene handle"),
+        ([{"op": "ping"}, b"\0" * (2 * MAX_BYTES)], "exceeds"),
     ],
 )
 def test_bad_requests_get_error_replies(eng, frames, needle):
+    handle = eng.default_scene.handle
+
+    def fill(v):
+        if v == H:
+            return handle
+        if isinstance(v, dict):
+            return {k: fill(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fill(x) for x in v]
+        return v
+
+    frames = [msgpack.packb(fill(f)) if isinstance(f, dict) else f for f in frames]
     reply = _raw(eng.endpoint, frames)
-    assert reply["ok"] is False and needle in reply["error"]["message"]
+    assert reply["ok"] is False and needle in reply["error"]["message"], reply
+    assert len(reply["error"]["message"]) < 400
     assert eng.ping() < 1.0
+    assert eng.render()["a0"]["rgb"].shape == (120, 160, 3)  # the scene is untouched
 
 
 def test_token_required(tmp_path):
