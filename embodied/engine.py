@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -35,7 +36,12 @@ import zmq
 from embodied import protocol as P
 from embodied.errors import EngineError, EngineTimeout, ProtocolError
 
-ENGINES = {"panda3d": "embodied.bridges.panda3d.server"}  # name -> module run with python -m
+# name -> a module run with ``python -m`` (ZeroMQ engines), or "module:function" for a backend with
+# its own launcher, called with launch()'s arguments and returning a client with this interface
+ENGINES = {
+    "panda3d": "embodied.bridges.panda3d.server",
+    "unreal": "embodied.bridges.unrealcv.launcher:launch",
+}
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 
 
@@ -412,6 +418,11 @@ def launch(
     """
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
+    if ":" in ENGINES[engine]:  # a backend with its own launcher
+        module, func = ENGINES[engine].split(":")
+        own = getattr(importlib.import_module(module), func)
+        args = dict(headless=headless, renderer=renderer, host=host, port=port, timeout=timeout)
+        return own(engine=engine, log_dir=log_dir, token=token, **args, **kw)
     if not headless:
         raise EngineError(
             "windowed engines are not supported yet: use launch(headless=True) and "
