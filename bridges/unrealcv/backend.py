@@ -80,6 +80,8 @@ class UnrealCVEngine(EngineClient):
         self._cam_sent: dict[int, tuple] = {}
         self._cameras: dict[str, dict] = {}
         self._warned: set[str] = set()
+        self._default = None
+        self._scene: UnrealScene | None = None  # the scene loaded in the level, if any
 
     # ------------------------------------------------------------ transport
     def _where(self) -> str:
@@ -155,6 +157,21 @@ class UnrealCVEngine(EngineClient):
         }
         return self.info
 
+    def scene(self) -> UnrealScene:
+        """A scene on this engine. An Unreal level holds one: load it, close it before the next."""
+        return UnrealScene(self)
+
+    @property
+    def default_scene(self) -> UnrealScene:
+        if self._default is None:
+            self._default = UnrealScene(self)
+        return self._default
+
+    def render_many(self, items, modalities=("rgb",), timeout=None):
+        """Several scenes in one round trip: a level holds one scene, so at most one item."""
+        pending = [sc.render_async(modalities=modalities, timeout=timeout, **f) for sc, f in items]
+        return lambda: [p() for p in pending]
+
     def supports(self, template: str) -> bool:
         """Whether the server lists this command template in ``vget /unrealcv/commands``."""
         return template in self._commands
@@ -174,9 +191,7 @@ class UnrealCVEngine(EngineClient):
                 raise ProtocolError(f"field 'nodes[{i}].id': duplicate node id {n['id']!r}")
             seen.add(n["id"])
         rows = [self.table.for_node(n["kind"], n["shape"]) for n in checked]
-        # 1. remove what an earlier scene spawned
-        self.batch([f"vset /object/{a}/destroy" for a in self._names.values()], timeout, check=False)
-        self._names, self._nodes = {}, {}
+        self.clear_scene(timeout)  # 1. remove what an earlier scene spawned
         # 2. spawn (a build may rename actors: the reply carries the name it used)
         names, used = [], set()
         for n in checked:
@@ -219,6 +234,11 @@ class UnrealCVEngine(EngineClient):
         self.batch(cmds, timeout)
         self._segs = np.unique(np.array([n["seg"] for n in checked], np.int64))
         return len(checked)
+
+    def clear_scene(self, timeout: float | None = None) -> None:
+        """Destroy every actor this client spawned."""
+        self.batch([f"vset /object/{a}/destroy" for a in self._names.values()], timeout, check=False)
+        self._names, self._nodes, self._segs = {}, {}, np.zeros(0, np.int64)
 
     def _node_cmds(self, nid: str, u: dict, row: A.Asset | None = None) -> list[str]:
         """Commands that bring actor ``nid`` to the (checked) fields of ``u``."""
@@ -395,4 +415,59 @@ class UnrealCVEngine(EngineClient):
         return f"<UnrealCVEngine {self.endpoint}{owner}{' closed' if self._closed else ''}>"
 
 
-__all__ = ["CAPABILITIES", "UnrealCVEngine"]
+class UnrealScene:
+    """The scene of an Unreal level, with the interface of :class:`embodied.engine.RemoteScene`.
+
+    UnrealCV has no scene handles: an engine holds one scene at a time, so a second scene is
+    refused until the first is closed (launch one engine per env, as UnrealZoo does)."""
+
+    def __init__(self, client: UnrealCVEngine):
+        self.client = client
+        self.handle: str | None = None
+
+    def _live(self, op: str) -> UnrealCVEngine:
+        if self.handle is None:
+            raise EngineError(f"{op!r} before load(): this scene is not loaded")
+        return self.client
+
+    def load(self, nodes, name: str = "", background=None, timeout: float | None = None) -> int:
+        eng = self.client
+        other = eng._scene
+        if other is not None and other is not self and other.handle is not None:
+            raise EngineError(
+                f"{eng.endpoint} already shows a scene (an Unreal level holds one); close it first, "
+                "or launch one engine per env"
+            )
+        n = eng.load_scene(nodes, name, background, timeout)
+        eng._scene, self.handle = self, f"level:{name or 'scene'}"
+        return n
+
+    def update(self, updates, timeout=None) -> int:
+        return self._live("update").update(updates, timeout)
+
+    def set_cameras(self, cameras, timeout=None) -> None:
+        self._live("camera").set_cameras(cameras, timeout)
+
+    def render(self, agents=("a0",), modalities=("rgb",), updates=None, cameras=None, timeout=None):
+        return self._live("render").render(agents, modalities, updates, cameras, timeout)
+
+    def render_async(self, agents=("a0",), modalities=("rgb",), updates=None, cameras=None, timeout=None):
+        return self._live("render").render_async(agents, modalities, updates, cameras, timeout)
+
+    def raycast(self, src, dst, timeout=None) -> dict:
+        return self.client.raycast(src, dst, timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Destroy the scene's actors (nothing happens if it was never loaded or the client is closed)."""
+        handle, self.handle = self.handle, None
+        eng = self.client
+        if handle is not None and eng._scene is self:
+            eng._scene = None
+            if not eng._closed:
+                eng.clear_scene(timeout)
+
+    def __repr__(self) -> str:
+        return f"<UnrealScene {self.handle or '(not loaded)'} on {self.client.endpoint}>"
+
+
+__all__ = ["CAPABILITIES", "UnrealCVEngine", "UnrealScene"]
