@@ -26,12 +26,19 @@ from typing import Any
 
 import numpy as np
 
-from .actions import NAVIGATION, Action, ActionError, from_mapping, parse_canonical
+from .actions import Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
-from .errors import ConfigError, EngineError, ProtocolError
+from .errors import (
+    ConfigError,
+    EngineError,
+    EnvClosedError,
+    EpisodeEndedError,
+    ProtocolError,
+    StateError,
+)
 from .nav import NavConfig, bearing_to
 from .planning import checkpoints_from_plan, path_to_interact
-from .rules import Result, apply
+from .rules import Result, apply, offered_actions
 from .scene_graph import SceneGraph
 from .solver import Verdict, solve
 from .spec import Spec
@@ -51,13 +58,27 @@ class Env:
         scene: a registered task name (``"escape/key-door"``), a :class:`~embodied.tasks.Task`, or a spec
             (path, shipped scene name, dict or :class:`Spec`).
         engine: engine name for :func:`embodied.launch`, or a connected :class:`EngineClient` to share.
-        width, height: frame size in pixels; fov: horizontal field of view, degrees.
-        seed: recorded in the episode; the world itself has no randomness beyond the spec's seed.
+        width, height: frame size in pixels.
+        fov: horizontal field of view, degrees (default 90, or ``nav.fov`` when ``nav`` is given;
+            giving both with different values is an error).
+        seed: seeds a task's scene generator and is recorded with the episode.
         modalities: any of ``rgb``, ``depth``, ``segmentation`` rendered each step (override per step).
         high_level: also list ``NavigateTo(object)`` for objects seen before.
         max_steps: step budget; default from the spec, else 30 x the optimal plan length (at least 200).
         agent: the agent ``step`` controls (default: the first in the spec).
+        nav: step sizes, turn angles, reach, agent radius (:class:`~embodied.nav.NavConfig`).
+        allowed_actions: ``"visible"`` (default) lists interactions with everything in view, in reach
+            or not, so the list does not leak what is interactable; ``"interactable"`` lists only
+            those that can be done from where the agent stands.
+        renderer: ``software``, ``gl`` or ``auto`` for an engine this env launches.
+
+    Errors: a bad argument raises :class:`~embodied.errors.ConfigError`, a bad scene
+    :class:`~embodied.errors.SpecError`; ``step`` after the episode ended raises
+    :class:`~embodied.errors.EpisodeEndedError` (call ``reset``), any call after ``close``
+    :class:`~embodied.errors.EnvClosedError`. A bad *action* never raises (see ``step``).
     """
+
+    ALLOWED_MODES = ("visible", "interactable")
 
     metadata = {"render_modes": ["rgb_array"]}
 
@@ -67,7 +88,7 @@ class Env:
         engine: str | EngineClient = "panda3d",
         width: int = 224,
         height: int = 224,
-        fov: float = 90.0,
+        fov: float | None = None,
         seed: int | None = None,
         modalities: Sequence[str] = ("rgb",),
         high_level: bool = False,
@@ -76,13 +97,29 @@ class Env:
         nav: NavConfig | None = None,
         renderer: str = "software",
         engine_timeout: float = 30.0,
+        allowed_actions: str = "visible",
     ):
-        self.task: Task = make_task(scene)
+        self.engine = None  # set last: close() is safe whatever fails below
+        if isinstance(modalities, str):
+            modalities = (modalities,)
         bad = [m for m in modalities if m not in MODALITIES]
-        if bad:
-            raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
+        if bad or not modalities:
+            raise ConfigError(f"unknown modalities {bad or '(none)'}; choose from {MODALITIES}")
+        if allowed_actions not in self.ALLOWED_MODES:
+            raise ConfigError(f"allowed_actions={allowed_actions!r}; choose from {self.ALLOWED_MODES}")
+        for name, v in (("width", width), ("height", height)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= 8192:
+                raise ConfigError(f"{name} must be a whole number of pixels in 1..8192, got {v!r}")
+        if nav is not None and fov is not None and float(fov) != nav.fov:
+            raise ConfigError(
+                f"fov={fov} conflicts with nav.fov={nav.fov}; give the field of view once (fov= or NavConfig(fov=))"
+            )
+        if fov is not None and not 1 <= float(fov) < 180:
+            raise ConfigError(f"fov must be in 1..179 degrees, got {fov}")
+        self.task: Task = make_task(scene)
         self.width, self.height = int(width), int(height)
-        self.nav = NavConfig(**{**(nav.__dict__ if nav else {}), "fov": fov})
+        self.nav = nav if nav is not None else NavConfig(fov=float(fov) if fov is not None else 90.0)
+        self.allowed_mode = allowed_actions
         self.modalities = tuple(modalities)
         self.high_level = high_level
         self.seed = seed
@@ -94,11 +131,13 @@ class Env:
         self._launch_args = (
             dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
         )
-        self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
-        self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self.engine_restarts = 0
         self._reached: set[int] = set()
         self._done = False
+        self._ended = False  # terminated or truncated: step needs a reset first
+        self._closed = False
+        self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
+        self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
         self.last_obs: dict[str, Any] | None = None
 
@@ -124,12 +163,13 @@ class Env:
 
     def reset_all(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Like :meth:`reset`, for every agent: ``({agent: obs}, {agent: info})``."""
+        self._check_open("reset")
         if seed is not None:
             if self.task.seeded and seed != self.seed:
                 self._setup(self.task.spec(seed))
             self.seed = seed
         self.world.reset_state()
-        self._reached, self._done = set(), False
+        self._reached, self._done, self._ended = set(), False, False
         if not self._loaded:
             self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
@@ -142,6 +182,7 @@ class Env:
 
     def close(self) -> None:
         """Free this env's scene on the engine, and stop the engine if this env started it."""
+        self._closed = True
         if self.engine is None:
             return
         if self._own_engine:
@@ -152,6 +193,10 @@ class Env:
             except EngineError as e:  # a shared engine that is gone or busy: nothing to free
                 log.warning("could not free scene %s on %s: %s", self.scene.handle, self.engine.endpoint, e)
         self.engine = None
+
+    def _check_open(self, what: str) -> None:
+        if getattr(self, "_closed", False):
+            raise EnvClosedError(f"{what}() on a closed env; make a new one with embodied.make(...)")
 
     def __enter__(self) -> Env:
         return self
@@ -164,8 +209,24 @@ class Env:
         return {"world": self.world.get_state(), "reached": sorted(self._reached), "done": self._done}
 
     def set_state(self, state: dict[str, Any]) -> tuple[dict, dict]:
+        """Restore a :meth:`get_state` (also after a JSON round trip); returns (obs, info).
+
+        A state of another scene, or a malformed one, raises :class:`~embodied.errors.StateError`
+        and leaves the env as it was."""
+        self._check_open("set_state")
+        if not isinstance(state, dict) or not {"world", "reached", "done"} <= set(state):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise StateError(f"expected the dict get_state() returns (keys world, reached, done), got {got}")
+        reached = state["reached"]
+        if not isinstance(reached, list) or not all(
+            isinstance(i, int) and 0 <= i < len(self.checkpoints) for i in reached
+        ):
+            raise StateError(
+                f"'reached' must list checkpoint indices below {len(self.checkpoints)}, got {reached!r}"
+            )
         self.world.set_state(state["world"])
-        self._reached, self._done = set(state["reached"]), state["done"]
+        self._reached, self._done = set(reached), bool(state["done"])
+        self._ended = self._done or self.world.goal_reached() or self.world.state["step"] >= self.max_steps
         self._vis = {}
         obs, info = self._look()
         return obs[self.agent_id], info[self.agent_id]
@@ -183,6 +244,19 @@ class Env:
 
     def step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
         """Step several agents at once (in agent order); one render round trip for all of them."""
+        self._check_open("step")
+        if self._ended:
+            raise EpisodeEndedError(
+                f"step() after the episode ended (step {self.world.state['step']}); call reset() first"
+            )
+        unknown = [a for a in actions if a not in self.world.agent_ids]
+        if unknown:
+            raise ConfigError(f"actions for unknown agents {unknown}; agents: {self.world.agent_ids}")
+        if modalities is not None:
+            modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+            bad = [m for m in modalities if m not in MODALITIES]
+            if bad:
+                raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
         before = len(self._reached)
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
@@ -215,6 +289,7 @@ class Env:
         success = self.world.goal_reached()
         terminated = success or self._done
         truncated = not terminated and self.world.state["step"] >= self.max_steps
+        self._ended = terminated or truncated
         gained = len(self._reached) - before
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
@@ -249,40 +324,21 @@ class Env:
 
     # ------------------------------------------------------------ what the agent may do
     def allowed_actions(self, aid: str | None = None) -> list[Action]:
-        """Numbered actions for this step: navigation, then interactions with visible or held things."""
+        """Numbered actions for this step: navigation, then interactions with what is held or in view.
+
+        With ``allowed_actions="visible"`` (the default) an interaction is listed for everything in
+        view, whether or not it is within reach: a benchmark must not leak which objects are
+        interactable, so a listed action may fail from where the agent stands. With
+        ``allowed_actions="interactable"`` only things the agent can act on from here are listed.
+        The list comes from :func:`embodied.rules.offered_actions`, the table the solver uses too.
+        """
         aid = aid or self.agent_id
         w = self.world
-        out = [Action(n) for n in NAVIGATION]
-        if self.high_level:
-            out += [Action("NavigateTo", (t,)) for t in w.agent(aid)["seen"]]
-        held = list(w.agent(aid)["inventory"])
-        things = held + [t for t, v in self.visible(aid).items() if v and t not in held]
-        for t in things:
-            st = w.thing(t)
-            if w.can(t, "pickupable") and t not in held:
-                out.append(Action("Pickup", (t,)))
-            if w.can(t, "openable"):
-                out.append(Action("Close" if st["open"] else "Open", (t,)))
-            lk = w.lock(t)
-            if lk is not None and lk.kind == "key" and st["locked"]:
-                out += [Action("Unlock", (t, k)) for k in held]
-            if w.can(t, "takes_code"):
-                out.append(Action("EnterCode", (t, "<code>")))
-            if w.can(t, "readable"):
-                out.append(Action("Read", (t,)))
-            if w.can(t, "pressable"):
-                out.append(Action("Press", (t,)))
-            if w.can(t, "toggleable"):
-                out.append(Action("ToggleOff" if st["on"] else "ToggleOn", (t,)))
-            if w.can(t, "receptacle"):
-                out += [Action("Put", (o, t)) for o in held]
-        out += [Action("Drop", (o,)) for o in held]
-        mates = [a for a in w.agent_ids if a != aid]
-        if mates:
-            out.append(Action("Say", ("<text>",)))
-            out += [Action("Give", (o, m)) for o in held for m in mates]
-        out.append(Action("Done"))
-        return out
+        vis = self.visible(aid)
+        in_view = [t for t, v in vis.items() if v]
+        if self.allowed_mode == "interactable":
+            in_view = [t for t in in_view if w.interactable(aid, t, visible=True)[0]]
+        return offered_actions(w, aid, in_view, w.agent(aid)["seen"] if self.high_level else None)
 
     def grounding_context(self, aid: str):
         from .language import Candidate, Context

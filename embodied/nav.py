@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .errors import ActionError
 from .layout import Rect
 
 
@@ -43,6 +44,28 @@ def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
         "MoveRight": (fy * step, -fx * step),
         "MoveLeft": (-fy * step, fx * step),
     }[action]
+
+
+ROTATIONS = ("RotateLeft", "RotateRight", "TurnAround")
+LOOKS = ("LookUp", "LookDown")
+MOVES = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight")
+
+
+def next_pose(action: str, pose: tuple[float, float, float, float], cfg: NavConfig) -> tuple | None:
+    """The pose one navigation action leads to, before collision checks; None if the action cannot
+    be done from ``pose`` (looking beyond the horizon limits). The env's rules and every planner
+    use this one function, so a planned path is exactly what stepping does."""
+    x, y, yaw, hz = pose
+    if action in MOVES:
+        dx, dy = move_delta(action, yaw, cfg.step)
+        return (x + dx, y + dy, yaw, hz)
+    if action in ROTATIONS:
+        delta = {"RotateLeft": cfg.rotate, "RotateRight": -cfg.rotate, "TurnAround": 180.0}[action]
+        return (x, y, (yaw + delta) % 360.0, hz)
+    if action in LOOKS:
+        h = hz + (cfg.look if action == "LookDown" else -cfg.look)
+        return (x, y, yaw, h) if cfg.horizon_min - 1e-9 <= h <= cfg.horizon_max + 1e-9 else None
+    raise ActionError(f"{action!r} is not a navigation action")
 
 
 def circle_hits_rect(x: float, y: float, r: float, rect: Rect) -> bool:
@@ -117,11 +140,12 @@ def plan_path(
     cfg: NavConfig,
     max_nodes: int = 60_000,
     moves: tuple[str, ...] = ("MoveAhead", "RotateLeft", "RotateRight", "MoveBack", "MoveLeft", "MoveRight"),
+    looks: tuple[str, ...] = LOOKS,
 ) -> list[str] | None:
     """Shortest list of navigation actions from ``start`` to a pose where ``goal(pose)`` holds.
 
-    Breadth-first over (x, y, yaw, horizon) with the same kinematics as the env, so executing the
-    returned actions reproduces the poses exactly. ``free(x, y)`` says whether the agent may stand
+    Breadth-first over (x, y, yaw, horizon) with the env's kinematics (:func:`next_pose`), so
+    executing the returned actions reproduces the poses exactly. ``free(x, y)`` says whether the agent may stand
     there. Horizon moves (LookUp/LookDown) are searched too. None when no pose satisfies ``goal``.
     """
 
@@ -143,21 +167,11 @@ def plan_path(
 
     while queue and len(prev) < max_nodes:
         p = queue.popleft()
-        x, y, yaw, hz = p
         nexts = []
-        for a in moves:
-            if a.startswith("Move"):
-                dx, dy = move_delta(a, yaw, cfg.step)
-                if is_free(x + dx, y + dy):
-                    nexts.append((a, (x + dx, y + dy, yaw, hz)))
-            elif a == "RotateLeft":
-                nexts.append((a, (x, y, (yaw + cfg.rotate) % 360.0, hz)))
-            elif a == "RotateRight":
-                nexts.append((a, (x, y, (yaw - cfg.rotate) % 360.0, hz)))
-        if hz - cfg.look >= cfg.horizon_min - 1e-9:
-            nexts.append(("LookUp", (x, y, yaw, hz - cfg.look)))
-        if hz + cfg.look <= cfg.horizon_max + 1e-9:
-            nexts.append(("LookDown", (x, y, yaw, hz + cfg.look)))
+        for a in (*moves, *looks):
+            q = next_pose(a, p, cfg)
+            if q is not None and (a not in MOVES or is_free(q[0], q[1])):
+                nexts.append((a, q))
         for a, q in nexts:
             k = key(q)
             if k in prev:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .actions import NAVIGATION, Action
 from .layout import OUTSIDE
-from .nav import circle_hits_rect, move_delta
+from .nav import LOOKS, ROTATIONS, circle_hits_rect, next_pose
 from .objtypes import TYPES
 from .world import World
 
@@ -234,6 +234,56 @@ VERB_HINT = {
 }
 
 
+CODE, TEXT = "<code>", "<text>"  # placeholders in offered actions: the agent fills them in
+
+
+def interactions(w: World, aid: str, t: str, held: list[str]) -> list[Action]:
+    """The interactions thing ``t`` affords agent ``aid`` in the current state (holding ``held``).
+
+    One table for everyone who lists actions: the env's ``allowed_actions`` offers exactly these
+    (for the things in view) and the solver searches a subset of them, so a plan never uses an
+    action the env would not list. Whether it then succeeds (in reach? right key? right code?)
+    is for :func:`apply` to say. ``EnterCode`` carries the placeholder :data:`CODE`."""
+    out: list[Action] = []
+    st = w.thing(t)
+    if w.can(t, "pickupable") and t not in held:
+        out.append(Action("Pickup", (t,)))
+    if w.can(t, "openable"):
+        out.append(Action("Close" if st["open"] else "Open", (t,)))
+    lk = w.lock(t)
+    if lk is not None and lk.kind == "key" and st["locked"]:
+        out += [Action("Unlock", (t, k)) for k in held]
+    if w.can(t, "takes_code"):
+        out.append(Action("EnterCode", (t, CODE)))
+    if w.can(t, "readable"):
+        out.append(Action("Read", (t,)))
+    if w.can(t, "pressable"):
+        out.append(Action("Press", (t,)))
+    if w.can(t, "toggleable"):
+        out.append(Action("ToggleOff" if st["on"] else "ToggleOn", (t,)))
+    if w.can(t, "receptacle"):
+        out += [Action("Put", (o, t)) for o in held if o != t]
+    return out
+
+
+def offered_actions(w: World, aid: str, in_view: list[str], seen: list[str] | None = None) -> list[Action]:
+    """Every action offered to ``aid``: navigation; ``NavigateTo`` for ``seen`` things (high level);
+    the :func:`interactions` of what it holds and of ``in_view``; Drop, Say and Give; Done."""
+    out = [Action(n) for n in NAVIGATION]
+    if seen is not None:
+        out += [Action("NavigateTo", (t,)) for t in seen]
+    held = list(w.agent(aid)["inventory"])
+    for t in held + [t for t in in_view if t not in held]:
+        out += interactions(w, aid, t, held)
+    out += [Action("Drop", (o,)) for o in held]
+    mates = [a for a in w.agent_ids if a != aid]
+    if mates:
+        out.append(Action("Say", (TEXT,)))
+        out += [Action("Give", (o, m)) for o in held for m in mates]
+    out.append(Action("Done"))
+    return out
+
+
 def apply(w: World, aid: str, action: Action) -> Result:
     """Apply one action for agent ``aid``; on failure the world is unchanged."""
     name = action.name
@@ -267,21 +317,18 @@ def apply(w: World, aid: str, action: Action) -> Result:
 
 def _navigate(w: World, aid: str, name: str) -> Result:
     a = w.agent(aid)
-    cfg = w.nav
-    if name in ("RotateLeft", "RotateRight", "TurnAround"):
-        delta = {"RotateLeft": cfg.rotate, "RotateRight": -cfg.rotate, "TurnAround": 180.0}[name]
-        a["yaw"] = (a["yaw"] + delta) % 360.0
+    pose = next_pose(name, w.pose(aid), w.nav)
+    if name in ROTATIONS:
+        a["yaw"] = pose[2]
         return ok(f"turned to {a['yaw']:.0f}°")
-    if name in ("LookUp", "LookDown"):
-        h = a["horizon"] + (cfg.look if name == "LookDown" else -cfg.look)
-        if not cfg.horizon_min - 1e-9 <= h <= cfg.horizon_max + 1e-9:
+    if name in LOOKS:
+        if pose is None:
             return fail(
                 f"cannot look further {'down' if name == 'LookDown' else 'up'} (horizon {a['horizon']:.0f}°)"
             )
-        a["horizon"] = h
-        return ok(f"horizon {h:.0f}°")
-    dx, dy = move_delta(name, a["yaw"], cfg.step)
-    x, y = a["x"] + dx, a["y"] + dy
+        a["horizon"] = pose[3]
+        return ok(f"horizon {pose[3]:.0f}°")
+    x, y = pose[0], pose[1]
     if not w.free_for(aid, x, y):
         return fail("blocked: something is in the way")
     before = a["room"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from .actions import Action
 from .layout import OUTSIDE
-from .rules import apply
+from .rules import CODE, apply, interactions
 from .spec import Spec
 from .world import World
 
@@ -97,28 +97,11 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
     ]
     things += [d for d, g in w.layout.doors.items() if room in g.rooms]
     codes = {}
+    held = list(a["inventory"])
     for t in things:
-        st = w.thing(t)
-        if w.can(t, "pickupable") and w.holder(t) is None:
-            out.append(PlanStep(aid, "Pickup", (t,)))
-        if w.can(t, "openable") and not st["open"] and not st["locked"]:
-            out.append(PlanStep(aid, "Open", (t,)))
-        lk = w.lock(t)
-        if lk is not None and st["locked"] and lk.kind == "key" and w.holder(lk.key) == aid:
-            out.append(PlanStep(aid, "Unlock", (t, lk.key)))
-        cl = w.code_lock(t)
-        if cl is not None and w.thing(cl[0])["locked"] and w.knows_code(aid, cl[1]):
-            out.append(PlanStep(aid, "EnterCode", (t, cl[1].code)))
-        if w.can(t, "readable") and t not in a["read"]:
-            out.append(PlanStep(aid, "Read", (t,)))
-        if w.can(t, "pressable") and st.get("pressed", 0) == 0:
-            out.append(PlanStep(aid, "Press", (t,)))
-        if w.can(t, "toggleable"):
-            out.append(PlanStep(aid, "ToggleOff" if st["on"] else "ToggleOn", (t,)))
-        if w.can(t, "receptacle") and (st["open"] or not w.can(t, "openable")):
-            for o in a["inventory"]:
-                if o in put_objects:
-                    out.append(PlanStep(aid, "Put", (o, t)))
+        for act in interactions(w, aid, t, held):  # the env's own list, pruned to what can help
+            if _worth_trying(w, aid, act, put_objects):
+                out.append(PlanStep(aid, act.name, _fill_code(w, act)))
     if len(w.state["agents"]) > 1:
         for lk in [w.lock(x) for x in list(w.objs) + list(w.door_specs)]:
             if lk is not None and lk.kind == "code" and w.knows_code(aid, lk):
@@ -133,6 +116,36 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
                 for o in a["inventory"]:
                     out.append(PlanStep(aid, "Give", (o, other)))
     return out
+
+
+def _worth_trying(w: World, aid: str, act: Action, put_objects: set[str]) -> bool:
+    """Prune actions that cannot move the search forward (the rules would refuse them or undo progress)."""
+    name, t = act.name, act.args[0]
+    st = w.thing(t) if name != "Put" else w.thing(act.args[1])
+    if name == "Close":
+        return False
+    if name == "Open":
+        return not st["locked"]
+    if name == "Unlock":
+        return w.lock(t).key == act.args[1]
+    if name == "EnterCode":
+        cl = w.code_lock(t)
+        return w.thing(cl[0])["locked"] and w.knows_code(aid, cl[1])
+    if name == "Read":
+        return t not in w.agent(aid)["read"]
+    if name == "Press":
+        return st.get("pressed", 0) == 0
+    if name == "Put":
+        r = act.args[1]
+        return t in put_objects and (st["open"] or not w.can(r, "openable"))
+    return True
+
+
+def _fill_code(w: World, act: Action) -> tuple[str, ...]:
+    """The known code in place of the placeholder of an offered ``EnterCode``."""
+    if act.name == "EnterCode" and act.args[1] == CODE:
+        return (act.args[0], w.code_lock(act.args[0])[1].code)
+    return act.args
 
 
 def step_abstract(w: World, s: PlanStep) -> bool:

@@ -331,10 +331,18 @@ def _room_of(oid: str, objs: dict[str, Obj], contained: dict[str, str]) -> str |
     return objs[oid].room if oid in objs else None
 
 
+def affordances(o: Obj) -> frozenset[str]:
+    """What an object affords: its type's affordances, with the spec's ``affords`` overrides applied.
+
+    The one definition used by the world (hence the env, solver and oracle) and the validator."""
+    over = o.affords or {}
+    return frozenset(
+        {a for a in TYPES[o.type].affords if over.get(a, True)} | {a for a, v in over.items() if v}
+    )
+
+
 def _affords(o: Obj, what: str) -> bool:
-    if o.affords and what in o.affords:
-        return o.affords[what]
-    return what in TYPES[o.type].affords
+    return what in affordances(o)
 
 
 def _check_lock(lock: Lock | None, path: str, objs: dict[str, Obj]) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from .errors import SpecError, StateError
 from .layout import WALL_T, Layout, Rect, build_layout
 from .nav import NavConfig, circle_hits_rect, in_view, line_of_sight
 from .objtypes import TYPES
-from .spec import OUTSIDE, Lock, Spec
+from .spec import OUTSIDE, Lock, Spec, affordances
 
 Thing = dict[str, Any]
 
@@ -43,11 +43,7 @@ class World:
         self.objs = {o.id: o for o in spec.objects}
         self.door_specs = {d.id: d for d in spec.doors}
         self.agent_ids = [a.id for a in spec.agents]
-        self.affords = {
-            o.id: {a for a in TYPES[o.type].affords if not o.affords or o.affords.get(a, True)}
-            | {a for a, v in (o.affords or {}).items() if v}
-            for o in spec.objects
-        }
+        self.affords = {o.id: affordances(o) for o in spec.objects}
         self.abstract = False
         self.forbid_unlock: set[str] = set()  # solver: locks that must stay locked (shortcut test)
         self.dirty: set[str] = set()  # things whose look changed since the engine was told
@@ -134,13 +130,30 @@ class World:
         return out
 
     def set_state(self, state: dict[str, Any]) -> None:
-        missing = [k for k in ("agents", "objects", "doors") if k not in state]
-        if missing or set(state["objects"]) != set(self.objs) or set(state["doors"]) != set(self.door_specs):
-            raise StateError(
-                f"state does not belong to scene {self.spec.name!r} (missing or different keys: {missing or 'objects/doors'})"
-            )
+        """Restore a :meth:`get_state` (a JSON round trip is fine). A state of another scene or a
+        malformed one raises :class:`~embodied.errors.StateError` and changes nothing."""
+        problem = _shape_problem(self.initial_state(), state, "state") or self._reference_problem(state)
+        if problem:
+            raise StateError(f"state does not fit scene {self.spec.name!r}: {problem}")
         self.state = copy.deepcopy(state)
         self.dirty = set(self.objs) | set(self.door_specs)
+
+    def _reference_problem(self, state: dict[str, Any]) -> str:
+        agents, objects = state["agents"], state["objects"]
+        for oid, st in objects.items():
+            loc = st["loc"]
+            ok = len(loc) == 2 and (
+                (loc[0] == "room" and (loc[1] in self.layout.rooms or loc[1] == OUTSIDE))
+                or (loc[0] == "in" and loc[1] in objects and loc[1] != oid)
+                or (loc[0] == "held" and loc[1] in agents and oid in agents[loc[1]]["inventory"])
+            )
+            if not ok:
+                return f"objects.{oid}.loc {loc!r} names no room, container or holder of it"
+        for aid, a in agents.items():
+            for o in a["inventory"]:
+                if o not in objects or objects[o]["loc"] != ["held", aid]:
+                    return f"agents.{aid}.inventory lists {o!r}, which it does not hold"
+        return ""
 
     # ---------------------------------------------------------------- lookups
     def agent(self, aid: str) -> dict[str, Any]:
@@ -392,6 +405,32 @@ class World:
 
     def goal_reached(self) -> bool:
         return self.holds(self.spec.goal)
+
+
+def _shape_problem(template: Any, value: Any, path: str) -> str:
+    """Where ``value`` differs in shape from ``template`` (keys, and the kind of each leaf), or ""."""
+    if isinstance(template, dict):
+        if not isinstance(value, dict):
+            return f"{path} must be an object, got {type(value).__name__}"
+        if set(value) != set(template):
+            missing, extra = sorted(set(template) - set(value)), sorted(set(value) - set(template))
+            return f"{path}: missing {missing}, unexpected {extra}"
+        for k, t in template.items():
+            p = _shape_problem(t, value[k], f"{path}.{k}")
+            if p:
+                return p
+        return ""
+    if isinstance(template, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(template, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(template, str):
+        ok = isinstance(value, str)
+    elif isinstance(template, list):
+        ok = isinstance(value, list)
+    else:  # None: an optional id
+        ok = value is None or isinstance(value, str)
+    return "" if ok else f"{path} has the wrong kind of value: {value!r:.60}"
 
 
 def _pull_back(x0: float, y0: float, x1: float, y1: float, by: float) -> tuple[float, float]:

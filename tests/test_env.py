@@ -4,7 +4,6 @@ state save/restore, determinism across processes, aligned depth/segmentation, tr
 import numpy as np
 import pytest
 
-import embodied
 from embodied.actions import Action
 from embodied.agents import make_agent
 from embodied.env import Env
@@ -12,12 +11,6 @@ from embodied.env import Env
 from .helpers import oracle_steps
 
 ESCAPES = ["key_door", "note_code", "chest_split_code", "two_rooms"]
-
-
-@pytest.fixture(scope="module")
-def engine():
-    with embodied.launch() as client:
-        yield client
 
 
 def run_oracle(env, record=None):

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import gymnasium
+import numpy as np
 import pytest
 
 import embodied
@@ -83,15 +84,77 @@ def test_gymnasium_check_env():
 
     env = gymnasium.make("embodied/EscapeRoom-v0", width=96, height=96)
     try:
+        assert not env.spec.disable_env_checker  # Gymnasium's passive checker wraps it
         check_env(env.unwrapped)
         obs, info = env.reset(seed=0)
         assert env.observation_space.contains(obs)
         obs, _r, _term, _trunc, info = env.step("look down")
         assert info["action"] == "LookDown"
-        obs, _r, _term, _trunc, info = env.step("3")  # an action id as text
-        assert info["action"] == info["allowed_actions"][3] or not info["lastActionSuccess"]
+        listed = info["allowed_actions"]
+        obs, _r, _term, _trunc, info = env.step("3")  # an action id as text: the 4th listed action
+        assert info["action"] == listed[3] == "MoveRight"
         obs, _r, _term, _trunc, info = env.step("~~~ 🙂 nonsense")
         assert not info["lastActionSuccess"] and info["errorMessage"]
+    finally:
+        env.close()
+
+
+def test_gymnasium_depth_and_segmentation_in_space_and_obs():
+    env = gymnasium.make(
+        "embodied/KeyDoor-v0", width=64, height=48, modalities=("rgb", "depth", "segmentation")
+    )
+    try:
+        space = env.observation_space
+        assert set(space.spaces) == {"rgb", "depth", "segmentation", "text"}
+        obs, info = env.reset(seed=0)
+        assert space.contains(obs)
+        assert obs["depth"].shape == (48, 64) and obs["depth"].dtype == np.float32
+        assert obs["segmentation"].dtype == np.int32 and obs["segmentation"].max() > 0
+        assert set(np.unique(obs["segmentation"])) - {0} <= set(map(int, info["segmentation_ids"]))
+        obs, *_ = env.step("MoveAhead")
+        assert space.contains(obs)
+    finally:
+        env.close()
+    depth_only = gymnasium.make("embodied/KeyDoor-v0", width=32, height=32, modalities=("depth",))
+    try:
+        assert set(depth_only.observation_space.spaces) == {"depth", "text"}
+    finally:
+        depth_only.close()
+
+
+def test_gymnasium_refuses_multi_agent_task_unless_agent_given():
+    with pytest.raises(ConfigError, match=r"2 agents .*agent='ana'.*pettingzoo"):
+        gymnasium.make("embodied/EscapeRoom-v0", task="collab/split-knowledge", width=32, height=32)
+    env = gymnasium.make(
+        "embodied/EscapeRoom-v0", task="collab/split-knowledge", agent="bo", width=32, height=32
+    )
+    try:
+        _obs, info = env.reset(seed=0)
+        assert info["agent"]["id"] == "bo"
+        world = env.unwrapped.env.world
+        ana, bo = world.pose("ana"), world.pose("bo")
+        _obs, _r, _t, _tr, info = env.step("RotateLeft")
+        assert info["agent"]["id"] == "bo" and info["lastActionSuccess"]
+        assert world.pose("bo") != bo and world.pose("ana") == ana  # bo turned, ana stood still
+    finally:
+        env.close()
+
+
+def test_pettingzoo_aec_env():
+    from pettingzoo.test import api_test
+
+    from embodied.adapters.pettingzoo import env as aec_env
+
+    env = aec_env("collab/split-knowledge", width=48, height=48)
+    try:
+        api_test(env, num_cycles=10)
+        env.reset(seed=0)
+        assert env.agent_selection == "ana"
+        env.step("RotateLeft")  # ana chooses; the world waits for bo
+        assert env.agent_selection == "bo"
+        env.step("Pass")
+        obs = env.observe("ana")
+        assert obs["rgb"].shape == (48, 48, 3)
     finally:
         env.close()
 

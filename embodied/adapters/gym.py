@@ -18,7 +18,7 @@ from .._gym_ids import ENVS, register_envs
 from ..env import Env
 from ..errors import ConfigError
 
-__all__ = ["ENVS", "EmbodiedGymEnv", "clean_text", "register_envs"]
+__all__ = ["ENVS", "EmbodiedGymEnv", "clean_text", "observation", "observation_space", "register_envs"]
 
 CHARSET = frozenset(string.printable)  # what observations and actions may contain; others are dropped
 MAX_TEXT = 1024
@@ -28,8 +28,33 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     return "".join(c for c in text if c in CHARSET)[:limit]
 
 
+def observation_space(env: Env, max_text: int = MAX_TEXT) -> spaces.Dict:
+    """One agent's observation space: the env's modalities (rgb, depth, segmentation) and text."""
+    h, w = env.height, env.width
+    parts: dict[str, spaces.Space] = {}
+    if "rgb" in env.modalities:
+        parts["rgb"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
+    if "depth" in env.modalities:  # meters along the view axis; inf where nothing is hit
+        parts["depth"] = spaces.Box(0.0, np.inf, (h, w), np.float32)
+    if "segmentation" in env.modalities:  # ids -> names in info["segmentation_ids"]; 0 is nothing
+        parts["segmentation"] = spaces.Box(0, np.iinfo(np.int32).max, (h, w), np.int32)
+    parts["text"] = spaces.Text(max_length=max_text, min_length=0, charset=CHARSET)
+    return spaces.Dict(parts)
+
+
+def observation(obs: dict[str, Any], space: spaces.Dict, max_text: int = MAX_TEXT) -> dict[str, Any]:
+    """An env observation as ``space`` holds it (text cleaned to the charset and length)."""
+    return {k: clean_text(obs["text"], max_text) if k == "text" else obs[k] for k in space.spaces}
+
+
 class EmbodiedGymEnv(gym.Env):
-    """A Gymnasium ``Env`` around :class:`~embodied.env.Env` (which owns the engine process)."""
+    """A Gymnasium ``Env`` around :class:`~embodied.env.Env` (which owns the engine process).
+
+    ``modalities=("rgb", "depth", "segmentation")`` puts each in the observation space and the
+    observation. A multi-agent scene needs ``agent=`` (the one this env controls; teammates stand
+    still) or, for every agent acting, the PettingZoo envs in :mod:`embodied.adapters.pettingzoo`.
+    Other keyword arguments go to :class:`~embodied.env.Env`.
+    """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8}
 
@@ -46,17 +71,22 @@ class EmbodiedGymEnv(gym.Env):
             raise ConfigError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         self.render_mode = render_mode
         self.max_text = max_text
+        self.env = None
         self.env = Env(task, width=width, height=height, **env_kwargs)
-        self.observation_space = spaces.Dict(
-            {
-                "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
-                "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET),
-            }
-        )
+        agents = self.env.world.agent_ids
+        if len(agents) > 1 and env_kwargs.get("agent") is None:
+            name = getattr(self.env.task, "name", "") or self.env.spec.name
+            self.env.close()
+            raise ConfigError(
+                f"{name!r} has {len(agents)} agents ({', '.join(agents)}); this single-agent Gymnasium env "
+                f"would control only one: pass agent='{agents[0]}' (teammates then stand still), or use "
+                f"embodied.adapters.pettingzoo.parallel_env({name!r}) / .env({name!r}) for all of them"
+            )
+        self.observation_space = observation_space(self.env, max_text)
         self.action_space = spaces.Text(max_length=256, min_length=1, charset=CHARSET)
 
     def _obs(self, obs: dict[str, Any]) -> dict[str, Any]:
-        return {"rgb": obs["rgb"], "text": clean_text(obs["text"], self.max_text)}
+        return observation(obs, self.observation_space, self.max_text)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

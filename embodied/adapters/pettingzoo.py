@@ -1,7 +1,7 @@
-"""PettingZoo ``ParallelEnv`` for multi-agent scenes: every agent acts each step, each with its own camera.
+"""PettingZoo envs for multi-agent scenes: every agent acts each step, each with its own camera.
 
     from embodied.adapters.pettingzoo import parallel_env
-    env = parallel_env("collab/split-knowledge")
+    env = parallel_env("collab/split-knowledge")   # or env(...) for the AEC (turn-by-turn) API
     obs, infos = env.reset(seed=0)
     obs, rewards, terms, truncs, infos = env.step({"ana": "read the note", "bo": "Pass"})
 
@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
 
 from ..env import Env
-from .gym import CHARSET, MAX_TEXT, clean_text
+from .gym import CHARSET, MAX_TEXT, observation, observation_space
 
 
 class EmbodiedParallelEnv(ParallelEnv):
@@ -38,15 +39,7 @@ class EmbodiedParallelEnv(ParallelEnv):
         self.max_text = max_text
         self.possible_agents = list(self.env.world.agent_ids)
         self.agents: list[str] = []
-        self.observation_spaces = {
-            a: spaces.Dict(
-                {
-                    "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
-                    "text": spaces.Text(max_length=max_text, min_length=0, charset=CHARSET),
-                }
-            )
-            for a in self.possible_agents
-        }
+        self.observation_spaces = {a: observation_space(self.env, max_text) for a in self.possible_agents}
         self.action_spaces = {
             a: spaces.Text(max_length=256, min_length=1, charset=CHARSET) for a in self.possible_agents
         }
@@ -58,7 +51,7 @@ class EmbodiedParallelEnv(ParallelEnv):
         return self.action_spaces[agent]
 
     def _obs(self, o: dict[str, Any]) -> dict[str, Any]:
-        return {"rgb": o["rgb"], "text": clean_text(o["text"], self.max_text)}
+        return observation(o, self.observation_spaces[self.possible_agents[0]], self.max_text)
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         obs, infos = self.env.reset_all(seed=seed, options=options)
@@ -98,3 +91,9 @@ class EmbodiedParallelEnv(ParallelEnv):
 
 def parallel_env(task: Any = "collab/split-knowledge", **kwargs: Any) -> EmbodiedParallelEnv:
     return EmbodiedParallelEnv(task, **kwargs)
+
+
+def env(task: Any = "collab/split-knowledge", **kwargs: Any):
+    """The AEC (agent-by-agent) form: PettingZoo's ``parallel_to_aec`` over :func:`parallel_env`.
+    Agents act in turn; the world steps once every agent has chosen its action."""
+    return parallel_to_aec(parallel_env(task, **kwargs))
