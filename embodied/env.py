@@ -1,4 +1,4 @@
-"""The env: first-person observations, canonical actions, Gymnasium-style returns (DESIGN §5).
+"""The env: first-person observations, canonical actions, Gymnasium-style returns (docs/architecture.md).
 
 ``Env.step(action)`` takes a canonical :class:`~embodied.actions.Action`, a canonical string
 (``"Open(chest)"``), an action id (an index into ``info["allowed_actions"]``), a dict

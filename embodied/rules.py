@@ -1,4 +1,4 @@
-"""The rules of every action: preconditions and effects (DESIGN §5).
+"""The rules of every action: preconditions and effects (docs/architecture.md, "The step path").
 
 ``RULES`` is the table: for each interaction verb, the affordance its target needs and the
 effect to run once the common checks pass (the target exists, affords the verb, and is

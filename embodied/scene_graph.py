@@ -1,4 +1,4 @@
-"""World → engine scene nodes: the small scene-graph interface every bridge renders (DESIGN §1, §3).
+"""World → engine scene nodes: the small scene-graph interface every bridge renders (docs/architecture.md).
 
 A node is a dict ``{"id", "seg", "kind", "shape", "size", "pos", "hpr", "color", "visible", "text"?,
 "text_color"?}`` (see :mod:`embodied.protocol`). :func:`build_nodes` makes the whole scene once;

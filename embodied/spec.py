@@ -1,6 +1,6 @@
 """Scene specs, format ``embodied.scene/1``: load, validate, name the bad field.
 
-A spec is JSON (DESIGN §4). Coordinates: meters, x east, y north (z up in the engine).
+A spec is JSON; every field is described in docs/scene-format.md. Coordinates: meters, x east, y north (z up in the engine).
 A room's ``at`` is its south-west corner in world coordinates; an object's or agent's ``at``
 is relative to its room's south-west corner. Positions are optional: :mod:`embodied.layout`
 places what has none.
@@ -225,7 +225,7 @@ def _loc(loc: tuple) -> str:
 def _msg(err: dict) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"unknown field (value {err.get('input')!r}); check the spelling against DESIGN §4"
+        return f"unknown field (value {err.get('input')!r}); check the spelling against docs/scene-format.md"
     if err["type"] == "missing":
         return "required field is missing"
     return msg

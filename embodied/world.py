@@ -1,4 +1,4 @@
-"""The engine-agnostic world: state, queries and goal predicates (DESIGN §1, §4).
+"""The engine-agnostic world: state, queries and goal predicates (docs/architecture.md, docs/scene-format.md).
 
 ``World.state`` is a plain JSON-able dict, so ``get_state()`` / ``set_state()`` round-trip
 exactly and a state can be saved, restored and replayed in any engine:
@@ -364,7 +364,7 @@ class World:
 
     # ---------------------------------------------------------------- goals
     def holds(self, pred: dict[str, Any]) -> bool:
-        """Evaluate a goal predicate (DESIGN §4) on the current state."""
+        """Evaluate a goal predicate (docs/scene-format.md, "Goal predicates") on the current state."""
         key = next(k for k in pred if k != "agents")
         val = pred[key]
         if key == "all":

@@ -11,3 +11,20 @@ def engine():
     Tests that kill, time out or reconfigure an engine launch their own."""
     with embodied.launch() as client:
         yield client
+
+
+@pytest.fixture
+def make_env(engine):
+    """``make_env(scene, **kwargs)``: an Env on the shared engine, closed (its scene freed) after the test."""
+    from embodied.env import Env
+
+    envs = []
+
+    def make(scene, **kwargs):
+        env = Env(scene, engine=engine, **kwargs)
+        envs.append(env)
+        return env
+
+    yield make
+    for env in envs:
+        env.close()

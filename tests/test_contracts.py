@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import embodied
-from embodied.env import Env
 from embodied.errors import ConfigError, EmbodiedError, EnvClosedError, EpisodeEndedError, StateError
 from embodied.nav import NavConfig
 from embodied.planning import checkpoints_from_plan, expand_step
@@ -17,8 +16,8 @@ from embodied.spec import load_spec, shipped_scenes
 from embodied.world import World
 
 
-def test_step_after_end_and_after_close(engine):
-    env = Env("key_door", engine=engine, max_steps=2)
+def test_step_after_end_and_after_close(engine, make_env):
+    env = make_env("key_door", max_steps=2)
     env.reset()
     env.step("RotateLeft")
     *_, trunc, _info = env.step("RotateLeft")
@@ -38,16 +37,16 @@ def test_step_after_end_and_after_close(engine):
     assert engine.ping() > 0  # a shared engine outlives the env
 
 
-def test_fov_is_honoured_and_conflicts_refused(engine):
-    env60 = Env("chest_split_code", engine=engine, nav=NavConfig(fov=60), width=64, height=64)
+def test_fov_is_honoured_and_conflicts_refused(make_env):
+    env60 = make_env("chest_split_code", nav=NavConfig(fov=60), width=64, height=64)
     assert env60.nav.fov == 60 and env60.world.nav.fov == 60
-    wide = Env("chest_split_code", engine=engine, fov=90, width=64, height=64)
+    wide = make_env("chest_split_code", fov=90, width=64, height=64)
     a = env60.reset()[0]["rgb"]
     b = wide.reset()[0]["rgb"]
     assert not np.array_equal(a, b)  # the camera really got 60 degrees
-    assert Env("chest_split_code", engine=engine, fov=60).nav.fov == 60
+    assert make_env("chest_split_code", fov=60).nav.fov == 60
     with pytest.raises(ConfigError, match="conflicts"):
-        Env("chest_split_code", engine=engine, fov=70, nav=NavConfig(fov=60))
+        make_env("chest_split_code", fov=70, nav=NavConfig(fov=60))
 
 
 @pytest.mark.parametrize(
@@ -61,14 +60,14 @@ def test_fov_is_honoured_and_conflicts_refused(engine):
         ({"agent": "nobody"}, "unknown agent"),
     ],
 )
-def test_bad_arguments_are_config_errors(engine, kwargs, match):
+def test_bad_arguments_are_config_errors(make_env, kwargs, match):
     with pytest.raises(ConfigError, match=match) as e:
-        Env("key_door", engine=engine, **kwargs)
+        make_env("key_door", **kwargs)
     assert isinstance(e.value, EmbodiedError)
 
 
-def test_step_rejects_unknown_agents_and_modalities(engine):
-    env = Env("key_door", engine=engine)
+def test_step_rejects_unknown_agents_and_modalities(make_env):
+    env = make_env("key_door")
     env.reset()
     with pytest.raises(ConfigError, match="unknown agents"):
         env.step_all({"zed": "MoveAhead"})
@@ -76,9 +75,9 @@ def test_step_rejects_unknown_agents_and_modalities(engine):
         env.step("MoveAhead", modalities=("normals",))
 
 
-def test_allowed_actions_visible_vs_interactable(engine):
-    vis = Env("chest_split_code", engine=engine)
-    near = Env("chest_split_code", engine=engine, allowed_actions="interactable")
+def test_allowed_actions_visible_vs_interactable(make_env):
+    vis = make_env("chest_split_code")
+    near = make_env("chest_split_code", allowed_actions="interactable")
     _o, info_v = vis.reset()
     _o, info_n = near.reset()
     # the exit is in view but 2.5 m away: listed by default (no leak), not when only interactable ones are
@@ -89,8 +88,8 @@ def test_allowed_actions_visible_vs_interactable(engine):
     assert info_n["allowed_actions"][-1] == "Done" and "MoveAhead" in info_n["allowed_actions"]
 
 
-def test_state_json_round_trip_and_rejection(engine):
-    env = Env("chest_split_code", engine=engine)
+def test_state_json_round_trip_and_rejection(make_env):
+    env = make_env("chest_split_code")
     env.reset()
     for a in ("RotateLeft", "MoveAhead", "MoveAhead", "RotateRight"):
         env.step(a)
@@ -101,7 +100,7 @@ def test_state_json_round_trip_and_rejection(engine):
     assert np.array_equal(obs1["rgb"], obs2["rgb"]) and info1 == info2
 
     before = env.get_state()
-    other = Env("key_door", engine=engine).get_state()
+    other = make_env("key_door").get_state()
     bad_states = {
         "another scene": other,
         "not a dict": [1, 2],
@@ -126,11 +125,11 @@ def _edit(state, fn):
     return s
 
 
-def test_checkpoint_reward(engine):
+def test_checkpoint_reward(make_env):
     """+0.1 exactly on the steps that reach a new checkpoint, +1 on success, nothing otherwise."""
     from embodied.agents import make_agent
 
-    env = Env("key_door", engine=engine)
+    env = make_env("key_door")
     obs, info = env.reset()
     n = len(env.checkpoints)
     assert n >= 2
@@ -150,8 +149,8 @@ def test_checkpoint_reward(engine):
     assert total == pytest.approx(1.0 + 0.1 * n)
 
 
-def test_env_lists_exactly_the_shared_table(engine):
-    env = Env("chest_split_code", engine=engine)
+def test_env_lists_exactly_the_shared_table(make_env):
+    env = make_env("chest_split_code")
     _obs, info = env.reset()
     w = env.world
     in_view = [t for t, v in env.visible("a0").items() if v]

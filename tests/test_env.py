@@ -21,15 +21,15 @@ def run_oracle(env, record=None):
 
 
 @pytest.mark.parametrize("scene", [*ESCAPES, "kitchen_put"])
-def test_oracle_solves_every_shipped_scene(engine, scene):
-    env = Env(scene, engine=engine)
+def test_oracle_solves_every_shipped_scene(make_env, scene):
+    env = make_env(scene)
     info = run_oracle(env)
     assert info["success"] and info["progress"] == 1.0
     assert info["step"] <= env.max_steps
 
 
-def test_obs_and_info_contract(engine):
-    env = Env("chest_split_code", engine=engine)
+def test_obs_and_info_contract(make_env):
+    env = make_env("chest_split_code")
     obs, info = env.reset()
     assert (
         obs["rgb"].shape == (224, 224, 3)
@@ -56,8 +56,8 @@ def test_obs_and_info_contract(engine):
     assert info["action"] == "MoveAhead" and info["step"] == 1 and not term and not trunc
 
 
-def test_action_forms_and_bad_actions_never_raise(engine):
-    env = Env("key_door", engine=engine)
+def test_action_forms_and_bad_actions_never_raise(make_env):
+    env = make_env("key_door")
     obs, info = env.reset()
     # by id
     i = info["allowed_actions"].index("RotateLeft")
@@ -75,18 +75,18 @@ def test_action_forms_and_bad_actions_never_raise(engine):
         assert obs["rgb"].shape == (224, 224, 3)
     assert env.get_state()["world"]["objects"] == before
     # template ids need their argument
-    env2 = Env("note_code", engine=engine)
+    env2 = make_env("note_code")
     env2.reset()
     for a in ("RotateLeft", "RotateLeft"):
         env2.step(a)
     ids = [k for k, a in enumerate(env2.allowed_actions()) if a.name == "EnterCode"]
-    if ids:
-        _, _, _, _, info = env2.step(ids[0])
-        assert not info["lastActionSuccess"] and "give its code" in info["errorMessage"]
+    assert ids, env2.allowed_actions()  # the keypad is in view after two turns
+    _, _, _, _, info = env2.step(ids[0])
+    assert not info["lastActionSuccess"] and "give its code" in info["errorMessage"]
 
 
-def test_state_round_trip_reproduces_frames(engine):
-    env = Env("chest_split_code", engine=engine)
+def test_state_round_trip_reproduces_frames(make_env):
+    env = make_env("chest_split_code")
     rec = []
     run_oracle(env, rec)
     env.reset()
@@ -117,8 +117,8 @@ def test_determinism_across_processes():
     assert all(np.array_equal(a, b) for a, b in zip(*frames))
 
 
-def test_depth_and_segmentation_align_with_rgb(engine):
-    env = Env("kitchen_put", engine=engine, modalities=("rgb", "depth", "segmentation"))
+def test_depth_and_segmentation_align_with_rgb(make_env):
+    env = make_env("kitchen_put", modalities=("rgb", "depth", "segmentation"))
     obs, info = env.reset()
     agent = make_agent("oracle")
     agent.reset(env)
@@ -129,20 +129,33 @@ def test_depth_and_segmentation_align_with_rgb(engine):
     names = info["segmentation_ids"]
     present = {names.get(int(v)) for v in np.unique(seg)}
     assert "structure" in present
-    # pixels of one segment share a color family in rgb; depth is positive where something is drawn
-    assert np.all(depth[seg > 0] > 0)
-    for sid in np.unique(seg):
-        if sid == 0:
-            continue
-        mask = seg == sid
-        assert mask.sum() > 0
+    assert {"table", "apple"} <= present  # the oracle stands at the table with the apple on it
+    assert np.all(depth[seg > 0] > 0) and np.all(np.isfinite(depth[seg > 0]))
+    # segment boundaries are where the RGB image has edges, in both directions, and nowhere else much
+    img = rgb.astype(int)
+    for axis in (0, 1):
+        seg_edge = np.diff(seg, axis=axis) != 0
+        rgb_step = np.abs(np.diff(img, axis=axis)).sum(-1)
+        assert seg_edge.sum() > 50
+        assert (rgb_step[seg_edge] > 20).mean() > 0.9, "segment boundaries must be visible edges in rgb"
+        assert (rgb_step[~seg_edge] > 20).mean() < 0.1, "rgb edges inside segments: misaligned"
+    # the table stands in front of the walls behind it: nearer, pixel for pixel in its columns
+    ids = {v: k for k, v in names.items()}
+    table = seg == ids["table"]
+    cols = np.where(table.any(axis=0))[0]
+    above = [c for c in cols if (seg[: table[:, c].argmax(), c] == ids["structure"]).any()]
+    assert above and all(
+        depth[table[:, c], c].min()
+        < depth[: table[:, c].argmax(), c][seg[: table[:, c].argmax(), c] == ids["structure"]].max()
+        for c in above
+    )
     # a step can ask for depth alone
     obs, *_ = env.step("Pass", modalities=("depth",))
     assert set(obs) == {"depth", "text"}
 
 
-def test_note_is_in_frame_when_read(engine):
-    env = Env("note_code", engine=engine, modalities=("rgb", "segmentation"))
+def test_note_is_in_frame_when_read(make_env):
+    env = make_env("note_code", modalities=("rgb", "segmentation"))
     obs = next(obs for act, obs, _ in oracle_steps(env) if str(act).startswith("Read("))
     seg_note = env.graph.seg["note"]
     mask = obs["segmentation"] == seg_note
@@ -152,22 +165,22 @@ def test_note_is_in_frame_when_read(engine):
     assert "4172" in obs["text"]
 
 
-def test_truncation_at_budget(engine):
-    env = Env("key_door", engine=engine, max_steps=3)
+def test_truncation_at_budget(make_env):
+    env = make_env("key_door", max_steps=3)
     env.reset()
     outs = [env.step("RotateLeft") for _ in range(3)]
     assert [o[3] for o in outs] == [False, False, True] and not any(o[2] for o in outs)
 
 
-def test_done_terminates_without_success(engine):
-    env = Env("key_door", engine=engine)
+def test_done_terminates_without_success(make_env):
+    env = make_env("key_door")
     env.reset()
     _obs, r, term, _trunc, info = env.step("Done")
     assert term and not info["success"] and r == 0.0
 
 
-def test_navigate_to_needs_high_level_mode(engine):
-    env = Env("key_door", engine=engine)
+def test_navigate_to_needs_high_level_mode(make_env):
+    env = make_env("key_door")
     _obs, info = env.reset()
     before = env.get_state()
     _obs, _, _, _, info = env.step("go to the exit door")
@@ -180,16 +193,18 @@ def test_navigate_to_needs_high_level_mode(engine):
     assert not any(a.startswith("NavigateTo") for a in info["allowed_actions"])
 
 
-def test_high_level_navigate_to(engine):
-    env = Env("key_door", engine=engine, high_level=True)
+def test_high_level_navigate_to(make_env):
+    env = make_env("key_door", high_level=True)
     env.reset()
+    assert "brass_key" not in env.world.agent("a0")["seen"]  # out of view at the start
     _obs, _, _, _, info = env.step("NavigateTo(brass_key)")
-    if "brass_key" not in env.world.agent("a0")["seen"]:
-        assert not info["lastActionSuccess"] and "not been seen" in info["errorMessage"]
-        for _ in range(4):
-            env.step("RotateLeft")
-        _obs, _, _, _, info = env.step("NavigateTo(table)")
+    assert not info["lastActionSuccess"] and "not been seen" in info["errorMessage"]
+    for _ in range(4):
+        env.step("RotateLeft")
+    assert "table" in env.world.agent("a0")["seen"]
+    _obs, _, _, _, info = env.step("NavigateTo(table)")
     assert info["lastActionSuccess"], info["errorMessage"]
+    assert env.world.interactable("a0", "table")[0]
     assert any(a.startswith("NavigateTo(") for a in info["allowed_actions"])
 
 
@@ -216,11 +231,11 @@ def test_dead_engine_is_restarted_and_episode_restored():
 @pytest.mark.parametrize(
     "scene", ["key_door", "note_code", "chest_split_code", "two_rooms", "kitchen_put", "collab_split"]
 )
-def test_random_agent_and_garbage_never_break_the_env(engine, scene):
+def test_random_agent_and_garbage_never_break_the_env(make_env, scene):
     import random
 
     rng = random.Random(scene)
-    env = Env(scene, engine=engine, max_steps=150)
+    env = make_env(scene, max_steps=150)
     agent = make_agent("random", seed=1)
     obs, info = env.reset()
     agent.reset(env)

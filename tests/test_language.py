@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
-
 import pytest
 
 from embodied.actions import Action
@@ -242,7 +239,7 @@ CASES = [
     ("room", "xyzzy", "!could not find an action"),
     ("room", "?!?!...", "!could not find an action"),
     ("room", "🙂🙂", "!could not find an action"),
-    ("room", "'; DROP TABLE actions; --", "!"),
+    ("room", "'; DROP TABLE actions; --", "!no object matches 'table actions'"),
     ("room", '{"action": "Open", "objectId": "chest_red"}', "Open(chest_red)"),
     ("room", '{"action": "OpenObject", "objectId": "ghost"}', "!unknown object 'ghost'"),
     # --- what models write around an action
@@ -289,8 +286,10 @@ def test_ground(ctx, text, expected):
         assert str(ground(text, CTX[ctx])) == expected
 
 
-def test_table_size():
-    assert len(CASES) >= 110
+def test_error_cases_name_what_they_expect():
+    """Every error case checks some text of the message (an empty expectation matches anything)."""
+    assert all(len(e) > 3 for _, _, e in CASES if e.startswith("!"))
+    assert len({(c, t) for c, t, _ in CASES}) == len(CASES)  # no case is listed twice
 
 
 def test_no_match_lists_visible_and_held():
@@ -313,13 +312,3 @@ def test_say_keeps_case_and_quotes():
 def test_non_string_raises_action_error():
     with pytest.raises(ActionError):
         ground(None, ROOM)  # type: ignore[arg-type]
-
-
-def test_fast():
-    texts = [t for _, t, _ in CASES]
-    start = time.perf_counter()
-    for t in texts:
-        with contextlib.suppress(ActionError):
-            ground(t, ROOM)
-    per = (time.perf_counter() - start) / len(texts)
-    assert per < 0.002, f"{per * 1000:.2f} ms per call"
