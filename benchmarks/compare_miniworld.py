@@ -1,0 +1,230 @@
+"""Our env against MiniWorld, side by side in one run: steps/s and ratios per size and core count.
+
+    python benchmarks/compare_miniworld.py [--sizes 84 128 224 640x480] [--cores 1 2]
+                                           [--rounds 3] [--seconds 2] [--scene chest_split_code]
+                                           [--miniworld-env MiniWorld-OneRoom-v0]
+
+MiniWorld is not a dependency of this project: install it into your own venv
+(``pip install miniworld``); it renders with pyglet/OpenGL, headless through EGL (this script
+sets ``pyglet.options["headless"]``). Without it the script still measures our rows.
+
+Per size and core count the systems below alternate in rounds of ``--seconds`` (so load from
+other processes hits all of them alike); the table shows medians over rounds and ratios of
+medians:
+
+- ``ours rgb``: ``env.step(random navigation action)`` end to end (rules, scene update, camera,
+  the engine process renders, the frame arrives in this process, info built);
+- ``ours rgb+d+s``: the same with depth and segmentation each step;
+- ``render-only``: our Panda3D renderer in this process, the same scene and poses, RGB only
+  (the ceiling the end-to-end figure is compared with);
+- ``miniworld``: ``env.step(action_space.sample())`` of a MiniWorld env at the same size
+  (in-process, no transport).
+
+"1 core" pins this process, the engine process and MiniWorld (in this process) to one CPU with
+``sched_setaffinity``; "2 cores" lets them use both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h or w)
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        os.sched_setaffinity(pid, cpus)
+
+
+def rate(step: Callable[[], None], seconds: float) -> float:
+    n, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        dt = time.perf_counter() - t0
+        if dt >= seconds:
+            return n / dt
+
+
+class Ours:
+    def __init__(self, scene: str, w: int, h: int, renderer: str):
+        from embodied.env import Env
+
+        self.env = Env(scene, width=w, height=h, renderer=renderer)
+        self.env.reset()
+        self.rng = random.Random(0)
+        self.pid = self.env.engine.process.pid
+
+    def stepper(self, modalities: tuple[str, ...]) -> Callable[[], None]:
+        env, rng = self.env, self.rng
+
+        def step() -> None:
+            _, _, term, trunc, _ = env.step(rng.choice(NAV), modalities=modalities)
+            if term or trunc:
+                env.reset()
+
+        return step
+
+    def cameras(self, n: int) -> list[dict]:
+        """The camera dicts of ``n`` random navigation steps (for the render-only row)."""
+        env, rng = self.env, random.Random(1)
+        state, cams = env.get_state(), []
+        for _ in range(n):
+            env.step(rng.choice(NAV))
+            a = env.world.agent(env.agent_id)
+            cams.append(
+                {
+                    "agent": env.agent_id,
+                    "pos": [a["x"], a["y"], env.nav.eye_height],
+                    "hpr": [a["yaw"], -a["horizon"], 0.0],
+                    "fov": env.nav.fov,
+                    "width": env.width,
+                    "height": env.height,
+                }
+            )
+        env.set_state(state)
+        return cams
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class RenderOnly:
+    def __init__(self, ours: Ours, renderer: str):
+        from embodied.bridges.panda3d.renderer import Renderer
+
+        self.r = Renderer(renderer)
+        self.r.load_scene(ours.env.graph.build_nodes(), name=ours.env.spec.name)
+        self.cams = ours.cameras(64)
+        self.i = 0
+
+    def step(self) -> None:
+        cam = self.cams[self.i % len(self.cams)]
+        self.i += 1
+        self.r.set_cameras([cam])
+        self.r.render([cam["agent"]], ("rgb",))
+
+    def close(self) -> None:
+        self.r.close()
+
+
+class MiniWorld:
+    def __init__(self, name: str, w: int, h: int):
+        import gymnasium as gym
+        import miniworld  # noqa: F401  (registers the MiniWorld-* ids)
+
+        self.env = gym.make(name, obs_width=w, obs_height=h)
+        self.env.reset(seed=0)
+        self.env.action_space.seed(0)
+
+    def step(self) -> None:
+        _, _, term, trunc, _ = self.env.step(self.env.action_space.sample())
+        if term or trunc:
+            self.env.reset()
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def miniworld_available() -> str | None:
+    """None if MiniWorld can render here, else why not."""
+    try:
+        import pyglet
+
+        pyglet.options["headless"] = True  # EGL, no X server
+        import miniworld  # noqa: F401
+    except Exception as exc:  # ImportError, or pyglet failing to find EGL
+        return f"{type(exc).__name__}: {exc} (pip install miniworld into this venv; it needs EGL)"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", nargs="+", default=["84", "128", "224", "640x480"])
+    p.add_argument("--cores", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--scene", default="chest_split_code")
+    p.add_argument("--renderer", default="software")
+    p.add_argument("--miniworld-env", default="MiniWorld-OneRoom-v0")
+    p.add_argument("--no-render-only", action="store_true", help="skip the in-process render-only row")
+    args = p.parse_args(argv)
+    if min(args.cores) < 1 or args.rounds < 1 or args.seconds <= 0:
+        print("error: --rounds and --seconds must be positive", file=sys.stderr)
+        return 2
+    all_cpus = sorted(os.sched_getaffinity(0))
+    why_not = miniworld_available()
+    if why_not:
+        print(f"MiniWorld rows skipped: {why_not}")
+    print(
+        f"scene {args.scene} (ours, {args.renderer} renderer) vs {args.miniworld_env}; random navigation; "
+        f"{args.rounds} alternating rounds of {args.seconds:g} s; medians; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)"
+    )
+    head = f"{'size':>8s} {'cores':>5s} {'ours rgb':>9s} {'ours rgb+d+s':>12s} {'render-only':>11s} {'miniworld':>9s}"
+    head += f" {'rgb/mw':>7s} {'rgbds/mw':>8s} {'rgbds/rgb':>9s} {'e2e/render':>10s}"
+    print(head)
+    rows = []
+    for size in args.sizes:
+        w, h = parse_size(size)
+        ours = Ours(args.scene, w, h, args.renderer)
+        systems: dict[str, Callable[[], None]] = {
+            "ours rgb": ours.stepper(("rgb",)),
+            "ours rgb+d+s": ours.stepper(("rgb", "depth", "segmentation")),
+        }
+        closers = [ours.close]
+        if not args.no_render_only:
+            ro = RenderOnly(ours, args.renderer)
+            systems["render-only"] = ro.step
+            closers.append(ro.close)
+        if not why_not:
+            mw = MiniWorld(args.miniworld_env, w, h)
+            systems["miniworld"] = mw.step
+            closers.append(mw.close)
+        try:
+            for cores in args.cores:
+                cpus = set(all_cpus[:cores])
+                pin([0, ours.pid], cpus)
+                for step in systems.values():  # warm up (first frames, buffers, caches)
+                    rate(step, 0.2)
+                got: dict[str, list[float]] = {k: [] for k in systems}
+                for _ in range(args.rounds):
+                    for name, step in systems.items():
+                        got[name].append(rate(step, args.seconds))
+                med = {k: statistics.median(v) for k, v in got.items()}
+                rows.append((f"{w}x{h}", cores, med))
+                print(row(f"{w}x{h}", cores, med), flush=True)
+        finally:
+            pin([0], set(all_cpus))
+            for close in closers:
+                close()
+    return 0
+
+
+def row(size: str, cores: int, med: dict[str, float]) -> str:
+    def cell(k: str, width: int) -> str:
+        return f"{med[k]:{width}.0f}" if k in med else f"{'-':>{width}s}"
+
+    def ratio(a: str, b: str, width: int) -> str:
+        return f"{med[a] / med[b]:{width}.2f}" if a in med and b in med else f"{'-':>{width}s}"
+
+    return (
+        f"{size:>8s} {cores:>5d} {cell('ours rgb', 9)} {cell('ours rgb+d+s', 12)} {cell('render-only', 11)} "
+        f"{cell('miniworld', 9)} {ratio('ours rgb', 'miniworld', 7)} {ratio('ours rgb+d+s', 'miniworld', 8)} "
+        f"{ratio('ours rgb+d+s', 'ours rgb', 9)} {ratio('ours rgb', 'render-only', 10)}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
