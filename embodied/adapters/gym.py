@@ -3,6 +3,13 @@
 Observation space: ``Dict(rgb=Box(0, 255, (H, W, 3), uint8), text=Text)``; action space: ``Text``
 (free text, canonical strings like ``"Open(chest)"``, or action ids as digits). Info carries
 everything :class:`~embodied.env.Env` reports (allowed actions, object metadata, progress).
+
+For RL libraries: ``action_mode="discrete"`` gives a fixed ``Discrete(n)`` action space per task
+(the table is documented in :mod:`embodied.adapters.discrete`; ``env.action_table`` lists it) and
+``obs_mode="image"`` a ``Box(0, 255, (H, W, C), uint8)`` observation: RGB, plus one depth channel
+(0..255 over 0..10 m) when ``"depth"`` is among ``modalities``. Both pass
+``stable_baselines3.common.env_checker.check_env`` and work with ``gymnasium.make_vec`` and the
+usual wrappers (``ResizeObservation``, ``FrameStackObservation``). See docs/rl.md.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ import numpy as np
 from gymnasium import spaces
 
 from .._gym_ids import ENVS, register_envs
+from ..actions import Action
 from ..env import Env
-from ..errors import ConfigError
+from ..errors import ActionError, ConfigError
+from . import discrete
 
 __all__ = ["ENVS", "EmbodiedGymEnv", "clean_text", "observation", "observation_space", "register_envs"]
 
@@ -65,13 +74,20 @@ class EmbodiedGymEnv(gym.Env):
         height: int = 224,
         render_mode: str | None = None,
         max_text: int = MAX_TEXT,
+        action_mode: str = "text",
+        obs_mode: str = "dict",
         **env_kwargs: Any,
     ):
         if render_mode not in (None, "rgb_array"):
             raise ConfigError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
+        if action_mode not in ("text", "discrete"):
+            raise ConfigError(f"action_mode {action_mode!r} is not supported; use 'text' or 'discrete'")
+        if obs_mode not in ("dict", "image"):
+            raise ConfigError(f"obs_mode {obs_mode!r} is not supported; use 'dict' or 'image'")
         self.render_mode = render_mode
         self.max_text = max_text
         self.env = None
+        self.action_mode, self.obs_mode = action_mode, obs_mode
         self.env = Env(task, width=width, height=height, **env_kwargs)
         agents = self.env.world.agent_ids
         if len(agents) > 1 and env_kwargs.get("agent") is None:
@@ -84,8 +100,19 @@ class EmbodiedGymEnv(gym.Env):
             )
         self.observation_space = observation_space(self.env, max_text)
         self.action_space = spaces.Text(max_length=256, min_length=1, charset=CHARSET)
+        if obs_mode == "image":
+            self._depth = "depth" in self.env.modalities
+            channels = 4 if self._depth else 3
+            self.observation_space = spaces.Box(0, 255, (height, width, channels), np.uint8)
+        if action_mode == "discrete":
+            self.action_table: list[Action] = discrete.build_table(self.env.world, self.env.agent_id)
+            self.action_space = spaces.Discrete(len(self.action_table))
 
-    def _obs(self, obs: dict[str, Any]) -> dict[str, Any]:
+    def _obs(self, obs: dict[str, Any]) -> Any:
+        if self.obs_mode == "image":
+            if not self._depth:
+                return obs["rgb"]
+            return np.concatenate([obs["rgb"], discrete.depth_channel(obs["depth"])[..., None]], axis=2)
         return observation(obs, self.observation_space, self.max_text)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -94,10 +121,22 @@ class EmbodiedGymEnv(gym.Env):
         return self._obs(obs), info
 
     def step(self, action: Any):
-        if isinstance(action, str) and action.strip().isdigit():
+        if self.action_mode == "discrete":
+            action = self._table_action(action)
+        elif isinstance(action, str) and action.strip().isdigit():
             action = int(action.strip())
         obs, reward, terminated, truncated, info = self.env.step(action)
         return self._obs(obs), float(reward), bool(terminated), bool(truncated), info
+
+    def _table_action(self, action: Any) -> Action:
+        arr = np.asarray(action) if not isinstance(action, (str, bytes)) else np.asarray(-1)
+        index = int(arr) if arr.shape == () and arr.dtype.kind in "iu" else -1
+        if not 0 <= index < len(self.action_table):
+            raise ActionError(
+                f"action {action!r} is outside Discrete({len(self.action_table)}); "
+                "pass an index into env.action_table"
+            )
+        return discrete.resolve(self.env.world, self.env.agent_id, self.action_table[index])
 
     def render(self):
         return self.env.render() if self.render_mode == "rgb_array" else None
