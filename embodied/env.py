@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from .errors import (
     ProtocolError,
     StateError,
 )
+from .lazyinfo import LazyInfo
 from .nav import NavConfig, bearing_to
 from .planning import checkpoints_from_plan, path_to_interact
 from .rules import Result, apply, offered_actions
@@ -139,6 +141,7 @@ class Env:
         self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
         self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
+        self._open_infos: list[weakref.ref] = []  # infos of the last step with entries not yet computed
         self.last_obs: dict[str, Any] | None = None
 
     def _setup(self, spec: Spec) -> None:
@@ -164,6 +167,7 @@ class Env:
     def reset_all(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Like :meth:`reset`, for every agent: ``({agent: obs}, {agent: info})``."""
         self._check_open("reset")
+        self._seal_infos(materialize=seed is not None and self.task.seeded and seed != self.seed)
         if seed is not None:
             if self.task.seeded and seed != self.seed:
                 self._setup(self.task.spec(seed))
@@ -224,6 +228,7 @@ class Env:
             raise StateError(
                 f"'reached' must list checkpoint indices below {len(self.checkpoints)}, got {reached!r}"
             )
+        self._seal_infos()
         self.world.set_state(state["world"])
         self._reached, self._done = set(reached), bool(state["done"])
         self._ended = self._done or self.world.goal_reached() or self.world.state["step"] >= self.max_steps
@@ -257,6 +262,7 @@ class Env:
             bad = [m for m in modalities if m not in MODALITIES]
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
+        self._seal_infos()
         before = len(self._reached)
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
@@ -470,7 +476,69 @@ class Env:
         request = {**request, "updates": None}  # the reloaded scene already shows the current state
         return self.scene.render_async(**request)
 
+    def _seal_infos(self, materialize: bool = False) -> None:
+        """The world is about to change: infos of the last step still alive (an RL loop drops them
+        unread) get a snapshot of the state they describe, so entries read later stay true to it.
+        ``materialize``: compute them now instead (the world is about to be replaced)."""
+        live = [i for i in (ref() for ref in self._open_infos) if i is not None and i.pending]
+        self._open_infos = []
+        if not live:
+            return
+        if materialize:
+            for info in live:
+                info.copy()
+            return
+        w, blob, vis = self.world, self.world.snapshot(), self._vis
+
+        def run(make: Callable[[], Any]) -> Any:
+            now, now_vis = w.snapshot(), self._vis
+            w.restore(blob)
+            self._vis = vis
+            try:
+                return make()
+            finally:
+                w.restore(now)
+                self._vis = now_vis
+
+        for info in live:
+            info.seal(run)
+
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
+        """This step's info for ``aid``; ``objects`` and ``allowed_actions`` are computed when read."""
+        w = self.world
+        a = w.agent(aid)
+        info = LazyInfo(
+            {
+                "lastActionSuccess": r.success,
+                "errorMessage": "" if r.success else r.message,
+                "feedback": r.message,
+                "action": str(act) if act else None,
+                "inventory": list(a["inventory"]),
+                "progress": len(self._reached) / max(1, len(self.checkpoints)),
+                "success": w.goal_reached(),
+                "step": w.state["step"],
+                "max_steps": self.max_steps,
+                "agent": {
+                    "id": aid,
+                    "x": a["x"],
+                    "y": a["y"],
+                    "yaw": a["yaw"],
+                    "horizon": a["horizon"],
+                    "room": a["room"],
+                },
+            },
+            {
+                "allowed_actions": lambda: [str(x) for x in self.allowed_actions(aid)],
+                "objects": lambda: self._objects(aid),
+            },
+        )
+        if "segmentation" in self.modalities:
+            info["segmentation_ids"] = self.graph.seg_names
+        self._open_infos.append(weakref.ref(info))
+        return info
+
+    def _objects(self, aid: str) -> list[dict[str, Any]]:
+        """Per object and door: id, type, position, visible, interactable, distance, state."""
         w = self.world
         a = w.agent(aid)
         objects = []
@@ -492,30 +560,7 @@ class Env:
                     "parentReceptacle": (w.container_chain(t) or [None])[0] if t in w.objs else None,
                 }
             )
-        info = {
-            "lastActionSuccess": r.success,
-            "errorMessage": "" if r.success else r.message,
-            "feedback": r.message,
-            "action": str(act) if act else None,
-            "allowed_actions": [str(x) for x in self.allowed_actions(aid)],
-            "inventory": list(a["inventory"]),
-            "progress": len(self._reached) / max(1, len(self.checkpoints)),
-            "success": w.goal_reached(),
-            "step": w.state["step"],
-            "max_steps": self.max_steps,
-            "agent": {
-                "id": aid,
-                "x": a["x"],
-                "y": a["y"],
-                "yaw": a["yaw"],
-                "horizon": a["horizon"],
-                "room": a["room"],
-            },
-            "objects": objects,
-        }
-        if "segmentation" in self.modalities:
-            info["segmentation_ids"] = self.graph.seg_names
-        return info
+        return objects
 
     def render(self) -> np.ndarray | None:
         return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]

@@ -88,9 +88,9 @@ def test_discrete_image_env_passes_checkers_and_steps():
         assert np.array_equal(obs[..., 3], discrete.depth_channel(depth))
         assert np.array_equal(obs[..., :3], env.env.last_obs[env.env.agent_id]["rgb"])
         idx = [str(a) for a in env.action_table]
-        obs2, r, term, trunc, info = env.step(idx.index("Unlock(exit, brass_key)"))
+        _, _, _, _, info = env.step(idx.index("Unlock(exit, brass_key)"))
         assert not info["lastActionSuccess"] and info["errorMessage"]  # not held: fails like any other
-        obs2, r, term, trunc, info = env.step(np.int64(idx.index("RotateLeft")))
+        obs2, _, _, _, info = env.step(np.int64(idx.index("RotateLeft")))
         assert info["lastActionSuccess"] and info["action"] == "RotateLeft"
         assert not np.array_equal(obs, obs2)
         for bad in (len(idx), -1, 1.5, "0", [0, 1]):
@@ -117,7 +117,7 @@ def test_wrappers_and_make_vec():
     try:
         obs, _ = vec.reset(seed=0)
         assert obs.shape == (2, 64, 64, 3)
-        obs, rew, term, trunc, info = vec.step(np.array([0, 4]))
+        obs, _, _, _, info = vec.step(np.array([0, 4]))
         assert obs.shape == (2, 64, 64, 3) and not np.array_equal(obs[0], obs[1])
         assert list(info["lastActionSuccess"]) == [True, True]
     finally:

@@ -1,0 +1,93 @@
+"""The lean step: info entries computed on first read, yet always true to their own step."""
+
+import copy
+import json
+import pickle
+
+import msgpack
+
+import embodied
+from embodied.lazyinfo import LazyInfo
+
+
+def _lazy(calls):
+    def make(key):
+        def f():
+            calls.append(key)
+            return [key]
+
+        return f
+
+    return LazyInfo(
+        {"a": 1, "b": 2}, {"objects": make("objects"), "allowed_actions": make("allowed_actions")}
+    )
+
+
+def test_lazy_info_is_a_whole_dict_to_every_reader():
+    calls = []
+    info = _lazy(calls)
+    assert info["a"] == 1 and "objects" in info and len(info) == 4 and calls == []
+    assert info["objects"] == ["objects"] and calls == ["objects"]
+    assert info.get("objects") == ["objects"] and calls == ["objects"]  # computed once
+    full = {"a": 1, "b": 2, "objects": ["objects"], "allowed_actions": ["allowed_actions"]}
+    for view in (
+        lambda i: dict(i),
+        lambda i: {**i},
+        lambda i: json.loads(json.dumps(i)),
+        lambda i: pickle.loads(pickle.dumps(i)),
+        lambda i: copy.deepcopy(i),
+        lambda i: i.copy(),
+        lambda i: msgpack.unpackb(msgpack.packb(i)),
+        lambda i: dict(i.items()),
+        lambda i: {k: i[k] for k in i},
+    ):
+        got = view(_lazy([]))
+        assert got == full and type(got) is dict, view
+    assert _lazy([]) == full and full == _lazy([])
+    assert not (_lazy([]) != full)  # noqa: SIM202
+    assert sorted(_lazy([])) == sorted(full) and "objects" in repr(_lazy([]))
+    info = _lazy(calls := [])
+    info["objects"] = "mine"
+    del info["allowed_actions"]
+    assert dict(info) == {"a": 1, "b": 2, "objects": "mine"} and calls == []
+
+
+def test_info_read_late_describes_its_own_step():
+    with embodied.make("escape/key-door", width=32, height=32) as env:
+        _, info0 = env.reset()
+        _, _, _, _, late = env.step("RotateLeft")  # kept unread while the world moves on
+        assert set(late.pending) == {"objects", "allowed_actions"}
+        state = env.get_state()
+        for a in ("MoveAhead", "RotateLeft", "MoveAhead", "RotateRight"):
+            env.step(a)
+        later = env.get_state()
+        _, eager = env.set_state(state)  # the same state again, its info read at once
+        eager = dict(eager)
+        assert late["objects"] == eager["objects"]
+        assert late["allowed_actions"] == eager["allowed_actions"]
+        assert late["agent"] == eager["agent"]
+        # reading the late info restored nothing into the live world
+        env.set_state(later)
+        assert env.get_state() == later
+        assert info0["step"] == 0 and info0["objects"]  # the reset's info too
+
+
+def test_seeded_reset_materializes_infos_of_the_old_scene():
+    from embodied.tasks import Task
+
+    class Seeded(Task):
+        def build(self, rng):
+            return {
+                "rooms": [{"id": "r", "size": [4, 4]}],
+                "doors": [{"id": "exit", "between": ["r", "outside"]}],
+                "objects": [{"id": f"ball{rng.randrange(100)}", "type": "ball", "room": "r"}],
+                "agents": [{"id": "a0", "room": "r"}],
+                "goal": {"exit_through": "exit"},
+            }
+
+    with embodied.make(Seeded(), width=32, height=32) as env:
+        _, old = env.reset(seed=1)
+        ids = set(env.world.objs) | {"exit"}
+        env.reset(seed=2)
+        assert set(env.world.objs) | {"exit"} != ids  # another scene now
+        assert {o["objectId"] for o in old["objects"]} == ids
