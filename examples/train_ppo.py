@@ -1,7 +1,7 @@
 """Train stable-baselines3 PPO on a small embodied task from pixels, and plot its learning curve.
 
     pip install -e '.[rl]'            # stable-baselines3; CPU torch: see docs/rl.md
-    python examples/train_ppo.py --timesteps 12000 --out ppo_out
+    python examples/train_ppo.py --timesteps 10000 --out ppo_out
 
 The task: one room, the exit door on the north wall stands open 1.5 m from the agent, which faces
 north, east, south or west (drawn anew each episode, so it must look before it turns) and must
@@ -174,7 +174,7 @@ def plot(steps: list, success: list, base: float, path: str, timesteps: int) -> 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--timesteps", type=int, default=12000)
+    p.add_argument("--timesteps", type=int, default=10000)
     p.add_argument("--out", default="ppo_out")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()

@@ -142,3 +142,26 @@ def test_ppo_learns_above_random(tmp_path):
     assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "result.json").read_text()) == result
     assert result["last_fifth_success"] >= result["random_success"] + 0.3, result
+
+
+def test_table_covers_every_action_the_env_can_offer():
+    from embodied.rules import offered_actions
+
+    for scene in ("key_door", "chest_split_code", "kitchen_put", "collab_split"):
+        w = world(scene)
+        for aid in w.agent_ids:
+            table = set(discrete.build_table(w, aid))
+            things = list(w.objs) + list(w.door_specs)
+            portable = [o for o in w.objs if w.can(o, "pickupable")]
+            for held, flip in (([], False), (portable, False), (portable, True)):
+                w.reset_state()
+                w.agent(aid)["inventory"][:] = held
+                for t in things:
+                    w.thing(t)["open"] = flip
+                    w.thing(t)["on"] = flip
+                for act in offered_actions(w, aid, things):
+                    if act.name == "Say":
+                        continue
+                    if act.name == "EnterCode":
+                        act = Action("EnterCode", (act.args[0], discrete.UNKNOWN_CODE))
+                    assert act in table, (scene, aid, str(act))
