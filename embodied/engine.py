@@ -41,6 +41,7 @@ from embodied.errors import EngineError, EngineTimeout, ProtocolError
 ENGINES = {
     "panda3d": "embodied.bridges.panda3d.server",
     "unreal": "embodied.bridges.unrealcv.launcher:launch",
+    "unity": "embodied.bridges.mlagents.backend:launch",
 }
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 
