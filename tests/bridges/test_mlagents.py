@@ -116,7 +116,7 @@ def test_gymnasium_and_pettingzoo_wrappers():
         steps = 0
         while par.agents and steps < 5:  # a multi-agent episode: both act every step, then both say Done
             acts = {a: (0 if steps < 2 else int(infos[a]["action_mask"].sum()) - 1) for a in par.agents}
-            obs, rew, term, trunc, infos = par.step(acts)
+            obs, _rew, term, _trunc, infos = par.step(acts)
             steps += 1
         assert steps == 3 and all(term.values()) and not par.agents
     finally:
@@ -193,7 +193,7 @@ def test_unknown_build_and_bad_host_are_clear_errors(tmp_path):
 
     with pytest.raises(EngineError, match="cannot start the Unity player"):
         embodied.launch(engine="unity", build=str(tmp_path / "NoSuchGame"), timeout=5)
-    with pytest.raises(EngineError, match="binds 127.0.0.1 only"):
+    with pytest.raises(EngineError, match=r"binds 127\.0\.0\.1 only"):
         embodied.launch(engine="unity", host="0.0.0.0")
     with pytest.raises(UnityEnvironmentException):
         open_unity(str(tmp_path / "missing.x86_64"), timeout_wait=5)
