@@ -95,7 +95,7 @@ def test_gymnasium_and_pettingzoo_wrappers():
         obs, info = gym_env.reset()
         assert gym_env.observation_space.contains(obs) and obs.dtype == np.uint8
         assert gym_env.action_space.n == 24 and info["action_mask"][:9].all() and not info["action_mask"][-1]
-        obs, rew, term, trunc, info = gym_env.step(0)
+        obs, _rew, term, trunc, info = gym_env.step(0)
         assert obs.shape == (48, 64, 3) and not term and not trunc
         done = int(info["action_mask"].sum()) - 1
         _obs, _rew, term, trunc, _info = gym_env.step(done)
