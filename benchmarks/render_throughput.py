@@ -1,10 +1,13 @@
 """Render throughput of the Panda3D engine: in-process vs. through the ZeroMQ engine process.
 
     python benchmarks/render_throughput.py [--size 224] [--seconds 2] [--renderer software]
+                                           [--scenes] [--in-process-only]
 
 Prints frames per second for each modality set, in-process (the Renderer alone) and
 client -> engine process -> client (one `render` request per step carrying a small node
-update, as an env step does), and their ratio.
+update, as an env step does), and their ratio. ``--scenes`` adds an in-process table over
+every shipped scene (the escape rooms as an agent sees them: the scene graph's own nodes,
+each agent's eye turning a full circle over 36 views).
 """
 
 from __future__ import annotations
@@ -95,11 +98,53 @@ def rate(step, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def scene_views(name: str, size: int):
+    """(nodes, cameras) of a shipped scene: the scene graph's nodes and 36 views per agent."""
+    from embodied.nav import NavConfig
+    from embodied.scene_graph import SceneGraph
+    from embodied.spec import load_spec
+    from embodied.world import World
+
+    world = World(load_spec(name))
+    nodes = SceneGraph(world).build_nodes()
+    eye = NavConfig().eye_height
+    cams = []
+    for aid in world.agent_ids:
+        a = world.agent(aid)
+        for k in range(36):
+            pose = {"pos": [a["x"], a["y"], eye], "hpr": [a["yaw"] + 10 * k, -10.0, 0.0]}
+            cams.append({"agent": "a0", **pose, "fov": 90, "width": size, "height": size})
+    return nodes, cams
+
+
+def scene_rates(renderer: str, size: int, seconds: float) -> dict[str, dict[tuple, float]]:
+    """In-process frames/s per shipped scene and modality set (camera turning every frame)."""
+    from embodied.spec import shipped_scenes
+
+    out = {}
+    r = Renderer(renderer)
+    for name in shipped_scenes():
+        nodes, cams = scene_views(name, size)
+        r.load_scene(nodes, name)
+        out[name] = {}
+        for mods in MODALITY_SETS:
+
+            def step(i, m=mods):
+                r.set_cameras([cams[i % len(cams)]])
+                r.render(["a0"], m)
+
+            out[name][mods] = rate(step, seconds)
+    r.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--renderer", default="software", choices=["software", "gl", "auto"])
+    p.add_argument("--scenes", action="store_true", help="also render every shipped scene in-process")
+    p.add_argument("--in-process-only", action="store_true", help="skip the engine-process rounds")
     args = p.parse_args(argv)
     cam = {
         "agent": "a0",
@@ -122,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     backend = r.backend
     r.close()
 
-    remote = {}
-    with launch(renderer=args.renderer) as eng:
-        eng.load_scene(room(), "bench")
-        eng.set_cameras([cam])
-        rtt = rate(lambda i: eng.ping(), args.seconds / 2)
-        for mods in MODALITY_SETS:
-            remote[mods] = rate(lambda i, m=mods: eng.render(modalities=m, updates=move(i)), args.seconds)
+    remote, rtt = dict.fromkeys(MODALITY_SETS, float("nan")), float("nan")
+    if not args.in_process_only:
+        with launch(renderer=args.renderer) as eng:
+            eng.load_scene(room(), "bench")
+            eng.set_cameras([cam])
+            rtt = rate(lambda i: eng.ping(), args.seconds / 2)
+            for mods in MODALITY_SETS:
+                remote[mods] = rate(lambda i, m=mods: eng.render(modalities=m, updates=move(i)), args.seconds)
 
     print(f"renderer={backend} size={args.size}x{args.size} (each step: 1 node update + render)")
     print(f"{'modalities':<18}{'in-process fps':>16}{'client-server fps':>20}{'ratio':>8}")
@@ -138,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{remote[mods] / local[mods]:>8.2f}"
         )
     print(f"ping round trip: {1e6 / rtt:.0f} us")
+    if args.scenes:
+        table = scene_rates(args.renderer, args.size, args.seconds)
+        print(f"\nshipped scenes, in-process fps at {args.size}x{args.size} (camera turning every frame)")
+        print(f"{'scene':<20}" + "".join(f"{'+'.join(m):>16}" for m in MODALITY_SETS) + f"{'d+s/rgb':>9}")
+        for name, row in table.items():
+            full = row[MODALITY_SETS[-1]] / row[MODALITY_SETS[0]]
+            print(f"{name:<20}" + "".join(f"{row[m]:>16,.0f}" for m in MODALITY_SETS) + f"{full:>9.2f}")
     return 0
 
 

@@ -1,47 +1,62 @@
-"""Unit shapes for the Panda3D renderer and their exact ray intersections (numpy).
+"""Shapes for the Panda3D renderer: polygons, baked meshes, and exact ray intersections (numpy).
 
-Every shape is built at unit size centred on the origin and scaled by the node's ``size``:
-box [-0.5, 0.5]^3; cylinder radius 0.5 around local z, z in [-0.5, 0.5]; sphere radius 0.5;
-card: the rectangle x, z in [-0.5, 0.5] at y = 0, front facing -y (drawn on both sides).
-Faces carry flat per-face normals (cylinder sides and spheres are smooth). Tessellated
-shapes are inscribed in the analytic ones, so a rendered pixel always has an analytic hit.
+Every unit shape is centred on the origin inside the unit box [-0.5, 0.5]^3: box; cylinder
+radius 0.5 around local z, z in [-0.5, 0.5]; cone (a cylinder whose top radius is ``taper``
+times the bottom's); sphere radius 0.5; torus in the xy plane (tube radius ``tube``, outer
+radius 0.5); card: the rectangle x, z in [-0.5, 0.5] at y = 0, front facing -y (both sides).
+A shape is a list of planar convex polygons (vertices counter-clockwise from outside, with
+per-vertex normals: flat faces, smooth sides). Tessellated shapes are inscribed in the
+analytic ones.
+
+:func:`bake` turns posed polygons into two Panda3D meshes that share their triangles: a
+lit, coloured, textured one for RGB and a flat one for the id pass whose every polygon
+carries its own face id as colour; it also returns each polygon's plane, from which the
+renderer computes exact depth (see ``renderer``).
 
 ``intersect(shape, o, d, strict)`` returns the ray parameter t (o + t*d) of the first hit
-per ray, in the unit space of the shape; with ``strict=False`` rays that graze past an edge
-(rasterisation vs. pixel-centre differences) get the nearest plausible t instead of inf.
+per ray, in the unit space of the shape (used by the ``raycast`` op on node hulls).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
-from panda3d.core import Geom, GeomNode, GeomTriangles, GeomVertexData, GeomVertexFormat, GeomVertexWriter
+from panda3d.core import (
+    Geom,
+    GeomNode,
+    GeomTriangles,
+    GeomVertexArrayFormat,
+    GeomVertexData,
+    GeomVertexFormat,
+)
 
 SEGMENTS = 32
+MAX_FACES = (1 << 24) - 1  # id pass: 8 bits per channel (flat vertex colours come through exactly)
 
 
-def _geom(name: str, quads_or_tris) -> GeomNode:
-    """quads_or_tris: list of (vertices, normals) polygons, convex, counter-clockwise from outside."""
-    vdata = GeomVertexData(name, GeomVertexFormat.get_v3n3(), Geom.UH_static)
-    vw, nw = GeomVertexWriter(vdata, "vertex"), GeomVertexWriter(vdata, "normal")
-    prim = GeomTriangles(Geom.UH_static)
-    base = 0
-    for verts, norms in quads_or_tris:
-        for v, n in zip(verts, norms):
-            vw.add_data3(*v)
-            nw.add_data3(*n)
-        for k in range(1, len(verts) - 1):
-            prim.add_vertices(base, base + k, base + k + 1)
-        base += len(verts)
-    geom = Geom(vdata)
-    geom.add_primitive(prim)
-    node = GeomNode(name)
-    node.add_geom(geom)
-    return node
+def _format(*cols):
+    arr = GeomVertexArrayFormat()
+    for name, n, nt, contents in cols:
+        arr.add_column(name, n, nt, contents)
+    return GeomVertexFormat.register_format(GeomVertexFormat(arr))
 
 
-def _box():
+RGB_FORMAT = _format(
+    ("vertex", 3, Geom.NT_float32, Geom.C_point),
+    ("normal", 3, Geom.NT_float32, Geom.C_normal),
+    ("color", 4, Geom.NT_float32, Geom.C_color),
+    ("texcoord", 2, Geom.NT_float32, Geom.C_texcoord),
+)
+RGB_DTYPE = np.dtype([("v", "<f4", 3), ("n", "<f4", 3), ("c", "<f4", 4), ("t", "<f4", 2)])
+ID_FORMAT = _format(("vertex", 3, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_uint8, Geom.C_color))
+ID_DTYPE = np.dtype([("v", "<f4", 3), ("c", "u1", 4)])
+
+Poly = tuple[np.ndarray, np.ndarray]  # (k, 3) vertices, (k, 3) normals
+
+
+def _box() -> list[Poly]:
     polys = []
     for axis in range(3):
         for sign in (-1.0, 1.0):
@@ -52,61 +67,210 @@ def _box():
             for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
                 p = [0.0, 0.0, 0.0]
                 p[axis], p[u], p[v] = 0.5 * sign, 0.5 * a, 0.5 * b
-                corners.append(tuple(p))
+                corners.append(p)
             if sign < 0:
                 corners.reverse()
-            polys.append((corners, [tuple(n)] * 4))
+            polys.append((np.array(corners), np.array([n] * 4)))
     return polys
 
 
-def _card():
-    front = [(-0.5, 0, -0.5), (0.5, 0, -0.5), (0.5, 0, 0.5), (-0.5, 0, 0.5)]
-    return [(front, [(0, -1, 0)] * 4), (front[::-1], [(0, 1, 0)] * 4)]
-
-
-def _cylinder():
-    polys = []
-    ring = [
-        (0.5 * math.cos(2 * math.pi * i / SEGMENTS), 0.5 * math.sin(2 * math.pi * i / SEGMENTS))
-        for i in range(SEGMENTS)
+def _card() -> list[Poly]:
+    front = np.array([(-0.5, 0, -0.5), (0.5, 0, -0.5), (0.5, 0, 0.5), (-0.5, 0, 0.5)], float)
+    return [
+        (front, np.array([(0, -1, 0)] * 4, float)),
+        (front[::-1].copy(), np.array([(0, 1, 0)] * 4, float)),
     ]
-    for i in range(SEGMENTS):
-        (x0, y0), (x1, y1) = ring[i], ring[(i + 1) % SEGMENTS]
-        verts = [(x0, y0, -0.5), (x1, y1, -0.5), (x1, y1, 0.5), (x0, y0, 0.5)]
-        polys.append(
-            (verts, [(2 * x0, 2 * y0, 0), (2 * x1, 2 * y1, 0), (2 * x1, 2 * y1, 0), (2 * x0, 2 * y0, 0)])
-        )
-    polys.append(([(x, y, 0.5) for x, y in ring], [(0, 0, 1)] * SEGMENTS))
-    polys.append(([(x, y, -0.5) for x, y in reversed(ring)], [(0, 0, -1)] * SEGMENTS))
+
+
+def _cone(segments: int, taper: float) -> list[Poly]:
+    """A cylinder (taper 1) or a truncated cone: bottom radius 0.5, top radius 0.5 * taper."""
+    ang = [2 * math.pi * i / segments for i in range(segments)]
+    ring = [(math.cos(a), math.sin(a)) for a in ang]
+    r0, r1 = 0.5, 0.5 * taper
+    slope = r0 - r1  # outward normal of the side: (cos, sin, slope) normalised
+    polys = []
+    for i in range(segments):
+        (c0, s0), (c1, s1) = ring[i], ring[(i + 1) % segments]
+        verts = [
+            (r0 * c0, r0 * s0, -0.5),
+            (r0 * c1, r0 * s1, -0.5),
+            (r1 * c1, r1 * s1, 0.5),
+            (r1 * c0, r1 * s0, 0.5),
+        ]
+        if r1 < 1e-6:
+            verts = verts[:3]
+        norms = [(c0, s0, slope), (c1, s1, slope), (c1, s1, slope), (c0, s0, slope)][: len(verts)]
+        polys.append((np.array(verts), np.array(norms)))
+    if r1 >= 1e-6:
+        polys.append((np.array([(r1 * c, r1 * s, 0.5) for c, s in ring]), np.array([(0, 0, 1.0)] * segments)))
+    polys.append(
+        (np.array([(r0 * c, r0 * s, -0.5) for c, s in reversed(ring)]), np.array([(0, 0, -1.0)] * segments))
+    )
     return polys
 
 
-def _sphere(rings: int = 12):
+def _sphere(segments: int) -> list[Poly]:
+    rings = max(4, segments * 3 // 8)
+
     def pt(i, j):
-        th, ph = math.pi * i / rings, 2 * math.pi * j / SEGMENTS
+        th, ph = math.pi * i / rings, 2 * math.pi * j / segments
         n = (math.sin(th) * math.cos(ph), math.sin(th) * math.sin(ph), math.cos(th))
         return tuple(0.5 * c for c in n), n
 
     polys = []
     for i in range(rings):
-        for j in range(SEGMENTS):
+        for j in range(segments):
             quad = [pt(i, j), pt(i + 1, j), pt(i + 1, j + 1), pt(i, j + 1)]
             if i == 0:
                 quad = quad[:3]
             elif i == rings - 1:
                 quad = quad[:2] + quad[3:]
-            polys.append(([q[0] for q in quad], [q[1] for q in quad]))
+            polys.append((np.array([q[0] for q in quad]), np.array([q[1] for q in quad])))
     return polys
 
 
-def make_unit_geoms() -> dict[str, GeomNode]:
-    """One shared GeomNode per shape name."""
-    return {
-        "box": _geom("box", _box()),
-        "card": _geom("card", _card()),
-        "cylinder": _geom("cylinder", _cylinder()),
-        "sphere": _geom("sphere", _sphere()),
-    }
+def _torus(segments: int, tube: float) -> list[Poly]:
+    """A ring in the xy plane, outer radius 0.5, tube radius ``tube`` (triangles: quads are not planar)."""
+    rt = min(max(tube, 0.01), 0.25)
+    rc = 0.5 - rt
+    minor = max(6, segments // 2)
+
+    def pt(i, j):
+        a, b = 2 * math.pi * i / segments, 2 * math.pi * j / minor
+        n = (math.cos(b) * math.cos(a), math.cos(b) * math.sin(a), math.sin(b))
+        p = ((rc + rt * math.cos(b)) * math.cos(a), (rc + rt * math.cos(b)) * math.sin(a), rt * math.sin(b))
+        return p, n
+
+    polys = []
+    for i in range(segments):
+        for j in range(minor):
+            q = [pt(i, j), pt(i + 1, j), pt(i + 1, j + 1), pt(i, j + 1)]
+            for tri in ((q[0], q[1], q[2]), (q[0], q[2], q[3])):
+                polys.append((np.array([t[0] for t in tri]), np.array([t[1] for t in tri])))
+    return polys
+
+
+UNIT_SHAPES = ("box", "card", "cylinder", "cone", "sphere", "torus")
+
+
+def unit_polys(shape: str, segments: int = SEGMENTS, taper: float = 1.0, tube: float = 0.15) -> list[Poly]:
+    """The polygons of a unit shape (see the module docstring)."""
+    if shape == "box":
+        return _box()
+    if shape == "card":
+        return _card()
+    if shape == "cylinder":
+        return _cone(segments, 1.0)
+    if shape == "cone":
+        return _cone(segments, taper)
+    if shape == "sphere":
+        return _sphere(segments)
+    if shape == "torus":
+        return _torus(segments, tube)
+    raise ValueError(f"unknown shape {shape!r}; expected one of {list(UNIT_SHAPES)}")
+
+
+def transform(polys: list[Poly], linear: np.ndarray, offset) -> list[Poly]:
+    """Apply p -> p @ linear + offset (row vectors) to vertices, and the matching normal map."""
+    nmat = np.linalg.inv(linear).T
+    out = []
+    for v, n in polys:
+        nn = n @ nmat
+        nn /= np.maximum(np.linalg.norm(nn, axis=1, keepdims=True), 1e-12)
+        out.append((v @ linear + np.asarray(offset, float), nn))
+    return out
+
+
+@dataclass
+class Batch:
+    """Polygons that share one texture and one render state (posed, in the group's frame, meters)."""
+
+    polys: list = field(default_factory=list)  # (verts, normals, rgba, uv) per polygon
+    texture: str = ""
+    glow: bool = False
+
+
+def face_uv(verts: np.ndarray, normal: np.ndarray, tile: float) -> np.ndarray:
+    """Texture coordinates by projecting on the plane most facing the polygon (meters / tile)."""
+    ax = int(np.argmax(np.abs(normal)))
+    u, v = {0: (1, 2), 1: (0, 2), 2: (0, 1)}[ax]
+    return verts[:, [u, v]] / tile
+
+
+def plane_of(verts: np.ndarray) -> np.ndarray:
+    """(a, b, c, d) with a x + b y + c z + d = 0 through a planar polygon (Newell's normal)."""
+    nxt = np.roll(verts, -1, axis=0)
+    n = np.array(
+        [
+            np.sum((verts[:, 1] - nxt[:, 1]) * (verts[:, 2] + nxt[:, 2])),
+            np.sum((verts[:, 2] - nxt[:, 2]) * (verts[:, 0] + nxt[:, 0])),
+            np.sum((verts[:, 0] - nxt[:, 0]) * (verts[:, 1] + nxt[:, 1])),
+        ]
+    )
+    n /= max(np.linalg.norm(n), 1e-15)
+    return np.array([*n, -float(n @ verts.mean(axis=0))])
+
+
+def _triangles(counts: list[int]) -> np.ndarray:
+    idx = []
+    base = 0
+    for k in counts:
+        idx += [(base, base + i, base + i + 1) for i in range(1, k - 1)]
+        base += k
+    return np.asarray(idx, np.uint32).reshape(-1)
+
+
+def _make_geom(fmt, data: np.ndarray, tris: np.ndarray) -> Geom:
+    vdata = GeomVertexData("mesh", fmt, Geom.UH_static)
+    vdata.unclean_set_num_rows(len(data))
+    vdata.modify_array_handle(0).copy_data_from(data.tobytes())
+    prim = GeomTriangles(Geom.UH_static)
+    prim.set_index_type(Geom.NT_uint32)
+    prim.modify_vertices().modify_handle().copy_data_from(tris.tobytes())
+    geom = Geom(vdata)
+    geom.add_primitive(prim)
+    return geom
+
+
+def rgb_geom(polys: list) -> Geom:
+    """One lit mesh of (verts, normals, rgba, uv) polygons."""
+    counts = [len(p[0]) for p in polys]
+    data = np.zeros(sum(counts), RGB_DTYPE)
+    data["v"] = np.concatenate([p[0] for p in polys])
+    data["n"] = np.concatenate([p[1] for p in polys])
+    data["c"] = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys])
+    data["t"] = np.concatenate([p[3] for p in polys])
+    return _make_geom(RGB_FORMAT, data, _triangles(counts))
+
+
+def id_colors(ids: np.ndarray) -> np.ndarray:
+    """RGBA bytes encoding face ids: red = bits 16-23, green = bits 8-15, blue = bits 0-7."""
+    ids = np.asarray(ids, np.int64)
+    out = np.full((len(ids), 4), 255, np.uint8)
+    for c in range(3):
+        out[:, c] = (ids >> (8 * (2 - c))) & 255
+    return out
+
+
+def decode_ids(raw: np.ndarray) -> np.ndarray:
+    """Face ids (intp) from a tinydisplay BGRA frame viewed as uint32 (B | G << 8 | R << 16)."""
+    return (raw & 0xFFFFFF).astype(np.intp)
+
+
+def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
+    """The id-pass mesh: polygon i drawn flat in the colour of face id ``first_id + i``."""
+    counts = [len(v) for v in verts]
+    data = np.zeros(sum(counts), ID_DTYPE)
+    data["v"] = np.concatenate(verts)
+    data["c"] = np.repeat(id_colors(np.arange(first_id, first_id + len(verts))), counts, axis=0)
+    return _make_geom(ID_FORMAT, data, _triangles(counts))
+
+
+def geom_node(name: str, geoms) -> GeomNode:
+    node = GeomNode(name)
+    for g, state in geoms:
+        node.add_geom(g, state) if state is not None else node.add_geom(g)
+    return node
 
 
 # ---------------------------------------------------------------- ray intersection

@@ -7,15 +7,22 @@ Backends: ``"software"`` (Panda3D's tinydisplay CPU rasteriser, deterministic pi
 ``"gl"`` (p3headlessgl / EGL; fails with EngineError when unavailable), ``"auto"`` (gl, then
 software). World frame: Panda3D's (x east, y north, z up; meters; hpr in degrees).
 
-Outputs of :meth:`Renderer.render` (row 0 = top of the image, C-contiguous):
-  * ``rgb``   uint8   (H, W, 3), lit by an ambient and two directional lights.
-  * ``depth`` float32 (H, W), meters along the camera's view axis (z-depth), ``inf`` for void.
-  * ``seg``   int32   (H, W), the node's ``seg`` value, 0 for void.
+Nodes are drawn from models (:mod:`.models`, ``embodied/models.yaml``): a node's ``model``
+names its parts; its ``state`` poses hinged or sliding parts, recolours lights and shows or
+hides parts. A node without a model is its primitive ``shape``. Static parts of a node are
+baked into one mesh per material, each moving part group into one more (docs/rendering.md).
 
-Depth and seg come from one extra flat-colour pass that encodes each node's internal index
-(exact, 6 bits per channel); depth is then computed per pixel by exact ray/shape
-intersection in numpy (tinydisplay cannot read back its z-buffer). Both line up with rgb
-pixel for pixel: same camera, same geometry, same rasteriser.
+Outputs of :meth:`Renderer.render` (row 0 = top of the image, C-contiguous):
+  * ``rgb``   uint8   (H, W, 3), textured, lit by an ambient and two directional lights.
+  * ``depth`` float32 (H, W), meters along the camera's view axis (z-depth), ``inf`` for void.
+  * ``seg``   int32   (H, W), the node's ``seg`` value (all parts of a node), 0 for void.
+
+Depth and seg come from one extra flat pass of the *same triangles* in which every polygon
+carries its own face id (24 bits of flat vertex colour, which tinydisplay draws exactly). Seg is a
+table lookup face id -> seg. Depth is exact for the drawn polygon: each face's plane, moved
+into camera space once per frame, gives 1/depth as an affine function of the pixel centre
+(tinydisplay cannot read back its z-buffer). Text cards are drawn 3 mm in front of their
+face; depth there is the face's.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ import math
 from collections import OrderedDict
 
 import numpy as np
-from embodied.bridges.panda3d.geometry import intersect, make_unit_geoms
+from embodied.bridges.panda3d import geometry as G
+from embodied.bridges.panda3d.models import Model, Part, load_models, resolve_color, truthy
 from embodied.bridges.panda3d.text import text_card
+from embodied.bridges.panda3d.textures import TILE, texture
 from panda3d.core import (
     AmbientLight,
     Camera,
-    ColorAttrib,
     DirectionalLight,
     FrameBufferProperties,
     GraphicsEngine,
@@ -37,12 +45,13 @@ from panda3d.core import (
     GraphicsPipe,
     GraphicsPipeSelection,
     LightAttrib,
-    MaterialAttrib,
     NodePath,
     PerspectiveLens,
     RenderState,
+    ShadeModelAttrib,
     Texture,
     TextureAttrib,
+    TransformState,
     WindowProperties,
     loadPrcFileData,
 )
@@ -71,7 +80,8 @@ MAX_NODES = 1 << 18
 MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently used is freed
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
 DEFAULT_SCENE = "default"
-_SHIFT = 2  # id pass: 6 bits per channel, value (k << 2) + 2 survives tinydisplay's +-1 error
+LOOK_FIELDS = ("model", "state", "material", "look_seed")  # node fields beyond embodied.protocol's
+STATE_VALUE = (bool, int, float, str)
 
 
 def _open_pipe(renderer: str):
@@ -107,13 +117,6 @@ def _open_pipe(renderer: str):
     )
 
 
-def _id_state(index: int) -> RenderState:
-    """Flat colour of node ``index`` in the id pass: index + 1 in 6-bit digits (r, g, b)."""
-    k = index + 1
-    code = [(((k >> (6 * c)) & 63) << _SHIFT | 2) / 255 for c in range(3)]
-    return RenderState.make(ColorAttrib.make_flat((*code, 1)), 1000)
-
-
 def _make_buffer(engine, pipe, width, height, gsg=None):
     fbp = FrameBufferProperties()
     fbp.set_rgb_color(True)
@@ -128,6 +131,60 @@ def _make_buffer(engine, pipe, width, height, gsg=None):
         GraphicsPipe.BF_refuse_window | GraphicsPipe.BF_resizeable,
         gsg,
     )
+
+
+def check_look(raw: dict, field: str, update: bool = False) -> dict:
+    """Validate the renderer's node fields (``model``, ``state``, ``material``, ``look_seed``)."""
+    out = {}
+    for key in ("model", "material"):
+        if key in raw and not update:
+            v = raw[key]
+            if v is not None and not isinstance(v, str):
+                raise ProtocolError(f"field '{field}.{key}': expected a string, got {type(v).__name__}")
+            out[key] = v or ""
+    if "look_seed" in raw and not update:
+        v = raw["look_seed"]
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ProtocolError(f"field '{field}.look_seed': expected an int, got {v!r}")
+        out["look_seed"] = v
+    if "state" in raw:
+        st = raw["state"]
+        if not isinstance(st, dict) or not all(
+            isinstance(k, str) and isinstance(v, STATE_VALUE) for k, v in st.items()
+        ):
+            raise ProtocolError(
+                f"field '{field}.state': expected a map of name -> bool/number/string, got {st!r}"
+            )
+        out["state"] = dict(st)
+    return out
+
+
+def _split(raw, field: str, update: bool):
+    if isinstance(raw, dict) and any(k in raw for k in LOOK_FIELDS):
+        look = check_look(raw, field, update)
+        return {k: v for k, v in raw.items() if k not in LOOK_FIELDS}, look
+    return raw, {}
+
+
+def _rotation(hpr) -> np.ndarray:
+    m = TransformState.make_hpr(tuple(hpr)).get_mat()
+    return np.array([[m[i][j] for j in range(3)] for i in range(3)])
+
+
+class _Group:
+    """One mesh of a node: its static parts, or the parts that share one move/recolour/show rule."""
+
+    __slots__ = ("first", "idn", "pivot", "planes", "rgb", "rule")
+
+    def __init__(self, rgb, idn, first, planes, rule, pivot):
+        self.rgb, self.idn, self.first, self.planes, self.rule, self.pivot = (
+            rgb,
+            idn,
+            first,
+            planes,
+            rule,
+            pivot,
+        )
 
 
 class _Buffer:
@@ -157,46 +214,85 @@ class _Target:
         self.slot = renderer._take_buffer(width, height)
         self.buffer, self.tex, self.region = self.slot.buffer, self.slot.tex, self.slot.region
         self.lens = PerspectiveLens()
-        self.eye = renderer.root.attach_new_node("eye")
-        self.cam = self.eye.attach_new_node(Camera("rgb", self.lens))
+        self.eye = renderer.world.attach_new_node("eye")
+        cam = Camera("rgb", self.lens)
+        cam.set_scene(renderer.root)
+        self.cam = self.eye.attach_new_node(cam)
         idcam = Camera("id", self.lens)
-        idcam.set_initial_state(renderer.id_state)
-        idcam.set_tag_state_key("nid")
+        idcam.set_scene(renderer.id_root)
         self.idcam = self.eye.attach_new_node(idcam)
         self.region.set_camera(self.cam)
+        self.key = None
+        self.xs = self.zs = None
 
     def free(self) -> _Buffer:
         """Drop the cameras and hand back the buffer (the target is unusable afterwards)."""
-        self.idcam.node().clear_tag_states()
         self.region.set_camera(NodePath())
         self.eye.remove_node()
         self.tex.clear_ram_image()
         slot, self.slot = self.slot, None
         return slot
 
-    def grab(self, camera_np, clear) -> np.ndarray:
+    def draw(self, camera_np, clear) -> None:
         self.region.set_camera(camera_np)
         self.buffer.set_clear_color(clear)
         self.buffer.set_active(True)
         self.buffer.get_engine().render_frame()
         self.buffer.set_active(False)
+
+    def rgb(self) -> np.ndarray:
         img = np.frombuffer(self.tex.get_ram_image_as("RGB"), np.uint8)
-        return img.reshape(self.height, self.width, 3)[::-1]
+        return np.ascontiguousarray(img.reshape(self.height, self.width, 3)[::-1])
+
+    def raw(self) -> np.ndarray:
+        """The frame as uint32 B | G << 8 | R << 16 (row 0 = top), a view."""
+        img = np.frombuffer(self.tex.get_ram_image(), np.uint32)
+        return img.reshape(self.height, self.width)[::-1]
+
+    def pixel_rays(self, cam: dict):
+        """Camera-space x and z of each pixel centre's ray at view-axis distance 1."""
+        key = (cam["width"], cam["height"], cam["fov"])
+        if key != self.key:
+            w, h = cam["width"], cam["height"]
+            tx = math.tan(math.radians(cam["fov"]) / 2)
+            tz = tx * h / w
+            self.xs = (((np.arange(w) + 0.5) / w * 2 - 1) * tx).astype(np.float32)[None, :]
+            self.zs = ((1 - (np.arange(h) + 0.5) / h * 2) * tz).astype(np.float32)[:, None]
+            self.key = key
+        return self.xs, self.zs
 
 
 class _Scene:
-    """One scene held by the engine: its own root (lights + nodes), cameras and offscreen targets."""
+    """One scene held by the engine: its own roots (lit rgb graph, flat id graph), cameras,
+    offscreen targets, and the face tables of its id pass."""
 
     def __init__(self, handle: str):
         self.handle = handle
-        self.root = NodePath("render")
+        self.world = NodePath("world")
+        self.root = self.world.attach_new_node("render")
+        self.id_root = self.world.attach_new_node("ids")
+        self.id_root.set_state(
+            RenderState.make(
+                LightAttrib.make_all_off(),
+                TextureAttrib.make_off(),
+                ShadeModelAttrib.make(ShadeModelAttrib.M_flat),
+            )
+        )
         self.scene = self.root.attach_new_node("scene")
+        self.id_scene = self.id_root.attach_new_node("scene")
         self.targets: dict[tuple[int, int], _Target] = {}
         self.cameras: dict[str, dict] = {}
         self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.background = (0.0, 0.0, 0.0)
         self.name = ""
+        self.reset_faces()
+
+    def reset_faces(self) -> None:
+        self.face_seg = np.zeros(1024, np.int32)  # face id -> seg
+        self.planes = np.zeros((1024, 4), np.float64)  # world-space face planes; row 0 = void
+        self.n_faces = 1
+        self.dirty: set[str] = set()  # nodes whose planes must be recomputed
 
 
 def _scene_attr(name: str) -> property:
@@ -212,7 +308,7 @@ def _scene_attr(name: str) -> property:
 
 
 class Renderer:
-    """Renders scenes of boxes, cylinders, spheres and cards (see docs/protocol.md scene nodes).
+    """Renders scenes of modelled objects and primitives (see the module docstring).
 
     The renderer holds several scenes, each named by a handle, each with its own root node,
     cameras and offscreen buffers; :meth:`use` picks the one that ``load_scene``, ``update``,
@@ -221,40 +317,45 @@ class Renderer:
     ``max_buffer_pixels``): the least recently used one is freed and rebuilt when needed.
 
     Raises ProtocolError for invalid nodes, updates, cameras or unknown ids (nothing is
-    applied from a failing call), EngineError when no backend can be opened.
+    applied from a failing call), EngineError when no backend can be opened or a model
+    file is invalid. ``models``: a YAML file overriding the built-in models (default:
+    ``$EMBODIED_MODELS``).
     """
 
     root = _scene_attr("root")
+    world = _scene_attr("world")
+    id_root = _scene_attr("id_root")
     scene = _scene_attr("scene")
+    id_scene = _scene_attr("id_scene")
     targets = _scene_attr("targets")
     cameras = _scene_attr("cameras")
     nodes = _scene_attr("nodes")
     order = _scene_attr("order")
     background = _scene_attr("background")
     name = _scene_attr("name")
+    face_seg = _scene_attr("face_seg")
+    planes = _scene_attr("planes")
+    n_faces = _scene_attr("n_faces")
 
     def __init__(
         self,
         renderer: str = "software",
         max_buffers: int = MAX_BUFFERS,
         max_buffer_pixels: int = MAX_BUFFER_PIXELS,
+        models: str | None = None,
     ):
         self.backend, self.pipe, self.engine, self.driver = _open_pipe(renderer)
+        self.models: dict[str, Model] = load_models(models)
         self.max_buffers, self.max_buffer_pixels = max(1, max_buffers), max_buffer_pixels
         self._host = _make_buffer(self.engine, self.pipe, 16, 16)  # keeps the shared GSG alive
         self.gsg = None
         if self._host is not None:
             self._host.set_active(False)
             self.gsg = self._host.get_gsg()
-        self.geoms = make_unit_geoms()
-        self.id_state = RenderState.make(
-            LightAttrib.make_all_off(), TextureAttrib.make_off(), MaterialAttrib.make_off(), 1000
-        )
         self.scenes: dict[str, _Scene] = {}
         self._current: _Scene | None = None
         self._lru: OrderedDict[tuple[str, int, int], _Target] = OrderedDict()  # every live target
         self._pool: list[_Buffer] = []  # buffers of freed targets, shrunk, for reuse
-        self._ray_cache: tuple = (None, None)
 
     # ------------------------------------------------------------ scenes (handles)
     @property
@@ -285,7 +386,7 @@ class Renderer:
         for key in [k for k in self._lru if k[0] == handle]:
             self._release(self._lru.pop(key))
         sc.targets.clear()
-        sc.root.remove_node()
+        sc.world.remove_node()
         sc.nodes.clear()
         del self.scenes[handle]
         self._current = None
@@ -296,63 +397,167 @@ class Renderer:
 
     def _lights(self):
         amb = self.root.attach_new_node(AmbientLight("ambient"))
-        amb.node().set_color((0.55, 0.55, 0.55, 1))
+        amb.node().set_color((0.5, 0.5, 0.5, 1))
         self.root.set_light(amb)
-        for hpr, level in (((30, -50, 0), 0.5), ((-150, -20, 0), 0.22)):
+        for hpr, level in (((30, -55, 0), 0.6), ((-150, -20, 0), 0.25)):
             sun = self.root.attach_new_node(DirectionalLight("sun"))
             sun.node().set_color((level, level, level, 1))
             sun.set_hpr(*hpr)
             self.root.set_light(sun)
+
+    def _alloc(self, count: int) -> int:
+        first = self.n_faces
+        if first + count > G.MAX_FACES:
+            raise ProtocolError(
+                f"field 'nodes': the scene needs more than {G.MAX_FACES} faces; use fewer or simpler models"
+            )
+        while first + count > len(self.face_seg):
+            self.face_seg = np.concatenate([self.face_seg, np.zeros_like(self.face_seg)])
+            self.planes = np.concatenate([self.planes, np.zeros_like(self.planes)])
+        self.n_faces += count
+        return first
 
     # ------------------------------------------------------------ scene
     def load_scene(self, nodes: list, name: str = "", background=None) -> int:
         """Replace the whole scene. Returns the node count."""
         if len(nodes) >= MAX_NODES:
             raise ProtocolError(f"field 'nodes': {len(nodes)} nodes; at most {MAX_NODES - 1} per scene")
-        checked = [check_node(n, f"nodes[{i}]") for i, n in enumerate(nodes)]
+        checked = []
+        for i, raw in enumerate(nodes):
+            base, look = _split(raw, f"nodes[{i}]", update=False)
+            n = check_node(base, f"nodes[{i}]")
+            n.update({"model": "", "state": {}, "material": "", "look_seed": 0, **look})
+            if n["model"] and n["model"] not in self.models:
+                raise ProtocolError(
+                    f"field 'nodes[{i}].model': unknown model {n['model']!r}; known: {sorted(self.models)}"
+                )
+            checked.append(n)
         ids = set()
         for i, n in enumerate(checked):
             if n["id"] in ids:
                 raise ProtocolError(f"field 'nodes[{i}].id': duplicate node id {n['id']!r}")
             ids.add(n["id"])
         bg = check_vec(background, "background") if background is not None else (0.0, 0.0, 0.0)
-        for cam in self.targets.values():
-            cam.idcam.node().clear_tag_states()
         self.scene.remove_node()
+        self.id_scene.remove_node()
         self.scene = self.root.attach_new_node("scene")
+        self.id_scene = self.id_root.attach_new_node("scene")
         self.nodes, self.order, self.name, self.background = {}, [], name, bg
+        self.current.reset_faces()
         for index, n in enumerate(checked):
             self._build(index, n)
         return len(checked)
 
+    def _parts(self, n: dict) -> tuple[Part, ...]:
+        model = self.models.get(n["model"]) if n["model"] else None
+        if model is not None and model.parts:
+            return model.parts
+        return (Part(n["shape"], material=n["material"]),)
+
+    def _posed(self, n: dict) -> dict[tuple, list]:
+        """Polygons of every part in the node's frame (meters), grouped: {rule: [(part, polys)]}."""
+        size = np.array([max(v, 1e-4) for v in n["size"]])
+        groups: dict[tuple, list] = {}
+        for part in self._parts(n):
+            polys = G.unit_polys(part.shape, part.segments, part.taper, part.tube)
+            linear = np.diag(part.size) @ _rotation(part.hpr) @ np.diag(size)
+            polys = G.transform(polys, linear, np.array(part.at) * size)
+            groups.setdefault(part.group if part.dynamic else (None, None, None), []).append((part, polys))
+        return groups
+
     def _build(self, index: int, n: dict):
         np_ = self.scene.attach_new_node(n["id"])
-        np_.set_tag("nid", str(index))
-        body = np_.attach_new_node("body")
-        body.attach_new_node(self.geoms[n["shape"]].make_copy())
-        sx, sy, sz = (max(s, 1e-4) for s in n["size"])
-        body.set_scale(sx, 1.0 if n["shape"] == "card" else sy, sz)
-        rec = dict(n, np=np_, body=body, index=index, textnp=None)
+        idn = self.id_scene.attach_new_node(n["id"])
+        rec = dict(n, np=np_, idn=idn, index=index, textnp=None, groups=[])
+        model = self.models.get(n["model"]) if n["model"] else None
+        if model is not None and model.file:
+            self._build_asset(rec, model)
+        else:
+            self._build_parts(rec)
         self.nodes[n["id"]] = rec
         self.order.append(n["id"])
-        for t in self.targets.values():
-            t.idcam.node().set_tag_state(str(index), _id_state(index))
-        self._apply(rec, n)
+        self._apply(rec, n, first=True)
 
-    def _apply(self, rec: dict, u: dict):
-        np_ = rec["np"]
+    def _build_parts(self, rec: dict):
+        size = np.array([max(v, 1e-4) for v in rec["size"]])
+        body = tuple(rec["color"])
+        seed = rec["look_seed"]
+        for rule, items in self._posed(rec).items():
+            move = rule[0]
+            pivot = np.array(move.pivot) * size if move is not None else np.zeros(3)
+            batches: dict[tuple, list] = {}
+            id_verts = []
+            for part, polys in items:
+                col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
+                rgba = np.array([*col, 1.0])
+                tile = TILE.get(part.material, 1.0)
+                for v, nrm in polys:
+                    face_n = G.plane_of(v)[:3]
+                    uv = G.face_uv(v, face_n, tile)
+                    batches.setdefault((part.material, part.glow), []).append((v - pivot, nrm, rgba, uv))
+                    id_verts.append(v - pivot)
+            geoms = []
+            for (mat, glow), polys in batches.items():
+                attribs = []
+                if mat:
+                    attribs.append(TextureAttrib.make(texture(mat, seed)))
+                if glow:
+                    attribs.append(LightAttrib.make_all_off())
+                geoms.append((G.rgb_geom(polys), RenderState.make(*attribs) if attribs else None))
+            first = self._alloc(len(id_verts))
+            self.face_seg[first : first + len(id_verts)] = rec["seg"]
+            planes = np.array([G.plane_of(v) for v in id_verts])
+            rgb = rec["np"].attach_new_node(G.geom_node("rgb", geoms))
+            idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, first), None)]))
+            for nodepath in (rgb, idn):
+                nodepath.set_pos(*pivot)
+            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot))
+
+    def _build_asset(self, rec: dict, model: Model):
+        """A user's model file, fitted to the node's size, drawn as loaded; ids from its triangles."""
+        from embodied.bridges.panda3d.assets import load_asset
+
+        size = [max(v, 1e-4) for v in rec["size"]]
+        rgb, tris = load_asset(model.file, size, model.hpr)
+        rgb.reparent_to(rec["np"])
+        first = self._alloc(len(tris))
+        self.face_seg[first : first + len(tris)] = rec["seg"]
+        idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(list(tris), first), None)]))
+        planes = np.array([G.plane_of(v) for v in tris])
+        rec["groups"].append(_Group(rgb, idn, first, planes, (None, None, None), np.zeros(3)))
+
+    def _apply(self, rec: dict, u: dict, first: bool = False):
+        np_, idn = rec["np"], rec["idn"]
         if "pos" in u:
             np_.set_pos(*u["pos"])
+            idn.set_pos(*u["pos"])
         if "hpr" in u:
             np_.set_hpr(*u["hpr"])
-        if "color" in u:
-            rec["body"].set_color(*u["color"], 1)
+            idn.set_hpr(*u["hpr"])
         if "visible" in u:
-            np_.show() if u["visible"] else np_.hide()
+            for nodepath in (np_, idn):
+                nodepath.show() if u["visible"] else nodepath.hide()
+        recolor = "color" in u and not first and tuple(u["color"]) != tuple(rec["color"])
         looks = (rec.get("text"), tuple(rec.get("color") or ()), tuple(rec.get("text_color") or ()))
         for key in ("pos", "hpr", "color", "visible", "text_color", "text"):
             if key in u:
                 rec[key] = u[key]
+        if "state" in u:
+            rec["state"] = {**rec["state"], **u["state"]} if not first else dict(u["state"])
+        if recolor and not (self.models.get(rec["model"]) or Model("")).file:
+            for g in rec["groups"]:  # re-bake the colours (ids and planes stay)
+                g.rgb.remove_node()
+            old = rec["groups"]
+            rec["groups"] = []
+            self.n_faces, saved = old[0].first, self.n_faces
+            self._build_parts(rec)
+            for g_old, g in zip(old, rec["groups"]):
+                g.idn.remove_node()
+                g.idn = g_old.idn
+            self.n_faces = saved
+        if first or "state" in u or recolor:
+            self._pose_groups(rec)
+        self.current.dirty.add(rec["id"])
         if rec["textnp"] is None or looks != (
             rec.get("text"),
             tuple(rec.get("color") or ()),
@@ -360,10 +565,29 @@ class Renderer:
         ):
             self._text(rec)  # redraw only when the text or its colors really changed
 
+    def _pose_groups(self, rec: dict):
+        """Apply the node's state to its dynamic groups (hinges, slides, recolours, show/hide)."""
+        st, size = rec["state"], np.array([max(v, 1e-4) for v in rec["size"]])
+        for g in rec["groups"]:
+            move, color_if, show_if = g.rule
+            if move is not None:
+                on = truthy(st, move.when)
+                pos = g.pivot + (np.array(move.by) * size if on else 0.0)
+                hpr = move.hpr if on else (0.0, 0.0, 0.0)
+                for nodepath in (g.rgb, g.idn):
+                    nodepath.set_pos_hpr(*pos, *hpr)
+            if color_if is not None:
+                name = color_if[1] if truthy(st, color_if[0]) else color_if[2]
+                g.rgb.set_color(*resolve_color(name, tuple(rec["color"])), 1)
+            if show_if is not None:
+                vis = truthy(st, show_if)
+                for nodepath in (g.rgb, g.idn):
+                    nodepath.show() if vis else nodepath.hide()
+
     def _text(self, rec: dict):
-        """Draw ``rec['text']`` on the node's front face (local -y) as a mipmapped texture card."""
+        """Draw ``rec['text']`` on the model's text face (default: the front face, local -y)."""
         if rec["textnp"] is not None:
-            tex = rec["textnp"].get_texture()
+            tex = rec["textnp"].find("**/+GeomNode").get_texture()
             rec["textnp"].remove_node()
             rec["textnp"] = None
             if tex is not None:  # free it now: Panda's state cache would keep it alive
@@ -371,21 +595,50 @@ class Renderer:
                 tex.clear_ram_image()
                 tex.clear_ram_mipmap_images()
                 RenderState.garbage_collect()
-        if not rec["text"] or rec["shape"] not in ("box", "card"):
+        if not rec["text"]:
             return
         sx, sy, sz = rec["size"]
-        if sx <= 0 or sz <= 0:
+        model = self.models.get(rec["model"]) if rec["model"] else None
+        bg = tuple(rec.get("color", (1, 1, 1)))
+        glow = False
+        if model is not None and model.text is not None:
+            at, (fw, fh), hpr, bg_name, glow = model.text
+            flat = abs(abs(hpr[1]) - 90) < 1e-6
+            w, h = fw * sx, fh * (sy if flat else sz)
+            pos = (at[0] * sx, at[1] * sy, at[2] * sz)
+            if bg_name:
+                bg = resolve_color(bg_name, bg)
+        elif rec["shape"] in ("box", "card"):
+            w, h, hpr = sx, sz, (0.0, 0.0, 0.0)
+            pos = (0.0, -(sy / 2 if rec["shape"] == "box" else 0.0), 0.0)
+        else:
             return
-        card = text_card(rec["text"], sx, sz, tuple(rec.get("color", (1, 1, 1))), tuple(rec["text_color"]))
-        front = -(sy / 2 if rec["shape"] == "box" else 0.0) - 0.002
-        card.reparent_to(rec["np"])
-        card.set_y(front)
+        if w <= 0 or h <= 0:
+            return
+        holder = rec["np"].attach_new_node("text")
+        holder.set_pos_hpr(*pos, *hpr)
+        card = text_card(rec["text"], w, h, bg, tuple(rec["text_color"]))
+        card.reparent_to(holder)
+        card.set_y(-0.003)
         card.set_depth_offset(1)
-        rec["textnp"] = card
+        if glow:
+            card.set_light_off(1)
+        rec["textnp"] = holder
 
     def update(self, updates: list) -> int:
         """Apply node updates (all or nothing). Returns how many were applied."""
-        checked = [check_update(u, f"updates[{i}]") for i, u in enumerate(updates)]
+        checked = []
+        for i, raw in enumerate(updates):
+            base, look = _split(raw, f"updates[{i}]", update=True)
+            if isinstance(raw, dict):
+                extra = set(raw) & {"model", "material", "look_seed"}
+                if extra:
+                    raise ProtocolError(
+                        f"field 'updates[{i}].{sorted(extra)[0]}': not updatable; set it in load_scene"
+                    )
+            u = check_update(base, f"updates[{i}]")
+            u.update(look)
+            checked.append(u)
         for i, u in enumerate(checked):
             if u["id"] not in self.nodes:
                 raise ProtocolError(
@@ -411,8 +664,6 @@ class Renderer:
             t = self.targets[key] = _Target(self, *key)
             if self.gsg is None:
                 self.gsg = t.buffer.get_gsg()
-            for rec in self.nodes.values():
-                t.idcam.node().set_tag_state(str(rec["index"]), _id_state(rec["index"]))
             self._lru[lru_key] = t
         self._lru.move_to_end(lru_key)
         t = self.targets[key]
@@ -439,16 +690,16 @@ class Renderer:
             t = self._target(cam)
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
-                res["rgb"] = np.ascontiguousarray(t.grab(t.cam, (*self.background, 1)))
+                t.draw(t.cam, (*self.background, 1))
+                res["rgb"] = t.rgb()
             if "depth" in modalities or "seg" in modalities:
-                img = t.grab(t.idcam, (0, 0, 0, 1)).astype(np.int32) >> _SHIFT
-                ids = img[..., 0] | (img[..., 1] << 6) | (img[..., 2] << 12)  # node index + 1
+                t.draw(t.idcam, (0, 0, 0, 1))
+                fid = G.decode_ids(t.raw())
+                np.minimum(fid, self.n_faces - 1, out=fid)  # never an index error
                 if "seg" in modalities:
-                    lut = np.zeros(len(self.order) + 1, np.int32)
-                    lut[1:] = [self.nodes[i]["seg"] for i in self.order]
-                    res["seg"] = lut[np.minimum(ids, len(self.order))]
+                    res["seg"] = self.face_seg[fid]
                 if "depth" in modalities:
-                    res["depth"] = self._depth(t, cam, ids)
+                    res["depth"] = self._depth(t, cam, fid)
             out[a] = {m: res[m] for m in modalities}
         return out
 
@@ -479,43 +730,49 @@ class Renderer:
         slot.resize(16, 16)  # gives the pixels' memory back
         self._pool.append(slot)
 
-    def _rays(self, cam: dict) -> np.ndarray:
-        """Per-pixel ray directions (H*W, 3) float32 in camera space (x right, y forward,
-        z up), scaled so the view-axis component is 1: the ray parameter is the z-depth."""
-        key = (cam["width"], cam["height"], cam["fov"])
-        if self._ray_cache[0] != key:
-            w, h = cam["width"], cam["height"]
-            tx = math.tan(math.radians(cam["fov"]) / 2)
-            tz = tx * h / w
-            d = np.empty((h, w, 3), np.float32)
-            d[..., 0] = (((np.arange(w) + 0.5) / w * 2 - 1) * tx)[None, :]
-            d[..., 1] = 1.0
-            d[..., 2] = ((1 - (np.arange(h) + 0.5) / h * 2) * tz)[:, None]
-            self._ray_cache = (key, d.reshape(-1, 3))
-        return self._ray_cache[1]
-
-    def _depth(self, t: _Target, cam: dict, ids: np.ndarray) -> np.ndarray:
-        dirs = self._rays(cam)
-        eye = np.array(t.eye.get_mat(self.root), dtype=np.float64).reshape(4, 4)
-        flat = ids.reshape(-1).astype(np.uint16 if len(self.order) < 65535 else np.int32)
-        order = np.argsort(flat, kind="stable")
-        counts = np.bincount(flat, minlength=len(self.order) + 1)
-        depth = np.full(flat.shape, np.inf, np.float32)
-        start = counts[0]
-        for k in np.nonzero(counts[1:])[0] + 1:
-            sel = order[start : start + counts[k]]
-            start += counts[k]
-            if k > len(self.order):
+    def _world_planes(self) -> np.ndarray:
+        sc = self.current
+        for nid in sc.dirty:
+            rec = self.nodes.get(nid)
+            if rec is None:
                 continue
-            rec = self.nodes[self.order[k - 1]]
-            depth[sel] = self._hit_t(rec, eye, dirs[sel], strict=False)
-        return depth.reshape(ids.shape)
+            for g in rec["groups"]:
+                m = np.array(g.idn.get_mat(self.id_root), dtype=np.float64).reshape(4, 4)
+                sc.planes[g.first : g.first + len(g.planes)] = g.planes @ np.linalg.inv(m).T
+        sc.dirty.clear()
+        return sc.planes[: sc.n_faces]
+
+    def _depth(self, t: _Target, cam: dict, fid: np.ndarray) -> np.ndarray:
+        """Exact z-depth of the drawn face at each pixel centre: 1/depth = A x + B + C z."""
+        planes = self._world_planes()
+        eye = np.array(t.eye.get_mat(self.world), dtype=np.float64).reshape(4, 4)
+        pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            abc = -pc[:, :3] / pc[:, 3:4]
+        abc[~np.isfinite(abc).all(axis=1)] = 0.0
+        abc[0] = 0.0
+        a, b, c = (np.ascontiguousarray(abc[:, k], dtype=np.float32) for k in range(3))
+        xs, zs = t.pixel_rays(cam)
+        inv = a[fid]
+        inv *= xs
+        inv += b[fid]
+        tmp = c[fid]
+        tmp *= zs
+        inv += tmp
+        with np.errstate(divide="ignore"):
+            depth = np.reciprocal(inv, out=inv)
+        depth[depth <= 0] = np.inf
+        return depth
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
-        """Ray parameters of rays from frame's origin along dirs (in frame's axes) hitting rec."""
-        inv = np.linalg.inv(np.array(rec["body"].get_mat(self.root), dtype=np.float64).reshape(4, 4))
+        """Ray parameters of rays from frame's origin along dirs (in frame's axes) hitting rec's hull."""
+        node = np.array(rec["np"].get_mat(self.root), dtype=np.float64).reshape(4, 4)
+        size = np.diag([*(max(s, 1e-4) for s in rec["size"]), 1.0])
+        if rec["shape"] == "card":
+            size[1, 1] = 1.0
+        inv = np.linalg.inv(size @ node)
         m = frame @ inv  # frame -> node unit space (row vectors)
-        return intersect(rec["shape"], m[3, :3], dirs @ m[:3, :3].astype(dirs.dtype), strict)
+        return G.intersect(rec["shape"], m[3, :3], dirs @ m[:3, :3].astype(dirs.dtype), strict)
 
     def raycast(self, src, dst) -> dict:
         """First visible node on the segment src -> dst (world meters).
