@@ -129,7 +129,7 @@ def scene_rates(renderer: str, size: int, seconds: float) -> dict[str, dict[tupl
         out[name] = {}
         for mods in MODALITY_SETS:
 
-            def step(i, m=mods):
+            def step(i, m=mods, cams=cams):
                 r.set_cameras([cams[i % len(cams)]])
                 r.render(["a0"], m)
 

@@ -1,7 +1,10 @@
 """World → engine scene nodes: the small scene-graph interface every bridge renders (docs/architecture.md).
 
 A node is a dict ``{"id", "seg", "kind", "shape", "size", "pos", "hpr", "color", "visible", "text"?,
-"text_color"?}`` (see :mod:`embodied.protocol`). :func:`build_nodes` makes the whole scene once;
+"text_color"?}`` (see :mod:`embodied.protocol`), plus the look fields renderers may use
+(docs/rendering.md): ``model`` (a name in ``models.yaml``), ``state`` (what poses its parts:
+open, locked, lockable, on, pressed) and ``material``; renderers that do not know them draw
+the primitive ``shape``. :func:`build_nodes` makes the whole scene once;
 :func:`updates_for` gives the changed fields of the nodes that show a thing whose state changed
 (a door swinging open, a lid lifting, a key taken, a keypad's display), so each step sends
 only what changed.
@@ -9,8 +12,14 @@ only what changed.
 
 from __future__ import annotations
 
+import colorsys
 import math
+import random
+from functools import lru_cache
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from .layout import DOOR_H, WALL_H, WALL_T
 from .objtypes import COLORS, TYPES
@@ -27,6 +36,13 @@ AGENT_COLORS = ((0.2, 0.4, 0.9), (0.9, 0.3, 0.6), (0.3, 0.8, 0.8))
 LIDDED = {"chest", "box", "safe"}
 
 
+@lru_cache(maxsize=1)
+def model_names() -> frozenset[str]:
+    """Names of the built-in models (``embodied/models.yaml``)."""
+    raw = yaml.safe_load(resources.files("embodied").joinpath("models.yaml").read_text())
+    return frozenset(raw)
+
+
 def color(name: str | None, default: str) -> tuple[float, float, float]:
     return COLORS.get(name or default, COLORS.get(default, (0.6, 0.6, 0.6)))
 
@@ -34,8 +50,13 @@ def color(name: str | None, default: str) -> tuple[float, float, float]:
 class SceneGraph:
     """Assigns segmentation ids and turns world state into nodes and node updates."""
 
-    def __init__(self, world: World, show_agents: bool | None = None):
+    def __init__(self, world: World, show_agents: bool | None = None, appearance_seed: int | None = None):
+        """``appearance_seed``: None (default) draws every object as specified; an int randomises
+        looks reproducibly (colours within their named family, texture variants, small yaw
+        jitter of furniture), leaving the world model untouched."""
         self.world = world
+        self.appearance_seed = appearance_seed
+        self._look: dict[str, tuple] = {}
         ids = list(world.objs) + list(world.door_specs)
         self.seg: dict[str, int] = {t: i + 1 for i, t in enumerate(ids)}
         self.show_agents = len(world.agent_ids) > 1 if show_agents is None else show_agents
@@ -65,6 +86,7 @@ class SceneGraph:
                     (sx, sy, 0.1),
                     (cx, cy, -0.05),
                     color(rs.floor, "") if rs.floor else FLOOR_COLOR,
+                    material="planks",
                 )
             )
             nodes.append(
@@ -76,6 +98,7 @@ class SceneGraph:
                     (sx, sy, 0.1),
                     (cx, cy, WALL_H + 0.05),
                     CEILING_COLOR,
+                    material="plaster",
                 )
             )
         for i, g in enumerate(L.outside):
@@ -89,6 +112,7 @@ class SceneGraph:
                     (g.x1 - g.x0, g.y1 - g.y0, 0.1),
                     (cx, cy, -0.06),
                     GROUND_COLOR,
+                    material="grass",
                 )
             )
         for i, r in enumerate(L.walls):
@@ -102,6 +126,7 @@ class SceneGraph:
                     (r.x1 - r.x0, r.y1 - r.y0, WALL_H),
                     (cx, cy, WALL_H / 2),
                     WALL_COLOR,
+                    material="plaster",
                 )
             )
         for i, (_door, r) in enumerate(L.lintels):
@@ -116,21 +141,34 @@ class SceneGraph:
                     (r.x1 - r.x0, r.y1 - r.y0, h),
                     (cx, cy, DOOR_H + h / 2),
                     WALL_COLOR,
+                    material="plaster",
                 )
             )
         for did, d in L.doors.items():
             ds = w.door_specs[did]
-            nodes.append(
-                _node(
-                    did,
-                    self.seg[did],
-                    "door",
-                    "box",
-                    (d.width - 0.04, 0.06, DOOR_H - 0.02),
-                    (0, 0, 0),
-                    color(ds.color, "") if ds.color else DOOR_COLOR,
-                )
+            door = _node(
+                did,
+                self.seg[did],
+                "door",
+                "box",
+                (d.width - 0.04, 0.06, DOOR_H - 0.02),
+                (0, 0, 0),
+                color(ds.color, "") if ds.color else DOOR_COLOR,
             )
+            door["model"] = "door"
+            nodes.append(door)
+            frame = _node(
+                f"{did}#frame",
+                s,
+                "doorframe",
+                "box",
+                (d.width + 0.16, WALL_T + 0.06, DOOR_H + 0.08),
+                (d.center[0], d.center[1], (DOOR_H + 0.08) / 2),
+                _shade(DOOR_COLOR, 0.8),
+            )
+            frame["model"] = "doorframe"
+            frame["hpr"] = [0.0 if d.along_x else 90.0, 0.0, 0.0]
+            nodes.append(frame)
             if OUTSIDE in d.rooms:
                 nodes.append(self._sign(d, "EXIT", (0.1, 0.55, 0.15), f"{did}#sign"))
             if self._has_panel(did):
@@ -138,7 +176,10 @@ class SceneGraph:
         for oid, o in w.objs.items():
             t = TYPES[o.type]
             size = tuple(o.size or t.size)
-            node = _node(oid, self.seg[oid], o.type, t.shape, size, (0, 0, 0), color(o.color, t.color))
+            node = _node(oid, self.seg[oid], o.type, t.shape, size, (0, 0, 0), self._color(oid))
+            if o.type in model_names():
+                node["model"] = o.type
+                node["look_seed"] = self._looks(oid)[1]
             if o.type in ("note", "screen") and o.text:  # a closed book shows nothing: Read it
                 node["text"] = o.text
                 node["text_color"] = color(None, t.text_color)
@@ -146,7 +187,7 @@ class SceneGraph:
                 node["text_color"] = color(None, t.text_color)
                 node["text"] = ""
             nodes.append(node)
-            if "openable" in w.affords[oid]:
+            if "openable" in w.affords[oid] and "model" not in node:
                 lid = (size[0], size[1], 0.06) if o.type in LIDDED else (size[0] * 0.96, 0.04, size[2] * 0.96)
                 nodes.append(
                     _node(
@@ -183,6 +224,26 @@ class SceneGraph:
             by_id[u["id"]].update({k: v for k, v in u.items() if k != "id"})
         return nodes
 
+    def _looks(self, oid: str) -> tuple:
+        """(colour, texture variant, yaw jitter) of an object; as specified unless randomised."""
+        if oid not in self._look:
+            o = self.world.objs[oid]
+            base = color(o.color, TYPES[o.type].color)
+            if self.appearance_seed is None:
+                self._look[oid] = (base, 0, 0.0)
+            else:
+                rng = random.Random(f"{self.appearance_seed}:{oid}")
+                h, li, sa = colorsys.rgb_to_hls(*base)
+                h = (h + rng.uniform(-0.025, 0.025)) % 1.0
+                li = min(0.92, max(0.06, li * rng.uniform(0.85, 1.15)))
+                sa = min(1.0, max(0.0, sa * rng.uniform(0.85, 1.1)))
+                jitter = rng.uniform(-4.0, 4.0) if TYPES[o.type].mount == "floor" else 0.0
+                self._look[oid] = (colorsys.hls_to_rgb(h, li, sa), rng.randrange(4), jitter)
+        return self._look[oid]
+
+    def _color(self, oid: str) -> tuple[float, float, float]:
+        return self._looks(oid)[0]
+
     def _sign(self, d, text: str, col, nid: str, below: bool = False) -> Node:
         """A plate on the wall above (or a panel beside) a door, on the inner room's side."""
         cx, cy = d.center
@@ -203,6 +264,7 @@ class SceneGraph:
             )
             node["text_color"] = COLORS["lime"]
             node["text"] = "ENTER CODE"
+            node["model"] = "keypad"
         else:
             node = _node(
                 nid,
@@ -258,9 +320,17 @@ class SceneGraph:
                 pos, h = [cx - d.width / 2 + 0.04, cy + into * (half + 0.05), z], 90.0
             else:
                 pos, h = [cx + into * (half + 0.05), cy - d.width / 2 + 0.04, z], 0.0
-        out = [{"id": did, "pos": pos, "hpr": [h, 0.0, 0.0]}]
+        lockable = w.door_specs[did].lock is not None
+        state = {"open": st["open"], "locked": st["locked"], "lockable": lockable}
+        out = [{"id": did, "pos": pos, "hpr": [h, 0.0, 0.0], "state": state}]
         if self._has_panel(did):
-            out.append({"id": f"{did}#panel", "text": _keypad_text(st["display"], st["locked"])})
+            out.append(
+                {
+                    "id": f"{did}#panel",
+                    "text": _keypad_text(st["display"], st["locked"]),
+                    "state": {"locked": st["locked"], "lockable": True},
+                }
+            )
         return out
 
     def _has_panel(self, did: str) -> bool:
@@ -281,10 +351,25 @@ class SceneGraph:
         visible = w.holder(oid) is None and w.accessible(oid)
         chain = w.container_chain(oid)
         yaw = w.state["objects"][chain[-1]]["yaw"] if chain else st["yaw"]
-        p = 90.0 if o.type == "button" else 0.0
-        u: Node = {"id": oid, "pos": [x, y, z], "hpr": [yaw, p, 0.0], "visible": visible}
-        base = color(o.color, t.color)
-        if "toggleable" in w.affords[oid]:
+        modelled = o.type in model_names()
+        p = 90.0 if o.type == "button" and not modelled else 0.0
+        u: Node = {
+            "id": oid,
+            "pos": [x, y, z],
+            "hpr": [yaw + self._looks(oid)[2], p, 0.0],
+            "visible": visible,
+        }
+        base = self._color(oid)
+        if modelled:
+            locked = w.thing(o.controls)["locked"] if o.type == "keypad" and o.controls else st["locked"]
+            u["state"] = {
+                "open": st["open"],
+                "locked": locked,
+                "lockable": o.lock is not None or o.type == "keypad",
+                "on": st["on"],
+                "pressed": st["pressed"] % 2 == 1,  # every press moves the button (in, out)
+            }
+        elif "toggleable" in w.affords[oid]:
             u["color"] = (
                 list(base if st["on"] else _shade(base, 0.35))
                 if o.type == "lamp"
@@ -294,7 +379,7 @@ class SceneGraph:
             locked = w.thing(o.controls)["locked"] if o.controls else st["locked"]
             u["text"] = _keypad_text(st["display"], locked)
         out = [u]
-        if "openable" in w.affords[oid]:
+        if "openable" in w.affords[oid] and not modelled:
             out.append(self._lid(oid, (x, y, z), size, yaw, st["open"], visible))
         return out
 
@@ -342,8 +427,8 @@ def _shade(c, k: float) -> tuple[float, float, float]:
     return (c[0] * k, c[1] * k, c[2] * k)
 
 
-def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col) -> Node:
-    return {
+def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col, material: str = "") -> Node:
+    node = {
         "id": nid,
         "seg": seg,
         "kind": kind,
@@ -354,3 +439,6 @@ def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col) -> Node:
         "color": [float(v) for v in col],
         "visible": True,
     }
+    if material:
+        node["material"] = material
+    return node
