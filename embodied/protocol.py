@@ -237,11 +237,22 @@ def check_node(node: Any, field: str) -> dict:
     return out
 
 
-UPDATE_FIELDS = {"pos", "hpr", "color", "visible", "text", "text_color"}
+UPDATE_FIELDS = {"pos", "hpr", "color", "visible", "text", "text_color", "state"}
+STATE_TYPES = (bool, int, float, str)
+
+
+def check_state(state: Any, field: str) -> dict:
+    """A node's ``state`` (docs/rendering.md): a small map of name -> bool/number/string."""
+    check_type(state, dict, field, "a map of name -> bool/number/string")
+    if len(state) > 32 or not all(
+        isinstance(k, str) and isinstance(v, STATE_TYPES) for k, v in state.items()
+    ):
+        raise ProtocolError(f"field '{field}': expected at most 32 entries of name -> bool/number/string")
+    return dict(state)
 
 
 def check_update(upd: Any, field: str) -> dict:
-    """Validate one node update ``{"id", any of pos/hpr/color/visible/text/text_color}``."""
+    """Validate one node update ``{"id", any of pos/hpr/color/visible/text/text_color/state}``."""
     check_type(upd, dict, field, "an update map")
     out: dict[str, Any] = {"id": check_id(upd.get("id"), f"{field}.id")}
     for key in upd:
@@ -261,6 +272,8 @@ def check_update(upd: Any, field: str) -> dict:
     if "text" in upd:
         t = upd["text"]
         out["text"] = None if t is None else check_text(t, f"{field}.text")
+    if "state" in upd:
+        out["state"] = check_state(upd["state"], f"{field}.state")
     return out
 
 

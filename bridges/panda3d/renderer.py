@@ -57,7 +57,7 @@ from panda3d.core import (
 )
 
 from embodied.errors import EngineError, ProtocolError
-from embodied.protocol import check_camera, check_node, check_str_list, check_update, check_vec
+from embodied.protocol import check_camera, check_node, check_state, check_str_list, check_update, check_vec
 
 loadPrcFileData(
     "embodied",
@@ -81,7 +81,6 @@ MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
 DEFAULT_SCENE = "default"
 LOOK_FIELDS = ("model", "state", "material", "look_seed")  # node fields beyond embodied.protocol's
-STATE_VALUE = (bool, int, float, str)
 
 
 def _open_pipe(renderer: str):
@@ -148,14 +147,7 @@ def check_look(raw: dict, field: str, update: bool = False) -> dict:
             raise ProtocolError(f"field '{field}.look_seed': expected an int, got {v!r}")
         out["look_seed"] = v
     if "state" in raw:
-        st = raw["state"]
-        if not isinstance(st, dict) or not all(
-            isinstance(k, str) and isinstance(v, STATE_VALUE) for k, v in st.items()
-        ):
-            raise ProtocolError(
-                f"field '{field}.state': expected a map of name -> bool/number/string, got {st!r}"
-            )
-        out["state"] = dict(st)
+        out["state"] = check_state(raw["state"], f"{field}.state")
     return out
 
 

@@ -203,7 +203,11 @@ def test_backend_over_unix_socket(server):
 
 
 def test_parity_panda3d_vs_unreal_episode():
-    """One escape-room episode on both engines: same world states, same frames."""
+    """One escape-room episode on both engines: same actions, world states and frame shapes.
+
+    Frames are no longer compared pixel for pixel: the embedded engine draws the models of
+    docs/rendering.md (parts, materials, state-posed lids), which the UnrealCV wire does not
+    carry (a UE build uses its own assets per type), so the two wires' pictures differ."""
     runs = {}
     for engine in ("panda3d", "unreal"):
         with Env("note_code", engine=engine, width=96, height=72, modalities=("rgb", "segmentation")) as env:
@@ -216,8 +220,8 @@ def test_parity_panda3d_vs_unreal_episode():
     for (act_a, st_a, obs_a, _), (act_b, st_b, obs_b, _) in zip(a, b):
         assert act_a == act_b and st_a == st_b
         assert obs_a["rgb"].shape == obs_b["rgb"].shape == (72, 96, 3)
-        assert np.array_equal(obs_a["rgb"], obs_b["rgb"])  # the same renderer behind both wires
-        assert np.array_equal(obs_a["segmentation"], obs_b["segmentation"])
+        assert obs_a["segmentation"].shape == obs_b["segmentation"].shape == (72, 96)
+        assert obs_a["rgb"].std() > 5 and obs_b["rgb"].std() > 5  # neither wire gives a blank frame
 
 
 FAKE_UE = """\
