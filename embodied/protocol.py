@@ -234,6 +234,13 @@ def check_node(node: Any, field: str) -> dict:
     text = node.get("text")
     out["text"] = None if text is None else check_text(text, f"{field}.text")
     out["text_color"] = check_color(node.get("text_color", [0.05, 0.05, 0.05]), f"{field}.text_color")
+    for key in ("model", "material"):  # look fields (docs/rendering.md); renderers may ignore them
+        if node.get(key):
+            out[key] = check_type(node[key], str, f"{field}.{key}", "a string")
+    if "look_seed" in node:
+        out["look_seed"] = check_type(node["look_seed"], int, f"{field}.look_seed", "an int")
+    if "state" in node:
+        out["state"] = check_state(node["state"], f"{field}.state")
     return out
 
 
