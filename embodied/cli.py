@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module
     "scenes": "embodied.commands.scenes",
     "doctor": "embodied.commands.doctor",
     "engine": "embodied.commands.engine",
+    "play": "embodied.commands.play",
 }
 
 
