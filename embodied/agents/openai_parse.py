@@ -79,7 +79,7 @@ def parse_answer(text: str | None, interface: str = "both", allowed: tuple[str, 
         return _from_value(m.group(2).strip().strip("`\"'*"), "action_line", thought, interface, allowed)
     m = _ID.match(text)
     if m:
-        return _from_value(m.group(1), "action_id", thought, interface, allowed)
+        return _from_value(m.group(1), "action_id", "", interface, allowed)
     m = _NAME.search(text)
     if m:
         return _from_value(m.group(0).strip(), "action_name", thought, interface, allowed)
