@@ -132,6 +132,7 @@ def run_episode(
     if out:
         record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]] + [""] * thoughts)
     error: BaseException | None = None
+    truncated = False
     while True:
         try:
             actions = {aid: agents[aid].act(obs[aid], infos[aid]) for aid in ids}

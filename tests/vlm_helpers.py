@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from embodied.actions import Action, parse_canonical
 from embodied.agents.oracle import OracleAgent
 
 ACTIONS = re.compile(r"^(\d+)\. (.+)$", re.M)
@@ -27,6 +28,7 @@ def listed(req) -> dict[str, int]:
 
 def answer_by_id(act, ids: dict[str, int], thought: str) -> str:
     """JSON naming ``act`` by its number in the prompt's list (placeholders filled through args)."""
+    act = as_action(act)
     if str(act) in ids:
         return json.dumps({"thought": thought, "action_id": ids[str(act)]})
     if act.name == "EnterCode":
@@ -38,10 +40,15 @@ def answer_by_id(act, ids: dict[str, int], thought: str) -> str:
             }
         )
     if act.name == "Say":
-        return json.dumps(
-            {"thought": thought, "action_id": ids["Say(<text>)"], "args": {"text": act.args[0]}}
-        )
+        say = next(a for a in ids if a.startswith("Say("))
+        return json.dumps({"thought": thought, "action_id": ids[say], "args": {"text": act.args[0]}})
+    if act.name == "Pass":  # waiting is not listed; say it in words
+        return json.dumps({"thought": thought, "action": "Pass"})
     raise AssertionError(f"{act} is not among the listed actions {sorted(ids)}")
+
+
+def as_action(act) -> Action:
+    return act if isinstance(act, Action) else parse_canonical(str(act))
 
 
 class OracleScript:

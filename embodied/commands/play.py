@@ -164,6 +164,18 @@ def main(args: argparse.Namespace) -> int:
     from ..tasks import describe_goal, make_task
 
     task = make_task(args.task)  # an unknown task fails here, before an engine starts
+    agent_ids = [a.id for a in task.spec(args.seed).agents]
+    specs = agent_specs(args, agent_ids)
+    agents = {}
+    for aid, (name, opts) in specs.items():  # so do unknown agents and bad options
+        try:
+            agents[aid] = make_agent(name, **opts)
+        except TypeError as e:
+            raise ConfigError(f"agent {aid} ({name}): {e}") from None
+    configs = {
+        aid: (ag.config() if hasattr(ag, "config") else {"agent": specs[aid][0], **specs[aid][1]})
+        for aid, ag in agents.items()
+    }
     console = Console()
     out = Path(args.out)
     with Env(
@@ -174,17 +186,6 @@ def main(args: argparse.Namespace) -> int:
         renderer=args.renderer,
         max_steps=args.max_steps,
     ) as env:
-        specs = agent_specs(args, env.world.agent_ids)
-        agents = {}
-        for aid, (name, opts) in specs.items():
-            try:
-                agents[aid] = make_agent(name, **opts)
-            except TypeError as e:
-                raise ConfigError(f"agent {aid} ({name}): {e}") from None
-        configs = {
-            aid: (ag.config() if hasattr(ag, "config") else {"agent": specs[aid][0], **specs[aid][1]})
-            for aid, ag in agents.items()
-        }
         label = (
             ", ".join(f"{aid}={specs[aid][0]}" for aid in agents)
             if len(agents) > 1
