@@ -30,7 +30,7 @@ def make(srv_or_url, waits=None, **kw) -> ChatClient:
         (Reply.server_error(500), "InternalServerError"),
         (Reply.server_error(503), "InternalServerError"),
         (Reply.disconnect(), "APIConnectionError"),
-        (Reply.slow("too late", delay=2.0), "APITimeoutError"),
+        (Reply.slow("too late", delay=3.0), "APITimeoutError"),
         (Reply.malformed(), "MalformedResponse"),
         (Reply.malformed("plain text, not JSON", content_type="text/plain"), "MalformedResponse"),
         (Reply(body={"choices": []}), "MalformedResponse"),
@@ -39,7 +39,7 @@ def make(srv_or_url, waits=None, **kw) -> ChatClient:
 def test_each_transient_error_class_is_retried_and_counted(failure, name):
     with FakeOpenAI([failure, failure, "MoveAhead"]) as srv:
         waits: list[float] = []
-        c = make(srv, waits, timeout=0.4).complete(MSG, {"temperature": 0})
+        c = make(srv, waits, timeout=1.0).complete(MSG, {"temperature": 0})
     assert c.content == "MoveAhead"
     assert c.errors == [name, name] and c.attempts == 3
     assert len(srv.completions) == 3 and len(waits) == 2
