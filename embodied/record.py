@@ -37,6 +37,7 @@ class EpisodeMetrics:
     episode_return: float = 0.0
     run: dict | None = None  # see run_config()
     agent_stats: dict | None = None  # agent id -> agent.stats() for agents that keep them (openai:MODEL)
+    engine_faults: dict | None = None  # engine crashes/hangs/timeouts survived, and restarts
 
 
 def run_config(env, agent_name: str, agent_options: dict | None = None) -> dict:
@@ -219,6 +220,7 @@ def run_episode(
         goal=env.spec.goal,
         episode_return=round(total, 6),
         run=config,
+        engine_faults=info.get("engine_faults"),
     )
     stats = {aid: ag.stats(infos[aid]) for aid, ag in agents.items() if callable(getattr(ag, "stats", None))}
     m.agent_stats = stats or None
