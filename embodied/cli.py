@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module
     "doctor": "embodied.commands.doctor",
     "engine": "embodied.commands.engine",
     "gallery": "embodied.commands.gallery",
+    "play": "embodied.commands.play",
 }
 
 

@@ -18,9 +18,11 @@ import atexit
 import contextlib
 import importlib
 import json
+import mmap
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -33,8 +35,9 @@ from typing import Any
 import numpy as np
 import zmq
 
+from embodied import auth
 from embodied import protocol as P
-from embodied.errors import EngineError, EngineTimeout, ProtocolError
+from embodied.errors import EngineError, EngineHung, EngineTimeout, ProtocolError
 
 # name -> a module run with ``python -m`` (ZeroMQ engines), or "module:function" for a backend with
 # its own launcher, called with launch()'s arguments and returning a client with this interface
@@ -44,6 +47,7 @@ ENGINES = {
     "unity": "embodied.bridges.mlagents.backend:launch",
 }
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
+HEARTBEAT_TIMEOUT = 1.5  # s without a heartbeat before a launched engine counts as hung
 
 
 def _tail(path: str | None, lines: int = 20) -> str:
@@ -74,18 +78,31 @@ class EngineClient:
         token: str | None = None,
         process: subprocess.Popen | None = None,
         log_path: str | None = None,
+        heartbeat_path: str | None = None,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+        curve_server_key: str | None = None,
+        curve_client_key: str | None = None,
     ):
         self.endpoint, self.timeout, self.token = endpoint, float(timeout), token
         self.process, self.log_path = process, log_path
+        self.heartbeat_path, self.heartbeat_timeout = heartbeat_path, float(heartbeat_timeout)
+        self._beat: mmap.mmap | None = None
+        self._born = time.monotonic()
+        if heartbeat_path is not None:
+            with open(heartbeat_path, "rb") as f:
+                self._beat = mmap.mmap(f.fileno(), 8, access=mmap.ACCESS_READ)
         self.info: dict = {}
         self._default: RemoteScene | None = None
         self._tmp_dir: str | None = None
+        self._owned_paths: list[str] = []
         self._closed = False
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.REQ)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.setsockopt(zmq.REQ_RELAXED, 1)  # a new request may follow a timed-out one
         self._sock.setsockopt(zmq.REQ_CORRELATE, 1)  # and a late reply to the old one is dropped
+        if curve_server_key is not None:
+            auth.client_curve(self._sock, curve_server_key, curve_client_key)
         self._sock.connect(endpoint)
         if process is not None:
             _OWNED.add(self)
@@ -98,6 +115,24 @@ class EngineClient:
             f"engine process {self.process.pid} at {self.endpoint} exited with code "
             f"{self.process.returncode} (during {op!r}); log {self.log_path}:\n"
             f"{_tail(self.log_path)}"
+        )
+
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the engine's last heartbeat (None: no heartbeat, e.g. a connect()ed engine)."""
+        if self._beat is None:
+            return None
+        (last,) = struct.unpack_from("d", self._beat, 0)
+        return time.monotonic() - (last or self._born)
+
+    def _hung_error(self, op: str) -> EngineHung | None:
+        age = self.heartbeat_age()
+        if age is None or age <= self.heartbeat_timeout:
+            return None
+        return EngineHung(
+            f"engine process {self.process.pid if self.process else '?'} at {self.endpoint} has sent no "
+            f"heartbeat for {age:.1f} s (limit {self.heartbeat_timeout:g} s) while answering {op!r}: it is "
+            f"stopped, deadlocked or starved; log {self.log_path}. Likely fix: restart it (an Env does so "
+            "by itself and restores the episode)."
         )
 
     def request(
@@ -128,7 +163,7 @@ class EngineClient:
                 raise self._dead_error(op) or self._timeout(op, timeout)
             if self._sock.poll(int(min(left, 0.25) * 1000) + 1, zmq.POLLIN):
                 break
-            dead = self._dead_error(op)
+            dead = self._dead_error(op) or self._hung_error(op)
             if dead is not None:
                 raise dead
         frames = self._sock.recv_multipart(copy=False)
@@ -261,9 +296,25 @@ class EngineClient:
             _stop_group(proc)
         if self._tmp_dir and proc is not None and proc.returncode == 0:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)  # clean exit: drop the temp log dir
+        for path in self._owned_paths:  # heartbeat file, CURVE keys (in a caller's log_dir)
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else _unlink(path)
+        if self._beat is not None:
+            with contextlib.suppress(Exception):
+                self._beat.close()
+            self._beat = None
         self._closed = True
         with contextlib.suppress(Exception):
             self._sock.close(0)
+
+    def kill(self) -> None:
+        """Stop an owned engine now (SIGKILL to its process group, e.g. when it is hung) and close."""
+        proc = self.process
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        self.close()
 
     def __enter__(self) -> EngineClient:
         return self
@@ -378,6 +429,11 @@ class RemoteScene:
         return f"<RemoteScene {self.handle or '(not loaded)'} on {self.client.endpoint}>"
 
 
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
 def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
     """Wait for proc to exit, else SIGTERM then SIGKILL its process group."""
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
@@ -407,15 +463,25 @@ def launch(
     timeout: float = 30.0,
     log_dir: str | None = None,
     token: str | None = None,
+    curve: bool | None = None,
+    heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
     **kw: Any,
 ) -> EngineClient:
     """Start an engine process and return a connected client that owns it.
 
     The engine runs ``python -m ENGINES[engine]`` in its own session (process group), logs to
-    ``<log_dir or a temp dir>/engine-<pid>.log`` (a temp dir is removed after a clean exit),
-    and exits when this process dies. Extra
-    keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with the
-    log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
+    ``<log_dir or a temp dir>/engine-<pid>.log`` (a temp dir is removed after a clean exit,
+    by the engine itself if this process was killed), and exits when this process dies.
+
+    Access: the engine requires ``token`` on every request; without one it gets a random token,
+    so no other local user can drive or close it. The token reaches the engine through its
+    environment, never its command line. ``curve`` (default: on for a non-loopback ``host``)
+    encrypts the connection with a fresh CURVE key pair. The engine writes a heartbeat the
+    client watches: no beat for ``heartbeat_timeout`` s while waiting for a reply raises
+    :class:`EngineHung`.
+
+    Extra keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with
+    the log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
     """
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
@@ -429,10 +495,16 @@ def launch(
             "windowed engines are not supported yet: use launch(headless=True) and "
             "save or view the rendered frames"
         )
+    token = auth.random_token() if token is None else auth.check_token(token)
+    curve = host not in auth.LOCAL_HOSTS if curve is None else curve
     tmp_dir = None if log_dir else tempfile.mkdtemp(prefix="embodied-engine-")
     log_dir = log_dir or tmp_dir
     os.makedirs(log_dir, exist_ok=True)
-    ready = os.path.join(log_dir, f"ready-{uuid.uuid4().hex}.json")
+    tag = uuid.uuid4().hex
+    ready = os.path.join(log_dir, f"ready-{tag}.json")
+    beat = os.path.join(log_dir, f"heartbeat-{tag}.bin")
+    with open(beat, "wb") as f:
+        f.write(b"\0" * 8)
     cmd = [
         sys.executable,
         "-m",
@@ -445,17 +517,30 @@ def launch(
         renderer,
         "--ready-file",
         ready,
+        "--heartbeat-file",
+        beat,
         "--parent-pid",
         str(os.getpid()),
     ]
-    if token is not None:
-        cmd += ["--token", token]
+    if tmp_dir:
+        cmd += ["--cleanup-dir", tmp_dir]
+    server_key = None
+    if curve:
+        keys = os.path.join(log_dir, f"keys-{tag}")
+        server_key, server_secret = auth.make_keys(keys, "server")
+        cmd += ["--curve-secret-file", server_secret]
     for key, value in kw.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
-    tmp_log = os.path.join(log_dir, f"engine-starting-{uuid.uuid4().hex}.log")
+    child_env = {**os.environ, auth.TOKEN_ENV: token}
+    tmp_log = os.path.join(log_dir, f"engine-starting-{tag}.log")
     with open(tmp_log, "wb") as log:
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=child_env,
         )
     log_path = os.path.join(log_dir, f"engine-{proc.pid}.log")
     os.replace(tmp_log, log_path)
@@ -477,17 +562,44 @@ def launch(
         with open(ready) as f:
             info = json.load(f)
         os.unlink(ready)
-        client = EngineClient(info["endpoint"], timeout, token, process=proc, log_path=log_path)
+        client = EngineClient(
+            info["endpoint"],
+            timeout,
+            token,
+            process=proc,
+            log_path=log_path,
+            heartbeat_path=beat,
+            heartbeat_timeout=heartbeat_timeout,
+            curve_server_key=server_key,
+        )
         client._tmp_dir = tmp_dir
+        client._owned_paths = [beat] + ([os.path.dirname(server_key)] if server_key else [])
     except BaseException:
         _stop_group(proc, grace=1.0)
         raise
     return _greeted(client)
 
 
-def connect(endpoint: str, token: str | None = None, timeout: float = 30.0) -> EngineClient:
-    """Connect to an engine that is already running (not owned: close() leaves it running)."""
-    return _greeted(EngineClient(endpoint, timeout, token))
+def connect(
+    endpoint: str,
+    token: str | None = None,
+    timeout: float = 30.0,
+    token_file: str | None = None,
+    curve_server_key: str | None = None,
+    curve_client_key: str | None = None,
+) -> EngineClient:
+    """Connect to an engine that is already running (not owned: close() leaves it running).
+
+    ``token``: the engine's token; else read from ``token_file``, else ``$EMBODIED_ENGINE_TOKEN``.
+    ``curve_server_key``: the engine's CURVE public key file (for an engine started with
+    ``--curve-secret-file``); ``curve_client_key``: this client's '.key_secret' file when the
+    engine only admits listed clients."""
+    token = auth.check_token(token) if token is not None else auth.read_token(token_file)
+    return _greeted(
+        EngineClient(
+            endpoint, timeout, token, curve_server_key=curve_server_key, curve_client_key=curve_client_key
+        )
+    )
 
 
 def _greeted(client: EngineClient) -> EngineClient:

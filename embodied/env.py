@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,14 +33,18 @@ from .engine import EngineClient, launch
 from .errors import (
     ConfigError,
     EngineError,
+    EngineHung,
+    EngineTimeout,
     EnvClosedError,
     EpisodeEndedError,
     ProtocolError,
     StateError,
+    StepRolledBack,
 )
 from .lazyinfo import LazyInfo
 from .nav import NavConfig, bearing_to
 from .planning import checkpoints_from_plan, path_to_interact
+from .quoting import brief
 from .rules import Result, apply, offered_actions
 from .scene_graph import SceneGraph
 from .solver import Verdict, solve
@@ -133,7 +138,9 @@ class Env:
         self._launch_args = (
             dict(engine=engine, renderer=renderer, timeout=engine_timeout) if self._own_engine else None
         )
-        self.engine_restarts = 0
+        self.engine_restarts = 0  # engines restarted over this env's life
+        self.engine_faults = {"crash": 0, "hang": 0, "timeout": 0}  # what caused them
+        self._episode_restarts = 0
         self._reached: set[int] = set()
         self._done = False
         self._ended = False  # terminated or truncated: step needs a reset first
@@ -174,6 +181,7 @@ class Env:
             self.seed = seed
         self.world.reset_state()
         self._reached, self._done, self._ended = set(), False, False
+        self._episode_restarts = 0
         if not self._loaded:
             self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
@@ -226,11 +234,13 @@ class Env:
             isinstance(i, int) and 0 <= i < len(self.checkpoints) for i in reached
         ):
             raise StateError(
-                f"'reached' must list checkpoint indices below {len(self.checkpoints)}, got {reached!r}"
+                f"'reached' must list checkpoint indices below {len(self.checkpoints)}, got {brief(reached)}"
             )
+        if not isinstance(state["done"], bool):
+            raise StateError(f"'done' must be true or false, got {brief(state['done'])}")
         self._seal_infos()
         self.world.set_state(state["world"])
-        self._reached, self._done = set(reached), bool(state["done"])
+        self._reached, self._done = set(reached), state["done"]
         self._ended = self._done or self.world.goal_reached() or self.world.state["step"] >= self.max_steps
         self._vis = {}
         obs, info = self._look()
@@ -248,7 +258,12 @@ class Env:
         return obs[self.agent_id], rew[self.agent_id], term, trunc, info[self.agent_id]
 
     def step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
-        """Step several agents at once (in agent order); one render round trip for all of them."""
+        """Step several agents at once (in agent order); one render round trip for all of them.
+
+        Atomic: the step either completes (an engine that this env launched and that crashed or
+        hung is restarted and the frame rendered from the committed state), or it raises
+        :class:`~embodied.errors.StepRolledBack` and the world is exactly as before the call, so
+        the same actions may be sent again."""
         self._check_open("step")
         if self._ended:
             raise EpisodeEndedError(
@@ -263,6 +278,23 @@ class Env:
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
         self._seal_infos()
+        undo = (self.world.snapshot(), set(self._reached), self._done, self._ended)
+        try:
+            return self._step_all(actions, modalities)
+        except BaseException as exc:
+            self.world.restore(undo[0])
+            self._reached, self._done, self._ended = undo[1], undo[2], undo[3]
+            self._vis = {}
+            self.world.mark_changed()  # the engine may hold half of the failed step: resend everything
+            if isinstance(exc, EngineError) and not isinstance(exc, StepRolledBack):
+                raise StepRolledBack(
+                    f"step {self.world.state['step'] + 1} was rolled back (the world is as before it; "
+                    f"sending the same action again is safe): {exc}"
+                ) from exc
+            raise
+
+    def _step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None):
+        restarts = self.engine_restarts
         before = len(self._reached)
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
@@ -300,7 +332,11 @@ class Env:
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
         rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
-        return frames(), rew, terminated, truncated, info
+        obs = frames()
+        if self.engine_restarts != restarts:  # the engine was restarted while rendering this step
+            for i in info.values():
+                i["engine_faults"] = {**self.engine_faults, "restarts": self.engine_restarts}
+        return obs, rew, terminated, truncated, info
 
     def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
         """Any accepted action form → (Action, "") or (None, error message). Never raises."""
@@ -453,28 +489,57 @@ class Env:
 
         return obs
 
-    MAX_RESTARTS = 3
+    MAX_RESTARTS = 8  # engine restarts per episode
+    RECOVERY_ATTEMPTS = 4  # launches tried for one failure, with backoff
+    RECOVERY_BACKOFF = 0.1  # seconds before the second launch, doubled after each failed one
 
     def _recover(self, err: EngineError, request: dict) -> Callable[[], dict]:
-        """The engine this env launched has died: start a new one, reload the scene in its current
-        state, and render again, so the episode goes on where it was. Anything else is re-raised."""
+        """The engine this env launched crashed, hung (no heartbeat) or timed out: stop it, start a
+        new one, load the scene from the committed state and render again, so the episode goes on
+        where it was (retried with backoff if the new engine fails too). Anything else is re-raised."""
         proc = getattr(self.engine, "process", None)
-        if (
-            not self._own_engine
-            or isinstance(err, ProtocolError)
-            or proc is None
-            or proc.poll() is None
-            or self.engine_restarts >= self.MAX_RESTARTS
-        ):
+        if not self._own_engine or proc is None or isinstance(err, ProtocolError):
             raise err
-        log.warning("engine process %s died (%s); restarting it and restoring the episode", proc.pid, err)
-        self.engine.close()
-        self.engine = launch(**self._launch_args)
-        self.scene = self.engine.scene()
-        self.engine_restarts += 1
-        self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
-        request = {**request, "updates": None}  # the reloaded scene already shows the current state
-        return self.scene.render_async(**request)
+        if proc.poll() is None and not isinstance(err, EngineTimeout):
+            raise err  # a live engine that answered with an error
+        kind = (
+            "hang"
+            if isinstance(err, EngineHung)
+            else "timeout"
+            if isinstance(err, EngineTimeout)
+            else "crash"
+        )
+        self.engine_faults[kind] += 1
+        log.warning(
+            "engine process %s: %s (%s); restarting it and restoring the episode", proc.pid, kind, err
+        )
+        delay, last = self.RECOVERY_BACKOFF, err
+        for attempt in range(self.RECOVERY_ATTEMPTS):
+            if self._episode_restarts >= self.MAX_RESTARTS:
+                break
+            if attempt:
+                time.sleep(delay)
+                delay *= 2
+            self.engine.kill()
+            self._episode_restarts += 1
+            try:
+                self.engine = launch(**self._launch_args)
+                self.engine_restarts += 1
+                self.scene = self.engine.scene()
+                self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
+                frames = self.scene.render(**{**request, "updates": None})  # the scene shows the state
+            except (EngineTimeout, EngineError) as e:
+                if isinstance(e, ProtocolError):
+                    raise
+                last = e
+                log.warning("engine recovery attempt %d failed: %s", attempt + 1, e)
+                continue
+            log.warning("engine restarted (pid %s); episode restored", self.engine.process.pid)
+            return lambda: frames
+        raise EngineError(
+            f"could not restore the episode on a new engine ({self._episode_restarts} restarts this "
+            f"episode, limit {self.MAX_RESTARTS}): {last}"
+        ) from last
 
     def _seal_infos(self, materialize: bool = False) -> None:
         """The world is about to change: infos of the last step still alive (an RL loop drops them
@@ -518,6 +583,7 @@ class Env:
                 "success": w.goal_reached(),
                 "step": w.state["step"],
                 "max_steps": self.max_steps,
+                "engine_faults": {**self.engine_faults, "restarts": self.engine_restarts},
                 "agent": {
                     "id": aid,
                     "x": a["x"],

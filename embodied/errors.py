@@ -51,6 +51,15 @@ class EngineTimeout(EngineError, TimeoutError):
     """The engine did not answer in time."""
 
 
+class EngineHung(EngineTimeout):
+    """The engine process is alive but stopped sending its heartbeat (stopped, deadlocked, swapped out)."""
+
+
+class StepRolledBack(EngineError):
+    """A step could not be rendered and was undone: the world is exactly as before the action,
+    so the same action may be sent again. The cause is ``__cause__``."""
+
+
 class ProtocolError(EngineError):
     """A wire message was malformed or the engine replied with an error."""
 

@@ -16,7 +16,6 @@ the field, the value received and what was expected; nothing received is ever ev
 from __future__ import annotations
 
 import math
-import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +23,7 @@ import msgpack
 import numpy as np
 
 from embodied.errors import ProtocolError
+from embodied.quoting import brief
 
 PROTOCOL_VERSION = 2  # 2: scene handles (several scenes per engine), batched render, close_scene
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -118,20 +118,6 @@ def decode_scenes(header: dict, frames: list) -> dict[str | None, dict[str, dict
 
 def _tname(v: Any) -> str:
     return type(v).__name__
-
-
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother = 3, 60, 60
-_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = 6
-
-
-def brief(value: Any, limit: int = 80) -> str:
-    """A bounded repr of anything received (depth, items and length capped): safe to quote in errors."""
-    try:
-        text = _BRIEF.repr(value)
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_type(value: Any, types: type | tuple, field: str, expected: str) -> Any:

@@ -36,6 +36,8 @@ class EpisodeMetrics:
     goal: dict | None = None
     episode_return: float = 0.0
     run: dict | None = None  # see run_config()
+    agent_stats: dict | None = None  # agent id -> agent.stats() for agents that keep them (openai:MODEL)
+    engine_faults: dict | None = None  # engine crashes/hangs/timeouts survived, and restarts
 
 
 def run_config(env, agent_name: str, agent_options: dict | None = None) -> dict:
@@ -65,22 +67,21 @@ def run_config(env, agent_name: str, agent_options: dict | None = None) -> dict:
 
 
 def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
-    """The frame enlarged ``scale`` times with a caption bar underneath."""
+    """The frame enlarged ``scale`` times with a caption bar underneath (up to 4 lines; the bar
+    grows by one line height past two)."""
+    lines = lines[:4]
     img = Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
-    out = Image.new("RGB", (img.width, img.height + CAPTION_H), (20, 20, 24))
+    out = Image.new("RGB", (img.width, img.height + CAPTION_H + 19 * max(0, len(lines) - 2)), (20, 20, 24))
     out.paste(img, (0, 0))
     draw = ImageDraw.Draw(out)
     try:
         font = ImageFont.load_default(size=15)
     except TypeError:  # Pillow without FreeType
         font = ImageFont.load_default()
-    for i, line in enumerate(lines[:2]):
-        draw.text(
-            (6, img.height + 4 + 19 * i),
-            line[:60],
-            fill=(235, 235, 235) if i == 0 else (150, 210, 150),
-            font=font,
-        )
+    width = max(20, img.width // 8)  # characters that fit the bar
+    colors = [(235, 235, 235), (150, 210, 150), (240, 200, 120), (240, 200, 120)]
+    for i, line in enumerate(lines):
+        draw.text((6, img.height + 4 + 19 * i), line[:width], fill=colors[i], font=font)
     return out
 
 
@@ -92,11 +93,18 @@ def run_episode(
     agent_options: dict | None = None,
     on_step: Callable[[int, dict], None] | None = None,
     gif_ms: int = 220,
+    on_records: Callable[[int, list[dict]], None] | None = None,
 ) -> EpisodeMetrics:
     """Run ``agent`` in ``env`` until the episode ends; record into ``out`` if given.
 
     ``agent`` is one agent (it controls ``env.agent_id``) or a dict agent id -> agent for
     multi-agent scenes: all act each step (``env.step_all``) and frames are shown side by side.
+    An agent's ``last_record`` (a dict, if it keeps one: model agents record their prompt hash,
+    raw answer, parse path, thought, tokens, cost) is merged into its line of ``steps.jsonl`` and
+    its thought captions the GIF; its ``stats(final_info)`` goes into ``metrics.agent_stats``.
+    ``on_step(step, first_record)`` and ``on_records(step, records)`` see each step as it ends.
+    If an agent raises (an endpoint that stays down), what was recorded is still written, with
+    the error as ``end_reason``, and the error is re-raised.
     """
     agents = agent if isinstance(agent, dict) else {env.agent_id: agent}
     ids = list(agents)
@@ -121,10 +129,17 @@ def run_episode(
         Image.fromarray(frame).save(frames_dir / f"{step:04d}.png")
         gif.append(caption(frame, lines))
 
+    thoughts = any(hasattr(ag, "last_record") for ag in agents.values())  # model agents: a thought line
     if out:
-        record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]])
+        record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]] + [""] * thoughts)
+    error: BaseException | None = None
+    truncated = False
     while True:
-        actions = {aid: agents[aid].act(obs[aid], infos[aid]) for aid in ids}
+        try:
+            actions = {aid: agents[aid].act(obs[aid], infos[aid]) for aid in ids}
+        except Exception as e:  # an agent gave up (e.g. its endpoint is down): keep what was recorded
+            error = e
+            break
         obs, rewards, terminated, truncated, infos = env.step_all(actions)
         step += 1
         recs = []
@@ -142,22 +157,39 @@ def run_episode(
                     "text": obs[aid]["text"],
                     "reward": rewards[aid],
                     "progress": i["progress"],
+                    **{
+                        k: v
+                        for k, v in (getattr(agents[aid], "last_record", None) or {}).items()
+                        if k != "error"
+                    },
                 }
             )
+            if (getattr(agents[aid], "last_record", None) or {}).get("error"):
+                recs[-1]["answer_error"] = agents[aid].last_record["error"]
         total += float(rewards[ids[0]])
         if step == 1:
             recs[0]["run"] = config  # the first line of steps.jsonl says how to reproduce the run
         log += recs
         if on_step:
             on_step(step, recs[0])
+        if on_records:
+            on_records(step, recs)
         if out:
-            shown = [r for r in recs if r["action"] != "Pass"] or recs[:1]
+            shown = [r for r in recs if r["action"] != "Pass" or r.get("noop")] or recs[:1]
             who = (lambda r: f"{r['agent']}: ") if len(ids) > 1 else (lambda r: "")
-            line1 = "  ".join(f"{who(r)}{r['action']}{'' if r['success'] else ' (failed)'}" for r in shown)
+            line1 = "  ".join(
+                f"{who(r)}{r['action']}{' (invalid no-op)' if r.get('noop') else '' if r['success'] else ' (failed)'}"
+                for r in shown
+            )
             line2 = (
                 " ".join(r["text"] for r in shown if r["text"]) or f"room: {infos[ids[0]]['agent']['room']}"
             )
-            record([f"{step:3d}  {line1}", line2])
+            lines = [f"{step:3d}  {line1}", line2]
+            if thoughts:
+                lines.append(
+                    " ".join(f"{who(r)}{r.get('thought') or r.get('answer_error') or ''}" for r in shown)
+                )
+            record(lines)
         if terminated or truncated:
             break
     seconds = time.perf_counter() - start
@@ -168,6 +200,8 @@ def run_episode(
         reason = "agent stopped (Done) before the goal"
     elif truncated:
         reason = f"step budget reached ({env.max_steps} steps)"
+    elif error is not None:
+        reason = f"stopped by an error: {type(error).__name__}: {error}"
     else:
         reason = "episode ended"
     m = EpisodeMetrics(
@@ -186,7 +220,10 @@ def run_episode(
         goal=env.spec.goal,
         episode_return=round(total, 6),
         run=config,
+        engine_faults=info.get("engine_faults"),
     )
+    stats = {aid: ag.stats(infos[aid]) for aid, ag in agents.items() if callable(getattr(ag, "stats", None))}
+    m.agent_stats = stats or None
     if out:
         if gif:
             gif += [gif[-1]] * 6  # linger on the last frame
@@ -194,4 +231,6 @@ def run_episode(
             gif[0].save(m.gif, save_all=True, append_images=gif[1:], duration=gif_ms, loop=0, optimize=False)
         (out / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
         (out / "metrics.json").write_text(json.dumps(asdict(m), indent=2) + "\n")
+    if error is not None:
+        raise error
     return m

@@ -131,10 +131,14 @@ class World:
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`get_state` (a JSON round trip is fine). A state of another scene or a
-        malformed one raises :class:`~embodied.errors.StateError` and changes nothing."""
+        malformed one raises :class:`~embodied.errors.StateError` and changes nothing: the whole
+        state is checked first (shape, finite numbers, known ids, where agents stand)."""
+        from .state_check import check_state
+
         problem = _shape_problem(self.initial_state(), state, "state") or self._reference_problem(state)
         if problem:
             raise StateError(f"state does not fit scene {self.spec.name!r}: {problem}")
+        check_state(self, state)
         self.state = copy.deepcopy(state)
         self.dirty = set(self.objs) | set(self.door_specs)
 

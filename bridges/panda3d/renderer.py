@@ -38,6 +38,8 @@ from embodied.bridges.panda3d.textures import TILE, texture
 from panda3d.core import (
     AmbientLight,
     Camera,
+    CullBinEnums,
+    CullBinManager,
     DirectionalLight,
     FrameBufferProperties,
     GraphicsEngine,
@@ -74,6 +76,13 @@ text-pixels-per-unit 64
 text-minfilter linear
 """,
 )
+
+# Draw opaque geometry in scene-graph order, not sorted by render-state pointers: with the
+# default state-sorted bin, which of two surfaces meeting at equal depth wins a pixel depended
+# on the order states were created, so a scene reloaded from a state rendered a few pixels
+# differently from the same scene reached by updates (recovery after an engine restart).
+_bins = CullBinManager.get_global_ptr()
+_bins.set_bin_type(_bins.find_bin("opaque"), CullBinEnums.BT_unsorted)
 
 PIPES = {"software": "TinyOffscreenGraphicsPipe", "gl": "eglGraphicsPipe"}
 MAX_NODES = 1 << 18

@@ -13,19 +13,24 @@ import argparse
 import hmac
 import json
 import logging
+import mmap
 import os
 import secrets
+import shutil
 import signal
+import struct
 import sys
+import threading
 import time
 
 import zmq
 
+from embodied import auth
 from embodied import protocol as P
 from embodied.errors import EmbodiedError, ProtocolError
 
 log = logging.getLogger("embodied.engine.panda3d")
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOCAL_HOSTS = auth.LOCAL_HOSTS
 CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates", "scenes", "batch"]
 MAX_SCENES = 256
 
@@ -46,8 +51,28 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="software (works everywhere), gl (GPU/EGL), auto (gl if it works) (default: %(default)s)",
     )
     p.add_argument("--ready-file", help="write {endpoint, pid, renderer} JSON here when serving")
+    p.add_argument(
+        "--heartbeat-file",
+        help="an 8-byte file where a thread writes time.monotonic() every 0.2 s (the client's watchdog)",
+    )
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
-    p.add_argument("--token", help="shared secret every request must carry as 'token'")
+    p.add_argument(
+        "--token",
+        help=argparse.SUPPRESS,  # refused: argv is readable by every local user (ps)
+    )
+    p.add_argument(
+        "--token-file",
+        help="file holding the shared secret every request must carry as 'token' "
+        f"(or set ${auth.TOKEN_ENV}; never pass it on the command line)",
+    )
+    p.add_argument("--curve-secret-file", help="CURVE: this server's zmq.auth '.key_secret' file (encrypts)")
+    p.add_argument("--curve-clients", help="CURVE: directory of allowed client public keys (default: any)")
+    p.add_argument(
+        "--insecure-plaintext",
+        action="store_true",
+        help="allow a non-loopback bind without CURVE (the token then travels in plain text)",
+    )
+    p.add_argument("--cleanup-dir", help="remove this directory (the temp log dir) on a clean exit")
     p.add_argument(
         "--max-message-bytes",
         type=int,
@@ -82,6 +107,29 @@ class Server:
         self.renderer, self.token, self.max_bytes = renderer, token, max_bytes
         self.max_scenes = max_scenes
         self.closing = False
+        self._log_window, self._logged, self._suppressed = 0.0, 0, 0
+
+    LOG_BURST, LOG_WINDOW = 10, 10.0  # at most 10 bad-request lines per 10 s, then one summary
+
+    def note_bad(self, line: str) -> None:
+        """Log a bad request, rate-limited so a flood of garbage cannot fill the disk."""
+        now = time.monotonic()
+        if now - self._log_window > self.LOG_WINDOW:
+            if self._suppressed:
+                log.warning(
+                    "%d more bad requests in the last %.0f s (not logged)", self._suppressed, self.LOG_WINDOW
+                )
+            self._log_window, self._logged, self._suppressed = now, 0, 0
+        if self._logged < self.LOG_BURST:
+            self._logged += 1
+            log.info("%s", line[:300])
+        else:
+            self._suppressed += 1
+
+    def refuse(self, message: str) -> list:
+        exc = ProtocolError(message)
+        self.note_bad(f"bad request: {exc}")
+        return P.pack(P.error_reply(exc))
 
     def handle(self, frames: list) -> list:
         try:
@@ -96,15 +144,15 @@ class Server:
                 got = header.get("token")
                 if not isinstance(got, str) or not hmac.compare_digest(got.encode(), self.token.encode()):
                     raise ProtocolError(
-                        "missing or wrong 'token': this engine was started with --token; "
-                        "pass the same token to the client"
+                        "missing or wrong 'token': this engine requires one; pass the engine's "
+                        "token to the client (connect(token=...) or $EMBODIED_ENGINE_TOKEN)"
                     )
             op = header.get("op")
             if not isinstance(op, str) or op not in P.OPS:
                 raise ProtocolError(f"field 'op': unknown op {op!r}; expected one of {list(P.OPS)}")
             return getattr(self, "op_" + op)(header)
         except ProtocolError as exc:
-            log.info("bad request: %s", exc)
+            self.note_bad(f"bad request: {exc}")
             return P.pack(P.error_reply(exc))
         except Exception as exc:  # the server lives on whatever happens
             log.exception("request failed")
@@ -270,6 +318,29 @@ def _parent_alive(pid: int, was_ppid: bool) -> bool:
     return True
 
 
+HEARTBEAT_PERIOD = 0.2
+
+
+def _start_heartbeat(path: str) -> threading.Event:
+    """Beat into ``path`` (a double: CLOCK_MONOTONIC seconds, shared by all processes) until the
+    returned event is set. The render releases the GIL, so the beat stops only when the whole
+    process does (SIGSTOP, a deadlock, swapped out): exactly what the client's watchdog detects."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        mm = mmap.mmap(fd, 8)
+    finally:
+        os.close(fd)
+    stop = threading.Event()
+    struct.pack_into("d", mm, 0, time.monotonic())
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_PERIOD):
+            struct.pack_into("d", mm, 0, time.monotonic())
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+    return stop
+
+
 def _write_ready(path: str, info: dict) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
@@ -283,14 +354,27 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.host not in LOCAL_HOSTS and not args.token:
-        print(
-            f"error: refusing to bind {args.host!r} without --token: any machine that can reach "
-            "it could drive this engine. Pass --token SECRET (and the same token to the client), "
-            "or bind 127.0.0.1.",
-            file=sys.stderr,
+    if args.token is not None:
+        return _usage(
+            "--token is not accepted: a command line is readable by every local user (ps). "
+            f"Set ${auth.TOKEN_ENV} or pass --token-file FILE."
         )
-        return 2
+    try:
+        token = auth.read_token(args.token_file)
+    except EmbodiedError as exc:
+        return _usage(str(exc))
+    local = args.host in LOCAL_HOSTS
+    if not local and not token:
+        return _usage(
+            f"refusing to bind {args.host!r} without a token: any machine that can reach it could "
+            f"drive this engine. Set ${auth.TOKEN_ENV} or --token-file (and give the client the "
+            "same token), or bind 127.0.0.1."
+        )
+    if not local and not args.curve_secret_file and not args.insecure_plaintext:
+        return _usage(
+            f"refusing to bind {args.host!r} without encryption: pass --curve-secret-file KEY "
+            "(see docs/protocol.md, Security), or --insecure-plaintext on a trusted network."
+        )
     if args.max_message_bytes < 1024:
         print("error: --max-message-bytes must be at least 1024", file=sys.stderr)
         return 2
@@ -302,8 +386,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.REP)
+    sock = ctx.socket(zmq.ROUTER)  # replies never block: one to a vanished client is dropped
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDTIMEO, 0)
+    authenticator = None
+    if args.curve_secret_file:
+        try:
+            authenticator = auth.serve_curve(ctx, sock, args.curve_secret_file, args.curve_clients)
+        except EmbodiedError as exc:
+            return _usage(str(exc))
     sock.setsockopt(zmq.MAXMSGSIZE, 4 * args.max_message_bytes)
     host = "[::1]" if args.host == "::1" else args.host
     if args.host == "::1":
@@ -318,6 +409,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 2
     endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
     stop = []
+    beating = _start_heartbeat(args.heartbeat_file) if args.heartbeat_file else None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.append(signum))
     if args.ready_file:
@@ -332,7 +424,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
     print(f"READY {endpoint}", flush=True)
     log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
-    server = Server(renderer, args.token, args.max_message_bytes, args.max_scenes)
+    server = Server(renderer, token, args.max_message_bytes, args.max_scenes)
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
     last_check = time.monotonic()
@@ -346,8 +438,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     continue
                 raise
             if ready:
-                frames = sock.recv_multipart(copy=False)
-                sock.send_multipart(server.handle(frames), copy=False)
+                _serve_one(sock, server)
             if args.parent_pid and time.monotonic() - last_check > 0.5:
                 last_check = time.monotonic()
                 if not _parent_alive(args.parent_pid, was_ppid):
@@ -356,9 +447,34 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     finally:
         log.info("shutting down (%s)", f"signal {stop[0]}" if stop else "close/parent")
         sock.close(0)
+        if authenticator is not None:
+            authenticator.stop()
         ctx.term()
         renderer.close()
+        if beating is not None:
+            beating.set()
+        if args.cleanup_dir:  # a clean exit: the temp log dir is not needed (also after a parent SIGKILL)
+            shutil.rmtree(args.cleanup_dir, ignore_errors=True)
     return 0
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _serve_one(sock: zmq.Socket, server: Server) -> None:
+    """Receive one request on the ROUTER socket and send its reply (never blocking)."""
+    frames = sock.recv_multipart(copy=False)
+    # a REQ client sends [identity, (request id,) b"", header, buffers...]: the envelope ends at
+    # the first empty frame; a DEALER without the delimiter: just [identity, header, ...]
+    cut = next((i for i, f in enumerate(frames[1:4], 1) if len(f) == 0), 0)
+    envelope, body = frames[: cut + 1], frames[cut + 1 :]
+    reply = server.handle(body) if body else server.refuse("empty message: expected a msgpack header frame")
+    try:
+        sock.send_multipart([*envelope, *reply], copy=False, flags=zmq.NOBLOCK)
+    except zmq.Again:  # the client is gone or not reading: drop the reply, keep serving others
+        server.note_bad("reply dropped: the client is not reading")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,17 @@ from ..errors import ConfigError
 AGENTS: dict[str, str] = {
     "oracle": "embodied.agents.oracle:OracleAgent",
     "random": "embodied.agents.random:RandomAgent",
+    "openai": "embodied.agents.openai_agent:OpenAIAgent",  # openai:MODEL, any OpenAI-compatible endpoint
 }
 
 
 def make_agent(name: str, **kwargs: Any):
-    """``make_agent("oracle")``; unknown names list the known ones."""
-    base = name.split(":", 1)[0]
+    """``make_agent("oracle")``, ``make_agent("openai:gpt-4o", base_url=...)``; unknown names list
+    the known ones. The part after ``:`` is passed as ``model=``."""
+    base, _, model = name.partition(":")
     if base not in AGENTS:
         raise ConfigError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+    if model:
+        kwargs.setdefault("model", model)
     module, cls = AGENTS[base].split(":")
     return getattr(importlib.import_module(module), cls)(**kwargs)

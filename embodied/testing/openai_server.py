@@ -24,7 +24,7 @@ the endpoint misbehaves::
 
 The script is a list (consumed in order) or a callable ``fn(request) -> str | Reply`` that is
 asked once per completion request (it sees the :class:`Request`, so it can answer from the
-prompt). A list that runs out answers HTTP 400 ``script exhausted`` (a client does not retry
+prompt; if it raises, the client gets HTTP 400 naming the exception, kept in ``script_errors``). A list that runs out answers HTTP 400 ``script exhausted`` (a client does not retry
 a 400, so a test that asks more than it scripted fails fast); pass ``default=`` to answer
 something instead. :func:`refused_base_url` gives a URL on which nothing listens (connection
 refused). ``python -m embodied.testing.openai_server --answers FILE`` serves a file of answers
@@ -181,6 +181,7 @@ class FakeOpenAI:
         self.default = default
         self.models = list(models)
         self.requests: list[Request] = []
+        self.script_errors: list[Exception] = []  # exceptions a callable script raised
         self.set_script(script)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.owner = self
@@ -220,7 +221,12 @@ class FakeOpenAI:
                     served = sum(1 for r in self.requests if r.reply is not None)
                     item = Reply.error(400, f"FakeOpenAI: script exhausted after {served} replies")
         if self._fn is not None:
-            item = self._fn(req)
+            try:
+                item = self._fn(req)
+            except Exception as e:  # a broken script must fail the test, not hang it: HTTP 400 says why
+                with self._lock:
+                    self.script_errors.append(e)
+                item = Reply.error(400, f"FakeOpenAI: the script raised {type(e).__name__}: {e}")
         return item if isinstance(item, Reply) else Reply(str(item))
 
     # ------------------------------------------------------------ lifecycle
@@ -261,6 +267,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read srv.requests instead
         pass

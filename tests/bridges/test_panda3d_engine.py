@@ -231,7 +231,7 @@ def test_bad_requests_get_error_replies(eng, frames, needle):
             return [fill(x) for x in v]
         return v
 
-    frames = [msgpack.packb(fill(f)) if isinstance(f, dict) else f for f in frames]
+    frames = [msgpack.packb({**fill(f), "token": eng.token}) if isinstance(f, dict) else f for f in frames]
     reply = _raw(eng.endpoint, frames)
     assert reply["ok"] is False and needle in reply["error"]["message"], reply
     assert len(reply["error"]["message"]) < 400
@@ -249,9 +249,13 @@ def test_token_required(tmp_path):
         assert eng.ping() < 1.0
 
 
-def test_non_local_bind_needs_token(tmp_path):
-    with pytest.raises(EngineError, match="--token"):
-        launch(host="0.0.0.0", log_dir=str(tmp_path))
+def test_non_local_bind_needs_token_and_curve(tmp_path, monkeypatch, capsys):
+    from embodied.bridges.panda3d.server import main
+
+    monkeypatch.delenv("EMBODIED_ENGINE_TOKEN", raising=False)
+    assert main(["--host", "0.0.0.0"]) == 2 and "without a token" in capsys.readouterr().err
+    monkeypatch.setenv("EMBODIED_ENGINE_TOKEN", "a-long-secret")
+    assert main(["--host", "0.0.0.0"]) == 2 and "--curve-secret-file" in capsys.readouterr().err
 
 
 def test_close_and_timeouts_and_death(tmp_path):
@@ -295,7 +299,7 @@ def test_engine_dies_with_its_parent(tmp_path):
 
 
 def test_connect_does_not_own(eng):
-    other = connect(eng.endpoint, timeout=5)
+    other = connect(eng.endpoint, token=eng.token, timeout=5)
     assert isinstance(other, EngineClient) and other.process is None
     other.close()
     assert eng.ping() < 1.0

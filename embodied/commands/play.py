@@ -1,0 +1,293 @@
+"""play one episode with an agent (e.g. a VLM: --agent openai:gpt-4o), shown live
+
+TASK is a registered task, a shipped scene name ('embodied scenes') or a spec file. Writes
+OUT/frames/*.png, OUT/episode.gif (captioned with actions and the model's thoughts),
+OUT/steps.jsonl (per step: prompt hash, raw answer, parse path, action, result, tokens, cost)
+and OUT/metrics.json (outcome, run config with every knob, per-agent token/cost/error totals).
+
+Multi-agent scenes: '--agent openai:gpt-4o' plays every agent; '--agent ana=openai:gpt-4o
+--agent bo=oracle' gives each its own; '--set bo.temperature=0.7 --set bo.model=gpt-4o-mini'
+overrides one agent's options. The API key comes from the environment (OPENAI_API_KEY or
+--api-key-env NAME) and is never written anywhere. See docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .demo import frame_size, positive_int
+
+MODEL_KNOBS = (  # flag dest -> OpenAIAgent argument (same name)
+    "base_url",
+    "api_key_env",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "image_size",
+    "jpeg_quality",
+    "detail",
+    "timeout",
+    "retries",
+    "backoff",
+    "cache_dir",
+    "prices",
+    "prompt",
+    "history",
+    "history_k",
+    "text_only",
+    "hints",
+    "interface",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("task", metavar="TASK", help="registered task, shipped scene name, or spec file")
+    a(
+        "--agent",
+        action="append",
+        default=None,
+        metavar="[ID=]AGENT",
+        help="openai:MODEL, oracle or random; ID=AGENT for one agent of a multi-agent scene (repeatable)",
+    )
+    a(
+        "--base-url",
+        default=None,
+        help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM, Ollama)",
+    )
+    a(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
+    a("--max-steps", type=positive_int, default=None, help="step budget (default: the scene's)")
+    a("--seed", type=int, default=0, help="episode seed (default: %(default)s)")
+    a("--out", default="play_out", help="output directory (default: ./%(default)s)")
+    a("--size", type=frame_size, default=224, help="rendered frame width and height (default: %(default)s)")
+    a("--renderer", default="software", choices=["software", "gl", "auto"])
+    m = parser.add_argument_group("model")
+    m.add_argument("--temperature", type=float, default=0.0)
+    m.add_argument("--top-p", type=float, default=None)
+    m.add_argument("--max-tokens", type=positive_int, default=400)
+    m.add_argument(
+        "--sampling-seed", dest="seed_model", type=int, default=None, help="the model's seed parameter"
+    )
+    m.add_argument(
+        "--image-size",
+        type=frame_size,
+        default=None,
+        help="longer side of the JPEG sent (default: as rendered)",
+    )
+    m.add_argument("--jpeg-quality", type=int, default=85)
+    m.add_argument("--detail", choices=["auto", "low", "high"], default="auto")
+    m.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default: %(default)s)")
+    m.add_argument(
+        "--retries", type=int, default=5, help="retries of 429/5xx/timeouts/refused (default: %(default)s)"
+    )
+    m.add_argument(
+        "--backoff", type=float, default=1.0, help="first backoff in seconds, doubling (default: %(default)s)"
+    )
+    m.add_argument("--cache", dest="cache_dir", default=None, metavar="DIR", help="on-disk response cache")
+    m.add_argument(
+        "--prices", default=None, metavar="FILE", help="price table (YAML: model: [USD/1M in, USD/1M out])"
+    )
+    m.add_argument(
+        "--prompt", default="v1", help="prompt template version or YAML file (default: %(default)s)"
+    )
+    e = parser.add_argument_group("evaluation")
+    e.add_argument("--history", choices=["none", "last", "keyframes", "full"], default="last")
+    e.add_argument(
+        "--history-k", type=int, default=3, help="turns (or key frames) kept (default: %(default)s)"
+    )
+    e.add_argument("--text-only", action="store_true", help="no image: a text description of what is visible")
+    e.add_argument("--hints", action="store_true", help="tell the next milestone of the plan in words")
+    e.add_argument("--interface", choices=["ids", "free-text", "both"], default="both")
+    a(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[ID.]KEY=VALUE",
+        help="override an agent option (repeatable)",
+    )
+    a("--quiet", action="store_true", help="no live display, only the summary")
+
+
+def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """agent id -> (agent name, options) from --agent, the knobs and --set."""
+    import yaml
+
+    from ..errors import ConfigError
+
+    names = {aid: "openai:gpt-4o" for aid in agent_ids}
+    for spec in args.agent or ["openai:gpt-4o"]:
+        if "=" in spec:
+            aid, _, name = spec.partition("=")
+            if aid not in names:
+                raise ConfigError(
+                    f"--agent {spec}: no agent {aid!r} in this scene; agents: {', '.join(agent_ids)}"
+                )
+            names[aid] = name
+        else:
+            names = dict.fromkeys(agent_ids, spec)
+    knobs = {k: getattr(args, "seed_model" if k == "seed" else k) for k in MODEL_KNOBS}
+    out = {}
+    for aid, name in names.items():
+        opts = dict(knobs) if name.startswith("openai") else ({"seed": args.seed} if name == "random" else {})
+        out[aid] = (name, opts)
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ConfigError(f"--set {item}: expected [ID.]KEY=VALUE, e.g. --set bo.temperature=0.7")
+        aid, dot, key = key.rpartition(".")
+        targets = [aid] if dot else list(out)
+        for t in targets:
+            if t not in out:
+                raise ConfigError(f"--set {item}: no agent {t!r}; agents: {', '.join(agent_ids)}")
+            if key == "model":
+                out[t] = (f"openai:{value}", out[t][1] or dict(knobs))
+            else:
+                out[t][1][key] = yaml.safe_load(value)
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from ..agents import make_agent
+    from ..env import Env
+    from ..errors import ConfigError
+    from ..record import run_episode
+    from ..tasks import describe_goal, make_task
+
+    task = make_task(args.task)  # an unknown task fails here, before an engine starts
+    agent_ids = [a.id for a in task.spec(args.seed).agents]
+    specs = agent_specs(args, agent_ids)
+    agents = {}
+    for aid, (name, opts) in specs.items():  # so do unknown agents and bad options
+        try:
+            agents[aid] = make_agent(name, **opts)
+        except TypeError as e:
+            raise ConfigError(f"agent {aid} ({name}): {e}") from None
+    configs = {
+        aid: (ag.config() if hasattr(ag, "config") else {"agent": specs[aid][0], **specs[aid][1]})
+        for aid, ag in agents.items()
+    }
+    console = Console()
+    out = Path(args.out)
+    with Env(
+        task,
+        width=args.size,
+        height=args.size,
+        seed=args.seed,
+        renderer=args.renderer,
+        max_steps=args.max_steps,
+    ) as env:
+        label = (
+            ", ".join(f"{aid}={specs[aid][0]}" for aid in agents)
+            if len(agents) > 1
+            else specs[env.agent_id][0]
+        )
+        console.print(
+            f"[bold]embodied play[/]: {escape(label)} in [cyan]{escape(env.spec.name)}[/] "
+            f"({args.size}x{args.size}, budget {env.max_steps} steps)\ntask: {escape(describe_goal(env.spec.goal))}"
+        )
+        live = LiveView(console, agents, quiet=args.quiet)
+        with live:
+            m = run_episode(
+                env,
+                agents if len(agents) > 1 else agents[env.agent_id],
+                out,
+                agent_name=label,
+                agent_options=configs if len(agents) > 1 else configs[env.agent_id],
+                on_records=live.update,
+            )
+    if not args.quiet:
+        console.print()
+    won = "ESCAPED" if "exit_through" in (m.goal or {}) else "GOAL REACHED"
+    verdict = f"[green]{won}[/]" if m.success else f"[red]did not finish[/] ({escape(m.end_reason)})"
+    console.print(f"{verdict}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}")
+    for aid, s in (m.agent_stats or {}).items():
+        console.print(f"  {aid}: {summary(s)}")
+    console.print(
+        f"frames:  {m.frames_dir}/\nGIF:     {m.gif}\nmetrics: {out / 'metrics.json'}\nsteps:   {out / 'steps.jsonl'}"
+    )
+    return 0
+
+
+def summary(s: dict[str, Any]) -> str:
+    cost = "unknown (model not in the price table)" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}"
+    return (
+        f"{s['calls']} calls ({s['cache_hits']} cached), {s['prompt_tokens']}+{s['completion_tokens']} tokens, "
+        f"{s['images']} images, cost {cost}; format errors {s['format_errors']}, invalid actions "
+        f"{s['invalid_actions']}, failed actions {s['failed_actions']}, invalid no-ops {s['invalid_noops']}, "
+        f"API errors {s['api_errors']} {s['api_error_classes'] or ''}"
+    )
+
+
+class LiveView:
+    """A rich live table of the last steps: step, agent, thought, action, result, tokens, cost so far."""
+
+    ROWS = 12
+
+    def __init__(self, console, agents: dict, quiet: bool = False):
+        self.console, self.agents, self.quiet = console, agents, quiet
+        self.rows: list[tuple] = []
+        self.step = 0
+        self._live = None
+
+    def __enter__(self) -> LiveView:
+        if not self.quiet:
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def update(self, step: int, recs: list[dict]) -> None:
+        self.step = step
+        for r in recs:
+            if r["action"] == "Pass" and not r.get("noop") and len(recs) > 1:
+                continue
+            result = ("ok " if r["success"] else "FAILED ") + (r["error"] or r["text"] or "")
+            if r.get("noop"):
+                result = "invalid no-op: " + str(r.get("answer_error") or r.get("api_error") or "")
+            self.rows.append(
+                (str(step), r["agent"], (r.get("thought") or "")[:200], r["action"], result[:160])
+            )
+        self.rows = self.rows[-self.ROWS :]
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _render(self):
+        from rich.table import Table
+
+        t = Table(expand=True, title=f"step {self.step}", title_justify="left")
+        for col, kw in (
+            ("step", {"width": 4}),
+            ("agent", {"width": 6}),
+            ("thought", {"ratio": 3}),
+            ("action", {"ratio": 2}),
+            ("result", {"ratio": 3}),
+        ):
+            t.add_column(col, overflow="fold", **kw)
+        for row in self.rows:
+            t.add_row(*row)
+        totals = []
+        for aid, ag in self.agents.items():
+            if hasattr(ag, "stats"):
+                s = ag.stats()
+                cost = "?" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}"
+                totals.append(
+                    f"{aid}: {s['prompt_tokens'] + s['completion_tokens']} tokens, {cost}, "
+                    f"API errors {s['api_errors']}, format errors {s['format_errors']}"
+                )
+        t.caption = " | ".join(totals) or None
+        return t
