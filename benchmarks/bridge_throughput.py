@@ -47,10 +47,14 @@ def main() -> None:
         for env in envs.values():
             env.close()
     base = statistics.median(rates[engines[0]])
-    print(f"scene {args.scene}, {args.size}x{args.size} rgb, {args.rounds} alternating rounds of {args.steps} steps")
+    print(
+        f"scene {args.scene}, {args.size}x{args.size} rgb, {args.rounds} alternating rounds of {args.steps} steps"
+    )
     for e in engines:
         med = statistics.median(rates[e])
-        print(f"{e:8s} {med:8.0f} steps/s  (min {min(rates[e]):.0f}, max {max(rates[e]):.0f})  ratio {med / base:.2f}")
+        print(
+            f"{e:8s} {med:8.0f} steps/s  (min {min(rates[e]):.0f}, max {max(rates[e]):.0f})  ratio {med / base:.2f}"
+        )
 
 
 if __name__ == "__main__":
