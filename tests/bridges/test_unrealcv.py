@@ -296,3 +296,26 @@ def test_launch_errors_name_the_build_port_log_and_fix(tmp_path):
     assert time.monotonic() - t0 < 6
     with pytest.raises(EngineError, match=r"cannot connect to the UnrealCV server at 127\.0\.0\.1"):
         connect(port=free_port(), timeout=2)
+
+
+def test_greeting_timeout_while_busy_and_one_scene_per_level(server):
+    holder = unrealcv.Client(("127.0.0.1", server["port"]))
+    assert holder.connect()
+    t0 = time.monotonic()
+    with pytest.raises(EngineError, match=r"(?s)127\.0\.0\.1:\d+.*another client"):
+        connect(port=server["port"], timeout=1.0)  # the stock client would wait forever
+    assert time.monotonic() - t0 < 5
+    holder.disconnect()
+    eng = connect(port=server["port"], timeout=10)
+    node = [{"id": "probe#1", "seg": 9, "shape": "sphere", "size": [1, 1, 1], "pos": [0, 0, 40]}]
+    try:
+        first, second = eng.scene(), eng.scene()
+        assert first.load(node) == 1 and "probe_1" in eng.batch(["vget /objects"])[0].split()
+        with pytest.raises(EngineError, match="holds one scene"):
+            second.load(node)
+        first.close()
+        assert "probe_1" not in eng.batch(["vget /objects"])[0].split()
+        assert second.load(node) == 1
+        second.close()
+    finally:
+        eng.close()
