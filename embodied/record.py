@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -131,7 +132,7 @@ def run_episode(
 
     thoughts = any(hasattr(ag, "last_record") for ag in agents.values())  # model agents: a thought line
     if out:
-        record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]] + [""] * thoughts)
+        record([f"{env.spec.name}: start", infos[ids[0]]["agent"]["room"]] + ["", ""] * thoughts)
     error: BaseException | None = None
     truncated = False
     while True:
@@ -185,10 +186,10 @@ def run_episode(
                 " ".join(r["text"] for r in shown if r["text"]) or f"room: {infos[ids[0]]['agent']['room']}"
             )
             lines = [f"{step:3d}  {line1}", line2]
-            if thoughts:
-                lines.append(
-                    " ".join(f"{who(r)}{r.get('thought') or r.get('answer_error') or ''}" for r in shown)
-                )
+            if thoughts:  # two lines of the model's thought (or why its answer was unusable)
+                said = " ".join(f"{who(r)}{r.get('thought') or r.get('answer_error') or ''}" for r in shown)
+                width = max(20, sum(obs[a]["rgb"].shape[1] for a in ids) * 2 // 8)
+                lines += [*textwrap.wrap(" ".join(said.split()), width), "", ""][:2]
             record(lines)
         if terminated or truncated:
             break

@@ -103,3 +103,13 @@ def test_refused_connection_and_stop_closes_the_port():
 def test_binds_loopback_only():
     with FakeOpenAI() as srv:
         assert srv._server.server_address[0] == "127.0.0.1"
+
+
+def test_answers_file_formats(tmp_path):
+    from embodied.testing.openai_server import _load_answers
+
+    f = tmp_path / "a.json"
+    f.write_text('["one", {"action_id": 2}]')
+    assert _load_answers(str(f)) == ["one", '{"action_id": 2}']
+    f.write_text('{"thought": "t", "action_id": 1}\n\nMoveAhead\n"quoted"\n')
+    assert _load_answers(str(f)) == ['{"thought": "t", "action_id": 1}', "MoveAhead", "quoted"]

@@ -171,7 +171,7 @@ class ChatClient:
     def complete(self, messages: list[dict], params: dict[str, Any]) -> Completion:
         """One chat completion (``params``: temperature, top_p, max_tokens, seed..., None dropped)."""
         params = {k: v for k, v in params.items() if v is not None}
-        key = cache_key(self.model, messages, params)
+        key = cache_key(self.model, messages, params) if self.cache_dir else ""
         hit = self._cache_get(key)
         if hit is not None:
             return Completion(

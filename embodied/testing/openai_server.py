@@ -27,7 +27,7 @@ asked once per completion request (it sees the :class:`Request`, so it can answe
 prompt; if it raises, the client gets HTTP 400 naming the exception, kept in ``script_errors``). A list that runs out answers HTTP 400 ``script exhausted`` (a client does not retry
 a 400, so a test that asks more than it scripted fails fast); pass ``default=`` to answer
 something instead. :func:`refused_base_url` gives a URL on which nothing listens (connection
-refused). ``python -m embodied.testing.openai_server --answers FILE`` serves a file of answers
+refused). ``python -m embodied.testing --answers FILE`` serves a file of answers
 for manual runs (see ``--help``).
 
 Usage counts: a :class:`Reply` may fix ``usage=(prompt_tokens, completion_tokens)``; otherwise
@@ -420,7 +420,7 @@ def _load_answers(path: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m embodied.testing.openai_server",
+        prog="python -m embodied.testing",
         description="Serve scripted chat-completion answers on 127.0.0.1 (an OpenAI-compatible test endpoint).",
     )
     p.add_argument("--answers", help="file of answers: a JSON list, JSON lines, or one answer per line")
