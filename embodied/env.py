@@ -78,6 +78,8 @@ class Env:
             or not, so the list does not leak what is interactable; ``"interactable"`` lists only
             those that can be done from where the agent stands.
         renderer: ``software``, ``gl`` or ``auto`` for an engine this env launches.
+        appearance_seed: None (default) or an int: randomised looks, seeded (colours within their
+            named family, texture variants, lights, small furniture yaw; docs/rendering.md).
 
     Errors: a bad argument raises :class:`~embodied.errors.ConfigError`, a bad scene
     :class:`~embodied.errors.SpecError`; ``step`` after the episode ended raises
@@ -105,6 +107,7 @@ class Env:
         renderer: str = "software",
         engine_timeout: float = 30.0,
         allowed_actions: str = "visible",
+        appearance_seed: int | None = None,
     ):
         self.engine = None  # set last: close() is safe whatever fails below
         if isinstance(modalities, str):
@@ -130,6 +133,7 @@ class Env:
         self.modalities = tuple(modalities)
         self.high_level = high_level
         self.seed = seed
+        self.appearance_seed = appearance_seed
         self._max_steps_arg = max_steps
         self._agent_arg = agent
         self._setup(self.task.spec(seed))
@@ -163,7 +167,7 @@ class Env:
         self.max_steps = (
             self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
         )
-        self.graph = SceneGraph(self.world)
+        self.graph = SceneGraph(self.world, appearance_seed=getattr(self, "appearance_seed", None))
         self._loaded = False
 
     # ------------------------------------------------------------ lifecycle

@@ -219,6 +219,7 @@ class SceneGraph:
                         c,
                     )
                 )
+        nodes += self._light_nodes()
         by_id = {n["id"]: n for n in nodes}
         for u in self.updates_for(list(w.objs) + list(w.door_specs)) + self.agent_updates():
             by_id[u["id"]].update({k: v for k, v in u.items() if k != "id"})
@@ -240,6 +241,25 @@ class SceneGraph:
                 jitter = rng.uniform(-4.0, 4.0) if TYPES[o.type].mount == "floor" else 0.0
                 self._look[oid] = (colorsys.hls_to_rgb(h, li, sa), rng.randrange(4), jitter)
         return self._look[oid]
+
+    def _light_nodes(self) -> list[Node]:
+        """With appearance randomisation: an ambient level and a key and fill light of random
+        intensity and direction (renderers that know ``light:*`` kinds use them instead of
+        their default rig; others draw nothing for these zero-size nodes)."""
+        if self.appearance_seed is None:
+            return []
+        rng = random.Random(f"{self.appearance_seed}:lights")
+        s = self.seg["structure"]
+        out = []
+        for kind, level, pitch in (("ambient", (0.38, 0.6), (0, 0)), ("directional", (0.45, 0.75), (-70, -30)),
+                                   ("directional", (0.1, 0.3), (-30, -10))):  # fmt: skip
+            k = rng.uniform(*level)
+            warm = rng.uniform(-0.04, 0.04)
+            node = _node(f"light:{len(out)}", s, f"light:{kind}", "box", (0, 0, 0), (0, 0, 0),
+                         (k * (1 + warm), k, k * (1 - warm)))  # fmt: skip
+            node["hpr"] = [rng.uniform(0, 360), rng.uniform(*pitch), 0.0]
+            out.append(node)
+        return out
 
     def _color(self, oid: str) -> tuple[float, float, float]:
         return self._looks(oid)[0]

@@ -197,6 +197,34 @@ def face_uv(verts: np.ndarray, normal: np.ndarray, tile: float) -> np.ndarray:
     return verts[:, [u, v]] / tile
 
 
+def split_cells(verts: np.ndarray, normal: np.ndarray, cell: tuple, seed: int) -> list[tuple]:
+    """Cut an axis-aligned rectangle into cells (meters along its longer and shorter side);
+    returns (vertices, tone in [-1, 1]) per cell, tones seeded per cell index."""
+    ax = int(np.argmax(np.abs(normal)))
+    a, b = [i for i in range(3) if i != ax]
+    lo, hi = verts.min(axis=0), verts.max(axis=0)
+    if hi[a] - lo[a] < hi[b] - lo[b]:
+        a, b = b, a  # a: the longer side
+    along, across = cell
+    na = max(1, round((hi[a] - lo[a]) / along)) if along else 1
+    nb = max(1, round((hi[b] - lo[b]) / across))
+    ea, eb = np.linspace(lo[a], hi[a], na + 1), np.linspace(lo[b], hi[b], nb + 1)
+    rng = np.random.default_rng(seed)
+    tones = rng.uniform(-1, 1, (nb, na))
+    out = []
+    ccw = np.cross(verts[1] - verts[0], verts[2] - verts[0]) @ normal > 0
+    for j in range(nb):
+        for i in range(na):
+            q = np.zeros((4, 3))
+            q[:, ax] = verts[0, ax]
+            for k, (u, v) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+                q[k, a], q[k, b] = ea[i + u], eb[j + v]
+            if (np.cross(q[1] - q[0], q[2] - q[0]) @ normal > 0) != ccw:
+                q = q[::-1].copy()
+            out.append((q, tones[j, i]))
+    return out
+
+
 def plane_of(verts: np.ndarray) -> np.ndarray:
     """(a, b, c, d) with a x + b y + c z + d = 0 through a planar polygon (Newell's normal)."""
     nxt = np.roll(verts, -1, axis=0)

@@ -34,7 +34,7 @@ import numpy as np
 from embodied.bridges.panda3d import geometry as G
 from embodied.bridges.panda3d.models import Model, Part, load_models, resolve_color, truthy
 from embodied.bridges.panda3d.text import text_card
-from embodied.bridges.panda3d.textures import TILE, texture
+from embodied.bridges.panda3d.textures import CELLS, PLAIN, TILE, texture
 from panda3d.core import (
     AmbientLight,
     Camera,
@@ -89,6 +89,7 @@ MAX_NODES = 1 << 18
 MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently used is freed
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
 DEFAULT_SCENE = "default"
+LIGHT_KINDS = ("light:ambient", "light:directional")  # nodes of these kinds light the scene
 LOOK_FIELDS = ("model", "state", "material", "look_seed")  # node fields beyond embodied.protocol's
 
 
@@ -165,6 +166,35 @@ def _split(raw, field: str, update: bool):
         look = check_look(raw, field, update)
         return {k: v for k, v in raw.items() if k not in LOOK_FIELDS}, look
     return raw, {}
+
+
+# Textures cost the software rasteriser about a third of its frame rate per covered pixel, so
+# only parts big enough to show their grain get one (small parts show their colour and shade).
+TEXTURED = ("wood", "fabric", "paper", "metal", "tiles", "carpet", "planks", "brick", "grass", "plaster")
+MIN_TEXTURED_AREA = 0.08  # m^2, the part's largest face
+
+
+def _area(polys) -> float:
+    best = 0.0
+    for v, _n in polys:
+        c = np.cross(v[1:-1] - v[0], v[2:] - v[0]).sum(axis=0)
+        best = max(best, 0.5 * float(np.linalg.norm(c)))
+    return best
+
+
+def _fill_from_neighbours(depth: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Each hole gets the nearest finite depth among its 8 neighbours (a few passes)."""
+    for _ in range(3):
+        pad = np.pad(depth, 1, constant_values=np.inf)
+        h, w = depth.shape
+        near = np.min(
+            [pad[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0
+        )
+        depth = np.where(holes, near, depth)
+        holes = holes & np.isinf(depth)
+        if not holes.any():
+            break
+    return depth
 
 
 def _rotation(hpr) -> np.ndarray:
@@ -396,15 +426,27 @@ class Renderer:
     def buffer_count(self) -> int:
         return len(self._lru)
 
-    def _lights(self):
-        amb = self.root.attach_new_node(AmbientLight("ambient"))
-        amb.node().set_color((0.5, 0.5, 0.5, 1))
-        self.root.set_light(amb)
-        for hpr, level in (((30, -55, 0), 0.6), ((-150, -20, 0), 0.25)):
-            sun = self.root.attach_new_node(DirectionalLight("sun"))
-            sun.node().set_color((level, level, level, 1))
-            sun.set_hpr(*hpr)
-            self.root.set_light(sun)
+    def _lights(self, lights: list | None = None):
+        """(Re)light the scene in use: ``lights`` are light nodes (kind ``light:ambient`` or
+        ``light:directional``, colour = intensity, hpr = direction); None: the default rig."""
+        sc = self.current
+        for old in getattr(sc, "lights", []):
+            self.root.clear_light(old)
+            old.remove_node()
+        sc.lights = []
+        if not lights:
+            lights = [
+                {"kind": "light:ambient", "color": (0.5, 0.5, 0.5), "hpr": (0, 0, 0)},
+                {"kind": "light:directional", "color": (0.6, 0.6, 0.6), "hpr": (30, -55, 0)},
+                {"kind": "light:directional", "color": (0.25, 0.25, 0.25), "hpr": (-150, -20, 0)},
+            ]
+        for spec in lights:
+            ambient = spec["kind"] == "light:ambient"
+            lnp = self.root.attach_new_node(AmbientLight("ambient") if ambient else DirectionalLight("sun"))
+            lnp.node().set_color((*spec["color"], 1))
+            lnp.set_hpr(*spec["hpr"])
+            self.root.set_light(lnp)
+            sc.lights.append(lnp)
 
     def _alloc(self, count: int) -> int:
         first = self.n_faces
@@ -438,6 +480,8 @@ class Renderer:
             if n["id"] in ids:
                 raise ProtocolError(f"field 'nodes[{i}].id': duplicate node id {n['id']!r}")
             ids.add(n["id"])
+        lights = [n for n in checked if n["kind"] in LIGHT_KINDS]
+        checked = [n for n in checked if n["kind"] not in LIGHT_KINDS]
         bg = check_vec(background, "background") if background is not None else (0.0, 0.0, 0.0)
         self.scene.remove_node()
         self.id_scene.remove_node()
@@ -445,9 +489,10 @@ class Renderer:
         self.id_scene = self.id_root.attach_new_node("scene")
         self.nodes, self.order, self.name, self.background = {}, [], name, bg
         self.current.reset_faces()
+        self._lights(lights)
         for index, n in enumerate(checked):
             self._build(index, n)
-        return len(checked)
+        return len(checked) + len(lights)
 
     def _parts(self, n: dict) -> tuple[Part, ...]:
         model = self.models.get(n["model"]) if n["model"] else None
@@ -492,10 +537,15 @@ class Renderer:
                 col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
                 rgba = np.array([*col, 1.0])
                 tile = TILE.get(part.material, 1.0)
+                if not rec["model"] and part.material in CELLS | dict.fromkeys(PLAIN):
+                    polys = self._cells(polys, part.material, rgba, seed, batches, pivot)
+                    id_verts += [v - pivot for v, _n in polys]
+                    continue
+                mat = part.material if part.material in TEXTURED and _area(polys) >= MIN_TEXTURED_AREA else ""
                 for v, nrm in polys:
                     face_n = G.plane_of(v)[:3]
                     uv = G.face_uv(v, face_n, tile)
-                    batches.setdefault((part.material, part.glow), []).append((v - pivot, nrm, rgba, uv))
+                    batches.setdefault((mat, part.glow), []).append((v - pivot, nrm, rgba, uv))
                     id_verts.append(v - pivot)
             geoms = []
             for (mat, glow), polys in batches.items():
@@ -513,6 +563,26 @@ class Renderer:
             for nodepath in (rgb, idn):
                 nodepath.set_pos(*pivot)
             rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot))
+
+    @staticmethod
+    def _cells(polys, material: str, rgba, seed: int, batches: dict, pivot) -> list:
+        """A big surface's material as geometry (toned cells, no texture); returns its polygons."""
+        out = []
+        for k, (v, nrm) in enumerate(polys):
+            n = G.plane_of(v)[:3]
+            if material not in CELLS or len(v) != 4 or n[2] < 0.9:  # only the top face is patterned
+                cells = [(v, 0.0)]
+            else:
+                cells = G.split_cells(v, n, CELLS[material][0], seed * 1009 + k)
+            amp = CELLS.get(material, (None, 0.0))[1]
+            for q, tone in cells:
+                col = rgba.copy()
+                col[:3] *= 1.0 + amp * tone
+                batches.setdefault(("", False), []).append(
+                    (q - pivot, np.repeat(nrm[:1], len(q), 0), col, q[:, :2])
+                )
+                out.append((q, nrm))
+        return out
 
     def _build_asset(self, rec: dict, model: Model):
         """A user's model file, fitted to the node's size, drawn as loaded; ids from its triangles."""
@@ -763,6 +833,9 @@ class Renderer:
         with np.errstate(divide="ignore"):
             depth = np.reciprocal(inv, out=inv)
         depth[depth <= 0] = np.inf
+        edge_on = np.isinf(depth) & (fid > 0)
+        if edge_on.any():  # a face seen exactly edge-on (a 1-pixel line): its neighbours' depth
+            depth = _fill_from_neighbours(depth, edge_on)
         return depth
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:

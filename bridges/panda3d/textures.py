@@ -14,6 +14,8 @@ import numpy as np
 from panda3d.core import SamplerState, Texture
 
 SIZE = 64
+MINFILTER = SamplerState.FT_nearest_mipmap_nearest
+MAGFILTER = SamplerState.FT_nearest
 # meters of surface covered by one repeat of each material
 TILE = {
     "wood": 0.6,
@@ -28,6 +30,17 @@ TILE = {
     "brick": 1.2,
 }
 MATERIALS = tuple(TILE)
+# large surfaces without a model (floors, ground) get these materials as geometry instead of a
+# texture: cells (meters along, across) with a seeded tone each; textured floors and walls
+# would halve the software renderer's frame rate. Walls and ceilings (plaster) stay plain.
+CELLS = {
+    "planks": ((0.0, 0.2), 0.12),  # 0: boards run the whole length
+    "tiles": ((0.5, 0.5), 0.07),
+    "carpet": ((1.0, 1.0), 0.03),
+    "grass": ((2.0, 2.0), 0.12),
+    "brick": ((0.3, 0.1), 0.1),
+}
+PLAIN = ("plaster", "paper", "metal", "wood", "fabric")
 
 
 def _noise(rng: np.random.Generator, n: int, cells: int) -> np.ndarray:
@@ -104,8 +117,8 @@ def texture(name: str, seed: int = 0) -> Texture:
     tex = Texture(f"{name}:{seed}")
     tex.setup_2d_texture(SIZE, SIZE, Texture.T_unsigned_byte, Texture.F_rgb)
     tex.set_ram_image_as(np.ascontiguousarray(rgb).tobytes(), "RGB")
-    tex.set_minfilter(SamplerState.FT_linear_mipmap_nearest)
-    tex.set_magfilter(SamplerState.FT_linear)
+    tex.set_minfilter(MINFILTER)
+    tex.set_magfilter(MAGFILTER)
     tex.set_wrap_u(SamplerState.WM_repeat)
     tex.set_wrap_v(SamplerState.WM_repeat)
     return tex

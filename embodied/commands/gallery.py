@@ -77,6 +77,12 @@ def object_views(size: int, types: list[str] | None = None) -> list[tuple[str, l
             cam = {"agent": "a0", "pos": cam_pos, "hpr": look_at(cam_pos, target), "fov": 90,
                    "width": size, "height": size}  # fmt: skip
             out.append((f"{name} {label}".strip(), [*room, node], cam))
+        if t.mount == "loose":  # small things: also as seen on a table, or up close
+            node = dict(base, state=variants[0][1], pos=[0.0, 0.0, sz / 2])
+            cam_pos = [0.15, -0.45, 0.45]
+            cam = {"agent": "a0", "pos": cam_pos, "hpr": look_at(cam_pos, node["pos"]), "fov": 90,
+                   "width": size, "height": size}  # fmt: skip
+            out.append((f"{name} (close)", [*room, node], cam))
     return out
 
 
