@@ -59,6 +59,8 @@ def mapping(texts: list[str]) -> dict[str, str]:
     """Colour/symbol → digit pairs given anywhere in ``texts`` (``red=4``, ``moon means 7``)."""
     out: dict[str, str] = {}
     for t in texts:
+        if len(_PAIR.findall(t)) < 2:  # a legend pairs several words ("half: 3" is not one)
+            continue
         for m in _PAIR.finditer(t):
             word = m.group(1).lower()
             if word not in DIGIT_WORDS and word not in ("code", "is", "half", "part", "digits"):

@@ -278,10 +278,10 @@ def _why_closed(w: World, u, t: str, seen: set) -> str:
     lk = w.lock(t)
     controller = next((o for o, s in w.objs.items() if s.controls == t), None)
     if lk is None:
-        if t in w.door_specs:
+        if t in w.door_specs and t not in seen:
             rooms = [r for r in w.layout.doors[t].rooms if r != OUTSIDE] if t in w.layout.doors else []
             if rooms and not any(r in u["rooms"] for r in rooms):
-                return _why_room(w, u, rooms[0], seen)
+                return _why_room(w, u, rooms[0], seen | {t})
         return f"{t} is never opened"
     if t in u["unlocked"]:
         return f"{t} is unlocked but never opened"
