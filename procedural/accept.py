@@ -96,7 +96,7 @@ def draw_map(spec: Spec) -> Image.Image:
     lay = build_layout(spec)
     b = lay.bounds
     pad = 0.6
-    w, h = int((b.x1 - b.x0 + 2 * pad) * PX), int((b.y1 - b.y0 + 2 * pad) * PX) + 20
+    w, h = int((b.x1 - b.x0 + 2 * pad + 2.5) * PX), int((b.y1 - b.y0 + 2 * pad) * PX) + 20  # room for labels
 
     def px(x: float, y: float) -> tuple[int, int]:
         return int((x - b.x0 + pad) * PX), int((b.y1 + pad - y) * PX)

@@ -1,4 +1,4 @@
-"""``embodied gen``: generate scenes (rules or an LLM), replay each with the oracle in the engine, save them.
+"""Generate scenes (rules or an LLM), replay each with the oracle in the engine, save them.
 
     embodied gen --generator rules --n 20 --seed 0 --out gen/ --depth 3 --rooms 2
     embodied gen --generator llm --prompt "a Victorian study with a hidden safe" --out gen/ --model gpt-4o-mini
@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from ..errors import EmbodiedError
+from ..errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", choices=["rules", "llm"], default="rules", help="rule-based (offline) or an LLM")
-    p.add_argument("--out", required=True, help="output directory for NAME.json, NAME.map.png, NAME.thumb.png")
+    p.add_argument(
+        "--generator", choices=["rules", "llm"], default="rules", help="rule-based (offline) or an LLM"
+    )
+    p.add_argument(
+        "--out", required=True, help="output directory for NAME.json, NAME.map.png, NAME.thumb.png"
+    )
     p.add_argument("--n", type=int, default=1, help="how many scenes (rules: seeds S, S+1, ...)")
     p.add_argument("--seed", type=int, default=0, help="first seed")
-    p.add_argument("--no-replay", action="store_true", help="skip the engine replay (scenes are then unchecked)")
+    p.add_argument(
+        "--no-replay", action="store_true", help="skip the engine replay (scenes are then unchecked)"
+    )
     p.add_argument("--size", type=int, default=160, help="thumbnail size in pixels")
     g = p.add_argument_group("rules knobs (ranges in docs/generation.md)")
     g.add_argument("--rooms", type=int, help="rooms on the way to the exit (1-4, default 2)")
@@ -49,17 +54,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.n < 1:
-        print(f"embodied gen: --n must be at least 1, got {args.n}", file=sys.stderr)
-        return 2
-    try:
-        if args.generator == "rules":
-            return _rules(args, out)
-        from .llm_cli import run_llm
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    if args.generator == "rules":
+        return _rules(args, out)
+    from .llm_cli import run_llm
 
-        return run_llm(args, out)
-    except EmbodiedError as e:
-        print(f"embodied gen: {e}", file=sys.stderr)
-        return 2
+    return run_llm(args, out)
 
 
 def _rules(args: argparse.Namespace, out: Path) -> int:

@@ -10,8 +10,9 @@ can be skipped). Knobs (see ``KNOBS`` for ranges):
 
 - ``rooms``: rooms on the way to the exit (a line, the exit in the last one);
 - ``depth``: locks on each chain, the exit's included;
-- ``branching``: the exit code is split into this many parts, each behind its own chain;
-- ``decoys``: locked containers, notes and objects that lead nowhere;
+- ``branching``: the exit code is split into this many parts, each behind its own chain
+  (branching x depth at most ``MAX_WORK``: the exact solver searches their product);
+- ``decoys``: containers locked for good, notes and furniture that lead nowhere;
 - ``indirection``: 0 code written out, 1 split over two notes in order, 2 arithmetic,
   3 colour/symbol mapping, 4 the clue is in a book that must be read;
 - ``agents``: 2 or 3 means split knowledge: the first clues of the chains lie in sealed booths
@@ -32,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import ConfigError
 from .clue_text import clue_texts, new_code, part_text
 
 VERSION = 1
@@ -53,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "agents": 1,
     "theme": "manor",
 }
-PICKUPS = ("cup", "apple", "ball")
+MAX_WORK = 8  # branching x depth: independent chains multiply the states the exact solver must search
 
 
 @cache
@@ -62,16 +63,21 @@ def themes() -> dict[str, dict[str, Any]]:
 
 
 def check_knobs(knobs: dict[str, Any]) -> dict[str, Any]:
-    """Defaults filled in; an unknown knob or a value out of range raises SpecError naming the range."""
+    """Defaults filled in; an unknown knob or a value out of range raises ConfigError naming the range."""
     unknown = sorted(set(knobs) - set(DEFAULTS))
     if unknown:
-        raise SpecError(f"unknown generator knob(s) {unknown}; knobs: {', '.join(DEFAULTS)}")
+        raise ConfigError(f"unknown generator knob(s) {unknown}; knobs: {', '.join(DEFAULTS)}")
     out = {**DEFAULTS, **{k: v for k, v in knobs.items() if v is not None}}
     for k, (lo, hi) in KNOBS.items():
         if not isinstance(out[k], int) or isinstance(out[k], bool) or not lo <= out[k] <= hi:
-            raise SpecError(f"knob {k}={out[k]!r} is out of range; use an integer from {lo} to {hi}")
+            raise ConfigError(f"knob {k}={out[k]!r} is out of range; use an integer from {lo} to {hi}")
+    if out["branching"] * out["depth"] > MAX_WORK or (out["agents"] == 3 and 2 * out["depth"] > MAX_WORK):
+        raise ConfigError(
+            f"branching x depth = {out['branching']} x {out['depth']} is more than {MAX_WORK} (agents=3 counts as "
+            "branching 2): the exact solver that proves each scene would take too long; lower one of them"
+        )
     if out["theme"] not in themes():
-        raise SpecError(f"unknown theme {out['theme']!r}; themes: {', '.join(themes())}")
+        raise ConfigError(f"unknown theme {out['theme']!r}; themes: {', '.join(themes())}")
     return out
 
 
@@ -148,6 +154,8 @@ class _Builder:
             thing["lock"] = {"kind": "code", "code": code, "clues": clues}
             return
         level = self.rng.randint(0, self.k["indirection"]) if n > 1 else self.k["indirection"]
+        if n == 1 and self.readers and level in (1, 3):  # a teammate reads it: one clue object, fewer states
+            level -= 1
         clues = [
             self.clue(kind, text)
             for kind, text in clue_texts(self.rng, code, target, level, self.t["symbols"])
@@ -239,23 +247,24 @@ class _Builder:
         for _ in range(k):
             room = self.rng.choice(self.main)
             kind = self.rng.choice(("container", "note", "thing"))
-            if kind == "container":
+            if kind == "container":  # locked for good: no clue anywhere gives its code
                 ctype = self.pick("containers")
-                cid = self.new_id(ctype)
-                c = self.color()
-                o = {"id": cid, "type": ctype, "room": room, "color": c, "contains": []}
-                self.objects.append(o)
-                code = new_code(self.rng)
-                nid = self.clue("note", f"The code for the {c} {ctype} is {code}.")
-                self.obj(nid)["room"] = self.rng.choice(self.main)
-                o["lock"] = {"kind": "code", "code": code, "clues": [nid]}
-            elif kind == "note":
-                nid = self.clue(
-                    "note", f"Inventory: {self.rng.randint(2, 40)} candles, {self.rng.randint(2, 9)} lamps."
+                self.objects.append(
+                    {
+                        "id": self.new_id(ctype),
+                        "type": ctype,
+                        "room": room,
+                        "color": self.color(),
+                        "lock": {"kind": "code", "code": new_code(self.rng), "given": False},
+                    }
                 )
-                self.obj(nid)["room"] = room
-            else:
-                t = self.pick("distractors")
+            elif kind == "note":
+                text = f"Inventory: {self.rng.randint(2, 40)} candles, {self.rng.randint(2, 9)} lamps."
+                self.obj(self.clue("note", text))["room"] = room
+            else:  # furniture that does nothing (pickups and toggles would only slow the proof down)
+                t = self.rng.choice(
+                    [t for t in self.t["distractors"] if t in ("table", "shelf")] or ["table"]
+                )
                 self.objects.append({"id": self.new_id(t), "type": t, "room": room, "color": self.color()})
 
     # ------------------------------------------------------------ sizes
