@@ -100,7 +100,18 @@ def decode_scenes(header: dict, frames: list) -> dict[str | None, dict[str, dict
         n = len(descs) if isinstance(descs, list) else "no list of"
         raise ProtocolError(f"reply describes {n} buffers but carries {len(frames)}")
     out: dict[str | None, dict[str, dict[str, np.ndarray]]] = {}
-    for desc, frame in zip(descs, frames):
+    for i, (desc, frame) in enumerate(zip(descs, frames)):
+        if (
+            not isinstance(desc, dict)
+            or not isinstance(desc.get("agent"), str)
+            or not isinstance(desc.get("name"), str)
+            or not isinstance(desc.get("shape"), list)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in desc["shape"])
+        ):
+            raise ProtocolError(
+                f"buffer description {i} is malformed: {brief(desc)}; expected "
+                "{'agent': str, 'name': str, 'shape': [ints], 'dtype': str}"
+            )
         dtype = DTYPES.get(desc.get("dtype"))
         if dtype is None:
             raise ProtocolError(f"unknown buffer dtype {desc.get('dtype')!r}; expected one of {list(DTYPES)}")
