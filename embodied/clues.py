@@ -22,8 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from .objtypes import TYPES
-from .spec import Lock, Obj, Spec
+from .spec import Lock, Obj, Spec, affordances
 
 DIGIT_WORDS = {
     w: str(i)
@@ -141,9 +140,7 @@ def derive(texts: list[str]) -> list[str]:
 
 
 def _readable(o: Obj) -> bool:
-    if o.affords and "readable" in o.affords:
-        return o.affords["readable"]
-    return "readable" in TYPES[o.type].affords or o.type == "screen"
+    return "readable" in affordances(o) or o.type == "screen"
 
 
 def _matches(code: str, cand: str) -> bool:
