@@ -94,8 +94,8 @@ class UnrealCVEngine(EngineClient):
             return None
         return EngineError(
             f"the Unreal build (pid {self.process.pid}) behind {self._where()} exited with code "
-            f"{self.process.returncode}:\n{_tail(self.log_path)}\nLikely fix: read the log; a build "
-            "without the UnrealCV plugin or without a GPU/Vulkan driver exits at start"
+            f"{self.process.returncode}:\n{_tail(self.log_path)}\nLikely fix: read the log (a crash, or "
+            "killed for memory); a build that exits at start lacks the UnrealCV plugin or a GPU/Vulkan driver"
         )
 
     def _batch_send(self, commands: list[str]) -> Callable[[], list]:
