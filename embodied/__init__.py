@@ -73,9 +73,18 @@ def make(
     seed: int | None = None,
     **kwargs: Any,
 ):
-    """An :class:`~embodied.env.Env` for a registered task, a Task, or a scene spec (see ``Env`` for kwargs)."""
-    from .env import Env
+    """An :class:`~embodied.env.Env` for a registered task, a Task, or a scene spec (see ``Env`` for kwargs).
 
+    Keyword arguments that ``Env`` does not take are the task's settings (``depth=3`` for ``gen/escape``)."""
+    import inspect
+
+    from .env import Env
+    from .tasks import make_task
+
+    env_args = inspect.signature(Env).parameters
+    task_args = {k: kwargs.pop(k) for k in list(kwargs) if k not in env_args}
+    if task_args:  # e.g. make("gen/escape", depth=3): settings of the task, not of the env
+        scene_or_task = make_task(scene_or_task, **task_args)
     return Env(scene_or_task, engine=engine, width=width, height=height, seed=seed, **kwargs)
 
 

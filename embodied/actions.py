@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ActionError
+from .quoting import brief
+
+MAX_ARG_CHARS = 200  # an object, agent or code argument
+MAX_TEXT_CHARS = 500  # Say text
+MAX_INPUT_CHARS = 2000  # a whole action string (canonical or free text)
 
 # verb -> parameter names, in order. "object"/"receptacle"/"key" take object ids,
 # "agent" an agent id, "code" a string of digits/letters, "text" free text.
@@ -80,8 +85,16 @@ class Action:
 
     def __post_init__(self) -> None:
         if self.name not in CATALOG:
-            raise ActionError(f"unknown action {self.name!r}; known: {', '.join(CATALOG)}")
+            raise ActionError(f"unknown action {brief(self.name)}; known: {', '.join(CATALOG)}")
         params = CATALOG[self.name]
+        for p, a in zip(params, self.args):
+            limit = MAX_TEXT_CHARS if p == "text" else MAX_ARG_CHARS
+            if not isinstance(a, str):
+                raise ActionError(
+                    f"{self.name}: argument '{p}' must be text, got {type(a).__name__} {brief(a)}"
+                )
+            if len(a) > limit:
+                raise ActionError(f"{self.name}: argument '{p}' has {len(a)} characters; at most {limit}")
         if len(self.args) != len(params):
             want = f"{self.name}({', '.join(params)})" if params else f"{self.name}()"
             raise ActionError(
@@ -158,17 +171,21 @@ def from_mapping(d: Mapping[str, Any]) -> Action:
     """
     raw = d.get("action", d.get("name"))
     if not isinstance(raw, str):
-        raise ActionError(f"action dict needs an 'action' name, got {dict(d)!r}")
+        raise ActionError(f"action dict needs an 'action' name, got {brief(d)}")
     name = canonical_name(raw)
     if name is None:
-        raise ActionError(f"unknown action {raw!r}; known: {', '.join(CATALOG)}")
+        raise ActionError(f"unknown action {brief(raw)}; known: {', '.join(CATALOG)}")
     if "args" in d:
         args = d["args"]
         if isinstance(args, Mapping):
             args = [args.get(p) for p in CATALOG[name]]
-        elif isinstance(args, (str, int)):
+        elif isinstance(args, (str, int)) and not isinstance(args, bool):
             args = [args]
-        return Action(name, tuple(str(a) for a in args if a is not None))
+        elif args is None:
+            args = []
+        elif not isinstance(args, (list, tuple)):
+            raise ActionError(f"{name}: 'args' must be a list, got {type(args).__name__} {brief(args)}")
+        return Action(name, tuple(_arg(name, a) for a in args if a is not None))
     keys = {
         "object": ("objectId", "object", "target"),
         "receptacle": ("receptacleObjectId", "receptacle"),
@@ -182,5 +199,16 @@ def from_mapping(d: Mapping[str, Any]) -> Action:
         val = next((d[k] for k in keys[p] if k in d), None)
         if val is None:
             raise ActionError(f"{name} needs '{p}' (e.g. {{'action': '{name}', '{keys[p][0]}': ...}})")
-        args.append(str(val))
+        args.append(_arg(name, val))
     return Action(name, tuple(args))
+
+
+def _arg(name: str, value: Any) -> str:
+    """One argument from a dict: text or a whole number, nothing nested."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ActionError(
+        f"{name}: arguments must be text or whole numbers, got {type(value).__name__} {brief(value)}"
+    )

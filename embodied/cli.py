@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module
     "engine": "embodied.commands.engine",
     "gallery": "embodied.commands.gallery",
     "play": "embodied.commands.play",
+    "gen": "embodied.procedural.gen_cli",
 }
 
 

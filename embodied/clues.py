@@ -22,8 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from .objtypes import TYPES
-from .spec import Lock, Obj, Spec
+from .spec import Lock, Obj, Spec, affordances
 
 DIGIT_WORDS = {
     w: str(i)
@@ -59,6 +58,8 @@ def mapping(texts: list[str]) -> dict[str, str]:
     """Colour/symbol → digit pairs given anywhere in ``texts`` (``red=4``, ``moon means 7``)."""
     out: dict[str, str] = {}
     for t in texts:
+        if len(_PAIR.findall(t)) < 2:  # a legend pairs several words ("half: 3" is not one)
+            continue
         for m in _PAIR.finditer(t):
             word = m.group(1).lower()
             if word not in DIGIT_WORDS and word not in ("code", "is", "half", "part", "digits"):
@@ -139,9 +140,7 @@ def derive(texts: list[str]) -> list[str]:
 
 
 def _readable(o: Obj) -> bool:
-    if o.affords and "readable" in o.affords:
-        return o.affords["readable"]
-    return "readable" in TYPES[o.type].affords or o.type == "screen"
+    return "readable" in affordances(o) or o.type == "screen"
 
 
 def _matches(code: str, cand: str) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .actions import Action, ActionError, from_mapping, parse_canonical
+from .actions import MAX_INPUT_CHARS, Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
 from .errors import (
     ConfigError,
@@ -343,30 +343,49 @@ class Env:
         return obs, rew, terminated, truncated, info
 
     def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
-        """Any accepted action form → (Action, "") or (None, error message). Never raises."""
+        """Any accepted action form → (Action, "") or (None, error message). Never raises; the
+        message quotes at most a short prefix of the input."""
         aid = aid or self.agent_id
         try:
-            if isinstance(raw, Action):
-                return raw, ""
-            if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
-                from .language import Context, by_id
-
-                return by_id(int(raw), Context(objects=(), allowed=tuple(self.allowed_actions(aid)))), ""
-            if isinstance(raw, dict):
-                return from_mapping(raw), ""
-            if isinstance(raw, str):
-                act = parse_canonical(raw)
-                if act is not None:
-                    return act, ""
-                from .language import ground
-
-                return ground(raw, self.grounding_context(aid)), ""
-            return (
-                None,
-                f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text",
-            )
+            act, err = self._to_action(raw, aid)
         except ActionError as e:
-            return None, str(e)
+            act, err = None, str(e)
+        except (
+            RecursionError,
+            MemoryError,
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            OverflowError,
+        ) as e:
+            act, err = None, f"could not read the action {brief(raw)} ({type(e).__name__})"
+        if len(err) > 600:
+            err = err[:597] + "..."
+        return act, err
+
+    def _to_action(self, raw: Any, aid: str) -> tuple[Action | None, str]:
+        if isinstance(raw, Action):
+            return Action(raw.name, tuple(raw.args)), ""  # re-checked: a dataclass can be forged
+        if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
+            from .language import Context, by_id
+
+            return by_id(int(raw), Context(objects=(), allowed=tuple(self.allowed_actions(aid)))), ""
+        if isinstance(raw, dict):
+            return from_mapping(raw), ""
+        if isinstance(raw, str):
+            if len(raw) > MAX_INPUT_CHARS:
+                return None, f"action text of {len(raw)} characters; at most {MAX_INPUT_CHARS}"
+            act = parse_canonical(raw)
+            if act is not None:
+                return act, ""
+            from .language import ground
+
+            return ground(raw, self.grounding_context(aid)), ""
+        return (
+            None,
+            f"unsupported action type {type(raw).__name__}; pass an Action, id, canonical string, dict or text",
+        )
 
     # ------------------------------------------------------------ what the agent may do
     def allowed_actions(self, aid: str | None = None) -> list[Action]:

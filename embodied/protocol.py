@@ -100,7 +100,18 @@ def decode_scenes(header: dict, frames: list) -> dict[str | None, dict[str, dict
         n = len(descs) if isinstance(descs, list) else "no list of"
         raise ProtocolError(f"reply describes {n} buffers but carries {len(frames)}")
     out: dict[str | None, dict[str, dict[str, np.ndarray]]] = {}
-    for desc, frame in zip(descs, frames):
+    for i, (desc, frame) in enumerate(zip(descs, frames)):
+        if (
+            not isinstance(desc, dict)
+            or not isinstance(desc.get("agent"), str)
+            or not isinstance(desc.get("name"), str)
+            or not isinstance(desc.get("shape"), list)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in desc["shape"])
+        ):
+            raise ProtocolError(
+                f"buffer description {i} is malformed: {brief(desc)}; expected "
+                "{'agent': str, 'name': str, 'shape': [ints], 'dtype': str}"
+            )
         dtype = DTYPES.get(desc.get("dtype"))
         if dtype is None:
             raise ProtocolError(f"unknown buffer dtype {desc.get('dtype')!r}; expected one of {list(DTYPES)}")
@@ -289,3 +300,48 @@ def check_camera(cam: Any, field: str) -> dict:
             raise ProtocolError(f"field '{field}.{key}': expected 1..{MAX_RESOLUTION} pixels, got {v}")
         out[key] = v
     return out
+
+
+# ---------------------------------------------------------------- render request checks
+# One definition, used by the server (validating a whole batch before applying any of it)
+# and by the renderer's own methods (called directly in-process).
+
+
+def check_render_agents(
+    agents: Any, known_cameras: Iterable[str], field: str = "agents", scene: str = ""
+) -> list[str]:
+    """The agents to render: a list of ids, each with a camera (known, or sent in this request)."""
+    agents = check_str_list(agents, field)
+    known = set(known_cameras)
+    where = f" in scene {scene!r}" if scene else ""
+    for a in agents:
+        if a not in known:
+            raise ProtocolError(
+                f"field '{field}': no camera for agent {brief(a)}{where}; send 'cameras' with this "
+                f"request or the 'camera' op first (known: {sorted(known)[:20]})"
+            )
+    return agents
+
+
+def check_updates(updates: Any, nodes: Iterable[str], field: str = "updates", scene: str = "") -> list[dict]:
+    """Node updates, each well-formed and naming a node of the scene (all are checked before any applies)."""
+    checked = [check_update(u, f"{field}[{i}]") for i, u in enumerate(check_list(updates or [], field))]
+    return check_update_ids(checked, nodes, field, scene)
+
+
+def check_update_ids(
+    checked: list[dict], nodes: Iterable[str], field: str = "updates", scene: str = ""
+) -> list[dict]:
+    """Checked updates whose ids all name nodes of the scene (else nothing may be applied)."""
+    names = nodes if isinstance(nodes, (set, dict, frozenset)) else set(nodes)
+    where = f" in scene {scene!r}" if scene else ""
+    for i, u in enumerate(checked):
+        if u["id"] not in names:
+            raise ProtocolError(
+                f"field '{field}[{i}].id': unknown node id {brief(u['id'])}{where}; nothing was applied"
+            )
+    return checked
+
+
+def check_cameras(cameras: Any, field: str = "cameras") -> list[dict]:
+    return [check_camera(c, f"{field}[{i}]") for i, c in enumerate(check_list(cameras or [], field))]

@@ -284,6 +284,10 @@ def offered_actions(w: World, aid: str, in_view: list[str], seen: list[str] | No
     return out
 
 
+MAX_SAY_CHARS = 500
+MAX_SAID = 100  # utterances kept in the state (said, and heard per agent)
+
+
 def apply(w: World, aid: str, action: Action) -> Result:
     """Apply one action for agent ``aid``; on failure the world is unchanged."""
     name = action.name
@@ -293,10 +297,17 @@ def apply(w: World, aid: str, action: Action) -> Result:
         text = action.args[0].strip()
         if not text:
             return fail('Say needs something to say, e.g. Say("the code is 4172")')
-        w.state["said"].append([aid, text, w.state["step"]])
+        if len(w.agent_ids) < 2:
+            return fail("nobody hears you: Say is for teammates, and this scene has a single agent")
+        if len(text) > MAX_SAY_CHARS:
+            return fail(f"Say is limited to {MAX_SAY_CHARS} characters, got {len(text)}; say less")
+        said = w.state["said"]
+        said.append([aid, text, w.state["step"]])
+        del said[:-MAX_SAID]  # the state keeps the latest utterances only
         for other, st in w.state["agents"].items():
             if other != aid:
                 st["heard"].append(text)
+                del st["heard"][:-MAX_SAID]
         return ok(f"said: {text}")
     if name in ("Done", "Pass"):
         return ok("done" if name == "Done" else "waited")

@@ -9,6 +9,7 @@ is optimal in abstract actions; the oracle agent turns it into walking and inter
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ class Verdict:
     plan: list[PlanStep] = field(default_factory=list)
     reason: str = ""
     states: int = 0
+    too_large: bool = False  # the search hit its state or time budget: no verdict either way
 
     @property
     def length(self) -> int:
@@ -174,8 +176,13 @@ def solve(
     max_states: int = 200_000,
     forbid_unlock: frozenset[str] = frozenset(),
     world: World | None = None,
+    time_limit: float | None = 10.0,
 ) -> Verdict:
-    """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state)."""
+    """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state).
+
+    The search stops after ``max_states`` states or ``time_limit`` seconds with a verdict whose
+    ``too_large`` is True (neither solvable nor proven unsolvable)."""
+    deadline = None if time_limit is None else time.monotonic() + time_limit
     w = World(spec, layout=world.layout if world else None)
     if world is not None:
         w.restore(world.snapshot())
@@ -195,12 +202,15 @@ def solve(
         "rooms": set(),
     }
     while queue:
-        if len(parents) > max_states:
+        if len(parents) > max_states or (deadline is not None and time.monotonic() > deadline):
+            why = f"{max_states} states" if len(parents) > max_states else f"{time_limit:g} s"
             return Verdict(
                 False,
                 [],
-                f"search gave up after {max_states} states; the scene may be too large",
+                f"too large: the search stopped after {why} ({len(parents)} states) without "
+                "an answer; make the scene smaller (fewer objects, notes or puzzles)",
                 len(parents),
+                too_large=True,
             )
         blob = queue.popleft()
         w.restore(blob)
@@ -278,10 +288,10 @@ def _why_closed(w: World, u, t: str, seen: set) -> str:
     lk = w.lock(t)
     controller = next((o for o, s in w.objs.items() if s.controls == t), None)
     if lk is None:
-        if t in w.door_specs:
+        if t in w.door_specs and t not in seen:
             rooms = [r for r in w.layout.doors[t].rooms if r != OUTSIDE] if t in w.layout.doors else []
             if rooms and not any(r in u["rooms"] for r in rooms):
-                return _why_room(w, u, rooms[0], seen)
+                return _why_room(w, u, rooms[0], seen | {t})
         return f"{t} is never opened"
     if t in u["unlocked"]:
         return f"{t} is unlocked but never opened"

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SpecError
 from .objtypes import TYPES
+from .quoting import brief
+from .spec_limits import check_limits
 
 FORMAT = "embodied.scene/1"
 OUTSIDE = "outside"
@@ -154,17 +156,23 @@ def load_spec(src: Any) -> Spec:
         return src
     source = "scene spec"
     if isinstance(src, Path) or (isinstance(src, str) and not src.lstrip().startswith("{")):
+        if isinstance(src, str) and (len(src) > 4096 or src.lstrip().startswith("[")):
+            raise SpecError(
+                f"expected a path, a shipped scene name or a JSON object, got {brief(src)}", "scene spec"
+            )
         path = resolve_scene_path(str(src))
         source = str(path)
         try:
-            data = json.loads(Path(path).read_text())
+            data = _json(Path(path).read_text())
         except json.JSONDecodeError as e:
             raise SpecError(
                 [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source
             ) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError(f"cannot read {path}: {e}", source) from None
     elif isinstance(src, str):
         try:
-            data = json.loads(src)
+            data = _json(src)
         except json.JSONDecodeError as e:
             raise SpecError(
                 [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source
@@ -174,6 +182,19 @@ def load_spec(src: Any) -> Spec:
     else:
         raise SpecError(f"expected a path, JSON text, dict or Spec, got {type(src).__name__}", source)
     return validate_data(data, source)
+
+
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+
+
+def _json(text: str) -> Any:
+    """Decode spec JSON; too large or too deeply nested text is a SpecError, not a crash."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec of {len(text)} characters; at most {MAX_SPEC_BYTES}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError("JSON nested too deeply (the spec format needs a few levels)") from None
 
 
 def resolve_scene_path(name: str) -> Path:
@@ -199,7 +220,10 @@ def validate_data(data: dict[str, Any], source: str = "scene spec") -> Spec:
     if not isinstance(data, dict):
         raise SpecError(f"a scene spec is a JSON object, got {type(data).__name__}", source)
     if data.get("format", FORMAT) != FORMAT:
-        raise SpecError([("format", f"expected {FORMAT!r}, got {data.get('format')!r}")], source)
+        raise SpecError([("format", f"expected {FORMAT!r}, got {brief(data.get('format'))}")], source)
+    limits = check_limits(data)
+    if limits:
+        raise SpecError(limits, source)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as e:

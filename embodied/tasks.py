@@ -83,6 +83,7 @@ REGISTRY: dict[str, Any] = {
     "escape/two-rooms": "two_rooms",
     "manip/kitchen-put": "kitchen_put",
     "collab/split-knowledge": "collab_split",
+    "gen/escape": "embodied.procedural.task:GenEscape",
 }
 
 

@@ -6,6 +6,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import embodied
@@ -34,10 +35,96 @@ def test_demo_writes_frames_gif_and_metrics(tmp_path):
     assert any(s["action"].startswith("Read(") and "4172" in s["text"] for s in steps)
 
 
-def test_demo_random_agent_finishes_cleanly(tmp_path):
-    r = cli("demo", "--agent", "random", "--out", str(tmp_path / "rnd"), "--scene", "key_door")
+def test_demo_random_agent_says_why_it_failed(tmp_path):
+    out = tmp_path / "rnd"
+    r = cli(
+        "demo",
+        "--agent",
+        "random",
+        "--out",
+        str(out),
+        "--scene",
+        "key_door",
+        "--max-steps",
+        "12",
+        "--seed",
+        "5",
+    )
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "rnd" / "metrics.json").read_text())["steps"] > 0
+    assert "task: escape through exit" in r.stdout
+    assert "did not finish (step budget reached (12 steps))" in r.stdout, r.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["steps"] == 12 and not m["success"] and m["end_reason"] == "step budget reached (12 steps)"
+    run = m["run"]
+    assert run["seed"] == 5 and run["max_steps"] == 12 and run["agent"] == "random"
+    assert run["agent_options"] == {"seed": 5} and run["scene"] == "key_door"
+    assert (run["width"], run["height"], run["renderer"], run["modalities"]) == (
+        224,
+        224,
+        "software",
+        ["rgb"],
+    )
+    assert run["embodied_version"] == embodied.__version__ and run["started_at"].endswith("Z")
+    assert m["task"] == "escape through exit" and isinstance(m["episode_return"], float)
+    first = json.loads((out / "steps.jsonl").read_text().splitlines()[0])
+    assert first["run"] == run  # steps.jsonl alone says how to reproduce the run
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["demo", "--scene", "nosuch"], "no scene file 'nosuch' and no shipped scene"),
+        (["demo", "--agent", "gpt4"], "unknown agent 'gpt4'; known: "),
+        (["demo", "--size", "0"], "argument --size: must be at least 1"),
+        (["demo", "--size", "big"], "'big' is not a whole number"),
+        (["demo", "--scene", "{missing}.json"], "no scene file"),
+        (["demo", "--scene", "BADJSON"], "not valid JSON"),
+        (["validate", "nosuch.json"], "no scene file 'nosuch.json'"),
+        (["demo", "--renderer", "vulkan"], "invalid choice: 'vulkan'"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, says):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "embodied.scene/1", "rooms": [')
+    args = [str(bad) if a == "BADJSON" else a.replace("{missing}", str(tmp_path / "none")) for a in args]
+    r = cli(*args, "--out", str(tmp_path / "o")) if args[0] == "demo" else cli(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_version_and_every_option_has_help():
+    import argparse
+
+    from embodied.cli import build_parser
+
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"embodied {embodied.__version__}"
+    missing = []
+
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {a.dest: a.help for a in action._choices_actions}
+                for sub, p in action.choices.items():
+                    if not helps.get(sub):
+                        missing.append(f"{name} {sub}")
+                    walk(p, f"{name} {sub}")
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "embodied")
+    assert missing == []
+
+
+def test_engine_serve_help_names_itself_without_markup():
+    r = cli("engine", "serve", "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: embodied engine serve")
+    assert "``" not in r.stdout and ":mod:" not in r.stdout and "DESIGN" not in r.stdout
+    assert "--port" in r.stdout and "--max-message-bytes" in r.stdout
 
 
 def test_engine_serve_and_connect(tmp_path):

@@ -80,3 +80,18 @@ def test_version_matches_pyproject():
     assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == embodied.__version__
     r = subprocess.run([sys.executable, "-m", "embodied.cli", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f"embodied {embodied.__version__}"
+
+
+def test_render_request_checks_have_one_definition():
+    """The scene-dependent render checks live in embodied.protocol; servers and renderers call them."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for phrase in ("no camera for agent", "unknown node id"):
+        where = [
+            str(p.relative_to(root))
+            for folder in ("embodied", "bridges")
+            for p in (root / folder).rglob("*.py")
+            if phrase in p.read_text()
+        ]
+        assert where == ["embodied/protocol.py"], (phrase, where)

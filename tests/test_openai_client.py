@@ -164,3 +164,12 @@ def test_key_comes_from_the_environment(monkeypatch):
         c.complete(MSG, {})
         assert srv.completions[0].headers["authorization"] == "Bearer sk-from-env-123"
         assert "sk-from-env" not in repr(c.describe())
+    # a 401 that echoes the key (as OpenAI's does, partly masked) does not leak it into the error
+    with (
+        FakeOpenAI(
+            [Reply.error(401, "Incorrect API key provided: sk-from-env-123. Or sk-from***123")]
+        ) as srv,
+        pytest.raises(AgentAPIError) as e,
+    ):
+        ChatClient("gpt-4o", base_url=srv.base_url, api_key_env="MY_KEY").complete(MSG, {})
+    assert "sk-from" not in str(e.value) and "Incorrect API key provided" in str(e.value)

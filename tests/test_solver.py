@@ -153,4 +153,4 @@ def test_collab_needs_talk():
 
 def test_state_budget_reports():
     v = solve(load_spec("two_rooms"), max_states=3)
-    assert not v.solvable and "gave up" in v.reason
+    assert not v.solvable and v.too_large and "too large" in v.reason and "3 states" in v.reason

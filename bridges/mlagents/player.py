@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import os
 import sys
 import time
 
@@ -331,6 +330,7 @@ def _side_requests(data: bytes) -> list[dict]:
 
 def play(args) -> int:
     import grpc
+    from embodied.bridges.panda3d.server import _parent_alive
     from mlagents_envs.communicator_objects.command_pb2 import RESET, STEP
     from mlagents_envs.communicator_objects.header_pb2 import HeaderProto
     from mlagents_envs.communicator_objects.unity_message_pb2 import UnityMessageProto
@@ -380,7 +380,7 @@ def play(args) -> int:
             else:  # QUIT
                 break
             reply = stub.Exchange(_message(game, infos, replies))
-            if args.parent_pid and steps % 50 == 0 and not _alive(args.parent_pid):
+            if args.parent_pid and steps % 50 == 0 and not _parent_alive(args.parent_pid, False):
                 break
         log.info("closed by the trainer (status %d) after %d steps", reply.header.status, steps)
         return 0
@@ -390,16 +390,6 @@ def play(args) -> int:
     finally:
         game.close()
         channel.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,17 @@ from panda3d.core import (
 )
 
 from embodied.errors import EngineError, ProtocolError
-from embodied.protocol import check_camera, check_node, check_state, check_str_list, check_update, check_vec
+from embodied.protocol import (
+    MODALITIES,
+    check_cameras,
+    check_node,
+    check_render_agents,
+    check_state,
+    check_str_list,
+    check_update,
+    check_update_ids,
+    check_vec,
+)
 
 loadPrcFileData(
     "embodied",
@@ -710,20 +720,14 @@ class Renderer:
             u = check_update(base, f"updates[{i}]")
             u.update(look)
             checked.append(u)
-        for i, u in enumerate(checked):
-            if u["id"] not in self.nodes:
-                raise ProtocolError(
-                    f"field 'updates[{i}].id': unknown node id {u['id']!r} "
-                    f"(scene {self.name!r} has {len(self.nodes)} nodes); nothing was applied"
-                )
+        check_update_ids(checked, self.nodes, scene=self.name)
         for u in checked:
             self._apply(self.nodes[u["id"]], u)
         return len(checked)
 
     def set_cameras(self, cameras: list) -> None:
         """Set each agent's camera pose, horizontal fov (degrees) and resolution (all or nothing)."""
-        checked = [check_camera(c, f"cameras[{i}]") for i, c in enumerate(cameras)]
-        for c in checked:
+        for c in check_cameras(cameras):
             self.cameras[c["agent"]] = c
 
     # ------------------------------------------------------------ rendering
@@ -747,14 +751,8 @@ class Renderer:
 
     def render(self, agents=("a0",), modalities=("rgb",)) -> dict[str, dict[str, np.ndarray]]:
         """Render each agent's view: ``{agent: {modality: array}}`` (see module docstring)."""
-        agents = check_str_list(list(agents), "agents")
-        modalities = check_str_list(list(modalities), "modalities", ("rgb", "depth", "seg"))
-        for a in agents:
-            if a not in self.cameras:
-                raise ProtocolError(
-                    f"field 'agents': no camera for agent {a!r}; set one with the "
-                    f"'camera' op first (known: {sorted(self.cameras)})"
-                )
+        agents = check_render_agents(list(agents), self.cameras)
+        modalities = check_str_list(list(modalities), "modalities", MODALITIES)
         out: dict[str, dict[str, np.ndarray]] = {}
         for a in agents:
             cam = self.cameras[a]

@@ -243,28 +243,10 @@ class Server:
         if field and "scene" not in item:
             raise ProtocolError(f"field '{pre}scene': missing; name each scene by its handle")
         sc = self.renderer.use(P.check_handle(item.get("scene"), pre + "scene")) if field else self._use(item)
-        agents = P.check_str_list(item.get("agents", ["a0"]), pre + "agents")
-        cams = [
-            P.check_camera(c, f"{pre}cameras[{i}]")
-            for i, c in enumerate(P.check_list(item.get("cameras") or [], pre + "cameras"))
-        ]
+        cams = P.check_cameras(item.get("cameras"), pre + "cameras")
         known = set(sc.cameras) | {c["agent"] for c in cams}
-        for a in agents:
-            if a not in known:
-                raise ProtocolError(
-                    f"field '{pre}agents': no camera for agent {P.brief(a)} in scene {sc.handle!r}; "
-                    f"send 'cameras' with this request or the 'camera' op first (known: {sorted(known)[:20]})"
-                )
-        updates = [
-            P.check_update(u, f"{pre}updates[{i}]")
-            for i, u in enumerate(P.check_list(item.get("updates") or [], pre + "updates"))
-        ]
-        for i, u in enumerate(updates):
-            if u["id"] not in sc.nodes:
-                raise ProtocolError(
-                    f"field '{pre}updates[{i}].id': unknown node id {P.brief(u['id'])} in scene "
-                    f"{sc.handle!r}; nothing was applied"
-                )
+        agents = P.check_render_agents(item.get("agents", ["a0"]), known, pre + "agents", sc.handle)
+        updates = P.check_updates(item.get("updates"), sc.nodes, pre + "updates", sc.handle)
         return sc.handle, agents, cams, updates
 
     def op_render(self, h):

@@ -94,8 +94,8 @@ class UnrealCVEngine(EngineClient):
             return None
         return EngineError(
             f"the Unreal build (pid {self.process.pid}) behind {self._where()} exited with code "
-            f"{self.process.returncode}:\n{_tail(self.log_path)}\nLikely fix: read the log; a build "
-            "without the UnrealCV plugin or without a GPU/Vulkan driver exits at start"
+            f"{self.process.returncode}:\n{_tail(self.log_path)}\nLikely fix: read the log (a crash, or "
+            "killed for memory); a build that exits at start lacks the UnrealCV plugin or a GPU/Vulkan driver"
         )
 
     def _batch_send(self, commands: list[str]) -> Callable[[], list]:
@@ -282,13 +282,7 @@ class UnrealCVEngine(EngineClient):
         return []
 
     def _update_cmds(self, updates: list[dict]) -> list[str]:
-        checked = [P.check_update(u, f"updates[{i}]") for i, u in enumerate(updates)]
-        for i, u in enumerate(checked):
-            if u["id"] not in self._names:
-                raise ProtocolError(
-                    f"field 'updates[{i}].id': unknown node id {u['id']!r} ({len(self._names)} nodes "
-                    "loaded); nothing was applied"
-                )
+        checked = P.check_updates(updates, self._names)
         cmds = []
         for u in checked:
             cmds += self._node_cmds(u["id"], u)
@@ -300,7 +294,7 @@ class UnrealCVEngine(EngineClient):
         return len(updates)
 
     def _camera_cmds(self, cameras: list[dict]) -> list[str]:
-        checked = [P.check_camera(c, f"cameras[{i}]") for i, c in enumerate(cameras)]
+        checked = P.check_cameras(cameras)
         cmds: list[str] = []
         for c in checked:
             self._cameras[c["agent"]] = c
@@ -335,15 +329,9 @@ class UnrealCVEngine(EngineClient):
         cameras: list[dict] | None = None,
         timeout: float | None = None,
     ) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
-        agents = P.check_str_list(list(agents), "agents")
         mods = P.check_str_list(list(modalities), "modalities", P.MODALITIES)
         cmds = self._update_cmds(updates or []) + self._camera_cmds(cameras or [])
-        for a in agents:
-            if a not in self._cameras:
-                raise ProtocolError(
-                    f"field 'agents': no camera for agent {a!r}; send 'cameras' with this request or "
-                    f"set_cameras() first (known: {sorted(self._cameras)})"
-                )
+        agents = P.check_render_agents(list(agents), self._cameras)
         fmt = self.image_format
         views = {"rgb": f"lit {fmt}", "depth": "depth npy", "seg": f"object_mask {fmt}"}
         images = [(a, m, f"vget /camera/{self._cam_ids[a]}/{views[m]}") for a in agents for m in mods]

@@ -189,7 +189,10 @@ def launch(
                 lock.close()  # the build has read its ini: the next instance may write its own
         try:
             transport = ClientTransport(
-                unix_path or (host, port), unix=bool(unix), connect_timeout=connect_timeout
+                unix_path or (host, port),
+                unix=bool(unix),
+                connect_timeout=connect_timeout,
+                alive=lambda: proc.poll() is None,  # a dead build fails the next request at once
             )
         except (TimeoutError, ConnectionError) as exc:
             raise EngineError(

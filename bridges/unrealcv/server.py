@@ -159,21 +159,10 @@ def _listen(args) -> list[socket.socket]:
     return out
 
 
-def _parent_alive(pid: int, was_ppid: bool) -> bool:
-    """False once pid is gone (or, if it was our parent, once we were re-parented)."""
-    if was_ppid and os.getppid() != pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def serve(listeners: list[socket.socket], level, args, stop: list) -> None:
     """Accept clients one at a time and answer their requests until ``stop`` is non-empty."""
+    from embodied.bridges.panda3d.server import _parent_alive  # the one parent-death rule
+
     sel = selectors.DefaultSelector()
     for s in listeners:
         sel.register(s, selectors.EVENT_READ)

@@ -19,12 +19,13 @@ from queue import Empty
 class ClientTransport:
     """The genuine ``unrealcv.Client`` (1.3.2) connected to ``address`` ((host, port) or a path)."""
 
-    def __init__(self, address, unix: bool = False, connect_timeout: float = 30.0):
+    def __init__(self, address, unix: bool = False, connect_timeout: float = 30.0, alive=None):
         import unrealcv
 
         logging.getLogger("unrealcv").setLevel(logging.WARNING)  # it logs every connect at INFO
         self.address, self.unix = address, unix
         self.endpoint = f"unix:{address}" if unix else f"{address[0]}:{address[1]}"
+        self.alive = alive  # () -> bool: is the server process still running? (fail fast when not)
         self.client = unrealcv.Client(address, "unix" if unix else "inet")
         self._connect(connect_timeout)
 
@@ -69,11 +70,18 @@ class ClientTransport:
 
         out, deadline = [], time.monotonic() + timeout
         for _ in range(n):
-            try:
-                reply = self.client.recv_data_q.get(timeout=max(0.0, deadline - time.monotonic()))
-            except Empty:
-                self.close()  # replies would now arrive out of step: this connection is done
-                raise TimeoutError(f"no reply within {timeout:g} s") from None
+            while True:
+                left = deadline - time.monotonic()
+                try:
+                    reply = self.client.recv_data_q.get(timeout=max(0.0, min(left, 0.25)))
+                    break
+                except Empty:
+                    if self.alive is not None and not self.alive():
+                        self.close()
+                        raise ConnectionError("the server process exited") from None
+                    if left <= 0.25:
+                        self.close()  # replies would now arrive out of step: this connection is done
+                        raise TimeoutError(f"no reply within {timeout:g} s") from None
             if reply is None or isinstance(reply, Exception):
                 self.close()
                 raise ConnectionError(f"the connection was lost ({reply or 'closed by the server'})")

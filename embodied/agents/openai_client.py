@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -144,6 +145,7 @@ class ChatClient:
                 )
             key = "EMPTY"  # local servers accept any key
         self._sdk = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0, timeout=timeout)
+        self._key = key  # only to mask it in error messages; never stored elsewhere
         self.timeout = timeout
         self.retries = int(retries)
         self.backoff, self.backoff_cap = float(backoff), float(backoff_cap)
@@ -200,7 +202,7 @@ class ChatClient:
                 if e.status_code < 500 and e.status_code != 429:
                     raise api_error(
                         f"{self.model} at {self.base_url or 'the default endpoint'}: HTTP {e.status_code} "
-                        f"{name}: {_short(e)} (not retried)",
+                        f"{name}: {_short(e, self._key)} (not retried)",
                         [*errors, name],
                     ) from None
                 errors.append(name)
@@ -305,9 +307,16 @@ def _retry_after(e: Any) -> float | None:
         return None
 
 
-def _short(e: Exception) -> str:
-    msg = getattr(e, "message", None) or str(e)
-    return " ".join(str(msg).split())[:200]
+_KEYLIKE = re.compile(r"\b(sk|key|api[_-]?key)[-_][A-Za-z0-9_*.-]{6,}", re.I)
+
+
+def _short(e: Exception, key: str | None = None) -> str:
+    """The error's message on one line, with anything key-like masked (OpenAI's 401 echoes part
+    of the key: 'Incorrect API key provided: sk-abc***xyz')."""
+    msg = str(getattr(e, "message", None) or e)
+    if key and len(key) > 3:
+        msg = msg.replace(key, "***")
+    return _KEYLIKE.sub(r"\1-***", " ".join(msg.split()))[:200]
 
 
 def is_local(base_url: str | None) -> bool:

@@ -67,11 +67,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=0, help="episode seed (default: %(default)s)")
     a("--out", default="play_out", help="output directory (default: ./%(default)s)")
     a("--size", type=frame_size, default=224, help="rendered frame width and height (default: %(default)s)")
-    a("--renderer", default="software", choices=["software", "gl", "auto"])
+    a(
+        "--renderer",
+        default="software",
+        choices=["software", "gl", "auto"],
+        help="engine renderer: software (everywhere), gl (GPU/EGL), auto (default: %(default)s)",
+    )
     m = parser.add_argument_group("model")
-    m.add_argument("--temperature", type=float, default=0.0)
-    m.add_argument("--top-p", type=float, default=None)
-    m.add_argument("--max-tokens", type=positive_int, default=400)
+    m.add_argument(
+        "--temperature", type=float, default=0.0, help="sampling temperature (default: %(default)s)"
+    )
+    m.add_argument(
+        "--top-p", type=float, default=None, help="nucleus sampling top_p (default: the endpoint's)"
+    )
+    m.add_argument(
+        "--max-tokens",
+        type=positive_int,
+        default=400,
+        help="answer length limit in tokens (default: %(default)s)",
+    )
     m.add_argument(
         "--sampling-seed", dest="seed_model", type=int, default=None, help="the model's seed parameter"
     )
@@ -81,8 +95,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="longer side of the JPEG sent (default: as rendered)",
     )
-    m.add_argument("--jpeg-quality", type=int, default=85)
-    m.add_argument("--detail", choices=["auto", "low", "high"], default="auto")
+    m.add_argument(
+        "--jpeg-quality", type=int, default=85, help="JPEG quality of the image sent (default: %(default)s)"
+    )
+    m.add_argument(
+        "--detail",
+        choices=["auto", "low", "high"],
+        default="auto",
+        help="image detail requested (default: %(default)s)",
+    )
     m.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default: %(default)s)")
     m.add_argument(
         "--retries", type=int, default=5, help="retries of 429/5xx/timeouts/refused (default: %(default)s)"
@@ -98,13 +119,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prompt", default="v1", help="prompt template version or YAML file (default: %(default)s)"
     )
     e = parser.add_argument_group("evaluation")
-    e.add_argument("--history", choices=["none", "last", "keyframes", "full"], default="last")
+    e.add_argument(
+        "--history",
+        choices=["none", "last", "keyframes", "full"],
+        default="last",
+        help="earlier turns shown to the model (default: %(default)s)",
+    )
     e.add_argument(
         "--history-k", type=int, default=3, help="turns (or key frames) kept (default: %(default)s)"
     )
     e.add_argument("--text-only", action="store_true", help="no image: a text description of what is visible")
     e.add_argument("--hints", action="store_true", help="tell the next milestone of the plan in words")
-    e.add_argument("--interface", choices=["ids", "free-text", "both"], default="both")
+    e.add_argument(
+        "--interface",
+        choices=["ids", "free-text", "both"],
+        default="both",
+        help="answer with action ids, free text, or either (default: %(default)s)",
+    )
     a(
         "--set",
         action="append",

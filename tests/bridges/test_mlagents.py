@@ -123,38 +123,27 @@ def test_gymnasium_and_pettingzoo_wrappers():
         par.close()
 
 
-def test_env_parity_and_engine_unity():
+def test_env_parity_and_engine_unity_and_a_crashed_player():
     runs = {}
     for engine in ("panda3d", "unity"):
         with Env(
             "note_code", engine=engine, width=80, height=60, modalities=("rgb", "depth", "segmentation")
         ) as env:
-            if engine == "unity":
-                assert isinstance(env.engine, UnityEngine) and env.engine.hello()["engine"] == "unity"
-                pid = env.engine.process.pid
             runs[engine] = [(str(a), env.get_state(), o, i["success"]) for a, o, i in oracle_steps(env)]
-    assert _gone(pid)
+            if engine == "unity":
+                eng = env.engine
+                assert isinstance(eng, UnityEngine) and eng.hello()["engine"] == "unity"
+                pid = eng.process.pid
+                os.kill(pid, signal.SIGKILL)  # a crashed player is reported with its log and exit code
+                with pytest.raises(EngineError, match=r"(?s)player-.*\.log.*exited with code -9.*Likely fix"):
+                    eng.render(["a0"], ["rgb"])
+    assert _gone(pid)  # and nothing is left behind
     a, b = runs["panda3d"], runs["unity"]
     assert len(a) == len(b) > 10 and a[-1][3] and b[-1][3]
     for (act_a, st_a, obs_a, _), (act_b, st_b, obs_b, _) in zip(a, b):
         assert act_a == act_b and st_a == st_b
         for m in ("rgb", "depth", "segmentation"):
             assert obs_a[m].shape == obs_b[m].shape and np.array_equal(obs_a[m], obs_b[m])
-
-
-def test_crashed_player_is_reported_and_leaves_nothing(tmp_path):
-    import embodied
-
-    eng = embodied.launch(engine="unity", timeout=30, log_dir=str(tmp_path))
-    pid = eng.process.pid
-    eng.load_scene([{"id": "c", "seg": 1, "shape": "box", "size": [1, 1, 1], "pos": [0, 3, 1]}])
-    cam = {"agent": "a0", "pos": [0, 0, 1], "hpr": [0, 0, 0], "fov": 90, "width": 32, "height": 24}
-    assert eng.render(["a0"], ["rgb", "seg"], cameras=[cam])["a0"]["seg"][12, 16] == 1
-    os.kill(pid, signal.SIGKILL)
-    with pytest.raises(EngineError, match=r"(?s)player-.*\.log.*exited with code -9"):
-        eng.render(["a0"], ["rgb"])
-    eng.close()
-    assert _gone(pid)
 
 
 FOUR = textwrap.dedent(

@@ -319,3 +319,20 @@ def test_greeting_timeout_while_busy_and_one_scene_per_level(server):
         second.close()
     finally:
         eng.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["unreal", "unity"])
+def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
+    if engine == "unity":
+        pytest.importorskip("mlagents_envs")
+    with Env("key_door", engine=engine, width=64, height=48) as env:
+        env.reset()
+        env.step("RotateLeft")
+        pid = env.engine.process.pid
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        obs, _r, _term, _trunc, info = env.step("RotateRight")
+        assert time.monotonic() - t0 < 20  # a dead build is noticed at once, not at the request timeout
+        assert env.engine_restarts == 1 and env.engine.process.pid != pid
+        assert info["lastActionSuccess"] and obs["rgb"].shape == (48, 64, 3)
