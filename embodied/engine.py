@@ -429,6 +429,14 @@ class RemoteScene:
         return f"<RemoteScene {self.handle or '(not loaded)'} on {self.client.endpoint}>"
 
 
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+
+
+def _without_secrets(environ) -> dict[str, str]:
+    """The environment minus anything that looks like a secret (API keys...): an engine needs none."""
+    return {k: v for k, v in environ.items() if not any(w in k.upper() for w in _SECRET_WORDS)}
+
+
 def _unlink(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
@@ -531,7 +539,7 @@ def launch(
         cmd += ["--curve-secret-file", server_secret]
     for key, value in kw.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
-    child_env = {**os.environ, auth.TOKEN_ENV: token}
+    child_env = {**_without_secrets(os.environ), auth.TOKEN_ENV: token}
     tmp_log = os.path.join(log_dir, f"engine-starting-{tag}.log")
     with open(tmp_log, "wb") as log:
         proc = subprocess.Popen(
