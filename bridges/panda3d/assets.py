@@ -10,7 +10,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from panda3d.core import Filename, GeomVertexReader, Loader, LoaderOptions, NodePath
+from panda3d.core import (
+    Filename,
+    GeomVertexReader,
+    Loader,
+    LoaderOptions,
+    Material,
+    MaterialAttrib,
+    NodePath,
+)
 
 from embodied.errors import EngineError
 
@@ -22,7 +30,35 @@ def _load(path: str) -> NodePath:
     if node is None:
         hint = " (glTF needs: pip install panda3d-gltf)" if path.lower().endswith((".gltf", ".glb")) else ""
         raise EngineError(f"could not load model file {path!r}{hint}; supported: .egg, .bam, .gltf/.glb")
-    return NodePath(node)
+    model = NodePath(node)
+    _fixed_function_materials(model)
+    return model
+
+
+def _fixed_function_materials(model: NodePath) -> None:
+    """PBR materials (glTF) keep their colour in ``base_color``, which only shaders read; give
+    the fixed-function pipeline (the software renderer) the same colour as ambient/diffuse."""
+
+    def fixed(state):
+        attrib = state.get_attrib(MaterialAttrib)
+        mat = attrib.get_material() if attrib is not None else None
+        if mat is None or not mat.has_base_color():
+            return None
+        out = Material(mat)
+        out.set_diffuse(mat.get_base_color())
+        out.set_ambient(mat.get_base_color())
+        return state.set_attrib(MaterialAttrib.make(out))
+
+    for np_ in [model, *model.find_all_matches("**")]:
+        node = np_.node()
+        new = fixed(node.get_state())
+        if new is not None:
+            node.set_state(new)
+        if hasattr(node, "get_num_geoms"):
+            for i in range(node.get_num_geoms()):
+                new = fixed(node.get_geom_state(i))
+                if new is not None:
+                    node.set_geom_state(i, new)
 
 
 def load_asset(path: str, size, hpr=(0.0, 0.0, 0.0)) -> tuple[NodePath, list[np.ndarray]]:

@@ -184,3 +184,48 @@ def test_gallery_cli(tmp_path, capsys):
     assert main(["gallery", "--out", str(tmp_path), "--types", "unicorn"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown type 'unicorn'" in err[0]
+
+
+def test_gltf_asset_with_panda3d_gltf(tmp_path, monkeypatch):
+    """A glTF file (written here: a green quad facing the camera) loads through panda3d-gltf."""
+    pytest.importorskip("gltf")
+    import base64
+    import json
+
+    pos = np.array([[-0.5, 0, -0.5], [0.5, 0, -0.5], [0.5, 0, 0.5], [-0.5, 0, 0.5]], np.float32)
+    nrm = np.array([[0, -1, 0]] * 4, np.float32)
+    idx = np.array([0, 1, 2, 0, 2, 3], np.uint16)
+    buf = pos.tobytes() + nrm.tobytes() + idx.tobytes()
+    doc = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 2}, "indices": 1, "material": 0}]}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [0.1, 0.8, 0.1, 1]}, "doubleSided": True}],
+        "buffers": [{"byteLength": len(buf), "uri": "data:application/octet-stream;base64," + base64.b64encode(buf).decode()}],
+        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 48}, {"buffer": 0, "byteOffset": 96, "byteLength": 12},
+                        {"buffer": 0, "byteOffset": 48, "byteLength": 48}],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3", "min": [-0.5, 0, -0.5], "max": [0.5, 0, 0.5]},
+            {"bufferView": 1, "componentType": 5123, "count": 6, "type": "SCALAR"},
+            {"bufferView": 2, "componentType": 5126, "count": 4, "type": "VEC3"},
+        ],
+    }  # fmt: skip
+    (tmp_path / "sign.gltf").write_text(json.dumps(doc))
+    (tmp_path / "models.yaml").write_text("note: {file: sign.gltf}\n")
+    monkeypatch.setenv("EMBODIED_MODELS", str(tmp_path / "models.yaml"))
+    rend = Renderer("software")
+    try:
+        node = {"id": "n", "seg": 3, "shape": "card", "size": [1, 0, 1], "pos": [0, 2, 0], "model": "note"}
+        rend.load_scene([node], "gltf")
+        rend.set_cameras(
+            [{"agent": "a0", "pos": [0, 0, 0], "hpr": [0, 0, 0], "fov": 60, "width": 64, "height": 64}]
+        )
+        out = rend.render(["a0"], ("rgb", "depth", "seg"))["a0"]
+        assert (out["seg"] == 3).sum() > 300
+        assert np.allclose(out["depth"][out["seg"] == 3], 2.0, atol=1e-4)
+        g = out["rgb"][32, 32].astype(int)
+        assert g[1] > g[0] + 40 and g[1] > g[2] + 40, g  # the file's green
+    finally:
+        rend.close()
