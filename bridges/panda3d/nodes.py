@@ -1,0 +1,291 @@
+"""Scene nodes to meshes: parts baked into a lit RGB mesh and a flat id mesh per group, posed by state.
+
+:class:`NodeBuilder` is the half of :class:`~embodied.bridges.panda3d.renderer.Renderer` that
+builds and updates nodes (it expects the renderer's ``models``, ``root``/``scene``/``id_scene``
+and face tables). Per node: its static parts are baked into one mesh per material (plus one
+unlit), each group of parts sharing a ``move``/``color_if``/``show_if`` rule into one more;
+every polygon gets a face id and a plane (docs/rendering.md). Floors and ground without a model
+get their material as toned geometry, not a texture; textures go on parts big enough to show
+them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from embodied.bridges.panda3d import geometry as G
+from embodied.bridges.panda3d.models import Model, Part, resolve_color, truthy
+from embodied.bridges.panda3d.text import text_card
+from embodied.bridges.panda3d.textures import CELLS, PLAIN, TILE, texture
+from panda3d.core import LightAttrib, RenderState, TextureAttrib, TransformState
+
+from embodied.errors import ProtocolError
+from embodied.protocol import check_state
+
+LOOK_FIELDS = ("model", "state", "material", "look_seed")  # node fields beyond embodied.protocol's
+
+
+def check_look(raw: dict, field: str, update: bool = False) -> dict:
+    """Validate the renderer's node fields (``model``, ``state``, ``material``, ``look_seed``)."""
+    out = {}
+    for key in ("model", "material"):
+        if key in raw and not update:
+            v = raw[key]
+            if v is not None and not isinstance(v, str):
+                raise ProtocolError(f"field '{field}.{key}': expected a string, got {type(v).__name__}")
+            out[key] = v or ""
+    if "look_seed" in raw and not update:
+        v = raw["look_seed"]
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ProtocolError(f"field '{field}.look_seed': expected an int, got {v!r}")
+        out["look_seed"] = v
+    if "state" in raw:
+        out["state"] = check_state(raw["state"], f"{field}.state")
+    return out
+
+
+def split_look(raw, field: str, update: bool):
+    if isinstance(raw, dict) and any(k in raw for k in LOOK_FIELDS):
+        look = check_look(raw, field, update)
+        return {k: v for k, v in raw.items() if k not in LOOK_FIELDS}, look
+    return raw, {}
+
+
+# Textures cost the software rasteriser about a third of its frame rate per covered pixel, so
+# only parts big enough to show their grain get one (small parts show their colour and shade).
+TEXTURED = ("wood", "fabric", "paper", "metal", "tiles", "carpet", "planks", "brick", "grass", "plaster")
+MIN_TEXTURED_AREA = 0.08  # m^2, the part's largest face
+
+
+def _area(polys) -> float:
+    best = 0.0
+    for v, _n in polys:
+        c = np.cross(v[1:-1] - v[0], v[2:] - v[0]).sum(axis=0)
+        best = max(best, 0.5 * float(np.linalg.norm(c)))
+    return best
+
+
+def _rotation(hpr) -> np.ndarray:
+    m = TransformState.make_hpr(tuple(hpr)).get_mat()
+    return np.array([[m[i][j] for j in range(3)] for i in range(3)])
+
+
+class _Group:
+    """One mesh of a node: its static parts, or the parts that share one move/recolour/show rule."""
+
+    __slots__ = ("first", "idn", "pivot", "planes", "rgb", "rule")
+
+    def __init__(self, rgb, idn, first, planes, rule, pivot):
+        self.rgb, self.idn, self.first, self.planes, self.rule, self.pivot = (
+            rgb,
+            idn,
+            first,
+            planes,
+            rule,
+            pivot,
+        )
+
+
+class NodeBuilder:
+    """Builds, recolours, poses and labels scene nodes (mixed into the Renderer)."""
+
+    def _parts(self, n: dict) -> tuple[Part, ...]:
+        model = self.models.get(n["model"]) if n["model"] else None
+        if model is not None and model.parts:
+            return model.parts
+        return (Part(n["shape"], material=n["material"]),)
+
+    def _posed(self, n: dict) -> dict[tuple, list]:
+        """Polygons of every part in the node's frame (meters), grouped: {rule: [(part, polys)]}."""
+        size = np.array([max(v, 1e-4) for v in n["size"]])
+        groups: dict[tuple, list] = {}
+        for part in self._parts(n):
+            polys = G.unit_polys(part.shape, part.segments, part.taper, part.tube)
+            linear = np.diag(part.size) @ _rotation(part.hpr) @ np.diag(size)
+            polys = G.transform(polys, linear, np.array(part.at) * size)
+            groups.setdefault(part.group if part.dynamic else (None, None, None), []).append((part, polys))
+        return groups
+
+    def _build(self, index: int, n: dict):
+        np_ = self.scene.attach_new_node(n["id"])
+        idn = self.id_scene.attach_new_node(n["id"])
+        rec = dict(n, np=np_, idn=idn, index=index, textnp=None, groups=[])
+        model = self.models.get(n["model"]) if n["model"] else None
+        if model is not None and model.file:
+            self._build_asset(rec, model)
+        else:
+            self._build_parts(rec)
+        self.nodes[n["id"]] = rec
+        self.order.append(n["id"])
+        self._apply(rec, n, first=True)
+
+    def _build_parts(self, rec: dict):
+        size = np.array([max(v, 1e-4) for v in rec["size"]])
+        body = tuple(rec["color"])
+        seed = rec["look_seed"]
+        for rule, items in self._posed(rec).items():
+            move = rule[0]
+            pivot = np.array(move.pivot) * size if move is not None else np.zeros(3)
+            batches: dict[tuple, list] = {}
+            id_verts = []
+            for part, polys in items:
+                col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
+                rgba = np.array([*col, 1.0])
+                tile = TILE.get(part.material, 1.0)
+                if not rec["model"] and part.material in CELLS | dict.fromkeys(PLAIN):
+                    polys = self._cells(polys, part.material, rgba, seed, batches, pivot)
+                    id_verts += [v - pivot for v, _n in polys]
+                    continue
+                mat = part.material if part.material in TEXTURED and _area(polys) >= MIN_TEXTURED_AREA else ""
+                for v, nrm in polys:
+                    face_n = G.plane_of(v)[:3]
+                    uv = G.face_uv(v, face_n, tile)
+                    batches.setdefault((mat, part.glow), []).append((v - pivot, nrm, rgba, uv))
+                    id_verts.append(v - pivot)
+            geoms = []
+            for (mat, glow), polys in batches.items():
+                attribs = []
+                if mat:
+                    attribs.append(TextureAttrib.make(texture(mat, seed)))
+                if glow:
+                    attribs.append(LightAttrib.make_all_off())
+                geoms.append((G.rgb_geom(polys), RenderState.make(*attribs) if attribs else None))
+            first = self._alloc(len(id_verts))
+            self.face_seg[first : first + len(id_verts)] = rec["seg"]
+            planes = np.array([G.plane_of(v) for v in id_verts])
+            rgb = rec["np"].attach_new_node(G.geom_node("rgb", geoms))
+            idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, first), None)]))
+            for nodepath in (rgb, idn):
+                nodepath.set_pos(*pivot)
+            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot))
+
+    @staticmethod
+    def _cells(polys, material: str, rgba, seed: int, batches: dict, pivot) -> list:
+        """A big surface's material as geometry (toned cells, no texture); returns its polygons."""
+        out = []
+        for k, (v, nrm) in enumerate(polys):
+            n = G.plane_of(v)[:3]
+            if material not in CELLS or len(v) != 4 or n[2] < 0.9:  # only the top face is patterned
+                cells = [(v, 0.0)]
+            else:
+                cells = G.split_cells(v, n, CELLS[material][0], seed * 1009 + k)
+            amp = CELLS.get(material, (None, 0.0))[1]
+            for q, tone in cells:
+                col = rgba.copy()
+                col[:3] *= 1.0 + amp * tone
+                batches.setdefault(("", False), []).append(
+                    (q - pivot, np.repeat(nrm[:1], len(q), 0), col, q[:, :2])
+                )
+                out.append((q, nrm))
+        return out
+
+    def _build_asset(self, rec: dict, model: Model):
+        """A user's model file, fitted to the node's size, drawn as loaded; ids from its triangles."""
+        from embodied.bridges.panda3d.assets import load_asset
+
+        size = [max(v, 1e-4) for v in rec["size"]]
+        rgb, tris = load_asset(model.file, size, model.hpr)
+        rgb.reparent_to(rec["np"])
+        first = self._alloc(len(tris))
+        self.face_seg[first : first + len(tris)] = rec["seg"]
+        idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(list(tris), first), None)]))
+        planes = np.array([G.plane_of(v) for v in tris])
+        rec["groups"].append(_Group(rgb, idn, first, planes, (None, None, None), np.zeros(3)))
+
+    def _apply(self, rec: dict, u: dict, first: bool = False):
+        np_, idn = rec["np"], rec["idn"]
+        if "pos" in u:
+            np_.set_pos(*u["pos"])
+            idn.set_pos(*u["pos"])
+        if "hpr" in u:
+            np_.set_hpr(*u["hpr"])
+            idn.set_hpr(*u["hpr"])
+        if "visible" in u:
+            for nodepath in (np_, idn):
+                nodepath.show() if u["visible"] else nodepath.hide()
+        recolor = "color" in u and not first and tuple(u["color"]) != tuple(rec["color"])
+        looks = (rec.get("text"), tuple(rec.get("color") or ()), tuple(rec.get("text_color") or ()))
+        for key in ("pos", "hpr", "color", "visible", "text_color", "text"):
+            if key in u:
+                rec[key] = u[key]
+        if "state" in u:
+            rec["state"] = {**rec["state"], **u["state"]} if not first else dict(u["state"])
+        if recolor and not (self.models.get(rec["model"]) or Model("")).file:
+            for g in rec["groups"]:  # re-bake the colours (ids and planes stay)
+                g.rgb.remove_node()
+            old = rec["groups"]
+            rec["groups"] = []
+            self.n_faces, saved = old[0].first, self.n_faces
+            self._build_parts(rec)
+            for g_old, g in zip(old, rec["groups"]):
+                g.idn.remove_node()
+                g.idn = g_old.idn
+            self.n_faces = saved
+        if first or "state" in u or recolor:
+            self._pose_groups(rec)
+        self.current.dirty.add(rec["id"])
+        if rec["textnp"] is None or looks != (
+            rec.get("text"),
+            tuple(rec.get("color") or ()),
+            tuple(rec.get("text_color") or ()),
+        ):
+            self._text(rec)  # redraw only when the text or its colors really changed
+
+    def _pose_groups(self, rec: dict):
+        """Apply the node's state to its dynamic groups (hinges, slides, recolours, show/hide)."""
+        st, size = rec["state"], np.array([max(v, 1e-4) for v in rec["size"]])
+        for g in rec["groups"]:
+            move, color_if, show_if = g.rule
+            if move is not None:
+                on = truthy(st, move.when)
+                pos = g.pivot + (np.array(move.by) * size if on else 0.0)
+                hpr = move.hpr if on else (0.0, 0.0, 0.0)
+                for nodepath in (g.rgb, g.idn):
+                    nodepath.set_pos_hpr(*pos, *hpr)
+            if color_if is not None:
+                name = color_if[1] if truthy(st, color_if[0]) else color_if[2]
+                g.rgb.set_color(*resolve_color(name, tuple(rec["color"])), 1)
+            if show_if is not None:
+                vis = truthy(st, show_if)
+                for nodepath in (g.rgb, g.idn):
+                    nodepath.show() if vis else nodepath.hide()
+
+    def _text(self, rec: dict):
+        """Draw ``rec['text']`` on the model's text face (default: the front face, local -y)."""
+        if rec["textnp"] is not None:
+            tex = rec["textnp"].find("**/+GeomNode").get_texture()
+            rec["textnp"].remove_node()
+            rec["textnp"] = None
+            if tex is not None:  # free it now: Panda's state cache would keep it alive
+                tex.release_all()
+                tex.clear_ram_image()
+                tex.clear_ram_mipmap_images()
+                RenderState.garbage_collect()
+        if not rec["text"]:
+            return
+        sx, sy, sz = rec["size"]
+        model = self.models.get(rec["model"]) if rec["model"] else None
+        bg = tuple(rec.get("color", (1, 1, 1)))
+        glow = False
+        if model is not None and model.text is not None:
+            at, (fw, fh), hpr, bg_name, glow = model.text
+            flat = abs(abs(hpr[1]) - 90) < 1e-6
+            w, h = fw * sx, fh * (sy if flat else sz)
+            pos = (at[0] * sx, at[1] * sy, at[2] * sz)
+            if bg_name:
+                bg = resolve_color(bg_name, bg)
+        elif rec["shape"] in ("box", "card"):
+            w, h, hpr = sx, sz, (0.0, 0.0, 0.0)
+            pos = (0.0, -(sy / 2 if rec["shape"] == "box" else 0.0), 0.0)
+        else:
+            return
+        if w <= 0 or h <= 0:
+            return
+        holder = rec["np"].attach_new_node("text")
+        holder.set_pos_hpr(*pos, *hpr)
+        card = text_card(rec["text"], w, h, bg, tuple(rec["text_color"]))
+        card.reparent_to(holder)
+        card.set_y(-0.003)
+        card.set_depth_offset(1)
+        if glow:
+            card.set_light_off(1)
+        rec["textnp"] = holder
