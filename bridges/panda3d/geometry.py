@@ -274,15 +274,16 @@ def rgb_geom(polys: list) -> Geom:
 def id_colors(ids: np.ndarray) -> np.ndarray:
     """RGBA bytes encoding face ids: red = bits 16-23, green = bits 8-15, blue = bits 0-7."""
     ids = np.asarray(ids, np.int64)
-    out = np.full((len(ids), 4), 255, np.uint8)
+    out = np.zeros((len(ids), 4), np.uint8)  # alpha 0: the frame's uint32 is the id itself
     for c in range(3):
         out[:, c] = (ids >> (8 * (2 - c))) & 255
     return out
 
 
 def decode_ids(raw: np.ndarray) -> np.ndarray:
-    """Face ids (intp) from a tinydisplay BGRA frame viewed as uint32 (B | G << 8 | R << 16)."""
-    return (raw & 0xFFFFFF).astype(np.intp)
+    """Face ids (intp) from a tinydisplay BGRA frame viewed as uint32 (B | G << 8 | R << 16,
+    alpha 0: the id pass clears to 0 and draws alpha 0)."""
+    return raw.astype(np.intp)
 
 
 def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:

@@ -495,7 +495,7 @@ class Renderer(NodeBuilder):
                 t.draw(t.cam, (*self.background, 1))
                 res["rgb"] = t.rgb()
             if "depth" in modalities or "seg" in modalities:
-                t.draw(t.idcam, (0, 0, 0, 1))
+                t.draw(t.idcam, (0, 0, 0, 0))
                 fid = G.decode_ids(t.raw())
                 np.minimum(fid, self.n_faces - 1, out=fid)  # never an index error
                 if "seg" in modalities:
@@ -551,7 +551,9 @@ class Renderer(NodeBuilder):
         pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
         with np.errstate(divide="ignore", invalid="ignore"):
             abc = -pc[:, :3] / pc[:, 3:4]
-        abc[~np.isfinite(abc).all(axis=1)] = 0.0
+        edge_on = ~np.isfinite(abc).all(axis=1)  # planes through the eye: seen exactly edge-on
+        edge_on[0] = False
+        abc[edge_on] = 0.0
         abc[0] = 0.0
         a, b, c = (np.ascontiguousarray(abc[:, k], dtype=np.float32) for k in range(3))
         xs, zs = t.pixel_rays(cam)
@@ -563,10 +565,14 @@ class Renderer(NodeBuilder):
         inv += tmp
         with np.errstate(divide="ignore"):
             depth = np.reciprocal(inv, out=inv)
-        depth[depth <= 0] = np.inf
-        edge_on = np.isinf(depth) & (fid > 0)
-        if edge_on.any():  # a face seen exactly edge-on (a 1-pixel line): its neighbours' depth
-            depth = _fill_from_neighbours(depth, edge_on)
+        holes = None
+        if depth.min() <= 0:  # a pixel centre just past a grazing face's horizon
+            holes = depth <= 0
+        if edge_on.any():
+            holes = edge_on[fid] if holes is None else holes | edge_on[fid]
+        if holes is not None and holes.any():  # such faces are lines 1 pixel wide: take the neighbours' depth
+            depth[holes] = np.inf
+            depth = _fill_from_neighbours(depth, holes)
         return depth
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
