@@ -156,6 +156,15 @@ def test_bad_commands_get_errors_and_the_server_keeps_serving(api, server):
     other.disconnect()
 
 
+def test_server_listens_on_loopback_only(server):
+    from tests.bridges.net import outside_address, reachable
+
+    outside = outside_address()
+    if outside is None:
+        pytest.skip("this machine has no non-loopback address")
+    assert not reachable(outside, server["port"])
+
+
 def test_second_client_waits_then_is_served(server):
     first = unrealcv.Client(("127.0.0.1", server["port"]))
     assert first.connect()
