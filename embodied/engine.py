@@ -159,7 +159,7 @@ class EngineClient:
         header = {"op": op, **(fields or {})}
         if self.token is not None:
             header["token"] = self.token
-        if op == "render" and self._fast is not None and not buffers:
+        if op == "render" and getattr(self, "_fast", None) is not None and not buffers:
             packed = P.pack(header)[0]
             if len(packed) <= SHM_MAX_PACKET:
                 try:
@@ -176,7 +176,7 @@ class EngineClient:
         return timeout
 
     def _receive(self, op: str, timeout: float) -> tuple[dict, list]:
-        if self._fast_seq:
+        if getattr(self, "_fast_seq", 0):
             return self._receive_fast(op, timeout)
         deadline = time.monotonic() + timeout
         while True:
@@ -246,7 +246,12 @@ class EngineClient:
                 f"this client speaks {P.PROTOCOL_VERSION}; upgrade the older side"
             )
         self.info = {k: v for k, v in reply.items() if k != "ok"}
-        if self.shm and self._fast is None and isinstance(self.info.get("shm"), str) and self._local():
+        if (
+            getattr(self, "shm", False)
+            and self._fast is None
+            and isinstance(self.info.get("shm"), str)
+            and self._local()
+        ):
             try:
                 self._fast = FastClient(self.info["shm"], views=self.shm == "views")
             except OSError as exc:  # another machine or network namespace: ZeroMQ carries frames
@@ -258,9 +263,9 @@ class EngineClient:
         return host in ("127.0.0.1", "localhost", "[::1]", "::1")
 
     @property
-    def transport(self) -> str:
+    def frame_transport(self) -> str:
         """How frames travel: ``"shm"`` (shared memory, a local engine) or ``"zmq"``."""
-        return "shm" if self._fast is not None else "zmq"
+        return "shm" if getattr(self, "_fast", None) is not None else "zmq"
 
     def ping(self, timeout: float | None = None) -> float:
         """Round-trip time in seconds."""
@@ -371,7 +376,7 @@ class EngineClient:
                 self._beat.close()
             self._beat = None
         self._closed = True
-        if self._fast is not None:
+        if getattr(self, "_fast", None) is not None:
             self._fast.close()
             self._fast = None
         with contextlib.suppress(Exception):

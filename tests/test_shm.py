@@ -16,7 +16,7 @@ MODS = ("rgb", "depth", "segmentation")
 def test_shm_frames_equal_zmq_frames_and_errors_match():
     fast, slow = launch(), launch(shm=False)
     try:
-        assert fast.transport == "shm" and slow.transport == "zmq" and "shm" in fast.info
+        assert fast.frame_transport == "shm" and slow.frame_transport == "zmq" and "shm" in fast.info
         a = Env("chest_split_code", width=64, height=48, engine=fast, modalities=MODS)
         b = Env("chest_split_code", width=64, height=48, engine=slow, modalities=MODS)
         for env in (a, b):
@@ -83,7 +83,7 @@ def test_views_live_until_the_slot_comes_round_again():
 
 def test_crash_recovery_over_shm():
     with Env("key_door", width=48, height=48) as env:
-        assert env.engine.transport == "shm"
+        assert env.engine.frame_transport == "shm"
         env.reset()
         env.step("RotateLeft")
         expected = Env("key_door", width=48, height=48)
@@ -97,5 +97,5 @@ def test_crash_recovery_over_shm():
         os.kill(pid, signal.SIGKILL)
         env.engine.process.wait(10)
         obs, _, _, _, info = env.step("MoveAhead")
-        assert env.engine.process.pid != pid and env.engine.transport == "shm"
+        assert env.engine.process.pid != pid and env.engine.frame_transport == "shm"
         assert info["lastActionSuccess"] and np.array_equal(obs["rgb"], want)
