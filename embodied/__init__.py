@@ -40,6 +40,7 @@ _LAZY = {  # public name -> module that defines it
     "connect": ".engine",
     "launch": ".engine",
     "Env": ".env",
+    "make_vec": ".vector",
     "Task": ".tasks",
     "list_tasks": ".tasks",
     "register": ".tasks",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .engine import EngineClient, connect, launch
     from .env import Env
     from .tasks import Task, list_tasks, register
+    from .vector import make_vec
 
 
 def __getattr__(name: str) -> Any:
@@ -108,6 +110,7 @@ __all__ = [
     "launch",
     "list_tasks",
     "make",
+    "make_vec",
     "register",
 ]
 

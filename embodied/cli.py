@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module
     "gallery": "embodied.commands.gallery",
     "play": "embodied.commands.play",
     "gen": "embodied.procedural.gen_cli",
+    "import": "embodied.procedural.import_cli",
 }
 
 

@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import importlib
 import json
+import logging
 import mmap
 import os
 import shutil
@@ -38,6 +39,10 @@ import zmq
 from embodied import auth
 from embodied import protocol as P
 from embodied.errors import EngineError, EngineHung, EngineTimeout, ProtocolError
+from embodied.shm import MAX_PACKET as SHM_MAX_PACKET
+from embodied.shm import FastClient
+
+log = logging.getLogger("embodied.engine")
 
 # name -> a module run with ``python -m`` (ZeroMQ engines), or "module:function" for a backend with
 # its own launcher, called with launch()'s arguments and returning a client with this interface
@@ -82,8 +87,13 @@ class EngineClient:
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         curve_server_key: str | None = None,
         curve_client_key: str | None = None,
+        shm: bool | str = True,
     ):
         self.endpoint, self.timeout, self.token = endpoint, float(timeout), token
+        # frames through shared memory when the engine is local (embodied.shm); "views": no copy
+        self.shm = shm
+        self._fast: FastClient | None = None
+        self._fast_seq = 0  # the render request waiting on the fast path
         self.process, self.log_path = process, log_path
         self.heartbeat_path, self.heartbeat_timeout = heartbeat_path, float(heartbeat_timeout)
         self._beat: mmap.mmap | None = None
@@ -149,6 +159,16 @@ class EngineClient:
         header = {"op": op, **(fields or {})}
         if self.token is not None:
             header["token"] = self.token
+        if op == "render" and getattr(self, "_fast", None) is not None and not buffers:
+            packed = P.pack(header)[0]
+            if len(packed) <= SHM_MAX_PACKET:
+                try:
+                    self._fast_seq = self._fast.send(packed)
+                except OSError:
+                    raise self._dead_error(op) or EngineError(
+                        f"engine at {self.endpoint} closed its shared-memory channel (during {op!r})"
+                    ) from None
+                return timeout
         try:
             self._sock.send_multipart(P.pack(header, buffers), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
@@ -156,6 +176,8 @@ class EngineClient:
         return timeout
 
     def _receive(self, op: str, timeout: float) -> tuple[dict, list]:
+        if getattr(self, "_fast_seq", 0):
+            return self._receive_fast(op, timeout)
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -173,6 +195,38 @@ class EngineClient:
             cls = ProtocolError if err.get("type") == "ProtocolError" else EngineError
             raise cls(f"engine at {self.endpoint} rejected {op!r}: {err.get('message', reply)}")
         return reply, frames[1:]
+
+    def _receive_fast(self, op: str, timeout: float) -> tuple[dict, list]:
+        """The reply to the request sent on the shared-memory path (same errors as ZeroMQ's)."""
+        seq, self._fast_seq = self._fast_seq, 0
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._dead_error(op) or self._timeout(op, timeout)
+            if not self._fast.wait(int(min(left, 0.25) * 1000) + 1):
+                dead = self._dead_error(op) or self._hung_error(op)
+                if dead is not None:
+                    raise dead
+                continue
+            got = self._fast.receive()
+            if got is None:  # the engine closed the channel: it died (or is dying)
+                if self.process is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.process.wait(1.0)
+                raise self._dead_error(op) or EngineError(
+                    f"engine at {self.endpoint} closed its shared-memory channel (during {op!r}); "
+                    f"log {self.log_path}"
+                )
+            header, base, got_seq = got
+            if got_seq == seq:
+                break  # (else a late reply to a request that timed out: dropped)
+        reply = P.unpack_header(header)
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            cls = ProtocolError if err.get("type") == "ProtocolError" else EngineError
+            raise cls(f"engine at {self.endpoint} rejected {op!r}: {err.get('message', reply)}")
+        return reply, self._fast.frames(reply, base)
 
     def _timeout(self, op: str, timeout: float) -> EngineTimeout:
         return EngineTimeout(
@@ -192,7 +246,26 @@ class EngineClient:
                 f"this client speaks {P.PROTOCOL_VERSION}; upgrade the older side"
             )
         self.info = {k: v for k, v in reply.items() if k != "ok"}
+        if (
+            getattr(self, "shm", False)
+            and self._fast is None
+            and isinstance(self.info.get("shm"), str)
+            and self._local()
+        ):
+            try:
+                self._fast = FastClient(self.info["shm"], views=self.shm == "views")
+            except OSError as exc:  # another machine or network namespace: ZeroMQ carries frames
+                log.debug("no shared-memory path to %s: %s", self.endpoint, exc)
         return self.info
+
+    def _local(self) -> bool:
+        host = self.endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
+        return host in ("127.0.0.1", "localhost", "[::1]", "::1")
+
+    @property
+    def frame_transport(self) -> str:
+        """How frames travel: ``"shm"`` (shared memory, a local engine) or ``"zmq"``."""
+        return "shm" if getattr(self, "_fast", None) is not None else "zmq"
 
     def ping(self, timeout: float | None = None) -> float:
         """Round-trip time in seconds."""
@@ -303,6 +376,9 @@ class EngineClient:
                 self._beat.close()
             self._beat = None
         self._closed = True
+        if getattr(self, "_fast", None) is not None:
+            self._fast.close()
+            self._fast = None
         with contextlib.suppress(Exception):
             self._sock.close(0)
 
@@ -473,6 +549,7 @@ def launch(
     token: str | None = None,
     curve: bool | None = None,
     heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+    shm: bool | str = True,
     **kw: Any,
 ) -> EngineClient:
     """Start an engine process and return a connected client that owns it.
@@ -486,7 +563,10 @@ def launch(
     environment, never its command line. ``curve`` (default: on for a non-loopback ``host``)
     encrypts the connection with a fresh CURVE key pair. The engine writes a heartbeat the
     client watches: no beat for ``heartbeat_timeout`` s while waiting for a reply raises
-    :class:`EngineHung`.
+    :class:`EngineHung`. ``shm``: frames of ``render`` come through shared memory when the engine
+    offers it (a local engine does; embodied.shm, docs/protocol.md): True copies each frame out
+    (it belongs to the caller), ``"views"`` gives read-only views into the ring (valid until the
+    next render but one), False keeps every frame on ZeroMQ.
 
     Extra keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with
     the log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
@@ -578,6 +658,7 @@ def launch(
             log_path=log_path,
             heartbeat_path=beat,
             heartbeat_timeout=heartbeat_timeout,
+            shm=shm,
             curve_server_key=server_key,
         )
         client._tmp_dir = tmp_dir
@@ -595,6 +676,7 @@ def connect(
     token_file: str | None = None,
     curve_server_key: str | None = None,
     curve_client_key: str | None = None,
+    shm: bool | str = True,
 ) -> EngineClient:
     """Connect to an engine that is already running (not owned: close() leaves it running).
 
@@ -605,7 +687,12 @@ def connect(
     token = auth.check_token(token) if token is not None else auth.read_token(token_file)
     return _greeted(
         EngineClient(
-            endpoint, timeout, token, curve_server_key=curve_server_key, curve_client_key=curve_client_key
+            endpoint,
+            timeout,
+            token,
+            curve_server_key=curve_server_key,
+            curve_client_key=curve_client_key,
+            shm=shm,
         )
     )
 

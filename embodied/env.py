@@ -153,6 +153,8 @@ class Env:
         self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
         self._open_infos: list[weakref.ref] = []  # infos of the last step with entries not yet computed
+        # sends a render request, returns a function that waits for the frames (a vector env batches)
+        self.render_hook: Callable[..., Callable[[], dict]] | None = None
         self.last_obs: dict[str, Any] | None = None
 
     def _setup(self, spec: Spec) -> None:
@@ -268,6 +270,20 @@ class Env:
         hung is restarted and the frame rendered from the committed state), or it raises
         :class:`~embodied.errors.StepRolledBack` and the world is exactly as before the call, so
         the same actions may be sent again."""
+        stepper = self.stepper(actions, modalities)
+        try:
+            while True:
+                next(stepper)
+        except StopIteration as done:
+            return done.value
+
+    def stepper(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
+        """:meth:`step_all` as a generator, in three parts: the first ``next`` applies the actions
+        and hands the render request to the engine (or to ``render_hook``); the second computes
+        progress, reward and info while the engine renders; the third waits for the frames and
+        stops with ``step_all``'s result (``StopIteration.value``). A vector env runs each part for
+        all its envs in turn, so one render request per engine serves them all (embodied.vector).
+        Atomic like ``step_all``; a stepper closed before the end rolls its step back."""
         self._check_open("step")
         if self._ended:
             raise EpisodeEndedError(
@@ -284,7 +300,7 @@ class Env:
         self._seal_infos()
         undo = (self.world.snapshot(), set(self._reached), self._done, self._ended)
         try:
-            return self._step_all(actions, modalities)
+            return (yield from self._step_all(actions, modalities))
         except BaseException as exc:
             self.world.restore(undo[0])
             self._reached, self._done, self._ended = undo[1], undo[2], undo[3]
@@ -326,6 +342,7 @@ class Env:
         self.world.tick()
         self._vis = {}
         frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
+        yield
         self._mark_seen()
         self._update_progress()
         success = self.world.goal_reached()
@@ -336,6 +353,7 @@ class Env:
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
         rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
+        yield
         obs = frames()
         if self.engine_restarts != restarts:  # the engine was restarted while rendering this step
             for i in info.values():
@@ -487,7 +505,7 @@ class Env:
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
         try:
-            pending = self.scene.render_async(**request)
+            pending = (self.render_hook or self.scene.render_async)(**request)
         except EngineError as e:
             pending = self._recover(e, request)
         texts = {}

@@ -49,6 +49,8 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
         "12",
         "--seed",
         "5",
+        "--size",
+        "64",
     )
     assert r.returncode == 0, r.stderr
     assert "task: escape through exit" in r.stdout
@@ -59,8 +61,8 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
     assert run["seed"] == 5 and run["max_steps"] == 12 and run["agent"] == "random"
     assert run["agent_options"] == {"seed": 5} and run["scene"] == "key_door"
     assert (run["width"], run["height"], run["renderer"], run["modalities"]) == (
-        224,
-        224,
+        64,
+        64,
         "software",
         ["rgb"],
     )
@@ -181,6 +183,7 @@ def test_gl_renderer_when_available():
         assert frame_problem(a["rgb"]) is None and not np.array_equal(a["rgb"], b["rgb"])
 
 
+@pytest.mark.slow  # the collab oracles run in the fast suite (test_tasks_adapters); this adds recording
 def test_demo_multi_agent_scene_side_by_side(tmp_path):
     out = tmp_path / "collab"
     r = cli("demo", "--scene", "collab_split", "--out", str(out))

@@ -95,3 +95,51 @@ def test_render_request_checks_have_one_definition():
             if phrase in p.read_text()
         ]
         assert where == ["embodied/protocol.py"], (phrase, where)
+
+
+def test_core_raises_only_embodied_errors():
+    """Errors raised on purpose in the core are EmbodiedError subclasses (pydantic validators in
+    spec.py must raise ValueError; pydantic turns them into SpecError entries)."""
+    import re
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[1] / "embodied"
+    core = [
+        *(
+            pkg / f"{m}.py"
+            for m in (
+                "env",
+                "world",
+                "rules",
+                "solver",
+                "nav",
+                "layout",
+                "actions",
+                "tasks",
+                "planning",
+                "record",
+                "cli",
+                "protocol",
+                "engine",
+                "validate",
+                "scene_graph",
+                "objtypes",
+                "language",
+                "clues",
+            )
+        ),
+        *(pkg / "adapters").glob("*.py"),
+        *(pkg / "commands").glob("*.py"),
+        pkg / "agents" / "__init__.py",
+    ]
+    bare = re.compile(
+        r"raise (ValueError|TypeError|KeyError|RuntimeError|NotImplementedError|Exception)\(|^\s*assert "
+    )
+    found = [
+        f"{p.name}:{i}: {line.strip()}"
+        for p in core
+        if p.exists()
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if bare.search(line)
+    ]
+    assert found == []

@@ -192,7 +192,7 @@ def test_evaluation_knobs_shape_the_request(env):
         text = srv.completions[-1].text()
         assert srv.completions[-1].images() == [] and "What you see:" in text
         assert "note" in text and "3958" not in text and "39" not in text.split("What you see:")[1]
-        assert "next milestone" in text and "you reads note_left" in text
+        assert "next milestone" in text and "milestone toward the goal is: you read note_left" in text
         assert "- RotateLeft" in text and "4. RotateLeft" not in text  # words, no numbers
         assert len(srv.completions[-1].messages) == 2  # history none: system + this turn
         cfg = agent.config()

@@ -46,9 +46,9 @@ def test_registry_and_seeded_build():
         Task("key_door", no_such_setting=1)
 
 
-def test_task_goal_override_and_reward_hook():
+def test_task_goal_override_and_reward_hook(engine):
     register("test/coded", Coded, overwrite=True)
-    with embodied.make("test/coded", seed=1) as env:
+    with embodied.make("test/coded", seed=1, engine=engine) as env:
         code1 = env.spec.doors[0].lock.code
         env.reset(seed=2)
         assert env.spec.doors[0].lock.code != code1  # a new scene per seed, reloaded in the engine
@@ -57,7 +57,7 @@ def test_task_goal_override_and_reward_hook():
         env.reset(seed=1)
         assert env.spec.doors[0].lock.code == code1
     t = Task("kitchen_put", goal={"holding": "apple"})
-    with embodied.make(t) as env:
+    with embodied.make(t, engine=engine) as env:
         obs, info = env.reset()
         oracle = make_agent("oracle")
         oracle.reset(env)
@@ -79,7 +79,7 @@ def test_custom_task_example_runs():
     assert "success: True" in out.stdout
 
 
-def test_gymnasium_check_env():
+def test_gymnasium_check_env():  # as a user makes it: its own engine, a recorded spec
     from gymnasium.utils.env_checker import check_env
 
     env = gymnasium.make("embodied/EscapeRoom-v0", width=96, height=96)
@@ -99,9 +99,9 @@ def test_gymnasium_check_env():
         env.close()
 
 
-def test_gymnasium_depth_and_segmentation_in_space_and_obs():
+def test_gymnasium_depth_and_segmentation_in_space_and_obs(engine):
     env = gymnasium.make(
-        "embodied/KeyDoor-v0", width=64, height=48, modalities=("rgb", "depth", "segmentation")
+        "embodied/KeyDoor-v0", width=64, height=48, modalities=("rgb", "depth", "segmentation"), engine=engine
     )
     try:
         space = env.observation_space
@@ -115,18 +115,27 @@ def test_gymnasium_depth_and_segmentation_in_space_and_obs():
         assert space.contains(obs)
     finally:
         env.close()
-    depth_only = gymnasium.make("embodied/KeyDoor-v0", width=32, height=32, modalities=("depth",))
+    depth_only = gymnasium.make(
+        "embodied/KeyDoor-v0", width=32, height=32, modalities=("depth",), engine=engine
+    )
     try:
         assert set(depth_only.observation_space.spaces) == {"depth", "text"}
     finally:
         depth_only.close()
 
 
-def test_gymnasium_refuses_multi_agent_task_unless_agent_given():
+def test_gymnasium_refuses_multi_agent_task_unless_agent_given(engine):
     with pytest.raises(ConfigError, match=r"2 agents .*agent='ana'.*pettingzoo"):
-        gymnasium.make("embodied/EscapeRoom-v0", task="collab/split-knowledge", width=32, height=32)
+        gymnasium.make(
+            "embodied/EscapeRoom-v0", task="collab/split-knowledge", width=32, height=32, engine=engine
+        )
     env = gymnasium.make(
-        "embodied/EscapeRoom-v0", task="collab/split-knowledge", agent="bo", width=32, height=32
+        "embodied/EscapeRoom-v0",
+        task="collab/split-knowledge",
+        agent="bo",
+        width=32,
+        height=32,
+        engine=engine,
     )
     try:
         _obs, info = env.reset(seed=0)
@@ -140,12 +149,12 @@ def test_gymnasium_refuses_multi_agent_task_unless_agent_given():
         env.close()
 
 
-def test_pettingzoo_aec_env():
+def test_pettingzoo_aec_env(engine):
     from pettingzoo.test import api_test
 
     from embodied.adapters.pettingzoo import env as aec_env
 
-    env = aec_env("collab/split-knowledge", width=48, height=48)
+    env = aec_env("collab/split-knowledge", width=48, height=48, engine=engine)
     try:
         api_test(env, num_cycles=10)
         env.reset(seed=0)
@@ -159,12 +168,12 @@ def test_pettingzoo_aec_env():
         env.close()
 
 
-def test_pettingzoo_api_and_collab_oracles():
+def test_pettingzoo_api_and_collab_oracles(engine):
     from pettingzoo.test import parallel_api_test
 
     from embodied.adapters.pettingzoo import parallel_env
 
-    env = parallel_env("collab/split-knowledge", width=96, height=96)
+    env = parallel_env("collab/split-knowledge", width=96, height=96, engine=engine)
     try:
         parallel_api_test(env, num_cycles=40)
         obs, infos = env.reset(seed=0)

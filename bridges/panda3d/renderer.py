@@ -458,9 +458,10 @@ class Renderer(NodeBuilder):
             self._apply(self.nodes[u["id"]], u)
         return len(checked)
 
-    def set_cameras(self, cameras: list) -> None:
-        """Set each agent's camera pose, horizontal fov (degrees) and resolution (all or nothing)."""
-        for c in check_cameras(cameras):
+    def set_cameras(self, cameras: list, checked: bool = False) -> None:
+        """Set each agent's camera pose, horizontal fov (degrees) and resolution (all or nothing).
+        ``checked``: the cameras already passed ``check_camera`` (the server validates each request once)."""
+        for c in cameras if checked else check_cameras(cameras):
             self.cameras[c["agent"]] = c
 
     # ------------------------------------------------------------ rendering

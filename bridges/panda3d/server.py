@@ -92,6 +92,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="pixels of all buffers together (default: %(default)s)",
     )
     p.add_argument(
+        "--no-shm",
+        action="store_true",
+        help="no shared-memory frame path for local clients (frames only over ZeroMQ)",
+    )
+    p.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -107,6 +112,7 @@ class Server:
         self.renderer, self.token, self.max_bytes = renderer, token, max_bytes
         self.max_scenes = max_scenes
         self.closing = False
+        self.shm_name: str | None = None  # the shared-memory frame path, offered in hello (embodied.shm)
         self._log_window, self._logged, self._suppressed = 0.0, 0, 0
 
     LOG_BURST, LOG_WINDOW = 10, 10.0  # at most 10 bad-request lines per 10 s, then one summary
@@ -183,6 +189,7 @@ class Server:
                 "max_batch": P.MAX_BATCH,
                 "scenes": len(r.scenes),
                 "pid": os.getpid(),
+                **({"shm": self.shm_name} if self.shm_name else {}),
             }
         )
 
@@ -269,7 +276,7 @@ class Server:
             if updates:
                 r.update(updates)
             if cams:
-                r.set_cameras(cams)
+                r.set_cameras(cams, checked=True)  # _render_item checked them
             out = r.render(agents, mods)
             for a in agents:
                 for m in mods:
@@ -409,6 +416,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     server = Server(renderer, token, args.max_message_bytes, args.max_scenes)
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
+    fast = None
+    if not args.no_shm and local:  # render frames through shared memory for local clients
+        from embodied.shm import FastServer
+
+        fast = FastServer(server.handle, lambda fd: poller.register(fd, zmq.POLLIN), poller.unregister)
+        server.shm_name = fast.name
     last_check = time.monotonic()
     was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
     try:
@@ -419,8 +432,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                 if exc.errno == zmq.EINTR:
                     continue
                 raise
-            if ready:
-                _serve_one(sock, server)
+            for item, _ in ready:
+                if item is sock:
+                    _serve_one(sock, server)
+                elif fast is not None:
+                    fast.ready(item)
             if args.parent_pid and time.monotonic() - last_check > 0.5:
                 last_check = time.monotonic()
                 if not _parent_alive(args.parent_pid, was_ppid):
@@ -428,6 +444,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     break
     finally:
         log.info("shutting down (%s)", f"signal {stop[0]}" if stop else "close/parent")
+        if fast is not None:
+            fast.close()
         sock.close(0)
         if authenticator is not None:
             authenticator.stop()

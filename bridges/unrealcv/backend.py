@@ -35,7 +35,7 @@ from embodied.bridges.unrealcv import assets as A
 
 from embodied import protocol as P
 from embodied.engine import EngineClient, _stop_group, _tail
-from embodied.errors import EngineError, EngineTimeout, ProtocolError
+from embodied.errors import ConfigError, EngineError, EngineTimeout, ProtocolError
 
 log = logging.getLogger("embodied.engine.unrealcv")
 CAPABILITIES = ["rgb", "depth", "seg", "multi_agent", "render_updates"]
@@ -63,7 +63,7 @@ class UnrealCVEngine(EngineClient):
     ):
         # no EngineClient.__init__: there is no ZeroMQ socket here
         if image_format not in ("bmp", "png"):
-            raise ValueError(f"image_format must be 'bmp' or 'png', got {image_format!r}")
+            raise ConfigError(f"image_format must be 'bmp' or 'png', got {image_format!r}")
         self.transport, self.table = transport, table or A.load_table()
         self.endpoint = f"unrealcv://{transport.endpoint}"
         self.timeout, self.token = float(timeout), None

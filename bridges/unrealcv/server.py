@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     from embodied.errors import EmbodiedError
 
+    stop: list = []  # handlers first: a SIGTERM while the scene loads still ends in a clean exit
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
     try:
         listeners = _listen(args)
     except OSError as exc:
@@ -257,9 +260,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         except (EmbodiedError, ValueError) as exc:
             print(f"error: cannot load scene {args.scene!r}: {exc}", file=sys.stderr)
             return 2
-    stop: list = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.append(signum))
     where = []
     for s in listeners:
         name = s.getsockname()

@@ -121,12 +121,16 @@ class EmbodiedGymEnv(gym.Env):
         return self._obs(obs), info
 
     def step(self, action: Any):
-        if self.action_mode == "discrete":
-            action = self._table_action(action)
-        elif isinstance(action, str) and action.strip().isdigit():
-            action = int(action.strip())
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs, reward, terminated, truncated, info = self.env.step(self.env_action(action))
         return self._obs(obs), float(reward), bool(terminated), bool(truncated), info
+
+    def env_action(self, action: Any) -> Any:
+        """This space's action as :meth:`embodied.env.Env.step` takes it."""
+        if self.action_mode == "discrete":
+            return self._table_action(action)
+        if isinstance(action, str) and action.strip().isdigit():
+            return int(action.strip())
+        return action
 
     def _table_action(self, action: Any) -> Action:
         arr = np.asarray(action) if not isinstance(action, (str, bytes)) else np.asarray(-1)

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from ..actions import CATALOG
+from ..errors import ConfigError
 
 INTERFACES = ("ids", "free-text", "both")
 PATHS = ("json", "json_repaired", "action_line", "action_id", "action_name", "free_text")
@@ -65,7 +66,7 @@ def parse_answer(text: str | None, interface: str = "both", allowed: tuple[str, 
     """Parse a model answer. ``allowed`` (this step's listed actions) lets ``ids`` accept a listed
     action written out verbatim. Never raises."""
     if interface not in INTERFACES:
-        raise ValueError(f"unknown action interface {interface!r}; choose from {INTERFACES}")
+        raise ConfigError(f"unknown action interface {interface!r}; choose from {INTERFACES}")
     text = (text or "").strip()
     if not text:
         return Parsed(None, "none", error="the answer was empty")

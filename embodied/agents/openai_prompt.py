@@ -153,6 +153,6 @@ def next_milestone(env: Any, aid: str) -> str:
     reached = set(env.get_state().get("reached", ()))
     for i, cp in enumerate(env.checkpoints):
         if i not in reached:
-            text = describe_goal(cp)
-            return re.sub(rf"\b{re.escape(aid)}\b", "you", text)
+            text = re.sub(rf"\b{re.escape(aid)}\b", "you", describe_goal(cp))
+            return re.sub(r"\byou (read|hold|get|say)s\b", r"you \1", text)
     return "the goal itself"

@@ -24,6 +24,7 @@ from mlagents_envs.exception import UnityEnvironmentException
 
 from embodied.env import Env
 from embodied.errors import EngineError
+from tests.bridges.net import outside_address, reachable
 from tests.helpers import oracle_steps
 
 SMALL = ["--width", "64", "--height", "48"]
@@ -55,6 +56,10 @@ def test_genuine_client_reset_step_side_channel_close(tmp_path):
     )
     pid = env._process.pid
     try:
+        assert reachable("127.0.0.1", env._port)
+        outside = outside_address()
+        if outside:  # the trainer's gRPC server listens on 127.0.0.1 only (the stock one: every interface)
+            assert not reachable(outside, env._port)
         env.reset()
         (behavior,) = env.behavior_specs
         spec = env.behavior_specs[behavior]

@@ -156,6 +156,15 @@ def test_bad_commands_get_errors_and_the_server_keeps_serving(api, server):
     other.disconnect()
 
 
+def test_server_listens_on_loopback_only(server):
+    from tests.bridges.net import outside_address, reachable
+
+    outside = outside_address()
+    if outside is None:
+        pytest.skip("this machine has no non-loopback address")
+    assert not reachable(outside, server["port"])
+
+
 def test_second_client_waits_then_is_served(server):
     first = unrealcv.Client(("127.0.0.1", server["port"]))
     assert first.connect()
@@ -233,7 +242,9 @@ echo "$@" > "$DIR/args.txt"
 PORT=$(sed -n 's/^Port=//p' "$DIR/unrealcv.ini")
 for a in "$@"; do case $a in -ResX=*) W=${a#-ResX=};; -ResY=*) H=${a#-ResY=};; esac; done
 echo "fake UE starting on $PORT"
-"{python}" -m embodied.bridges.unrealcv.server --port "$PORT" --width "$W" --height "$H" --log-level WARNING &
+# like UnrealZoo builds: TCP and a Unix socket at /tmp/unrealcv_PORT.socket
+"{python}" -m embodied.bridges.unrealcv.server --port "$PORT" --unix "/tmp/unrealcv_$PORT.socket" \
+    --width "$W" --height "$H" --log-level WARNING &
 echo $! > "$DIR/child.pid"
 wait
 """
@@ -254,13 +265,13 @@ def test_real_build_launch_path(tmp_path):
     binary.write_text(FAKE_UE.replace("{python}", sys.executable))
     binary.chmod(0o755)
     eng = embodied.launch(
-        engine="unreal", build=binary, headless=True, width=160, height=120, log_dir=str(tmp_path)
+        engine="unreal", build=binary, headless=True, width=160, height=120, log_dir=str(tmp_path), unix=True
     )
     try:
         ini = (binary.parent / "unrealcv.ini").read_text()
         port = int(ini.split("Port=")[1].split()[0])
         assert ini.startswith("[UnrealCV.Core]") and "Width=160" in ini and "Height=120" in ini
-        assert eng.transport.endpoint == f"127.0.0.1:{port}"
+        assert eng.transport.endpoint == f"unix:/tmp/unrealcv_{port}.socket"
         args = (binary.parent / "args.txt").read_text().split()
         assert args == ["-RenderOffscreen", "-unattended", "-nosound", "-ResX=160", "-ResY=120"]
         eng.load_scene([{"id": "c", "seg": 3, "shape": "box", "size": [1, 1, 1], "pos": [0, 3, 1]}])

@@ -1,0 +1,103 @@
+"""Scaling of ``embodied.make_vec``: env-steps/s from 1 to N envs on 1 and 2 engines, side by side.
+
+    python benchmarks/vec_scaling.py [--task escape/key-door] [--size 84] [--rounds 3] [--seconds 2]
+                                     [--configs 1x1 4x1 8x1 4x2 8x2] [--one-core]
+
+A config ``NxE`` is ``make_vec(task, N, engine_per=ceil(N/E))``: N envs on E engine processes,
+each engine rendering its envs' cameras in one request per step. The baseline is one plain
+``EmbodiedGymEnv`` (its own engine, one render round trip per step). Every system takes random
+actions from the discrete table (``action_mode="discrete"``, ``obs_mode="image"``); all alternate in
+rounds of ``--seconds`` so load from other processes hits them alike; medians and ratios to the
+single env are printed. ``--one-core`` pins this process and every engine to one CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        os.sched_setaffinity(pid, cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", default="escape/key-door")
+    p.add_argument("--size", type=int, default=84)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--configs", nargs="+", default=["1x1", "4x1", "8x1", "4x2", "8x2"])
+    p.add_argument("--one-core", action="store_true")
+    args = p.parse_args(argv)
+    import embodied
+    from embodied.adapters.gym import EmbodiedGymEnv
+
+    kw = dict(action_mode="discrete", obs_mode="image", width=args.size, height=args.size)
+    rng = np.random.default_rng(0)
+    systems = {}
+    single = EmbodiedGymEnv(args.task, **kw)
+    single.reset(seed=0)
+    n_nav = 9  # navigation indices of the discrete table: random walking, like the other benchmarks
+
+    def step_single() -> int:
+        _, _, term, trunc, _ = single.step(int(rng.integers(n_nav)))
+        if term or trunc:
+            single.reset()
+        return 1
+
+    systems["single env"] = (step_single, [single.env.engine.process.pid])
+    vecs = []
+    for cfg in args.configs:
+        n, e = (int(x) for x in cfg.lower().split("x"))
+        vec = embodied.make_vec(args.task, n, engine_per=math.ceil(n / e), **kw)
+        vec.reset(seed=0)
+        vecs.append(vec)
+
+        def step_vec(vec=vec, n=n) -> int:
+            vec.step(rng.integers(n_nav, size=n))
+            return n
+
+        systems[f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"] = (
+            step_vec,
+            [eng.process.pid for eng in vec.engines],
+        )
+    try:
+        if args.one_core:
+            cpu = min(os.sched_getaffinity(0))
+            pin([0] + [pid for _, pids in systems.values() for pid in pids], {cpu})
+        got: dict[str, list[float]] = {k: [] for k in systems}
+        for step, _ in systems.values():  # warm up
+            step()
+        for _ in range(args.rounds):
+            for name, (step, _) in systems.items():
+                n, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < args.seconds:
+                    n += step()
+                got[name].append(n / (time.perf_counter() - t0))
+    finally:
+        single.close()
+        for vec in vecs:
+            vec.close()
+    base = statistics.median(got["single env"])
+    cores = "1 core (everything pinned)" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
+    print(
+        f"{args.task}, {args.size}x{args.size} RGB, random navigation, {cores}, {args.rounds} alternating "
+        f"rounds of {args.seconds:g} s, load average {os.getloadavg()[0]:.1f} (shared machine)"
+    )
+    print(f"{'system':30s} {'env-steps/s':>12s} {'min':>8s} {'max':>8s} {'vs single':>10s}")
+    for name, vals in got.items():
+        med = statistics.median(vals)
+        print(f"{name:30s} {med:12.0f} {min(vals):8.0f} {max(vals):8.0f} {med / base:10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

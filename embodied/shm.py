@@ -1,0 +1,249 @@
+"""Frames through shared memory for local engines: the fast path of the engine protocol.
+
+ZeroMQ over TCP costs about as much per 224² frame as the render itself (its I/O threads, the
+copies through the kernel). For an engine on the same machine, ``render`` requests take another
+way (docs/protocol.md, "Local fast path"):
+
+- The engine listens on a Unix ``SOCK_SEQPACKET`` socket in the abstract namespace (no file to
+  clean up) and names it in its ``hello`` reply (``"shm"``). It accepts only peers of its own
+  user id (``SO_PEERCRED``); every request still carries the token, checked as on ZeroMQ.
+- A request is one packet: an 8-byte sequence number, then the same msgpack header as on
+  ZeroMQ (no buffer frames). The engine handles it with the same code, so the semantics and the
+  error replies are the same.
+- Per connection the engine keeps a ring of ``DEPTH`` slots in a ``memfd`` (anonymous shared
+  memory, passed to the client once with ``SCM_RIGHTS`` and again whenever it must grow). A
+  reply is one packet: a fixed prefix (sequence number, ring generation, ring size, slot offset)
+  and the msgpack reply header; the frames lie in the slot, one after another, each at a 64-byte
+  aligned offset, in the order of the header's ``buffers`` list.
+- The client maps the ring and, by default, copies each frame out (one memcpy: frames then
+  belong to the caller, exactly as with ZeroMQ). With ``views=True`` it returns read-only numpy
+  views into the ring instead: a view stays valid until ``DEPTH - 1`` more renders on the same
+  client have returned (the slot is then reused); copy what you keep longer.
+- A reply to a request that timed out carries an old sequence number and is dropped. A dead
+  engine closes the socket: the client raises the same errors as on ZeroMQ (EngineError with
+  the exit code and log tail), and crash recovery works unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+import os
+import secrets
+import select
+import socket
+import struct
+from collections.abc import Callable
+
+import numpy as np
+
+from . import protocol as P
+
+DEPTH = 2  # ring slots per connection
+ALIGN = 64
+MAX_PACKET = 1 << 16  # a request larger than this goes over ZeroMQ
+SEQ = struct.Struct("<Q")
+REPLY = struct.Struct(
+    "<QIIQQ"
+)  # seq, ring generation, 1 if a new ring's fd rides along, ring size, slot offset
+
+
+def _aligned(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def layout(descs: list[dict]) -> list[tuple[int, int]]:
+    """(offset in the slot, bytes) of each described buffer."""
+    out, off = [], 0
+    for d in descs:
+        n = math.prod(d["shape"]) * np.dtype(P.DTYPES[d["dtype"]]).itemsize
+        out.append((off, n))
+        off += _aligned(n)
+    return out
+
+
+# ---------------------------------------------------------------- engine side
+class _Ring:
+    def __init__(self, slot_bytes: int, gen: int):
+        self.slot = max(_aligned(slot_bytes), 1 << 16)
+        self.size = self.slot * DEPTH
+        self.gen = gen
+        self.fd = os.memfd_create(f"embodied-frames-{gen}", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, self.size)
+        self.mm = mmap.mmap(self.fd, self.size)
+        self.next = 0
+
+    def close(self) -> None:
+        self.mm.close()
+        os.close(self.fd)
+
+
+class _Conn:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.ring: _Ring | None = None
+        self.gens = 0
+
+    def serve(self, handle: Callable[[list], list]) -> bool:
+        """Answer one request; False when the client has gone."""
+        try:
+            data = self.sock.recv(MAX_PACKET + SEQ.size)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        if len(data) < SEQ.size:
+            return True  # not even a sequence number: nothing to answer to
+        (seq,) = SEQ.unpack_from(data)
+        frames = handle([data[SEQ.size :]])
+        header, bufs = frames[0], frames[1:]
+        fds, base, new = [], 0, 0
+        if bufs:
+            sizes = [memoryview(b).nbytes for b in bufs]
+            need = sum(_aligned(n) for n in sizes)
+            if self.ring is None or need > self.ring.slot:
+                if self.ring is not None:
+                    self.ring.close()  # the client keeps its own mapping as long as it needs it
+                self.gens += 1
+                self.ring = _Ring(need, self.gens)
+                fds, new = [self.ring.fd], 1
+            ring = self.ring
+            base = (ring.next % DEPTH) * ring.slot
+            ring.next += 1
+            off = base
+            for b, n in zip(bufs, sizes):
+                ring.mm[off : off + n] = memoryview(np.ascontiguousarray(b)).cast("B")
+                off += _aligned(n)
+        ring = self.ring
+        prefix = REPLY.pack(seq, ring.gen if ring else 0, new, ring.size if ring else 0, base)
+        try:
+            if fds:
+                socket.send_fds(self.sock, [prefix + bytes(header)], fds)
+            else:
+                self.sock.send(prefix + bytes(header))
+        except OSError:
+            return False
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
+
+
+class FastServer:
+    """The engine's side: a listening socket plus one ring per client connection.
+
+    ``register(fd)``/``unregister(fd)`` add and remove file descriptors from the engine's poll
+    loop; call :meth:`ready` with a descriptor the loop found readable.
+    """
+
+    def __init__(
+        self,
+        handle: Callable[[list], list],
+        register: Callable[[int], None],
+        unregister: Callable[[int], None],
+    ):
+        self.handle, self.register, self.unregister = handle, register, unregister
+        self.name = f"embodied-{os.getpid()}-{secrets.token_hex(8)}"
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.listener.bind("\0" + self.name)
+        self.listener.listen(64)
+        self.listener.setblocking(False)
+        self.conns: dict[int, _Conn] = {}
+        register(self.listener.fileno())
+
+    def owns(self, fd) -> bool:
+        return fd == self.listener.fileno() or fd in self.conns
+
+    def ready(self, fd: int) -> None:
+        if fd == self.listener.fileno():
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            _pid, uid, _gid = struct.unpack("3i", creds)
+            if uid != os.getuid():
+                sock.close()  # another user: only this user's processes may map our frames
+                return
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            self.conns[sock.fileno()] = _Conn(sock)
+            self.register(sock.fileno())
+            return
+        conn = self.conns.get(fd)
+        if conn is not None and not conn.serve(self.handle):
+            self.unregister(fd)
+            del self.conns[fd]
+            conn.close()
+
+    def close(self) -> None:
+        for fd, conn in list(self.conns.items()):
+            self.unregister(fd)
+            conn.close()
+        self.conns.clear()
+        with contextlib.suppress(Exception):
+            self.unregister(self.listener.fileno())
+        self.listener.close()
+
+
+# ---------------------------------------------------------------- client side
+class FastClient:
+    """The client's side: one connection to an engine's fast path (see the module docstring)."""
+
+    def __init__(self, name: str, views: bool = False):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.connect("\0" + name)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        self.views = views
+        self.seq = 0
+        self.ring: mmap.mmap | None = None
+        self.gen = 0
+        self._poll = select.poll()
+        self._poll.register(self.sock.fileno(), select.POLLIN)
+
+    def send(self, header: bytes) -> int:
+        """Send one request header; returns its sequence number."""
+        self.seq += 1
+        self.sock.send(SEQ.pack(self.seq) + header)
+        return self.seq
+
+    def wait(self, ms: int) -> bool:
+        return bool(self._poll.poll(ms))
+
+    def receive(self) -> tuple[bytes, int, int] | None:
+        """One reply packet: (header bytes, slot offset, sequence number); None once closed."""
+        msg, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_PACKET, 1)
+        if not msg:
+            return None
+        seq, gen, new, size, base = REPLY.unpack_from(msg)
+        if fds:
+            try:
+                ring = mmap.mmap(fds[0], size, prot=mmap.PROT_READ)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            if new:
+                self.ring, self.gen = ring, gen  # views into an old ring keep it mapped
+        return msg[REPLY.size :], base, seq
+
+    def frames(self, reply: dict, base: int) -> list:
+        """The reply's buffers as the ZeroMQ path gives them (copies, or views into the ring)."""
+        descs = reply.get("buffers", [])
+        if not descs:
+            return []
+        view = memoryview(self.ring)
+        out = []
+        for off, n in layout(descs):
+            part = view[base + off : base + off + n]
+            out.append(part if self.views else bytearray(part))
+        return out
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()

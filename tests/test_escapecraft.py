@@ -1,0 +1,117 @@
+"""The EscapeCraft importer on their published levels (copied with their MIT license under tests/data)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from embodied.procedural.escapecraft import STEP_CAPS, import_level
+
+from embodied.errors import SpecError
+from embodied.solver import solve
+from embodied.validate import validate
+
+DATA = Path(__file__).parent / "data" / "escapecraft"
+LEVELS = sorted(p.stem for p in DATA.glob("level*.json"))
+TIERS = {"level1": 1, "level2": 2, "level3_key_first": 3, "level3_note_first": 3, "level3.5": 3.5}
+
+
+def _cases():
+    for lv in LEVELS:
+        yield lv, None
+        for sc in sorted((DATA / "scene_data" / lv).glob("*.json")):
+            yield lv, sc.name
+
+
+@pytest.mark.parametrize("level, scene", list(_cases()))
+def test_every_shipped_level_imports_validates_and_solves(level, scene):
+    sc = DATA / "scene_data" / level / scene if scene else None
+    spec = import_level(DATA / f"{level}.json", sc, seed=3)
+    report = validate(spec, walk=level == "level2" and scene is not None)  # one physical plan walk (slow)
+    assert report.ok, report.lines()
+    assert spec.metadata["tier"] == TIERS[level] and spec.max_steps == STEP_CAPS[TIERS[level]]
+
+
+def test_password_comes_from_the_seed_and_is_on_the_paper():
+    a = import_level(DATA / "level3_note_first.json", seed=1)
+    b = import_level(DATA / "level3_note_first.json", seed=2)
+    lock_a = a.obj("box_1").lock
+    assert lock_a.kind == "code" and lock_a.clues == ["note_1"]
+    assert lock_a.code in a.obj("note_1").text and lock_a.code != b.obj("box_1").lock.code
+    assert a.obj("box_1").contains == ["key_1", "note_2"]
+    assert "Journal of the Mansion" in a.obj("note_2").text
+
+
+def test_chain_order_key_first():
+    spec = import_level(DATA / "level3_key_first.json", seed=0)
+    plan = [s.verb + "(" + ",".join(s.args) + ")" for s in solve(spec).plan]
+    assert plan.index("Unlock(box_1,key_1)") < plan.index("Read(note_1)") < len(plan)
+    assert any(p.startswith("EnterCode(keypad") for p in plan)
+
+
+def test_scene_file_gives_room_exit_and_pose():
+    raw = json.loads((DATA / "scene_data" / "level2" / "1.json").read_text())
+    spec = import_level(DATA / "level2.json", DATA / "scene_data" / "level2" / "1.json")
+    poly = raw["room_polygon"][0]["polygon"]
+    w = max(p[0] for p in poly) - min(p[0] for p in poly)
+    assert spec.rooms[0].size[0] == pytest.approx(w, abs=0.01)
+    assert spec.doors[0].wall in ("north", "south", "east", "west") and spec.agents[0].at is not None
+    key = spec.obj("key_1")
+    assert key.at is not None
+
+
+def test_bad_level_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"room": {"exit": {"type": "key", "unlock_item_id": "key_9"}, "items": []}}')
+    with pytest.raises(SpecError, match="key_9"):
+        import_level(bad)
+    bad.write_text('{"room": {"exit": {"type": "interact"}, "items": [{"id": "x", "type": "lamp"}]}}')
+    with pytest.raises(SpecError, match="lamp"):
+        import_level(bad)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "import",
+            "escapecraft",
+            str(tmp_path / "nope.json"),
+            "--out",
+            "x.json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "no level file" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_cli_import_replays_in_the_engine(tmp_path):
+    out = tmp_path / "l2.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "import",
+            "escapecraft",
+            str(DATA / "level2.json"),
+            str(DATA / "scene_data" / "level2" / "1.json"),
+            "--out",
+            str(out),
+            "--seed",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "oracle escaped" in r.stdout
+    assert json.loads(out.read_text())["metadata"]["tier"] == 2
+    assert (tmp_path / "l2.map.png").stat().st_size > 1000 and (
+        tmp_path / "l2.thumb.png"
+    ).stat().st_size > 500
