@@ -36,7 +36,7 @@ import yaml
 from ..errors import ConfigError
 from .clue_text import clue_texts, new_code, part_text
 
-VERSION = 1
+VERSION = 2
 KNOBS: dict[str, tuple[int, int]] = {
     "rooms": (1, 4),
     "depth": (1, 6),
