@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import time
@@ -22,14 +21,9 @@ from collections import defaultdict
 
 
 def knobs_for(seed: int) -> dict:
-    from embodied.procedural.rules import KNOBS, MAX_WORK
+    from embodied.procedural.rules import sample_knobs
 
-    r = random.Random(seed * 7919 + 1)
-    while True:
-        k = {name: r.randint(lo, hi) for name, (lo, hi) in KNOBS.items()}
-        k["theme"] = r.choice(["manor", "lab", "ship"])
-        if k["branching"] * k["depth"] <= MAX_WORK and not (k["agents"] == 3 and 2 * k["depth"] > MAX_WORK):
-            return k
+    return sample_knobs(seed)
 
 
 def sweep(n: int, out: str | None, start: int = 0) -> int:
