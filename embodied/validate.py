@@ -40,9 +40,13 @@ class Report:
         return [f"{kind}: {path + ': ' if path else ''}{msg}" for kind, path, msg in self.problems]
 
 
-def validate(src: Any, max_states: int = 200_000, walk: bool = True) -> Report:
+def validate(
+    src: Any, max_states: int = 200_000, walk: bool = True, time_limit: float | None = 10.0
+) -> Report:
     """Check ``src`` (anything :func:`load_spec` takes); ``walk=False`` skips the physical plan walk
-    (for callers that replay the plan in the engine anyway, which checks strictly more)."""
+    (for callers that replay the plan in the engine anyway, which checks strictly more);
+    ``time_limit`` bounds each search in seconds (None: only ``max_states``, so the verdict does
+    not depend on the machine's load, as generators need)."""
     try:
         spec = load_spec(src)
     except SpecError as e:
@@ -51,7 +55,7 @@ def validate(src: Any, max_states: int = 200_000, walk: bool = True) -> Report:
     layout = build_layout(spec)
     report.problems += [("geometry", p, m) for p, m in layout.errors]
     report.problems += [("clue", p, m) for p, m in check_clues(spec)]
-    verdict = solve(spec, max_states=max_states)
+    verdict = solve(spec, max_states=max_states, time_limit=time_limit)
     report.verdict = verdict
     if not verdict.solvable:
         report.problems.append(("unsolvable", "goal", verdict.reason))
@@ -61,7 +65,7 @@ def validate(src: Any, max_states: int = 200_000, walk: bool = True) -> Report:
     for i, r in enumerate(spec.required):
         if goal_reachable(spec, frozenset([r])) is False:  # exact for monotone scenes, and fast
             continue
-        alt = solve(spec, max_states=max_states, forbid_unlock=frozenset([r]))
+        alt = solve(spec, max_states=max_states, forbid_unlock=frozenset([r]), time_limit=time_limit)
         if alt.solvable:
             steps = "; ".join(str(s).split(": ", 1)[1] for s in alt.plan)
             report.problems.append(

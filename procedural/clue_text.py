@@ -47,7 +47,7 @@ def clue_texts(
         legend = dict(zip(digits, pool))
         pairs = ", ".join(f"{legend[d]}={d}" for d in digits)
         seq = " ".join(legend[d] for d in code)
-        return [("note", f"Key: {pairs}."), ("note", f"{target.capitalize()}: {seq}")]
+        return [("note", f"Symbols for {target}: {pairs}."), ("note", f"{target.capitalize()}: {seq}")]
     inner = arithmetic(rng, code, target) if rng.random() < 0.5 else f"The code for {target} is {code}."
     return [("book", f"Day 12. I hid the combination where nobody reads. {inner}")]
 

@@ -36,7 +36,7 @@ import yaml
 from ..errors import ConfigError
 from .clue_text import clue_texts, new_code, part_text
 
-VERSION = 1
+VERSION = 2
 KNOBS: dict[str, tuple[int, int]] = {
     "rooms": (1, 4),
     "depth": (1, 6),
@@ -55,6 +55,17 @@ DEFAULTS: dict[str, Any] = {
     "theme": "manor",
 }
 MAX_WORK = 8  # branching x depth: independent chains multiply the states the exact solver must search
+
+
+def sample_knobs(seed: int) -> dict[str, Any]:
+    """Knobs drawn uniformly from their ranges (``MAX_WORK`` respected), from ``seed`` alone:
+    the sweep in ``benchmarks/generation.py`` and the slow tests use it."""
+    r = random.Random(seed * 7919 + 1)
+    while True:
+        k: dict[str, Any] = {name: r.randint(lo, hi) for name, (lo, hi) in KNOBS.items()}
+        k["theme"] = r.choice(list(themes()))
+        if k["branching"] * k["depth"] <= MAX_WORK and not (k["agents"] == 3 and 2 * k["depth"] > MAX_WORK):
+            return k
 
 
 @cache

@@ -140,3 +140,55 @@ def test_cli_no_replay_writes_spec_and_map(tmp_path):
     assert spec["metadata"]["difficulty"]["tier"] >= 1
     assert (tmp_path / "gen-manor-6.map.png").stat().st_size > 1000
     assert len((tmp_path / "index.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_sweep_seeds_across_the_knob_ranges_are_valid():
+    """A slice of the 1,000-seed sweep (``benchmarks/generation.py sweep`` runs all of them)."""
+    from embodied.procedural.rules import sample_knobs
+
+    for seed in range(0, 1000, 10):
+        spec = procedural.generate(seed, **sample_knobs(seed))
+        assert spec.metadata["difficulty"]["tier"] in (1, 2, 3, 4)
+
+
+@pytest.mark.slow
+def test_generated_scenes_replay_in_the_engine(tmp_path):
+    from embodied.procedural.accept import accept
+    from embodied.procedural.rules import sample_knobs
+
+    from embodied.engine import launch
+
+    with launch() as engine:
+        for seed in range(6):
+            spec = procedural.generate(seed, **sample_knobs(seed))
+            acc = accept(spec, engine, tmp_path)
+            assert acc.ok, (seed, acc.reason)
+            assert (tmp_path / f"{spec.name}.thumb.png").exists()
+
+
+@pytest.mark.slow
+def test_cli_replays_in_the_engine(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "gen",
+            "--seed",
+            "3",
+            "--depth",
+            "1",
+            "--rooms",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr
+    row = json.loads((tmp_path / "index.jsonl").read_text())
+    assert row["accepted"] and row["oracle_steps"] > 0
+    assert (tmp_path / "gen-manor-3.thumb.png").stat().st_size > 500

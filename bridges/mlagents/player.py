@@ -4,7 +4,7 @@ on our scenes and the genuine ``mlagents_envs`` client is tested end to end.
 
 Launched by ``UnityEnvironment`` with ``[-nographics -batchmode] --mlagents-port PORT [-logFile F]``
 plus ``additional_args``: ``--scene NAME`` (a task or shipped scene; default
-``escape/key-door``), ``--width/--height`` (pixels), ``--max-actions K``, ``--behavior NAME``,
+``escape/key-door``), ``--width/--height`` (pixels), ``--behavior NAME``,
 ``--renderer``, ``--render-only`` (no task: the Python side sends scene nodes, as the
 ``engine="unity"`` backend does), ``--parent-pid``. Other Unity options are ignored.
 
@@ -13,8 +13,9 @@ It connects (gRPC, to 127.0.0.1 only) to the Python side, sends its initializati
 status 400 (``close()``) ends it, and so does a lost connection. Its log goes to ``-logFile``.
 
 Task mode: behavior ``Embodied?team=0``; one ML-Agents agent per scene agent (a new agent id each
-episode); one visual observation (H, W, 3) PNG; one discrete branch of ``--max-actions``: action k
-is entry k of the agent's numbered allowed actions, the rest are masked; reward and done from the
+episode); one visual observation (H, W, 3) PNG; one discrete branch: the scene's fixed action
+table (:mod:`embodied.adapters.discrete`, the same as the Gymnasium Discrete mode; ``EnterCode``
+types the code the agent has learned), entries not offered right now are masked; reward and done from the
 env (``max_step_reached`` when the step budget ran out). After each step, a scene-channel event
 ``{"event": "step", "info": {agent: {...}}}`` carries the metadata. Scene-channel ops:
 ``set_scene`` (from the next reset), ``info``.
@@ -48,7 +49,6 @@ def parse_args(argv):
     p.add_argument("--scene", default="escape/key-door")
     p.add_argument("--width", type=int, default=84)
     p.add_argument("--height", type=int, default=84)
-    p.add_argument("--max-actions", type=int, default=24)
     p.add_argument("--behavior", default=None)
     p.add_argument("--renderer", default="software", choices=["software", "gl", "auto"])
     p.add_argument("--render-only", action="store_true")
@@ -95,8 +95,16 @@ class Game:
 
         if self.env is not None:
             self.env.close()
+        from embodied.adapters.discrete import build_table
+
         self.env = Env(self.next_scene, engine=self.engine, width=self.args.width, height=self.args.height)
         self.loaded_scene = self.next_scene
+        tables = {aid: build_table(self.env.world, aid) for aid in self.env.world.agent_ids}
+        if len({len(t) for t in tables.values()}) != 1:
+            raise ValueError(f"scene {self.next_scene!r}: the agents' action tables differ in size")
+        size = len(next(iter(tables.values())))
+        self.spec_dirty = self.spec_dirty or size != getattr(self, "table_size", size)
+        self.tables, self.table_size = tables, size
         self.obs, self.info = self.env.reset_all()
         self._new_ids()
 
@@ -119,12 +127,14 @@ class Game:
         """One step; returns the agent infos (terminal ones first after an episode ends)."""
         if self.render_only:
             return self._camera_infos()
+        from embodied.adapters.discrete import resolve
+
         env = self.env
         chosen = {}
         for aid, act in zip(env.world.agent_ids, actions):
-            allowed = env.allowed_actions(aid)
+            table = self.tables[aid]
             k = int(act.discrete_actions[0]) if act is not None and len(act.discrete_actions) else -1
-            chosen[aid] = allowed[k] if 0 <= k < len(allowed) else f"invalid action id {k}"
+            chosen[aid] = resolve(env.world, aid, table[k]) if 0 <= k < len(table) else f"invalid action {k}"
         obs, rew, term, trunc, info = env.step_all(chosen)
         self.obs, self.info = obs, {**self.info, **info}
         self.events.append(
@@ -141,15 +151,14 @@ class Game:
         from mlagents_envs.communicator_objects.agent_info_pb2 import AgentInfoProto
 
         out = []
-        k_max = self.args.max_actions
         for aid in self.env.world.agent_ids:
-            n = len(self.env.allowed_actions(aid))
+            offered = {_key(a) for a in self.env.allowed_actions(aid)}
             info = AgentInfoProto(
                 reward=float(rewards.get(aid, 0.0)),
                 done=done,
                 max_step_reached=truncated,
                 id=self.ids[aid],
-                action_mask=[k >= n for k in range(k_max)],
+                action_mask=[_key(a) not in offered for a in self.tables[aid]],  # True: masked
             )
             info.observations.append(_visual(self.obs[aid]["rgb"]))
             out.append(info)
@@ -161,7 +170,7 @@ class Game:
             BrainParametersProto,
         )
 
-        k = 1 if self.render_only else self.args.max_actions
+        k = 1 if self.render_only else self.table_size
         return BrainParametersProto(
             brain_name=self.behavior,
             is_training=True,
@@ -254,6 +263,11 @@ class Game:
         if self.env is not None:
             self.env.close()
         self.engine.close()
+
+
+def _key(action) -> tuple:
+    """An action without its code, so a table's ``EnterCode(t, ?)`` matches the offered ``EnterCode(t, <code>)``."""
+    return (action.name, action.args[:1]) if action.name == "EnterCode" else (action.name, tuple(action.args))
 
 
 def _visual(rgb: np.ndarray):

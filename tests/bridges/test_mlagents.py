@@ -44,11 +44,6 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-def _done_action(decision, k: int = 0) -> int:
-    """'Done' is the last allowed action: its index is the number of allowed actions - 1."""
-    return int((~decision.action_mask[0][k]).sum()) - 1
-
-
 def test_genuine_client_reset_step_side_channel_close(tmp_path):
     ch = scene_channel()
     env = open_unity(
@@ -64,9 +59,11 @@ def test_genuine_client_reset_step_side_channel_close(tmp_path):
         (behavior,) = env.behavior_specs
         spec = env.behavior_specs[behavior]
         assert behavior == "Embodied?team=0"
-        assert spec.observation_specs[0].shape == (48, 64, 3) and spec.action_spec.discrete_branches == (24,)
+        assert spec.observation_specs[0].shape == (48, 64, 3) and len(spec.action_spec.discrete_branches) == 1
+        done = spec.action_spec.discrete_branches[0] - 1  # the fixed action table ends with Done
         decision, terminal = env.get_steps(behavior)
         assert len(decision) == 1 and len(terminal) == 0
+        assert list(~decision.action_mask[0][0][:9]) == [True] * 9 and not decision.action_mask[0][0][done]
         assert decision.obs[0].shape == (1, 48, 64, 3) and 0 < decision.obs[0].mean() < 1
         first_id = int(decision.agent_id[0])
         rid = ch.request("info")
@@ -79,7 +76,7 @@ def test_genuine_client_reset_step_side_channel_close(tmp_path):
         assert not ch.replies[max(ch.replies)]["ok"] and "unknown op" in ch.replies[max(ch.replies)]["error"]
         # Done ends the episode: a terminal step, and the next episode with a new agent id
         decision, _ = env.get_steps(behavior)
-        env.set_actions(behavior, ActionTuple(discrete=np.array([[_done_action(decision)]], np.int32)))
+        env.set_actions(behavior, ActionTuple(discrete=np.array([[done]], np.int32)))
         env.step()
         decision, terminal = env.get_steps(behavior)
         assert list(terminal.agent_id) == [first_id] and not terminal.interrupted[0]
@@ -99,10 +96,10 @@ def test_gymnasium_and_pettingzoo_wrappers():
     try:
         obs, info = gym_env.reset()
         assert gym_env.observation_space.contains(obs) and obs.dtype == np.uint8
-        assert gym_env.action_space.n == 24 and info["action_mask"][:9].all() and not info["action_mask"][-1]
+        done = gym_env.action_space.n - 1  # Done ends the fixed action table
+        assert info["action_mask"][:9].all() and info["action_mask"][done]
         obs, _rew, term, trunc, info = gym_env.step(0)
         assert obs.shape == (48, 64, 3) and not term and not trunc
-        done = int(info["action_mask"].sum()) - 1
         _obs, _rew, term, trunc, _info = gym_env.step(done)
         assert term and not trunc
     finally:
@@ -115,13 +112,14 @@ def test_gymnasium_and_pettingzoo_wrappers():
     )
     try:
         obs, infos = par.reset()
+        assert all(i["action_mask"][:9].all() for i in infos.values())  # navigation is always offered
         assert par.agents == ["Embodied_0", "Embodied_1"] and all(
             o.shape == (48, 64, 3) for o in obs.values()
         )
         steps = 0
         while par.agents and steps < 5:  # a multi-agent episode: both act every step, then both say Done
-            acts = {a: (0 if steps < 2 else int(infos[a]["action_mask"].sum()) - 1) for a in par.agents}
-            obs, _rew, term, _trunc, infos = par.step(acts)
+            acts = {a: (0 if steps < 2 else par.action_space(a).n - 1) for a in par.agents}
+            obs, _rew, term, _trunc, _infos = par.step(acts)
             steps += 1
         assert steps == 3 and all(term.values()) and not par.agents
     finally:
@@ -191,3 +189,31 @@ def test_unknown_build_and_bad_host_are_clear_errors(tmp_path):
         embodied.launch(engine="unity", host="0.0.0.0")
     with pytest.raises(UnityEnvironmentException):
         open_unity(str(tmp_path / "missing.x86_64"), timeout_wait=5)
+
+
+@pytest.mark.slow
+def test_a_code_puzzle_solved_through_discrete_actions():
+    """The oracle's plan, as indices of the fixed action table, solves a code-locked room in the
+    player: EnterCode types the code the agent read."""
+    from embodied.bridges.mlagents.local_engine import LocalEngine
+    from embodied.bridges.mlagents.player import _key
+
+    from embodied.actions import parse_canonical
+    from embodied.adapters.discrete import build_table
+
+    with LocalEngine() as eng, Env("note_code", engine=eng, width=32, height=24) as env:
+        plan = [a if hasattr(a, "name") else parse_canonical(str(a)) for a, _o, _i in oracle_steps(env)]
+        table = [_key(a) for a in build_table(env.world, "a0")]
+    indices = [table.index(_key(a)) for a in plan]
+    assert any(str(a).startswith("EnterCode") for a in plan)
+    unity = open_unity(player_path(), timeout_wait=60, additional_args=[*SMALL, "--scene", "note_code"])
+    try:
+        unity.reset()
+        (b,) = unity.behavior_specs
+        for k in indices:
+            unity.set_actions(b, ActionTuple(discrete=np.array([[k]], np.int32)))
+            unity.step()
+        _decision, terminal = unity.get_steps(b)
+        assert len(terminal) == 1 and terminal.reward[0] >= 1.0 and not terminal.interrupted[0]
+    finally:
+        unity.close()
