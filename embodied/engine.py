@@ -539,7 +539,7 @@ def _cleanup() -> None:
 
 
 def launch(
-    engine: str = "panda3d",
+    engine: str | None = None,
     headless: bool = True,
     renderer: str = "software",
     host: str = "127.0.0.1",
@@ -570,7 +570,10 @@ def launch(
 
     Extra keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with
     the log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
+    ``engine`` defaults to ``$EMBODIED_ENGINE``, else ``"panda3d"`` (so code that launches with the
+    defaults, like the benchmark's workers, runs on another engine unchanged).
     """
+    engine = engine or os.environ.get("EMBODIED_ENGINE") or "panda3d"
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
     if ":" in ENGINES[engine]:  # a backend with its own launcher

@@ -347,3 +347,12 @@ def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
         assert time.monotonic() - t0 < 20  # a dead build is noticed at once, not at the request timeout
         assert env.engine_restarts == 1 and env.engine.process.pid != pid
         assert info["lastActionSuccess"] and obs["rgb"].shape == (48, 64, 3)
+
+
+def test_default_engine_from_the_environment(monkeypatch):
+    monkeypatch.setenv("EMBODIED_ENGINE", "unreal")
+    with embodied.launch(timeout=30) as eng:  # what code that launches with the defaults gets
+        assert isinstance(eng, UnrealCVEngine) and eng.hello()["engine"] == "unreal"
+    monkeypatch.setenv("EMBODIED_ENGINE", "nope")
+    with pytest.raises(EngineError, match="unknown engine 'nope'"):
+        embodied.launch()
