@@ -20,6 +20,11 @@ medians:
 - ``miniworld``: ``env.step(action_space.sample())`` of a MiniWorld env at the same size
   (in-process, no transport).
 
+A second table gives the same rounds per CPU-second (steps divided by the CPU time of this
+process, all its threads, plus our engine process): on a machine loaded by others, wall-clock
+rates of a two-process pipeline suffer more from scheduling than an in-process loop does, and
+CPU time shows what each system costs.
+
 "1 core" pins this process, the engine process and MiniWorld (in this process) to one CPU with
 ``sched_setaffinity``; "2 cores" lets them use both.
 """
@@ -47,14 +52,25 @@ def pin(pids: list[int], cpus: set[int]) -> None:
         os.sched_setaffinity(pid, cpus)
 
 
-def rate(step: Callable[[], None], seconds: float) -> float:
-    n, t0 = 0, time.perf_counter()
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by this process (all its threads) and the other ``pids``."""
+    total = time.process_time()
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rate(step: Callable[[], None], seconds: float, pids: list[int] = ()) -> tuple[float, float]:
+    """(steps per wall second, steps per CPU second of this process and ``pids``)."""
+    n, t0, c0 = 0, time.perf_counter(), cpu_seconds(pids)
     while True:
         step()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= seconds:
-            return n / dt
+            return n / dt, n / max(cpu_seconds(pids) - c0, 1e-9)
 
 
 class Ours:
@@ -175,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'size':>8s} {'cores':>5s} {'ours rgb':>9s} {'ours rgb+d+s':>12s} {'render-only':>11s} {'miniworld':>9s}"
     head += f" {'rgb/mw':>7s} {'rgbds/mw':>8s} {'rgbds/rgb':>9s} {'e2e/render':>10s}"
     print(head)
-    rows = []
+    rows, cpu_rows = [], []
     for size in args.sizes:
         w, h = parse_size(size)
         ours = Ours(args.scene, w, h, args.renderer)
@@ -199,16 +215,30 @@ def main(argv: list[str] | None = None) -> int:
                 for step in systems.values():  # warm up (first frames, buffers, caches)
                     rate(step, 0.2)
                 got: dict[str, list[float]] = {k: [] for k in systems}
+                cpu: dict[str, list[float]] = {k: [] for k in systems}
                 for _ in range(args.rounds):
                     for name, step in systems.items():
-                        got[name].append(rate(step, args.seconds))
+                        wall, per_cpu = rate(
+                            step, args.seconds, [ours.pid] if name.startswith("ours") else []
+                        )
+                        got[name].append(wall)
+                        cpu[name].append(per_cpu)
                 med = {k: statistics.median(v) for k, v in got.items()}
+                med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
                 rows.append((f"{w}x{h}", cores, med))
                 print(row(f"{w}x{h}", cores, med), flush=True)
+                cpu_rows.append(row(f"{w}x{h}", cores, med_cpu))
         finally:
             pin([0], set(all_cpus))
             for close in closers:
                 close()
+    print(
+        "\nthe same rounds per CPU-second (steps / CPU time of every process involved: this one with "
+        "its threads, and our engine), which load from other users distorts less than wall time:"
+    )
+    print(head)
+    print("\n".join(cpu_rows))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 

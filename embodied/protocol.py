@@ -176,8 +176,18 @@ def check_number(value: Any, field: str) -> float:
     return float(value)
 
 
+_PLAIN_NUMBERS = frozenset((int, float))
+
+
 def check_vec(value: Any, field: str, n: int = 3) -> tuple[float, ...]:
     """A list of n finite numbers."""
+    if type(value) is list and len(value) == n and all(type(v) in _PLAIN_NUMBERS for v in value):
+        try:  # the common case (every camera, every pose), checked in one pass
+            out = tuple(map(float, value))
+        except OverflowError:  # a huge int: the full check below says what is wrong
+            out = (math.inf,)
+        if all(map(math.isfinite, out)):
+            return out
     check_type(value, (list, tuple, np.ndarray), field, f"a list of {n} numbers")
     if len(value) != n:
         raise ProtocolError(f"field {field!r}: expected a list of {n} numbers, got {len(value)} items")
