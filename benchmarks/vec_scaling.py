@@ -23,6 +23,16 @@ import time
 import numpy as np
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by this process (all threads) and the engine processes ``pids``."""
+    total = time.process_time()
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def pin(pids: list[int], cpus: set[int]) -> None:
     for pid in pids:
         os.sched_setaffinity(pid, cpus)
@@ -74,28 +84,37 @@ def main(argv: list[str] | None = None) -> int:
             cpu = min(os.sched_getaffinity(0))
             pin([0] + [pid for _, pids in systems.values() for pid in pids], {cpu})
         got: dict[str, list[float]] = {k: [] for k in systems}
+        per_cpu: dict[str, list[float]] = {k: [] for k in systems}
         for step, _ in systems.values():  # warm up
             step()
         for _ in range(args.rounds):
-            for name, (step, _) in systems.items():
-                n, t0 = 0, time.perf_counter()
+            for name, (step, pids) in systems.items():
+                n, t0, c0 = 0, time.perf_counter(), cpu_seconds(pids)
                 while time.perf_counter() - t0 < args.seconds:
                     n += step()
                 got[name].append(n / (time.perf_counter() - t0))
+                per_cpu[name].append(n / max(cpu_seconds(pids) - c0, 1e-9))
     finally:
         single.close()
         for vec in vecs:
             vec.close()
     base = statistics.median(got["single env"])
+    base_cpu = statistics.median(per_cpu["single env"])
     cores = "1 core (everything pinned)" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
     print(
         f"{args.task}, {args.size}x{args.size} RGB, random navigation, {cores}, {args.rounds} alternating "
         f"rounds of {args.seconds:g} s, load average {os.getloadavg()[0]:.1f} (shared machine)"
     )
-    print(f"{'system':30s} {'env-steps/s':>12s} {'min':>8s} {'max':>8s} {'vs single':>10s}")
+    print(
+        f"{'system':30s} {'env-steps/s':>12s} {'min':>8s} {'max':>8s} {'vs single':>10s} "
+        f"{'per CPU-s':>10s} {'vs single':>10s}"
+    )
     for name, vals in got.items():
-        med = statistics.median(vals)
-        print(f"{name:30s} {med:12.0f} {min(vals):8.0f} {max(vals):8.0f} {med / base:10.2f}")
+        med, mc = statistics.median(vals), statistics.median(per_cpu[name])
+        print(
+            f"{name:30s} {med:12.0f} {min(vals):8.0f} {max(vals):8.0f} {med / base:10.2f} "
+            f"{mc:10.0f} {mc / base_cpu:10.2f}"
+        )
     return 0
 
 
