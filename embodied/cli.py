@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> module
     "play": "embodied.commands.play",
     "gen": "embodied.procedural.gen_cli",
     "import": "embodied.procedural.import_cli",
+    "bench": "embodied.bench.cli",
 }
 
 

@@ -1,0 +1,48 @@
+"""Agents for benchmark runs: a registered name (``oracle``, ``random``, ``human``,
+``openai:MODEL``) or a ``package.module:Class`` path, built once per agent id and episode."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from ..agents import AGENTS, make_agent
+from .suites import SuiteError
+
+
+def resolve(agent: str):
+    """The agent's class or factory; raises SuiteError with the known names when unknown."""
+    base = agent.split(":", 1)[0]
+    if base in AGENTS:
+        module, cls = AGENTS[base].split(":")
+        return None
+    if ":" in agent and "." in base:
+        module, cls = agent.split(":", 1)
+        try:
+            return getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError) as e:
+            raise SuiteError(f"cannot load agent {agent!r}: {e}") from None
+    raise SuiteError(f"unknown agent {agent!r}; known: {', '.join(sorted(AGENTS))} or package.module:Class")
+
+
+def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
+    """An agent object; ``seed`` and ``agent_id`` are passed when its constructor takes them."""
+    factory = resolve(agent)
+    if factory is None:
+        base = agent.split(":", 1)[0]
+        module, cls = AGENTS[base].split(":")
+        factory = getattr(importlib.import_module(module), cls)
+        call = lambda **kw: make_agent(agent, **kw)  # noqa: E731
+    else:
+        call = factory
+    try:
+        params = inspect.signature(factory).parameters
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    except (TypeError, ValueError):
+        params, takes_any = {}, True
+    kw = dict(kwargs)
+    for name, value in (("seed", seed), ("agent_id", agent_id)):
+        if name in params or takes_any:
+            kw.setdefault(name, value)
+    return call(**kw)

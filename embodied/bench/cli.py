@@ -1,0 +1,34 @@
+"""``embodied bench``: list, run, compare, report, export, freeze (one module per subcommand)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "list": ("cmd_list", "list the suites: tiers, episode counts, versions, availability"),
+    "run": ("cmd_run", "run an agent on suites into a resumable run directory"),
+    "compare": ("cmd_compare", "leaderboard of runs and paired differences with their errors"),
+    # "report": ("cmd_report", "one self-contained HTML report of runs (plots, replays, cost)"),
+    # "export": ("cmd_export", "export a run's steps as prompt/image/rationale/action JSONL for fine-tuning"),
+    "freeze": ("cmd_freeze", "compute and write a suite's lock file (scene hashes, oracle steps, budgets)"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="bench_cmd", required=True, metavar="{" + ",".join(COMMANDS) + "}")
+    for name, (module, text) in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        importlib.import_module(f"embodied.bench.{module}").add_arguments(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..errors import EmbodiedError
+
+    module = importlib.import_module(f"embodied.bench.{COMMANDS[args.bench_cmd][0]}")
+    try:
+        return module.main(args)
+    except (EmbodiedError, FileNotFoundError, NotADirectoryError) as e:
+        print(f"embodied bench {args.bench_cmd}: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2

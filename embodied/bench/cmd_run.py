@@ -1,0 +1,207 @@
+"""``embodied bench run``: run an agent on suites into a resumable run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .suites import SuiteError
+
+# VLM agent knobs passed through to the agent's constructor (recorded in config.json)
+AGENT_FLAGS = [
+    ("--base-url", "base_url", str, "OpenAI-compatible endpoint"),
+    ("--api-key-env", "api_key_env", str, "environment variable holding the API key"),
+    ("--temperature", "temperature", float, None),
+    ("--top-p", "top_p", float, None),
+    ("--max-tokens", "max_tokens", int, None),
+    ("--agent-seed", "seed", int, "sampling seed sent to the model"),
+    ("--image-size", "image_size", int, "resize frames to this size before sending"),
+    ("--jpeg-quality", "jpeg_quality", int, None),
+    ("--detail", "detail", str, "image detail: low | high | auto"),
+    ("--request-timeout", "timeout", float, "seconds per model request"),
+    ("--history", "history", str, "none | last:K | keyframes | full"),
+    ("--action-interface", "action_interface", str, "ids | free-text | both"),
+]
+AGENT_SWITCHES = [
+    ("--text-only", "text_only", "no image: a text description of the view"),
+    ("--hints", "hints", "the next checkpoint in words"),
+]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--suite", required=True, help="suite name(s), comma-separated: NAV,ESC (see 'embodied bench list')"
+    )
+    p.add_argument(
+        "--agent", required=True, help="oracle | random | human | openai:MODEL | package.module:Class"
+    )
+    p.add_argument("--out", required=True, help="run directory (created; the same command resumes it)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="parallel workers, each with its own engine (default 1)"
+    )
+    p.add_argument("--episodes", type=int, default=None, help="first K seeds of every tier")
+    p.add_argument("--tiers", default=None, help="comma-separated tiers, e.g. 1,2")
+    p.add_argument("--seeds", nargs="+", default=None, help="exact seeds, e.g. 0 1 2 or 0-4")
+    p.add_argument(
+        "--ray", default=None, metavar="ADDRESS", help="run on Ray: an address, or 'local' to start one"
+    )
+    p.add_argument("--size", type=int, default=224, help="frame width and height (default 224)")
+    p.add_argument(
+        "--frames",
+        default="gif",
+        choices=["none", "gif", "all"],
+        help="gif: captioned replay; all: also every frame as PNG (needed by export)",
+    )
+    p.add_argument(
+        "--agent-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other agent option (JSON values allowed)",
+    )
+    g = p.add_argument_group("VLM agent options (passed to the agent)")
+    for flag, dest, typ, text in AGENT_FLAGS:
+        g.add_argument(flag, dest=f"agent_{dest}", type=typ, default=None, help=text)
+    for flag, dest, text in AGENT_SWITCHES:
+        g.add_argument(flag, dest=f"agent_{dest}", action="store_true", default=None, help=text)
+
+
+def parse_seeds(items: list[str] | None) -> list[int] | None:
+    if items is None:
+        return None
+    out = []
+    for it in ",".join(items).split(","):
+        it = it.strip()
+        if not it:
+            continue
+        try:
+            if "-" in it[1:]:
+                a, b = it.split("-", 1)
+                out += list(range(int(a), int(b) + 1))
+            else:
+                out.append(int(it))
+        except ValueError:
+            raise SuiteError(
+                f"--seeds: {it!r} is not a seed; use numbers like 0 1 2 or a range 0-9"
+            ) from None
+    return out
+
+
+def agent_options(args: argparse.Namespace) -> dict:
+    opts = {}
+    for _, dest, *_ in AGENT_FLAGS + AGENT_SWITCHES:
+        v = getattr(args, f"agent_{dest}", None)
+        if v is not None:
+            opts[dest] = v
+    for kv in args.agent_opt:
+        if "=" not in kv:
+            raise SuiteError(f"--agent-opt {kv!r}: expected KEY=VALUE, e.g. --agent-opt temperature=0.2")
+        k, v = kv.split("=", 1)
+        try:
+            opts[k.replace("-", "_")] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k.replace("-", "_")] = v
+    return opts
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .agents import resolve
+    from .metrics import fmt
+    from .runner import RunSpec, run
+    from .suites import get_suite
+
+    if args.workers < 1:
+        raise SuiteError(f"--workers {args.workers}: use 1 or more")
+    suites = [get_suite(n.strip()) for n in args.suite.split(",") if n.strip()]
+    for s in suites:
+        ok, why = s.availability()
+        if not ok:
+            raise SuiteError(f"suite {s.name} is unavailable: {why}")
+    resolve(args.agent)
+    human = args.agent == "human"
+    if human and (args.workers > 1 or args.ray):
+        raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")
+    tiers = [t.strip() for t in args.tiers.split(",")] if args.tiers else None
+    if tiers:
+        known = {t.tier for s in suites for t in s.tiers}
+        bad = [t for t in tiers if t not in known]
+        if bad:
+            raise SuiteError(
+                f"--tiers: no tier {', '.join(bad)} in {args.suite}; tiers: {', '.join(sorted(known))}"
+            )
+    spec = RunSpec(
+        suites=suites,
+        agent=args.agent,
+        out=Path(args.out),
+        agent_options=agent_options(args),
+        tiers=tiers,
+        episodes=args.episodes,
+        seeds=parse_seeds(args.seeds),
+        workers=args.workers,
+        ray=args.ray,
+        size=args.size,
+        frames=args.frames,
+    )
+    if not spec.episode_list():
+        raise SuiteError("no episodes selected; check --tiers, --episodes and --seeds")
+    console = Console(stderr=True)
+    stats = {"ok": 0, "n": 0, "cost": 0.0}
+    if human:
+
+        def on_result(r, done, total):
+            console.print(
+                f"[{done}/{total}] {r['key']}: {'success' if r['success'] else 'failed'} in {r['steps']} steps"
+            )
+
+        metrics = run(spec, on_result=on_result)
+    else:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("success {task.fields[ok]}  cost ${task.fields[cost]:.4f}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            total = len(spec.episode_list())
+            task = bar.add_task(f"{args.agent} on {args.suite}", total=total, ok="-", cost=0.0)
+
+            def on_result(r, done, total):
+                stats["n"] += 1
+                stats["ok"] += bool(r["success"])
+                stats["cost"] += r.get("cost") or 0.0
+                bar.update(
+                    task,
+                    completed=done,
+                    ok=f"{stats['ok']}/{stats['n']}",
+                    cost=stats["cost"],
+                    description=f"{args.agent}: {r['key']}",
+                )
+
+            from .rundir import RunDir
+
+            bar.update(
+                task, completed=len(RunDir(spec.out).done_keys() & {e.key for _, e in spec.episode_list()})
+            )
+            metrics = run(spec, on_result=on_result)
+    out = Console()
+    for name, s in metrics["suites"].items():
+        for t, m in s["tiers"].items():
+            out.print(
+                f"{name} tier {t}: success {fmt(m['success'], pct=True)} %  SPL {fmt(m['spl'])}  steps {fmt(m['steps'], digits=1)}  (n={m['episodes']})"
+            )
+    out.print(f"run directory: {spec.out}  (metrics.json, results.jsonl, episodes/)")
+    return 0

@@ -1,0 +1,262 @@
+"""Benchmark suites as data: ``tasks/<suite>.yaml`` plus a frozen ``tasks/<suite>.lock.json``.
+
+A suite YAML names a seeded scene builder (``module:function``, called as
+``builder(rng, **tier.params)``) or, for imported and generated suites, a ``source`` that
+produces scenes; its tiers of rising difficulty; how many seeds per tier; and the step budget
+rule. ``version`` is bumped whenever the episodes change; every result line carries it.
+
+The lock file freezes what a run must reproduce: per episode (``tier/seed``) the scene's hash,
+the oracle's step count (the shortest known path, SPL's ``L*``) and the step budget; for
+generated suites the scenes themselves. ``embodied bench freeze SUITE`` writes it. A run
+refuses an episode whose scene hash differs from the lock (the builder changed without a
+version bump), so two labs running version N run the same episodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import random
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import EmbodiedError, SpecError
+from ..spec import Spec, load_spec
+from .budget import budget as budget_rule
+from .budget import oracle_steps
+
+
+class SuiteError(EmbodiedError, ValueError):
+    """A suite is unknown, unavailable, or its data is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One benchmark episode: a scene of a suite's tier, built from a seed."""
+
+    suite: str
+    version: int
+    tier: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.suite}/{self.tier}/{self.seed}"
+
+
+@dataclass
+class Tier:
+    tier: str
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    max_steps: int | None = None  # a source's own step cap (overrides the budget rule)
+
+
+def spec_hash(spec: Spec) -> str:
+    """A short, stable hash of a scene (its canonical JSON)."""
+    text = json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Suite:
+    name: str
+    version: int
+    description: str
+    tiers: list[Tier]
+    builder: str | None = None
+    source: str | None = None  # "module:function" giving (available, reason) and scenes
+    budget: dict[str, float] = field(default_factory=lambda: {"factor": 3, "slack": 20})
+    path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    # -------------------------------------------------------------- data
+    @property
+    def definition_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def lock_path(self) -> Path | None:
+        return self.path.with_name(self.path.stem + ".lock.json") if self.path else None
+
+    def lock(self) -> dict[str, Any]:
+        """The frozen episodes (empty when not frozen yet)."""
+        return _read_lock(str(self.lock_path)) if self.lock_path else {}
+
+    def availability(self) -> tuple[bool, str]:
+        """(available, reason when not)."""
+        if self.source:
+            module, fn = self.source.split(":")
+            try:
+                check = getattr(importlib.import_module(module), fn + "_available")
+            except (ImportError, AttributeError) as e:
+                return False, f"its source {self.source} is not installed ({e})"
+            return check(self)
+        return True, ""
+
+    def tier(self, name: str) -> Tier:
+        for t in self.tiers:
+            if t.tier == str(name):
+                return t
+        raise SuiteError(
+            f"suite {self.name} has no tier {name!r}; tiers: {', '.join(t.tier for t in self.tiers)}"
+        )
+
+    def episodes(
+        self, tiers: list[str] | None = None, episodes: int | None = None, seeds: list[int] | None = None
+    ) -> list[Episode]:
+        """The episodes of the chosen tiers (all by default): the first ``episodes`` seeds of each,
+        or exactly ``seeds``."""
+        chosen = [self.tier(t) for t in tiers] if tiers else self.tiers
+        out = []
+        for t in chosen:
+            ss = list(seeds) if seeds is not None else t.seeds[: episodes or None]
+            out += [Episode(self.name, self.version, t.tier, s) for s in ss]
+        return out
+
+    # -------------------------------------------------------------- scenes
+    def spec(self, tier: str, seed: int) -> Spec:
+        """The scene of one episode."""
+        t = self.tier(tier)
+        frozen = self.lock().get("episodes", {}).get(f"{t.tier}/{seed}", {})
+        if "spec" in frozen:
+            return load_spec(frozen["spec"])
+        if self.source:
+            module, fn = self.source.split(":")
+            return load_spec(getattr(importlib.import_module(module), fn)(self, t, seed))
+        if not self.builder:
+            raise SuiteError(f"suite {self.name} has neither a builder nor a source")
+        module, fn = self.builder.split(":")
+        data = getattr(importlib.import_module(module), fn)(random.Random(seed), **t.params)
+        data.setdefault("seed", seed)
+        data["name"] = f"{self.name.lower()}_t{t.tier}_s{seed}"
+        try:
+            return load_spec(data)
+        except SpecError as e:
+            raise SuiteError(f"suite {self.name} tier {t.tier} seed {seed}: {e}") from None
+
+    def frozen(self, tier: str, seed: int) -> dict[str, Any] | None:
+        return self.lock().get("episodes", {}).get(f"{tier}/{seed}")
+
+    def plan(self, tier: str, seed: int, spec: Spec | None = None) -> dict[str, Any]:
+        """``{"hash", "optimal", "budget"}`` for an episode: from the lock, else computed now."""
+        spec = spec or self.spec(tier, seed)
+        h = spec_hash(spec)
+        frozen = self.frozen(tier, seed)
+        if frozen and self.lock().get("version") == self.version:
+            if frozen["hash"] != h:
+                raise SuiteError(
+                    f"{self.name} v{self.version} tier {tier} seed {seed}: the scene's hash {h} differs from the "
+                    f"frozen {frozen['hash']}; bump the suite's version and run 'embodied bench freeze {self.name}'"
+                )
+            return {"hash": h, "optimal": frozen["optimal"], "budget": frozen["budget"]}
+        optimal = oracle_steps(spec)
+        cap = self.tier(tier).max_steps
+        return {"hash": h, "optimal": optimal, "budget": cap or budget_rule(optimal, **self.budget)}
+
+    def freeze(self, progress=None) -> dict[str, Any]:
+        """Compute every episode's hash, oracle steps and budget, and write the lock file."""
+        old = self.lock() if self.lock().get("version") == self.version else {}
+        eps = {}
+        for ep in self.episodes():
+            key = f"{ep.tier}/{ep.seed}"
+            spec = self.spec(ep.tier, ep.seed)
+            optimal = oracle_steps(spec)
+            cap = self.tier(ep.tier).max_steps
+            eps[key] = {
+                "hash": spec_hash(spec),
+                "optimal": optimal,
+                "budget": cap or budget_rule(optimal, **self.budget),
+            }
+            if "spec" in old.get("episodes", {}).get(key, {}):
+                eps[key]["spec"] = old["episodes"][key]["spec"]
+            if progress:
+                progress(ep)
+        data = {
+            "suite": self.name,
+            "version": self.version,
+            "definition": self.definition_hash,
+            "episodes": eps,
+        }
+        self.lock_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        _read_lock.cache_clear()
+        return data
+
+    def lock_status(self) -> str:
+        lk = self.lock()
+        if not lk:
+            return "not frozen"
+        if lk.get("version") != self.version or lk.get("definition") != self.definition_hash:
+            return "stale lock"
+        return "frozen"
+
+
+@cache
+def _read_lock(path: str) -> dict[str, Any]:
+    p = Path(path)
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
+    where = str(path or "suite")
+    for k in ("suite", "version", "tiers"):
+        if k not in data:
+            raise SuiteError(f"{where}: missing {k!r}")
+    n_seeds = int(data.get("seeds", 10))
+    tiers = []
+    for i, t in enumerate(data["tiers"]):
+        if "tier" not in t:
+            raise SuiteError(f"{where}: tiers[{i}] has no 'tier' name")
+        seeds = t.get("seeds", list(range(n_seeds)))
+        if isinstance(seeds, int):
+            seeds = list(range(seeds))
+        tiers.append(
+            Tier(
+                str(t["tier"]),
+                t.get("description", ""),
+                dict(t.get("params", {})),
+                list(seeds),
+                t.get("max_steps"),
+            )
+        )
+    return Suite(
+        name=str(data["suite"]).upper(),
+        version=int(data["version"]),
+        description=data.get("description", ""),
+        tiers=tiers,
+        builder=data.get("builder"),
+        source=data.get("source"),
+        budget=dict(data.get("budget", {"factor": 3, "slack": 20})),
+        path=path,
+        raw=data,
+    )
+
+
+def suite_dirs() -> list[Path]:
+    return [Path(str(resources.files("embodied.tasks_data")))]
+
+
+def load_suites() -> dict[str, Suite]:
+    """Every suite shipped in ``tasks/``, by upper-case name."""
+    out: dict[str, Suite] = {}
+    for d in suite_dirs():
+        for p in sorted(d.glob("*.yaml")):
+            s = parse_suite(yaml.safe_load(p.read_text()), p)
+            out[s.name] = s
+    return out
+
+
+def get_suite(name: str) -> Suite:
+    suites = load_suites()
+    if name.upper() not in suites:
+        if Path(name).suffix in (".yaml", ".yml") and Path(name).exists():
+            return parse_suite(yaml.safe_load(Path(name).read_text()), Path(name))
+        raise SuiteError(f"unknown suite {name!r}; suites: {', '.join(suites)} (or a path to a suite .yaml)")
+    return suites[name.upper()]
