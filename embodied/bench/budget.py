@@ -63,4 +63,4 @@ def oracle_steps(spec: Spec, fov: float = 90.0, aspect: float = 1.0, limit: int 
 
 def budget(optimal: int, factor: float = 3.0, slack: int = 20) -> int:
     """The step budget for an episode whose oracle needs ``optimal`` steps."""
-    return int(math.ceil(optimal * factor)) + slack
+    return math.ceil(optimal * factor) + slack

@@ -8,6 +8,7 @@ the suite's YAML in ``tasks/`` (see docs/benchmark.md). Every scene states its t
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -26,7 +27,7 @@ def _rooms(rng: random.Random, n: int) -> tuple[list[dict], list[str]]:
 
 
 def _open_doors(ids: list[str]) -> list[dict]:
-    return [{"id": f"door_{a}_{b}", "between": [a, b], "open": True} for a, b in zip(ids, ids[1:])]
+    return [{"id": f"door_{a}_{b}", "between": [a, b], "open": True} for a, b in itertools.pairwise(ids)]
 
 
 def _code(rng: random.Random, n: int = 4) -> str:
@@ -319,7 +320,7 @@ def collab(rng: random.Random, agents: int = 2, depth: int = 1) -> dict[str, Any
         rng.shuffle(walls[r])
     doors: list[dict[str, Any]] = [
         {"id": f"sealed_{i}", "between": [a, b], "lock": {"kind": "code", "code": "000000"}}
-        for i, (a, b) in enumerate(zip(ids[: readers + 1], ids[1 : readers + 1]))
+        for i, (a, b) in enumerate(itertools.pairwise(ids))
     ]
     objects: list[dict[str, Any]] = []
     codes = [_code(rng) for _ in range(depth)]

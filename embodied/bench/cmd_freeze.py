@@ -22,6 +22,6 @@ def main(args: argparse.Namespace) -> int:
         n = len(s.episodes())
         with Progress(transient=True) as bar:
             task = bar.add_task(f"{s.name} v{s.version}", total=n)
-            data = s.freeze(progress=lambda ep: bar.advance(task))
+            data = s.freeze(progress=lambda ep, t=task: bar.advance(t))
         print(f"{s.name} v{s.version}: {len(data['episodes'])} episodes frozen into {s.lock_path}")
     return 0

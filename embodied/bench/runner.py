@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
 import shutil
 import time
@@ -33,10 +34,8 @@ def _engine(restart: bool):
     if _ENGINE is not None and (
         restart or (_ENGINE.process is not None and _ENGINE.process.poll() is not None)
     ):
-        try:
+        with contextlib.suppress(Exception):
             _ENGINE.close()
-        except Exception:
-            pass
         _ENGINE = None
     if _ENGINE is None:
         _ENGINE = launch()
