@@ -320,7 +320,7 @@ def collab(rng: random.Random, agents: int = 2, depth: int = 1) -> dict[str, Any
         rng.shuffle(walls[r])
     doors: list[dict[str, Any]] = [
         {"id": f"sealed_{i}", "between": [a, b], "lock": {"kind": "code", "code": "000000"}}
-        for i, (a, b) in enumerate(itertools.pairwise(ids))
+        for i, (a, b) in enumerate(itertools.pairwise(ids[: readers + 1]))
     ]
     objects: list[dict[str, Any]] = []
     codes = [_code(rng) for _ in range(depth)]
