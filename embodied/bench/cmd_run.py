@@ -155,6 +155,10 @@ def main(args: argparse.Namespace) -> int:
     )
     if not spec.episode_list():
         raise SuiteError("no episodes selected; check --tiers, --episodes and --seeds")
+    from .. import __version__
+    from .rundir import RunDir
+
+    RunDir(spec.out).check(spec.config(__version__))
     console = Console(stderr=True)
     stats = {"ok": 0, "n": 0, "cost": 0.0}
     if human:

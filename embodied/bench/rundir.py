@@ -42,16 +42,25 @@ class RunDir:
             raise SuiteError(f"{self.path} is not a benchmark run directory (no config.json)")
         return json.loads(self.config_path.read_text())
 
+    def check(self, config: dict[str, Any]) -> None:
+        """Raise SuiteError when an existing run here was started with other pinned settings."""
+        if not self.exists():
+            if self.path.exists() and not self.path.is_dir():
+                raise SuiteError(f"--out {self.path} is a file; give a directory")
+            return
+        old = self.config()
+        for k in PINNED:
+            if old.get(k) != config.get(k):
+                raise SuiteError(
+                    f"{self.path} holds a run with a different {k} ({old.get(k)!r}, now {config.get(k)!r}); "
+                    "use another --out or the original settings to resume it"
+                )
+
     def start(self, config: dict[str, Any]) -> None:
         """Create the directory, or check that an existing one was started with the same settings."""
+        self.check(config)
         if self.exists():
             old = self.config()
-            for k in PINNED:
-                if old.get(k) != config.get(k):
-                    raise SuiteError(
-                        f"{self.path} holds a run with a different {k} ({old.get(k)!r}, now {config.get(k)!r}); "
-                        "use another --out or the original settings to resume it"
-                    )
             merged = {
                 **old,
                 "episodes": sorted(set(old.get("episodes", [])) | set(config.get("episodes", []))),

@@ -1,0 +1,258 @@
+"""The benchmark harness end to end with real engines: suites, runs, resume, retries, metrics, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from embodied.bench.metrics import aggregate, mean_se, paired
+from embodied.bench.rundir import RunDir
+from embodied.bench.runner import RunSpec, run
+from embodied.bench.suites import get_suite, load_suites
+from embodied.cli import main as cli
+
+REPO = Path(__file__).resolve().parents[2]
+STABLE = (
+    "success",
+    "progress",
+    "spl",
+    "steps",
+    "invalid_rate",
+    "failed_interaction_rate",
+    "loop_rate",
+    "scene_hash",
+)
+
+
+def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "embodied.cli", "bench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+    )
+
+
+def test_suites_are_data_with_tiers_seeds_versions_and_frozen_budgets():
+    suites = load_suites()
+    assert {"NAV", "SEARCH", "MANIP", "ESC", "COLLAB"} <= set(suites)
+    for s in suites.values():
+        if not s.availability()[0]:
+            continue
+        assert len(s.tiers) >= 3 and all(len(t.seeds) >= 10 for t in s.tiers), s.name
+        assert s.version >= 1 and s.lock_status() == "frozen", (s.name, s.lock_status())
+        for t in s.tiers:  # the builders still produce the frozen scenes (hash check inside plan)
+            p = s.plan(t.tier, t.seeds[0])
+            assert p["budget"] > p["optimal"] > 0
+
+
+def test_collab_scenes_have_two_or_three_agents_and_budgets_grow_with_tier():
+    s = get_suite("COLLAB")
+    assert [len(s.spec(t.tier, 0).agents) for t in s.tiers] == [2, 2, 3]
+    for name in ("NAV", "ESC"):
+        s = get_suite(name)
+        means = [sum(s.plan(t.tier, k)["optimal"] for k in t.seeds) / len(t.seeds) for t in s.tiers]
+        assert means == sorted(means) and means[0] < means[-1], (name, means)
+
+
+def test_oracle_run_writes_config_results_replays_metrics(tmp_path):
+    out = tmp_path / "run"
+    m = run(
+        RunSpec([get_suite("MANIP"), get_suite("COLLAB")], "oracle", out, tiers=["1"], episodes=1, size=64)
+    )
+    assert m["overall"]["success"]["mean"] == 1.0 and m["overall"]["spl"]["mean"] == 1.0
+    rd = RunDir(out)
+    cfg = rd.config()
+    assert (
+        cfg["suites"]["MANIP"]["version"] == 1
+        and cfg["agent"] == "oracle"
+        and cfg["episodes"]
+        == [
+            "MANIP/1/0",
+            "COLLAB/1/0",
+        ]
+    )
+    rs = rd.results()
+    assert [r["key"] for r in rs] == ["MANIP/1/0", "COLLAB/1/0"] and all(r["version"] == 1 for r in rs)
+    assert rs[1]["agents"] == 2
+    for r in rs:
+        assert (out / r["replay"]).stat().st_size > 1000
+        steps = [
+            json.loads(x) for x in (out / "episodes" / r["key"] / "steps.jsonl").read_text().splitlines()
+        ]
+        assert steps and steps[-1]["progress"] == 1.0
+    assert json.loads((out / "metrics.json").read_text())["suites"]["COLLAB"]["tiers"]["1"]["episodes"] == 1
+
+
+def test_engine_crash_retries_the_episode_from_its_start(tmp_path):
+    out = tmp_path / "run"
+    agent = "tests.bench.agents:CrashOnce"
+    m = run(
+        RunSpec(
+            [get_suite("NAV")],
+            agent,
+            out,
+            tiers=["2"],
+            episodes=1,
+            size=64,
+            agent_options={"marker": str(tmp_path / "crashed")},
+        )
+    )
+    (r,) = RunDir(out).results()
+    assert (tmp_path / "crashed").exists()
+    assert r["retries"] == 1 and "EngineError" in r["retry_errors"][0] and r["success"]
+    assert r["steps"] == r["optimal_steps"]  # counted from the restart, not added to the lost attempt
+    assert m["overall"]["retries"] == 1
+
+
+def test_telemetry_tokens_cost_and_captions(tmp_path):
+    out = tmp_path / "run"
+    m = run(RunSpec([get_suite("NAV")], "tests.bench.agents:Talker", out, tiers=["1"], episodes=2, size=64))
+    g = m["suites"]["NAV"]["tiers"]["1"]
+    r = RunDir(out).results()[0]
+    assert (
+        r["tokens"] == 110 * r["steps"]
+        and r["images"] == r["steps"]
+        and r["cost"] == pytest.approx(0.001 * r["steps"])
+    )
+    assert g["cost_per_success"] == pytest.approx(g["cost_total"] / 2)
+    step = json.loads((out / "episodes/NAV/1/0/steps.jsonl").read_text().splitlines()[0])
+    assert step["thought"].startswith("I will") and step["prompt"]
+
+
+def test_kill_with_sigkill_and_resume_gives_the_same_metrics(tmp_path):
+    args = ["run", "--suite", "NAV", "--tiers", "1", "--episodes", "5", "--agent", "random", "--size", "48"]
+    full = tmp_path / "full"
+    assert bench(*args, "--out", str(full)).returncode == 0
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "bench", *args, "--out", str(cut)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (
+        (cut / "results.jsonl").exists() and (cut / "results.jsonl").read_text().count("\n") >= 1
+    ):
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = RunDir(cut).results()
+    assert 1 <= len(before) < 5, "killed midway"
+    r = bench(*args, "--out", str(cut))
+    assert r.returncode == 0, r.stderr
+    lines = (cut / "results.jsonl").read_text().splitlines()
+    keys = [json.loads(x)["key"] for x in lines]
+    assert len(keys) == len(set(keys)) == 5, "every episode exactly once"
+    a = {x["key"]: x for x in RunDir(full).results()}
+    b = {x["key"]: x for x in RunDir(cut).results()}
+    assert {k: [a[k][f] for f in STABLE] for k in a} == {k: [b[k][f] for f in STABLE] for k in b}
+    ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (full, cut))
+    for f in ("success", "progress", "spl", "steps", "loop_rate"):
+        assert ma["overall"][f] == mb["overall"][f]
+    assert json.loads((cut / "config.json").read_text())["resumed"] == 1
+
+
+def test_torn_last_line_is_dropped_and_the_episode_rerun(tmp_path):
+    out = tmp_path / "run"
+    spec = RunSpec([get_suite("MANIP")], "oracle", out, tiers=["1"], episodes=2, size=48, frames="none")
+    run(spec)
+    raw = (out / "results.jsonl").read_bytes()
+    (out / "results.jsonl").write_bytes(
+        raw[: raw.rfind(b"\n", 0, len(raw) - 1) + 1] + b'{"key": "MANIP/1/1", "succ'
+    )
+    run(spec)
+    keys = [json.loads(x)["key"] for x in (out / "results.jsonl").read_text().splitlines()]
+    assert keys == ["MANIP/1/0", "MANIP/1/1"]
+
+
+def test_process_pool_runs_the_same_episodes(tmp_path):
+    spec = dict(tiers=["1"], episodes=2, size=48, frames="none")
+    run(RunSpec([get_suite("MANIP")], "random", tmp_path / "a", **spec))
+    run(RunSpec([get_suite("MANIP")], "random", tmp_path / "b", workers=2, **spec))
+    a, b = ({r["key"]: [r[f] for f in STABLE] for r in RunDir(tmp_path / d).results()} for d in "ab")
+    assert a == b and len(a) == 2
+
+
+def test_metrics_mean_se_and_paired_difference():
+    assert mean_se([1, 0, 1, 0]) == (0.5, pytest.approx(0.2886751))
+    a = [{"key": f"S/1/{i}", "suite": "S", "tier": "1", "success": i % 2} for i in range(4)]
+    b = [{"key": f"S/1/{i}", "suite": "S", "tier": "1", "success": 1} for i in range(4)]
+    d = paired(a, b)
+    assert d["n"] == 4 and d["mean"] == 0.5 and d["se"] == pytest.approx(0.2886751)
+    m = aggregate(b)
+    assert m["suites"]["S"]["tiers"]["1"]["success"] == {"mean": 1.0, "se": 0.0}
+
+
+def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
+    assert cli(["bench", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("NAV", "SEARCH", "MANIP", "ESC", "COLLAB"):
+        assert name in out
+    a, b = str(tmp_path / "o"), str(tmp_path / "r")
+    for agent, d in (("oracle", a), ("random", b)):
+        assert (
+            cli(
+                [
+                    "bench",
+                    "run",
+                    "--suite",
+                    "MANIP",
+                    "--tiers",
+                    "1",
+                    "--episodes",
+                    "2",
+                    "--agent",
+                    agent,
+                    "--out",
+                    d,
+                    "--size",
+                    "48",
+                    "--frames",
+                    "none",
+                ]
+            )
+            == 0
+        )
+    capsys.readouterr()
+    assert cli(["bench", "compare", a, b]) == 0
+    out = capsys.readouterr().out
+    assert "leaderboard" in out and "paired difference" in out and "100.0 ± 0.0" in out
+    for argv, needle in (
+        (["run", "--suite", "NOPE", "--agent", "oracle", "--out", a], "unknown suite 'NOPE'"),
+        (["run", "--suite", "NAV", "--agent", "wizard", "--out", a], "unknown agent 'wizard'"),
+        (["run", "--suite", "NAV", "--tiers", "9", "--agent", "oracle", "--out", a], "no tier 9"),
+        (
+            [
+                "run",
+                "--suite",
+                "MANIP",
+                "--tiers",
+                "1",
+                "--episodes",
+                "2",
+                "--agent",
+                "random",
+                "--out",
+                a,
+                "--size",
+                "48",
+                "--frames",
+                "none",
+            ],
+            "different agent",
+        ),
+        (["compare", str(tmp_path / "missing")], "no such run directory"),
+        (["run", "--suite", "NAV", "--seeds", "x", "--agent", "oracle", "--out", a], "--seeds"),
+    ):
+        assert cli(["bench", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, err
