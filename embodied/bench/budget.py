@@ -53,7 +53,7 @@ def oracle_steps(spec: Spec, fov: float = 90.0, aspect: float = 1.0, limit: int 
             r = apply(world, aid, act)
             infos[aid] = {"action": str(act), "lastActionSuccess": r.success}
             done = done or (act.name == "Done")
-        world.state["step"] += 1
+        world.tick()
         if world.goal_reached():
             return step
         if done:

@@ -1,4 +1,8 @@
-"""``embodied bench``: list, run, compare, report, export, freeze (one module per subcommand)."""
+"""Benchmark suites: list, run, compare, report, export, freeze.
+
+One module per subcommand (``embodied/bench/cmd_*.py``), each with ``add_arguments``/``main``;
+see docs/benchmark.md.
+"""
 
 from __future__ import annotations
 
@@ -24,11 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import EmbodiedError
-
     module = importlib.import_module(f"embodied.bench.{COMMANDS[args.bench_cmd][0]}")
     try:
         return module.main(args)
-    except (EmbodiedError, FileNotFoundError, NotADirectoryError) as e:
+    except (FileNotFoundError, NotADirectoryError) as e:
         print(f"embodied bench {args.bench_cmd}: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -26,13 +26,13 @@ from typing import Any
 
 import yaml
 
-from ..errors import EmbodiedError, SpecError
+from ..errors import ConfigError, SpecError
 from ..spec import Spec, load_spec
 from .budget import budget as budget_rule
 from .budget import oracle_steps
 
 
-class SuiteError(EmbodiedError, ValueError):
+class SuiteError(ConfigError):
     """A suite is unknown, unavailable, or its data is inconsistent."""
 
 
