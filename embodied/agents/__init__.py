@@ -14,6 +14,7 @@ AGENTS: dict[str, str] = {
     "oracle": "embodied.agents.oracle:OracleAgent",
     "random": "embodied.agents.random:RandomAgent",
     "openai": "embodied.agents.openai_agent:OpenAIAgent",  # openai:MODEL, any OpenAI-compatible endpoint
+    "human": "embodied.agents.human:HumanAgent",
 }
 
 

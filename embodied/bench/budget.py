@@ -35,6 +35,13 @@ class _DryEnv:
 
 def oracle_steps(spec: Spec, fov: float = 90.0, aspect: float = 1.0, limit: int = 5000) -> int:
     """Env steps the oracle takes to reach the goal of ``spec`` (all agents acting each step)."""
+    return len(oracle_actions(spec, fov, aspect, limit))
+
+
+def oracle_actions(
+    spec: Spec, fov: float = 90.0, aspect: float = 1.0, limit: int = 5000
+) -> list[dict[str, Action]]:
+    """The oracle's actions, one ``{agent: action}`` per env step, until the goal is reached."""
     from ..agents.oracle import OracleAgent
 
     world = World(spec, NavConfig(fov=fov), aspect=aspect)
@@ -45,17 +52,20 @@ def oracle_steps(spec: Spec, fov: float = 90.0, aspect: float = 1.0, limit: int 
     for a in agents.values():
         a.reset(env)
     infos: dict[str, dict | None] = {aid: None for aid in agents}
-    for step in range(1, limit + 1):
+    taken: list[dict[str, Action]] = []
+    for _ in range(limit):
         acts = {aid: agents[aid].act(None, infos[aid]) for aid in world.agent_ids}
         done = False
         for aid, act in acts.items():
             act = act if isinstance(act, Action) else Action(str(act))
             r = apply(world, aid, act)
             infos[aid] = {"action": str(act), "lastActionSuccess": r.success}
+            acts[aid] = act
             done = done or (act.name == "Done")
         world.tick()
+        taken.append(acts)
         if world.goal_reached():
-            return step
+            return taken
         if done:
             break
     raise BudgetError(f"the oracle did not finish scene {spec.name!r} in the rules-only replay")

@@ -14,8 +14,8 @@ COMMANDS = {
     "list": ("cmd_list", "list the suites: tiers, episode counts, versions, availability"),
     "run": ("cmd_run", "run an agent on suites into a resumable run directory"),
     "compare": ("cmd_compare", "leaderboard of runs and paired differences with their errors"),
-    # "report": ("cmd_report", "one self-contained HTML report of runs (plots, replays, cost)"),
-    # "export": ("cmd_export", "export a run's steps as prompt/image/rationale/action JSONL for fine-tuning"),
+    "report": ("cmd_report", "one self-contained HTML report of runs (plots, replays, cost)"),
+    "export": ("cmd_export", "export a run's steps as prompt/image/rationale/action JSONL for fine-tuning"),
     "freeze": ("cmd_freeze", "compute and write a suite's lock file (scene hashes, oracle steps, budgets)"),
 }
 

@@ -238,6 +238,7 @@ def run(
         "tier": ep.tier,
         "seed": ep.seed,
         "scene": spec.name,
+        "task": spec.description or "",
         "scene_hash": plan["hash"],
         "agent": agent,
         "agents": len(spec.agents),

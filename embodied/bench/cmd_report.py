@@ -1,0 +1,26 @@
+"""``embodied bench report DIR [DIR2 ...]``: one self-contained HTML file."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "runs", nargs="+", help="run directories (the first is the baseline for paired differences)"
+    )
+    p.add_argument("--out", default=None, help="HTML file to write (default: FIRST_RUN/report.html)")
+    p.add_argument("--replays", type=int, default=1, help="replays shown per run, suite and tier (default 1)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import write
+    from .suites import SuiteError
+
+    if args.replays < 0:
+        raise SuiteError(f"--replays {args.replays}: use 0 or more")
+    out = write(args.runs, args.out or Path(args.runs[0]) / "report.html", replays=args.replays)
+    print(f"report: {out} ({out.stat().st_size / 1024:.0f} KiB, opens from disk with no server)")
+    return 0
