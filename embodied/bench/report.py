@@ -58,8 +58,12 @@ def _png(fig) -> str:
 
 def _plots(runs: list[tuple[str, dict, list]]) -> list[tuple[str, str]]:
     """One figure per suite: success, progress and SPL per tier, one bar per run, s.e. as error bars."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from .suites import SuiteError
 
+        raise SuiteError("the report's plots need matplotlib: pip install 'embodied[bench]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
