@@ -10,21 +10,31 @@ from .suites import SuiteError
 
 # VLM agent knobs passed through to the agent's constructor (recorded in config.json)
 AGENT_FLAGS = [
-    ("--base-url", "base_url", str, "OpenAI-compatible endpoint"),
-    ("--api-key-env", "api_key_env", str, "environment variable holding the API key"),
+    ("--base-url", "base_url", str, "OpenAI-compatible endpoint (default: OpenAI's)"),
+    (
+        "--api-key-env",
+        "api_key_env",
+        str,
+        "environment variable holding the API key (default OPENAI_API_KEY)",
+    ),
     ("--temperature", "temperature", float, None),
     ("--top-p", "top_p", float, None),
     ("--max-tokens", "max_tokens", int, None),
     ("--agent-seed", "seed", int, "sampling seed sent to the model"),
-    ("--image-size", "image_size", int, "resize frames to this size before sending"),
-    ("--jpeg-quality", "jpeg_quality", int, None),
+    ("--image-size", "image_size", int, "resize frames to this many pixels before sending"),
+    ("--jpeg-quality", "jpeg_quality", int, "1..95"),
     ("--detail", "detail", str, "image detail: low | high | auto"),
     ("--request-timeout", "timeout", float, "seconds per model request"),
-    ("--history", "history", str, "none | last:K | keyframes | full"),
-    ("--action-interface", "action_interface", str, "ids | free-text | both"),
+    ("--retries", "retries", int, "retries per request (rate limits, timeouts, 5xx)"),
+    ("--history", "history", str, "none | last | keyframes | full"),
+    ("--history-k", "history_k", int, "turns kept with --history last"),
+    ("--action-interface", "interface", str, "ids | free-text | both"),
+    ("--cache-dir", "cache_dir", str, "on-disk response cache"),
+    ("--prices", "prices", str, "price table (YAML) for the cost figures"),
+    ("--prompt", "prompt", str, "prompt template version or YAML path"),
 ]
 AGENT_SWITCHES = [
-    ("--text-only", "text_only", "no image: a text description of the view"),
+    ("--text-only", "text_only", "no image: a text description of the view instead"),
     ("--hints", "hints", "the next checkpoint in words"),
 ]
 

@@ -35,6 +35,28 @@ def make_agents(agent: str, agent_kwargs: dict[str, Any], agent_ids: list[str], 
     }
 
 
+def telemetry(agent) -> dict[str, Any]:
+    """The agent's report on its last ``act``: ``agent.last`` (this harness's keys) or the
+    ``openai:`` agent's ``last_record``, in this harness's keys."""
+    rec = getattr(agent, "last_record", None)
+    if rec:
+        turn = (getattr(agent, "turns", None) or [{}])[-1]
+        return {
+            "thought": rec.get("thought"),
+            "prompt": turn.get("text") if isinstance(turn, dict) else None,
+            "format_error": bool(rec.get("format_errors")),
+            "invalid": bool(rec.get("noop")) and not rec.get("api_error"),
+            "api_error": bool(rec.get("api_error") or rec.get("api_errors")),
+            "tokens_in": rec.get("prompt_tokens") or 0,
+            "tokens_out": rec.get("completion_tokens") or 0,
+            "images": rec.get("images") or 0,
+            "cost": rec.get("cost_usd") or 0.0,
+            "parse_path": rec.get("parse_path"),
+            "noop": bool(rec.get("noop")),
+        }
+    return dict(getattr(agent, "last", None) or {})
+
+
 def _font(size: int = 13):
     try:
         return ImageFont.load_default(size=size)
@@ -128,17 +150,17 @@ def play(
         for aid in ids:
             t = time.perf_counter()
             actions[aid] = agents[aid].act(obs[aid], infos[aid])
-            tele[aid] = {**(getattr(agents[aid], "last", None) or {}), "latency": time.perf_counter() - t}
+            tele[aid] = {**telemetry(agents[aid]), "latency": time.perf_counter() - t}
         obs, _rew, terminated, truncated, infos = env.step_all(actions)
         c["steps"] += 1
         recs = []
         for aid in ids:
             i, tl = infos[aid], tele[aid]
             act = i["action"]
-            if act == "Pass":
-                continue
+            if act == "Pass" and not tl.get("noop"):
+                continue  # waiting for a teammate is no action (an unusable model answer is)
             c["actions"] += 1
-            c["invalid"] += act is None
+            c["invalid"] += act is None or bool(tl.get("invalid"))
             c["format_errors"] += bool(tl.get("format_error"))
             c["api_errors"] += bool(tl.get("api_error"))
             if act is not None and act.split("(")[0] not in NAVIGATION:
@@ -224,6 +246,7 @@ def run(
             ) as env:
                 agents = make_agents(agent, agent_kwargs, env.world.agent_ids, ep.seed)
                 m = play(env, agents, out, frames, on_step)
+                prompts = getattr(next(iter(agents.values())), "prompts", None)
             break
         except (EngineError, ConnectionError, OSError) as e:
             if isinstance(e, ProtocolError) or len(retries) >= max_retries:
@@ -260,6 +283,8 @@ def run(
         "cost": round(m["cost"], 6),
         "latency": round(m["latency"] / n, 5),
         "seconds": round(m["seconds"], 3),
+        "prompt_version": getattr(prompts, "version", None),
+        "prompt_hash": getattr(prompts, "hash", None),
         "retries": len(retries),
         "retry_errors": retries,
         "replay": f"episodes/{ep.key}/replay.gif" if out is not None and frames != "none" else None,
