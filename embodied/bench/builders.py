@@ -191,117 +191,12 @@ def manip(rng: random.Random, level: int = 1) -> dict[str, Any]:
     }
 
 
-def escape(rng: random.Random, depth: int = 1, indirection: str = "direct", rooms: int = 1) -> dict[str, Any]:
-    """An escape room whose exit lies ``depth`` puzzles deep (1..3).
+def rule_escape(rng: random.Random, **knobs: Any) -> dict[str, Any]:
+    """An escape room from the rule-based generator (:func:`embodied.procedural.generate`):
+    backward-chained locks to the requested ``depth``, clue ``indirection``, ``decoys``, ``rooms``."""
+    from ..procedural import generate
 
-    depth 1: the exit key lies on a table. depth 2: the key is in a chest with a code lock whose
-    code is on a note. depth 3: two rooms; the inner door's key is in the coded chest, and the
-    exit keypad's code is on a note in the second room. ``indirection``: ``direct`` (the code is
-    written out) or ``split`` (over two notes, read both).
-    """
-    room_list, ids = _rooms(rng, rooms)
-    first, last = ids[0], ids[-1]
-    kcol = rng.choice(["gold", "silver", "gray"])
-    ccol = rng.choice(COLORS)
-    walls = {r: [w for w in WALLS if w not in _inner_walls(ids)[r]] for r in ids}
-    for r in ids:
-        rng.shuffle(walls[r])
-    exit_wall = walls[last].pop()
-    objects: list[dict[str, Any]] = []
-    doors: list[dict[str, Any]] = []
-    code = _code(rng)
-
-    def notes(room: str, what: str, target: str) -> list[str]:
-        if indirection == "split":
-            ids_ = [f"note_{target}_1", f"note_{target}_2"]
-            for n, (nid, half) in enumerate(zip(ids_, (code[:2], code[2:]))):
-                part = "first" if n == 0 else "second"
-                objects.append(
-                    {
-                        "id": nid,
-                        "type": "note",
-                        "room": room,
-                        "wall": walls[room].pop(),
-                        "text": f"{what} code, {part} half: {half}",
-                    }
-                )
-            return ids_
-        nid = f"note_{target}"
-        objects.append(
-            {
-                "id": nid,
-                "type": "note",
-                "room": room,
-                "wall": walls[room].pop(),
-                "text": f"{what} code: {code}",
-            }
-        )
-        return [nid]
-
-    key = f"{kcol}_key"
-    if depth == 1:
-        objects.append(
-            {"id": "table", "type": "table", "room": first, "wall": walls[first].pop(), "contains": [key]}
-        )
-        objects.append({"id": key, "type": "key", "color": kcol, "name": f"{kcol} key"})
-        doors.append(
-            {
-                "id": "exit",
-                "between": [last, "outside"],
-                "wall": exit_wall,
-                "lock": {"kind": "key", "key": key},
-            }
-        )
-        required = ["exit"]
-    else:
-        chest = f"{ccol}_chest"
-        clue_ids = notes(first, "Chest", "chest")
-        lock: dict[str, Any] = {"kind": "code", "code": code}
-        if indirection == "split":
-            lock["clues"] = clue_ids
-        objects.append(
-            {
-                "id": chest,
-                "type": "chest",
-                "color": ccol,
-                "room": first,
-                "wall": walls[first].pop(),
-                "contains": [key],
-                "lock": lock,
-            }
-        )
-        objects.append({"id": key, "type": "key", "color": kcol, "name": f"{kcol} key"})
-        required = ["exit", chest]
-        if depth == 2 or len(ids) == 1:
-            doors.append(
-                {
-                    "id": "exit",
-                    "between": [last, "outside"],
-                    "wall": exit_wall,
-                    "lock": {"kind": "key", "key": key},
-                }
-            )
-        else:
-            doors.append({"id": "inner_door", "between": [first, last], "lock": {"kind": "key", "key": key}})
-            code = _code(rng)
-            clue2 = notes(last, "Exit", "exit")
-            lock2: dict[str, Any] = {"kind": "code", "code": code}
-            if indirection == "split":
-                lock2["clues"] = clue2
-            doors.append({"id": "exit", "between": [last, "outside"], "wall": exit_wall, "lock": lock2})
-            objects.append({"id": "keypad", "type": "keypad", "room": last, "controls": "exit"})
-            required = ["exit", "inner_door", chest]
-    return {
-        "format": "embodied.scene/1",
-        "name": f"esc_d{depth}_{indirection}",
-        "description": "Escape the room: get out through the exit door.",
-        "rooms": room_list,
-        "doors": doors,
-        "objects": objects,
-        "agents": [{"id": "a0", "room": first, "yaw": rng.choice([0, 90, 180, -90])}],
-        "goal": {"exit_through": "exit"},
-        "required": required,
-    }
+    return generate(rng.randrange(2**31), **knobs).to_json()
 
 
 def collab(rng: random.Random, agents: int = 2, depth: int = 1) -> dict[str, Any]:
