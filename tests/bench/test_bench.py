@@ -195,7 +195,7 @@ def test_metrics_mean_se_and_paired_difference():
 def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
     assert cli(["bench", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("NAV", "SEARCH", "MANIP", "ESC", "COLLAB"):
+    for name in ("NAV", "SEARCH", "MANIP", "ESC", "COLLAB", "ESC-MM", "GEN"):
         assert name in out
     a, b = str(tmp_path / "o"), str(tmp_path / "r")
     for agent, d in (("oracle", a), ("random", b)):
@@ -251,6 +251,7 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
             "different agent",
         ),
         (["compare", str(tmp_path / "missing")], "no such run directory"),
+        (["run", "--suite", "GEN", "--agent", "oracle", "--out", a], "suite GEN is unavailable"),
         (["run", "--suite", "NAV", "--seeds", "x", "--agent", "oracle", "--out", a], "--seeds"),
     ):
         assert cli(["bench", *argv]) == 2, argv
