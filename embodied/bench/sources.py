@@ -21,25 +21,51 @@ def _module(name: str):
 
 
 def escapecraft_available(suite: Suite) -> tuple[bool, str]:
-    mod = _module(IMPORTER)
-    if mod is None:
-        return False, (
-            f"needs the EscapeCraft importer ({IMPORTER}, 'embodied import escapecraft'), which this "
-            "version does not ship yet"
-        )
-    if not hasattr(mod, "import_level"):
-        return False, f"{IMPORTER} has no import_level(level, scene=None, seed=0); update the package"
+    if _module(IMPORTER) is None:
+        return False, f"needs the EscapeCraft importer ({IMPORTER}), which this installation lacks"
+    missing = [
+        lv["level"]
+        for t in suite.tiers
+        for lv in _levels(t)
+        if not _level_dir(suite).joinpath(f"{lv['level']}.json").exists()
+    ]
+    if missing:
+        return False, f"level files missing from {_level_dir(suite)}: {', '.join(missing)}"
     return True, ""
 
 
+def _level_dir(suite: Suite):
+    return suite.path.parent / suite.raw.get("levels_dir", "escapecraft")
+
+
+def _levels(tier: Tier) -> list[dict[str, Any]]:
+    """``[{"level": name, "scenes": n}, ...]``: one episode per (level, scene layout) in order;
+    ``scenes: 0`` means one episode per seed laid out by our layout solver."""
+    return tier.params.get("levels") or [
+        {"level": tier.params["level"], "scenes": tier.params.get("scenes", 0)}
+    ]
+
+
 def escapecraft(suite: Suite, tier: Tier, seed: int) -> Any:
-    """MM-Escape level ``tier.params['level']`` with scene layout number ``seed`` (when the level
-    has layouts) and the password drawn from ``seed``."""
+    """Episode ``seed`` of an MM-Escape tier: the levels' scene layouts in order (``scene_data/<level>/<n>.json``),
+    or our layout when a level has none; the password is drawn from ``seed``."""
     ok, why = escapecraft_available(suite)
     if not ok:
         raise SuiteError(f"suite {suite.name} is unavailable: {why}")
-    mod = importlib.import_module(IMPORTER)
-    return mod.import_level(tier.params["level"], scene=tier.params.get("scene_of_seed") and seed, seed=seed)
+    from ..procedural.escapecraft import import_level
+
+    d = _level_dir(suite)
+    k = seed
+    for lv in _levels(tier):
+        n = int(lv.get("scenes", 0))
+        if n == 0 or k < n:
+            scene = None if n == 0 else d / "scene_data" / lv["level"] / f"{k + 1}.json"
+            spec = import_level(d / f"{lv['level']}.json", scene, seed=seed)
+            data = spec.to_json()
+            data["name"] = f"{suite.name.lower()}_t{tier.tier}_s{seed}"
+            return data
+        k -= n
+    raise SuiteError(f"suite {suite.name} tier {tier.tier} has no episode {seed}")
 
 
 def generated_available(suite: Suite) -> tuple[bool, str]:
