@@ -1,4 +1,4 @@
-"""``embodied bench freeze SUITE``: write the suite's lock file."""
+"""``embodied bench freeze SUITE``: write the suite's lock file (generated suites: make their scenes)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("suites", nargs="+", help="suite names (see 'embodied bench list')")
+    p.add_argument("suites", nargs="+", help="suite names (see 'embodied bench list') or suite .yaml paths")
+    g = p.add_argument_group("generated suites (GEN): the LLM generator's endpoint")
+    g.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI's)")
+    g.add_argument("--model", default=None, help="model name, e.g. gpt-4o")
+    g.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    g.add_argument("--cache-dir", default=None, help="on-disk response cache (a re-freeze replays it)")
+    g.add_argument("--prices", default=None, help="price table (YAML or JSON) for the cost figures")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -14,14 +20,42 @@ def main(args: argparse.Namespace) -> int:
 
     from .suites import SuiteError, get_suite
 
+    worst = 0
     for name in args.suites:
         s = get_suite(name)
-        ok, why = s.availability()
-        if not ok:
-            raise SuiteError(f"suite {s.name} is unavailable: {why}")
+        make, report = None, {}
+        if s.source and s.source.endswith(":generated"):
+            if not args.model:
+                raise SuiteError(
+                    f"suite {s.name} is generated: give --model (and --base-url) for the LLM generator"
+                )
+            from ..agents.openai_client import ChatClient
+            from .sources import llm_maker
+
+            client = ChatClient(
+                args.model,
+                base_url=args.base_url,
+                api_key_env=args.api_key_env,
+                cache_dir=args.cache_dir,
+                prices=args.prices,
+            )
+            make = llm_maker(s, client, report=report)
+        else:
+            ok, why = s.availability()
+            if not ok:
+                raise SuiteError(f"suite {s.name} is unavailable: {why}")
         n = len(s.episodes())
         with Progress(transient=True) as bar:
             task = bar.add_task(f"{s.name} v{s.version}", total=n)
-            data = s.freeze(progress=lambda ep, t=task: bar.advance(t))
-        print(f"{s.name} v{s.version}: {len(data['episodes'])} episodes frozen into {s.lock_path}")
-    return 0
+            data = s.freeze(progress=lambda ep, t=task: bar.advance(t), make_spec=make)
+        failed = {k: v for k, v in report.items() if not v["ok"]}
+        print(f"{s.name} v{s.version}: {len(data['episodes'])}/{n} episodes frozen into {s.lock_path}")
+        for k, v in failed.items():
+            print(f"  {k}: not generated: {'; '.join(v['reasons'])[:300]}")
+        if report:
+            cost = sum(v["cost_usd"] or 0 for v in report.values())
+            reqs = sum(v["requests"] for v in report.values())
+            hits = sum(v["cache_hits"] for v in report.values())
+            print(f"  LLM: {reqs} answers ({hits} from the cache), ${cost:.4f}")
+        worst = max(worst, 1 if len(data["episodes"]) < n else 0)
+    return worst

@@ -87,3 +87,55 @@ def generated(suite: Suite, tier: Tier, seed: int) -> Any:
     raise SuiteError(
         f"suite {suite.name} tier {tier.tier} seed {seed} has no frozen scene; {generated_available(suite)[1]}"
     )
+
+
+def generator_prompt(tier: Tier, seed: int) -> str:
+    """What the LLM generator is asked for episode ``seed`` of a generated tier."""
+    p = tier.params
+    want = []
+    if p.get("rooms"):
+        want.append(f"{p['rooms']} room{'s' if p['rooms'] > 1 else ''}")
+    if p.get("depth"):
+        want.append(f"a chain of {p['depth']} lock{'s' if p['depth'] > 1 else ''} before the way out")
+    extra = f" Make it {' and '.join(want)}." if want else ""
+    return f"{p['prompts'][seed]}.{extra}"
+
+
+def llm_maker(suite: Suite, client, on_event=None, report=None):
+    """``make_spec(episode)`` for :meth:`Suite.freeze`: the LLM generator with ``client`` (a ChatClient)."""
+    from ..procedural.llm import generate_llm
+
+    settings = dict(suite.raw.get("generator", {}))
+    tries = int(settings.get("max_repairs", 3)) + 1
+
+    def make(ep):
+        t = suite.tier(ep.tier)
+        res = generate_llm(
+            client,
+            generator_prompt(t, ep.seed),
+            tries=tries,
+            temperature=settings.get("temperature", 0.7),
+            on_event=on_event,
+        )
+        if report is not None:
+            report[ep.key] = {
+                "ok": res.ok,
+                "reasons": res.reasons,
+                "requests": res.requests,
+                "cache_hits": res.cache_hits,
+                "cost_usd": res.cost_usd,
+            }
+        if not res.ok:
+            return None
+        data = res.spec.to_json()
+        data["name"] = f"{suite.name.lower()}_t{t.tier}_s{ep.seed}"
+        data["seed"] = ep.seed
+        return _load(data)
+
+    return make
+
+
+def _load(data):
+    from ..spec import load_spec
+
+    return load_spec(data)

@@ -161,13 +161,24 @@ class Suite:
         cap = self.tier(tier).max_steps
         return {"hash": h, "optimal": optimal, "budget": cap or budget_rule(optimal, **self.budget)}
 
-    def freeze(self, progress=None) -> dict[str, Any]:
-        """Compute every episode's hash, oracle steps and budget, and write the lock file."""
+    def freeze(self, progress=None, make_spec=None) -> dict[str, Any]:
+        """Compute every episode's hash, oracle steps and budget, and write the lock file.
+
+        ``make_spec(episode) -> Spec | None`` makes the scenes of a generated suite (kept in the
+        lock); an episode it cannot make (None) is left out and the suite stays unavailable."""
         old = self.lock() if self.lock().get("version") == self.version else {}
         eps = {}
         for ep in self.episodes():
             key = f"{ep.tier}/{ep.seed}"
-            spec = self.spec(ep.tier, ep.seed)
+            kept = old.get("episodes", {}).get(key, {})
+            if make_spec is not None and "spec" not in kept:
+                spec = make_spec(ep)
+                if spec is None:
+                    if progress:
+                        progress(ep)
+                    continue
+                kept = {"spec": spec.to_json()}
+            spec = load_spec(kept["spec"]) if "spec" in kept else self.spec(ep.tier, ep.seed)
             optimal = oracle_steps(spec)
             cap = self.tier(ep.tier).max_steps
             eps[key] = {
@@ -175,8 +186,8 @@ class Suite:
                 "optimal": optimal,
                 "budget": cap or budget_rule(optimal, **self.budget),
             }
-            if "spec" in old.get("episodes", {}).get(key, {}):
-                eps[key]["spec"] = old["episodes"][key]["spec"]
+            if "spec" in kept:
+                eps[key]["spec"] = kept["spec"]
             if progress:
                 progress(ep)
         data = {
@@ -214,14 +225,17 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     for i, t in enumerate(data["tiers"]):
         if "tier" not in t:
             raise SuiteError(f"{where}: tiers[{i}] has no 'tier' name")
-        seeds = t.get("seeds", list(range(n_seeds)))
+        params = dict(t.get("params", {}))
+        if "prompts" in t:  # a generated suite: one episode per prompt
+            params["prompts"] = list(t["prompts"])
+        seeds = t.get("seeds", list(range(len(t["prompts"]) if "prompts" in t else n_seeds)))
         if isinstance(seeds, int):
             seeds = list(range(seeds))
         tiers.append(
             Tier(
                 str(t["tier"]),
                 t.get("description", ""),
-                dict(t.get("params", {})),
+                params,
                 list(seeds),
                 t.get("max_steps"),
             )

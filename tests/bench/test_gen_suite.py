@@ -1,0 +1,106 @@
+"""A generated suite (GEN's format): frozen once through the LLM generator against the local
+OpenAI-compatible server, then run from the frozen file with no endpoint; unfrozen it is unavailable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("openai", reason="the openai package is not installed")
+
+from embodied.procedural import generate
+
+from embodied.bench.rundir import RunDir
+from embodied.bench.runner import RunSpec, run
+from embodied.bench.suites import get_suite
+from embodied.cli import main as cli
+from embodied.testing import FakeOpenAI
+
+SUITE = """suite: GENTEST
+version: 1
+source: embodied.bench.sources:generated
+generator: {temperature: 0.7, max_repairs: 1}
+tiers:
+  - {tier: "1", params: {rooms: 1, depth: 1}, prompts: [a dusty attic, a ship's cabin]}
+  - {tier: "2", params: {rooms: 1, depth: 2}, prompts: [a greenhouse]}
+  - {tier: "3", params: {rooms: 2, depth: 3}, prompts: [a wine cellar]}
+"""
+
+
+def model(scenes: dict[str, list[str]]):
+    """Stage answers, then per prompt the scripted scene answers (the last one repeats)."""
+
+    def answer(req) -> str:
+        texts = [
+            m["content"]
+            if isinstance(m["content"], str)
+            else " ".join(p.get("text", "") for p in m["content"])
+            for m in req.messages
+            if m["role"] == "user"
+        ]
+        last = texts[-1]
+        if "STAGE theme" in last:
+            return '{"name": "room", "description": "a room", "theme": "plain"}'
+        if "STAGE layout" in last:
+            return '{"rooms": [{"id": "r", "size": [5, 4.5]}], "doors": [{"id": "exit", "between": ["r", "outside"]}]}'
+        if "STAGE puzzle" in last:
+            return '{"objects": [], "agents": [{"id": "a0", "room": "r"}], "goal": {"exit_through": "exit"}}'
+        prompt = next(p for p in scenes if p in texts[0])
+        queue = scenes[prompt]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return answer
+
+
+def good(seed: int, **knobs) -> str:
+    return json.dumps(generate(seed, decoys=0, indirection=0, **knobs).to_json())
+
+
+def test_generated_suite_freezes_through_the_llm_and_runs_offline(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    path = tmp_path / "gentest.yaml"
+    path.write_text(SUITE)
+    suite = get_suite(str(path))
+    ok, why = suite.availability()
+    assert not ok and "not generated yet" in why
+    scenes = {
+        "a dusty attic": [good(1, rooms=1, depth=1)],
+        "a ship's cabin": ["{not json", good(2, rooms=1, depth=1)],  # repaired on the second answer
+        "a greenhouse": [good(3, rooms=1, depth=2)],
+        "a wine cellar": ["never a scene"],  # gives up: the suite stays unavailable
+    }
+    args = ["bench", "freeze", str(path), "--model", "gpt-4o-mini", "--cache-dir", str(tmp_path / "cache")]
+    with FakeOpenAI(model(scenes)) as srv:
+        assert cli([*args, "--base-url", srv.base_url]) == 1
+        out = capsys.readouterr().out
+        assert "3/4 episodes frozen" in out and "3/0: not generated" in out
+        assert not get_suite(str(path)).availability()[0]
+        scenes["a wine cellar"] = [good(4, rooms=2, depth=3)]
+        before = len(srv.completions)
+        # the same model would replay its cached failure; another model is asked, for that scene only
+        again = [a if a != "gpt-4o-mini" else "gpt-4o" for a in args]
+        assert cli([*again, "--base-url", srv.base_url]) == 0
+        assert "4/4 episodes frozen" in capsys.readouterr().out
+        asked = [r for r in srv.completions[before:]]
+        assert asked and all(
+            "wine cellar" in json.dumps(r.json["messages"]) for r in asked
+        )  # frozen ones kept
+    lock = json.loads((tmp_path / "gentest.lock.json").read_text())
+    assert len(lock["episodes"]) == 4 and all("spec" in e and e["hash"] for e in lock["episodes"].values())
+    assert get_suite(str(path)).availability() == (True, "")
+    # the frozen file runs with no endpoint at all
+    m = run(RunSpec([get_suite(str(path))], "oracle", tmp_path / "run", size=48, frames="none"))
+    assert m["overall"]["success"]["mean"] == 1.0 and m["overall"]["episodes"] == 4
+    assert {r["scene_hash"] for r in RunDir(tmp_path / "run").results()} == {
+        e["hash"] for e in lock["episodes"].values()
+    }
+
+
+def test_shipped_gen_suite_is_listed_unavailable_with_the_reason(capsys):
+    s = get_suite("GEN")
+    assert len(s.tiers) >= 3 and all(len(t.seeds) >= 10 for t in s.tiers)
+    if s.lock_status() == "frozen":
+        pytest.skip("GEN is frozen in this checkout")
+    assert cli(["bench", "list"]) == 0
+    assert "not generated yet" in capsys.readouterr().out.replace("\n", " ")
