@@ -174,6 +174,7 @@ def test_torn_last_line_is_dropped_and_the_episode_rerun(tmp_path):
     assert keys == ["MANIP/1/0", "MANIP/1/1"]
 
 
+@pytest.mark.slow
 def test_process_pool_runs_the_same_episodes(tmp_path):
     spec = dict(tiers=["1"], episodes=2, size=48, frames="none")
     run(RunSpec([get_suite("MANIP")], "random", tmp_path / "a", **spec))

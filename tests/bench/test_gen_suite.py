@@ -57,6 +57,7 @@ def good(seed: int, **knobs) -> str:
     return json.dumps(generate(seed, decoys=0, indirection=0, **knobs).to_json())
 
 
+@pytest.mark.slow
 def test_generated_suite_freezes_through_the_llm_and_runs_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     path = tmp_path / "gentest.yaml"

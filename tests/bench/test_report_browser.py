@@ -1,4 +1,5 @@
-"""The HTML report in a real headless Chromium (Debian's, driven by playwright; no browser download)."""
+"""The HTML report in a real headless Chromium (Debian's, driven by playwright; no browser download).
+Slow (four real episodes and a browser): run with -m slow."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from embodied.bench.report import write
 from embodied.bench.runner import RunSpec, run
 from embodied.bench.suites import get_suite
 
+pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
