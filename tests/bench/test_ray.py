@@ -3,8 +3,10 @@ each owning an engine, the same results as the local run."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,11 +25,13 @@ def test_ray_run_matches_the_local_run(tmp_path):
     import ray
 
     # a local Ray head owned by this test process (ray.shutdown() stops exactly it); the CLI joins it
+    # (a short temp dir: Ray's Unix socket paths must stay under 107 bytes)
+    short = tempfile.mkdtemp(prefix="ray19-", dir="/tmp")
     ctx = ray.init(
         num_cpus=2,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
-        _temp_dir=str(tmp_path / "ray"),
+        _temp_dir=short,
         log_to_driver=False,
     )
     address = ctx.address_info["gcs_address"]
@@ -64,6 +68,7 @@ def test_ray_run_matches_the_local_run(tmp_path):
         assert r.returncode == 0, r.stderr[-3000:]
     finally:
         ray.shutdown()
+        shutil.rmtree(short, ignore_errors=True)
     run(RunSpec([get_suite("MANIP")], "oracle", tmp_path / "local", tiers=["1", "2"], episodes=2, size=48))
     a, b = (
         {x["key"]: [x[f] for f in STABLE] for x in RunDir(tmp_path / d).results()}
