@@ -168,6 +168,11 @@ def generate_llm(
     """Generate one scene (see the module docstring). ``client`` is a ChatClient (or alike)."""
     if not prompt and image is None:
         raise ConfigError("give --prompt TEXT and/or --from-image FILE to describe the scene")
+    if max_cost is not None and getattr(client, "price", None) is None:
+        raise ConfigError(
+            f"--max-cost needs the price of {client.model!r}: it is not in the price table; give --prices FILE "
+            '(JSON {"model": [USD per 1M input tokens, per 1M output tokens]})'
+        )
     res = LLMResult(None)
     say = on_event or (lambda kind, info: None)
     first: list[dict[str, Any]] = [

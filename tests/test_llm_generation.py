@@ -183,6 +183,16 @@ def test_max_cost_stops_before_the_budget_is_passed(client):
     assert not res.ok and "max-cost" in res.reasons[0] and res.requests < 2
 
 
+def test_max_cost_needs_a_known_price(client):
+    from embodied.errors import ConfigError
+
+    with FakeOpenAI(model([json.dumps(GOOD)])) as srv:
+        c = ChatClient("local-llama", base_url=srv.base_url, retries=0)
+        with pytest.raises(ConfigError, match="not in the price table"):
+            generate_llm(c, "a study", max_cost=1.0)
+        assert srv.completions == []
+
+
 def test_parse_json_tolerates_prose_fences_and_trailing_commas():
     assert parse_json('Here it is: {"a": [1, 2,], "b": "}"} thanks') == {"a": [1, 2], "b": "}"}
     with pytest.raises(ValueError, match="not closed"):
