@@ -26,6 +26,13 @@ def knobs_for(seed: int) -> dict:
     return sample_knobs(seed)
 
 
+def _log(out: str | None, row: dict) -> None:
+    """One line per seed as it goes (``OUT.jsonl``), so an interrupted sweep keeps what it did."""
+    if out:
+        with open(out + "l", "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
 def sweep(n: int, out: str | None, start: int = 0) -> int:
     from embodied import procedural
 
@@ -38,6 +45,7 @@ def sweep(n: int, out: str | None, start: int = 0) -> int:
             spec = procedural.generate(seed, **k)
         except Exception as e:  # report every failure with its seed and knobs
             failures.append({"seed": seed, "knobs": k, "error": str(e)[:500]})
+            _log(out, failures[-1])
             continue
         rows.append(
             {
@@ -47,6 +55,7 @@ def sweep(n: int, out: str | None, start: int = 0) -> int:
                 "difficulty": spec.metadata["difficulty"],
             }
         )
+        _log(out, rows[-1])
         if len(rows) % 50 == 0:
             print(
                 f"{len(rows)} ok, {len(failures)} failed, {time.perf_counter() - t0:.0f} s", file=sys.stderr

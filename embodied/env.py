@@ -164,7 +164,7 @@ class Env:
         self.agent_id = self._agent_arg or self.world.agent_ids[0]
         if self.agent_id not in self.world.agent_ids:
             raise ConfigError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
-        self.verdict: Verdict = solve(self.spec)
+        self.verdict: Verdict = solve(self.spec, time_limit=None)  # no clock: budgets must not depend on load
         self.checkpoints = self.spec.checkpoints or checkpoints_from_plan(self.verdict.plan, self.world)
         self.max_steps = (
             self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))

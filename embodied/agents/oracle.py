@@ -38,7 +38,7 @@ class OracleAgent:
         self.replans = 0
 
     def _replan(self) -> None:
-        verdict = solve(self.env.spec, world=self.env.world)
+        verdict = solve(self.env.spec, world=self.env.world, time_limit=None)  # the same plan at any load
         self.plan = deque(verdict.plan)
         self.queue.clear()
         self.current = None
