@@ -356,3 +356,23 @@ def test_default_engine_from_the_environment(monkeypatch):
     monkeypatch.setenv("EMBODIED_ENGINE", "nope")
     with pytest.raises(EngineError, match="unknown engine 'nope'"):
         embodied.launch()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["unreal", "unity"])
+def test_benchmark_runs_unchanged_on_the_bridge(engine, tmp_path):
+    """`embodied bench run` with EMBODIED_ENGINE set: the same results as the embedded engine."""
+    if engine == "unity":
+        pytest.importorskip("mlagents_envs")
+    exe = os.path.join(os.path.dirname(sys.executable), "embodied")
+    rows = {}
+    for name in ("panda3d", engine):
+        out = tmp_path / name
+        cmd = [exe, "bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", str(out)]
+        cmd += ["--tiers", "1", "--episodes", "2", "--size", "64", "--frames", "none"]
+        subprocess.run(
+            cmd, check=True, env={**os.environ, "EMBODIED_ENGINE": name}, capture_output=True, timeout=300
+        )
+        lines = (out / "results.jsonl").read_text().splitlines()
+        rows[name] = [(r["success"], r["steps"]) for r in map(json.loads, lines)]
+    assert rows[engine] == rows["panda3d"] and all(s for s, _ in rows[engine])
