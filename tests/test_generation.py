@@ -144,12 +144,19 @@ def test_cli_no_replay_writes_spec_and_map(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_seeds_across_the_knob_ranges_are_valid():
-    """A slice of the 1,000-seed sweep (``benchmarks/generation.py sweep`` runs all of them)."""
-    from embodied.procedural.rules import sample_knobs
+    """Every value of every knob (the others at their defaults), ten seeds each, gives a valid scene.
 
-    for seed in range(0, 1000, 10):
-        spec = procedural.generate(seed, **sample_knobs(seed))
-        assert spec.metadata["difficulty"]["tier"] in (1, 2, 3, 4)
+    Random combinations of high knobs (``benchmarks/generation.py sweep``) can exceed the exact
+    solver's state budget (e.g. seed 512 of that sweep); they are measured there, not here."""
+    from embodied.procedural.rules import KNOBS, MAX_WORK
+
+    for knob, (lo, hi) in KNOBS.items():
+        for value in range(lo, hi + 1):
+            if knob == "branching" and value * 3 > MAX_WORK:
+                continue  # refused with a clear error at the default depth (tested above)
+            for seed in range(10):
+                spec = procedural.generate(seed, **{knob: value})
+                assert spec.metadata["difficulty"]["tier"] in (1, 2, 3, 4), (knob, value, seed)
 
 
 @pytest.mark.slow
