@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
-        doc = (mod.__doc__ or "").strip()
+        doc = (mod.__doc__ or "").strip().replace("``", "")  # no reST markup in --help
         sp = sub.add_parser(
             name,
             help=doc.splitlines()[0] if doc else None,
@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except EmbodiedError as e:
         print(f"embodied {args.cmd}: error: {error_line(e)}", file=sys.stderr)
         return 1
+    except OSError as e:  # a path the user gave: missing, not writable, a directory...
+        if e.filename is None:
+            raise
+        print(f"embodied {args.cmd}: error: cannot use '{e.filename}': {e.strerror}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"embodied {args.cmd}: interrupted", file=sys.stderr)
         return 130

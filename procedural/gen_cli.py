@@ -15,7 +15,21 @@ import argparse
 import json
 from pathlib import Path
 
+from ..commands.demo import frame_size
 from ..errors import ConfigError
+
+
+def nonnegative(kind):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+        return v
+
+    return parse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-replay", action="store_true", help="skip the engine replay (scenes are then unchecked)"
     )
-    p.add_argument("--size", type=int, default=160, help="thumbnail size in pixels")
+    p.add_argument("--size", type=frame_size, default=160, help="thumbnail size in pixels")
     g = p.add_argument_group("rules knobs (ranges in docs/generation.md)")
     g.add_argument("--rooms", type=int, help="rooms on the way to the exit (1-4, default 2)")
     g.add_argument("--depth", type=int, help="locks per chain, the exit's included (1-6, default 3)")
@@ -44,9 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--from-image", help="a floor plan, sketch or photo (PNG/JPEG) sent with the prompt")
     m.add_argument("--model", default="gpt-4o-mini", help="model name at the endpoint")
     m.add_argument("--base-url", help="OpenAI-compatible endpoint (default: the SDK's, or OPENAI_BASE_URL)")
-    m.add_argument("--tries", type=int, default=4, help="repair rounds after the first answer")
+    m.add_argument("--tries", type=nonnegative(int), default=4, help="repair rounds after the first answer")
     m.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
-    m.add_argument("--max-cost", type=float, help="stop before spending more than this many USD")
+    m.add_argument("--max-cost", type=nonnegative(float), help="stop before spending more than this many USD")
     m.add_argument("--cache", default=".embodied-cache/llm", help="on-disk answer cache directory")
     m.add_argument("--prices", help="JSON file: {model: [USD per 1M input tokens, per 1M output tokens]}")
 

@@ -95,6 +95,12 @@ class OpenAIAgent:
             raise ConfigError(f"jpeg_quality must be 1..95, got {jpeg_quality}")
         if image_size is not None and not 16 <= int(image_size) <= 4096:
             raise ConfigError(f"image_size must be 16..4096 pixels, got {image_size}")
+        if temperature is not None and not 0 <= float(temperature) <= 2:
+            raise ConfigError(f"temperature must be 0..2, got {temperature}")
+        if top_p is not None and not 0 < float(top_p) <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
+        if int(history_k) < 0:
+            raise ConfigError(f"history_k must be 0 or more turns, got {history_k}")
         self.model = model
         self.sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed}
         self.image_size, self.jpeg_quality, self.detail = image_size, int(jpeg_quality), detail

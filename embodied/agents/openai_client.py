@@ -132,6 +132,16 @@ class ChatClient:
             raise ConfigError(
                 "the openai:MODEL agent needs the openai package: pip install 'embodied[openai]'"
             ) from None
+        if not float(timeout) > 0:
+            raise ConfigError(f"timeout must be more than 0 seconds, got {timeout}")
+        if int(retries) < 0 or float(backoff) < 0:
+            raise ConfigError(
+                f"retries and backoff must be 0 or more, got retries={retries}, backoff={backoff}"
+            )
+        if base_url is not None and not str(base_url).startswith(("http://", "https://")):
+            raise ConfigError(
+                f"base URL must start with http:// or https://, got {base_url!r} (e.g. http://127.0.0.1:8000/v1)"
+            )
         self.openai = openai
         self.model = model
         self.base_url = base_url

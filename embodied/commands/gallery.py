@@ -1,4 +1,4 @@
-"""``embodied gallery --out DIR``: what a model sees, on one contact sheet.
+"""render every object type in every state, and each scene's start view, on one contact sheet
 
 Renders every object type in each of its states (from ``models.yaml``: open, locked, on,
 pressed ...) at 224² from the distance an agent interacts from, plus the start view of

@@ -14,6 +14,7 @@ overrides one agent's options. The API key comes from the environment (OPENAI_AP
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,9 @@ def main(args: argparse.Namespace) -> int:
         try:
             agents[aid] = make_agent(name, **opts)
         except TypeError as e:
+            bad = re.search(r"unexpected keyword argument '(\w+)'", str(e))
+            if bad:
+                e = f"no option '{bad.group(1)}'; options: {', '.join((*MODEL_KNOBS, 'model'))} (see docs/agents.md)"
             raise ConfigError(f"agent {aid} ({name}): {e}") from None
     configs = {
         aid: (ag.config() if hasattr(ag, "config") else {"agent": specs[aid][0], **specs[aid][1]})

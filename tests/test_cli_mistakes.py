@@ -1,0 +1,70 @@
+"""User mistakes on every command: one line saying what is wrong and what would work, exit 2.
+
+In-process (``embodied.cli.main``) so they are fast; none of these starts an engine or a request.
+"""
+
+import pytest
+
+from embodied.cli import build_parser, main
+
+KEY = ["--agent", "openai:m", "--quiet"]
+
+
+def run(argv, capsys):
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse's own errors exit through Parser.error
+        rc = e.code
+    return rc, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["play", "key_door", "--backoff", "-1", *KEY], "backoff must be 0 or more"),
+        (["play", "key_door", "--retries", "-1", *KEY], "retries and backoff must be 0 or more"),
+        (["play", "key_door", "--timeout", "0", *KEY], "timeout must be more than 0"),
+        (["play", "key_door", "--temperature", "-1", *KEY], "temperature must be 0..2"),
+        (["play", "key_door", "--top-p", "5", *KEY], "top_p must be in (0, 1]"),
+        (["play", "key_door", "--history-k", "-1", *KEY], "history_k must be 0 or more"),
+        (["play", "key_door", "--base-url", "localhost:8000", *KEY], "must start with http:// or https://"),
+        (["play", "key_door", "--set", "colour=red", *KEY], "no option 'colour'; options: base_url"),
+        (["gen", "--out", "OUT", "--size", "0"], "argument --size: must be at least 1"),
+        (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
+        (["gen", "--out", "OUT", "--max-cost", "-1"], "argument --max-cost: must be 0 or more"),
+        (["gen", "--out", "/proc/no/such/dir", "--n", "1", "--no-replay"], "cannot use '/proc/no"),
+    ],
+)
+def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.chdir(tmp_path)
+    rc, err = run(argv, capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and says in lines[0], err
+    assert lines[0].startswith(f"embodied {argv[0]}: error: ") and "Traceback" not in err
+
+
+def test_unwritable_output_dir_is_one_line(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # --out under a regular file cannot be created
+    rc, err = run(["demo", "--scene", "key_door", "--size", "32", "--out", str(blocker / "o")], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert (
+        lines[0].startswith(f"embodied demo: error: cannot use '{blocker / 'o'}")
+        and "Not a directory" in lines[0]
+    )
+
+
+def test_help_has_no_rst_markup():
+    import argparse
+
+    def texts(parser):
+        yield parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for p in action.choices.values():
+                    yield from texts(p)
+
+    for text in texts(build_parser()):
+        assert "``" not in text and ":mod:" not in text and ":class:" not in text, text[:200]
