@@ -54,7 +54,12 @@ if TYPE_CHECKING:
     from .vector import make_vec
 
 
+_SUBPACKAGES = ("adapters", "agents", "procedural", "tasks", "testing")  # embodied.agents.make_agent(...)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'embodied' has no attribute {name!r}")
@@ -64,7 +69,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))
 
 
 def make(

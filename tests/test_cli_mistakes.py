@@ -68,3 +68,16 @@ def test_help_has_no_rst_markup():
 
     for text in texts(build_parser()):
         assert "``" not in text and ":mod:" not in text and ":class:" not in text, text[:200]
+
+
+def test_readme_names_resolve_after_plain_import():
+    """README: ``import embodied`` then ``embodied.agents.make_agent(...)``, ``embodied.tasks.Task``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import embodied; embodied.agents.make_agent('oracle'); embodied.tasks.Task; "
+        "embodied.adapters.pettingzoo; embodied.testing.FakeOpenAI; print('ok')"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
