@@ -75,15 +75,34 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
     out = Image.new("RGB", (img.width, img.height + CAPTION_H + 19 * max(0, len(lines) - 2)), (20, 20, 24))
     out.paste(img, (0, 0))
     draw = ImageDraw.Draw(out)
-    try:
-        font = ImageFont.load_default(size=15)
-    except TypeError:  # Pillow without FreeType
-        font = ImageFont.load_default()
-    width = max(20, img.width // 8)  # characters that fit the bar
     colors = [(235, 235, 235), (150, 210, 150), (240, 200, 120), (240, 200, 120)]
     for i, line in enumerate(lines):
-        draw.text((6, img.height + 4 + 19 * i), line[:width], fill=colors[i], font=font)
+        font, text = _fit(draw, line, img.width - 12)
+        draw.text((6, img.height + 4 + 19 * i), text, fill=colors[i], font=font)
     return out
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _fit(draw: ImageDraw.ImageDraw, line: str, room: float):
+    """A font and text that fit ``room`` pixels: smaller type for a long line, then cut with '…'."""
+    for size in (15, 12):
+        font = _font(size)
+        if draw.textlength(line, font=font) <= room:
+            return font, line
+    lo, hi = 0, len(line)  # longest prefix that fits with the ellipsis
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if draw.textlength(line[:mid].rstrip() + "…", font=font) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return font, line[:lo].rstrip() + "…"
 
 
 def run_episode(

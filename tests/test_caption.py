@@ -1,0 +1,18 @@
+"""GIF captions: a long feedback line is shown whole in smaller type, or cut visibly with '…'."""
+
+import numpy as np
+from PIL import ImageDraw
+
+from embodied.record import _fit, caption
+
+
+def test_long_feedback_fits_instead_of_being_cut_mid_word():
+    frame = np.zeros((224, 224, 3), np.uint8)
+    line = "cannot Read note_left: note_left is 2.9 m away; get within 1.5 m"
+    img = caption(frame, ["3  Read(note_left) (failed)", line, "read it"])
+    draw = ImageDraw.Draw(img)
+    font, text = _fit(draw, line, img.width - 12)
+    assert text == line and draw.textlength(text, font=font) <= img.width - 12
+    font, text = _fit(draw, "x" * 500, img.width - 12)
+    assert text.endswith("…") and draw.textlength(text, font=font) <= img.width - 12
+    assert caption(frame, ["a", "b" * 500, "c"]).size == img.size  # every GIF frame the same size
