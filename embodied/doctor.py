@@ -49,50 +49,54 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
             level = "FAIL" if renderer == "software" else "WARN"
             out.append((name, level, f"did not start: {str(e).splitlines()[0]}"))
             continue
-        with env:
-            hello = env.engine.hello()
-            out.append(
-                (
-                    name,
-                    "OK",
-                    f"started in {time.perf_counter() - t0:.2f} s; {hello.get('renderer')} "
-                    f"({hello.get('driver', '?')}), protocol {hello.get('protocol')}",
-                )
-            )
-            a, _ = env.reset()
-            b, *_ = env.step("RotateLeft")
-            c, *_ = env.step("RotateRight")
-            problems = [p for p in (frame_problem(a["rgb"]), frame_problem(b["rgb"])) if p]
-            if problems:
-                out.append((f"{renderer}: frames", "FAIL", problems[0] + "; try --renderer software"))
-            elif np.array_equal(a["rgb"], b["rgb"]):
-                out.append(
-                    (f"{renderer}: frames", "FAIL", "two different poses gave the same frame (stale frames)")
-                )
-            elif not np.array_equal(a["rgb"], c["rgb"]):
-                out.append(
-                    (f"{renderer}: frames", "WARN", "the same pose gave different pixels (not deterministic)")
-                )
-            else:
-                out.append(
-                    (
-                        f"{renderer}: frames",
-                        "OK",
-                        "not black, change with the pose, identical for the same pose",
-                    )
-                )
-            drawn = a["segmentation"] > 0
-            aligned = bool(np.all(np.isfinite(a["depth"][drawn])) and np.all(np.isinf(a["depth"][~drawn])))
-            out.append(
-                (
-                    f"{renderer}: depth/seg",
-                    "OK" if aligned else "FAIL",
-                    "aligned with rgb" if aligned else "depth and segmentation disagree about what is drawn",
-                )
-            )
-            rtt = min(env.engine.ping() for _ in range(20))
-            out.append((f"{renderer}: round trip", "OK", f"{rtt * 1e6:.0f} µs ping"))
+        try:
+            with env:
+                _check_env(env, renderer, name, t0, out)
+        except Exception as e:  # a renderer that starts but fails to draw is a row, not a crash
+            level = "FAIL" if renderer == "software" else "WARN"
+            out.append((f"{renderer}: frames", level, f"failed: {' '.join(str(e).split())[:200]}"))
     return out
+
+
+def _check_env(env, renderer: str, name: str, t0: float, out: list[tuple[str, str, str]]) -> None:
+    hello = env.engine.hello()
+    out.append(
+        (
+            name,
+            "OK",
+            f"started in {time.perf_counter() - t0:.2f} s; {hello.get('renderer')} "
+            f"({hello.get('driver', '?')}), protocol {hello.get('protocol')}",
+        )
+    )
+    a, _ = env.reset()
+    b, *_ = env.step("RotateLeft")
+    c, *_ = env.step("RotateRight")
+    problems = [p for p in (frame_problem(a["rgb"]), frame_problem(b["rgb"])) if p]
+    if problems:
+        out.append((f"{renderer}: frames", "FAIL", problems[0] + "; try --renderer software"))
+    elif np.array_equal(a["rgb"], b["rgb"]):
+        out.append((f"{renderer}: frames", "FAIL", "two different poses gave the same frame (stale frames)"))
+    elif not np.array_equal(a["rgb"], c["rgb"]):
+        out.append((f"{renderer}: frames", "WARN", "the same pose gave different pixels (not deterministic)"))
+    else:
+        out.append(
+            (
+                f"{renderer}: frames",
+                "OK",
+                "not black, change with the pose, identical for the same pose",
+            )
+        )
+    drawn = a["segmentation"] > 0
+    aligned = bool(np.all(np.isfinite(a["depth"][drawn])) and np.all(np.isinf(a["depth"][~drawn])))
+    out.append(
+        (
+            f"{renderer}: depth/seg",
+            "OK" if aligned else "FAIL",
+            "aligned with rgb" if aligned else "depth and segmentation disagree about what is drawn",
+        )
+    )
+    rtt = min(env.engine.ping() for _ in range(20))
+    out.append((f"{renderer}: round trip", "OK", f"{rtt * 1e6:.0f} µs ping"))
 
 
 def main() -> int:

@@ -81,3 +81,18 @@ def test_readme_names_resolve_after_plain_import():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_doctor_reports_a_renderer_that_fails_to_draw_as_a_row(monkeypatch):
+    """A renderer that starts but then fails (seen: gl with depth+seg) was a crash of the whole report."""
+    from embodied import doctor
+    from embodied.errors import EngineError
+
+    def fails(env, renderer, name, t0, out):
+        raise EngineError("engine rejected 'render': ValueError: cannot reshape")
+
+    monkeypatch.setattr(doctor, "_check_env", fails)
+    rows = doctor.run_checks(renderers=("software", "gl"))
+    assert ("software: frames", "FAIL") in [(c, s) for c, s, _ in rows]
+    gl = [(s, d) for c, s, d in rows if c in ("gl: frames", "engine (gl)")]
+    assert gl and gl[-1][0] == "WARN" and ("cannot reshape" in gl[-1][1] or "did not start" in gl[-1][1])
