@@ -96,3 +96,27 @@ def test_doctor_reports_a_renderer_that_fails_to_draw_as_a_row(monkeypatch):
     assert ("software: frames", "FAIL") in [(c, s) for c, s, _ in rows]
     gl = [(s, d) for c, s, d in rows if c in ("gl: frames", "engine (gl)")]
     assert gl and gl[-1][0] == "WARN" and ("cannot reshape" in gl[-1][1] or "did not start" in gl[-1][1])
+
+
+def test_gl_depth_and_segmentation_match_software():
+    """doctor found gl + depth/seg failing ('cannot reshape array of size 37632'): GL buffers are 3-byte RGB."""
+    import numpy as np
+
+    import embodied
+    from embodied.errors import EngineError
+
+    obs = {}
+    for renderer in ("software", "gl"):
+        try:
+            env = embodied.make(
+                "chest_split_code", renderer=renderer, modalities=("rgb", "depth", "segmentation")
+            )
+        except EngineError as e:
+            pytest.skip(f"no OpenGL/EGL here: {str(e).splitlines()[0]}")
+        with env:
+            env.reset(seed=0)
+            obs[renderer], *_ = env.step("RotateRight")
+    sw, gl = obs["software"], obs["gl"]
+    assert (sw["segmentation"] == gl["segmentation"]).mean() > 0.99  # edges may rasterize differently
+    finite = np.isfinite(sw["depth"]) & np.isfinite(gl["depth"])
+    assert finite.mean() > 0.99 and np.abs(sw["depth"][finite] - gl["depth"][finite]).max() < 0.1

@@ -222,7 +222,10 @@ class _Target:
 
     def raw(self) -> np.ndarray:
         """The frame as uint32 B | G << 8 | R << 16 (row 0 = top), a view."""
-        img = np.frombuffer(self.tex.get_ram_image(), np.uint32)
+        if self.tex.get_num_components() == 4:
+            img = np.frombuffer(self.tex.get_ram_image(), np.uint32)
+        else:  # a GL buffer may hand back 3-byte RGB: widen it, alpha (255) masked off
+            img = np.frombuffer(self.tex.get_ram_image_as("BGRA"), np.uint32) & 0xFFFFFF
         return img.reshape(self.height, self.width)[::-1]
 
     def pixel_rays(self, cam: dict):
