@@ -37,6 +37,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def int_in(lo: int, hi: int | None = None):
+    """An argparse ``type``: a whole number in lo..hi, else a one-line usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < lo or (hi is not None and n > hi):
+            raise argparse.ArgumentTypeError(
+                f"must be {lo}..{hi}, got {n}" if hi else f"must be at least {lo}, got {n}"
+            )
+        return n
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 

@@ -33,6 +33,12 @@ def run(argv, capsys):
         (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
         (["gen", "--out", "OUT", "--max-cost", "-1"], "argument --max-cost: must be 0 or more"),
         (["gen", "--out", "/proc/no/such/dir", "--n", "1", "--no-replay"], "cannot use '/proc/no"),
+        (["engine", "serve", "--port", "-1"], "argument --port: must be 0..65535, got -1"),
+        (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
+        (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
+        (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["engine", "serve", "--protocol", "unrealcv", "--port", "70000"], "must be 0..65535, got 70000"),
+        (["engine", "serve", "--protocol", "unrealcv", "--width", "0"], "--width/--ResX: must be 16..8192"),
     ],
 )
 def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_path):
@@ -41,7 +47,7 @@ def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_pat
     rc, err = run(argv, capsys)
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and says in lines[0], err
-    assert lines[0].startswith(f"embodied {argv[0]}: error: ") and "Traceback" not in err
+    assert lines[0].startswith(f"embodied {argv[0]}") and ": error: " in lines[0] and "Traceback" not in err
 
 
 def test_unwritable_output_dir_is_one_line(capsys, tmp_path):

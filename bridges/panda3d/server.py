@@ -36,14 +36,16 @@ MAX_SCENES = 256
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+
+    p = Parser(
         prog=prog or "python -m embodied.bridges.panda3d.server",
         description="The Panda3D engine process: a ZeroMQ server that renders scenes for embodied envs. "
         "It prints 'READY <endpoint>' when serving and exits on the close request, SIGTERM/SIGINT, "
         "or when --parent-pid is gone. Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (non-local needs --token)")
-    p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    p.add_argument("--port", type=int_in(0, 65535), default=0, help="TCP port; 0 picks a free one")
     p.add_argument(
         "--renderer",
         choices=["software", "gl", "auto"],
@@ -80,14 +82,17 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="largest request accepted, in bytes (default: %(default)s)",
     )
     p.add_argument(
-        "--max-scenes", type=int, default=MAX_SCENES, help="scenes held at once (default: %(default)s)"
+        "--max-scenes", type=int_in(1), default=MAX_SCENES, help="scenes held at once (default: %(default)s)"
     )
     p.add_argument(
-        "--max-buffers", type=int, default=32, help="offscreen buffers kept, LRU (default: %(default)s)"
+        "--max-buffers",
+        type=int_in(1),
+        default=32,
+        help="offscreen buffers kept, LRU (default: %(default)s)",
     )
     p.add_argument(
         "--max-buffer-pixels",
-        type=int,
+        type=int_in(1),
         default=4096 * 4096 * 2,
         help="pixels of all buffers together (default: %(default)s)",
     )

@@ -35,13 +35,18 @@ _ID = re.compile(rb"(\d{1,18}):(.*)", re.S)
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+
+    p = Parser(
         prog=f"{prog} --protocol unrealcv" if prog else "python -m embodied.bridges.unrealcv.server",
-        description=__doc__.splitlines()[0],
+        description=__doc__.splitlines()[0].replace("``", ""),
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (only local ones)")
     p.add_argument(
-        "--port", type=int, default=9000, help="TCP port (UnrealCV's default: 9000; 0: a free one)"
+        "--port",
+        type=int_in(0, 65535),
+        default=9000,
+        help="TCP port (UnrealCV's default: 9000; 0: a free one)",
     )
     p.add_argument(
         "--unix",
@@ -49,9 +54,18 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="also listen on this Unix socket (UnrealZoo: /tmp/unrealcv_PORT.socket)",
     )
     p.add_argument("--no-tcp", action="store_true", help="listen on the Unix socket only")
-    p.add_argument("--renderer", choices=["software", "gl", "auto"], default="software")
-    p.add_argument("--width", "--ResX", type=int, default=640, help="default camera width (pixels)")
-    p.add_argument("--height", "--ResY", type=int, default=480, help="default camera height (pixels)")
+    p.add_argument(
+        "--renderer",
+        choices=["software", "gl", "auto"],
+        default="software",
+        help="software (works everywhere), gl (GPU/EGL), auto (default: %(default)s)",
+    )
+    p.add_argument(
+        "--width", "--ResX", type=int_in(16, 8192), default=640, help="default camera width (pixels)"
+    )
+    p.add_argument(
+        "--height", "--ResY", type=int_in(16, 8192), default=480, help="default camera height (pixels)"
+    )
     p.add_argument("--fov", type=float, default=90.0, help="default horizontal fov (degrees)")
     p.add_argument("--assets", metavar="YAML", help="asset table merged over the shipped one")
     p.add_argument("--scene", help="load this escape room; its agents act through 'vset /action/...'")
@@ -61,7 +75,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument(
         "--client-timeout", type=float, default=30.0, help="seconds a client may stall mid-message"
     )
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log detail on stderr (default: %(default)s)",
+    )
     return p.parse_args(argv)
 
 
