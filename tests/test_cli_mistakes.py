@@ -29,6 +29,10 @@ def run(argv, capsys):
         (["play", "key_door", "--history-k", "-1", *KEY], "history_k must be 0 or more"),
         (["play", "key_door", "--base-url", "localhost:8000", *KEY], "must start with http:// or https://"),
         (["play", "key_door", "--set", "colour=red", *KEY], "no option 'colour'; options: base_url"),
+        (
+            ["play", "collab_split", "--agent", "ana=oracle", "--api-key-env", "NO_SUCH_KEY_VAR"],
+            "agent bo (openai:",
+        ),
         (["gen", "--out", "OUT", "--size", "0"], "argument --size: must be at least 1"),
         (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
         (["gen", "--out", "OUT", "--max-cost", "-1"], "argument --max-cost: must be 0 or more"),

@@ -207,6 +207,10 @@ def main(args: argparse.Namespace) -> int:
             if bad:
                 e = f"no option '{bad.group(1)}'; options: {', '.join((*MODEL_KNOBS, 'model'))} (see docs/agents.md)"
             raise ConfigError(f"agent {aid} ({name}): {e}") from None
+        except ConfigError as e:  # name the agent when a scene has several ('--agent bo=oracle' fixes bo)
+            if len(specs) < 2:
+                raise
+            raise ConfigError(f"agent {aid} ({name}): {e}") from None
     configs = {
         aid: (ag.config() if hasattr(ag, "config") else {"agent": specs[aid][0], **specs[aid][1]})
         for aid, ag in agents.items()
