@@ -37,6 +37,18 @@ def run(argv, capsys):
         (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
         (["gen", "--out", "OUT", "--max-cost", "-1"], "argument --max-cost: must be 0 or more"),
         (["gen", "--out", "/proc/no/such/dir", "--n", "1", "--no-replay"], "cannot use '/proc/no"),
+        (
+            ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "OUT", "--episodes", "0"],
+            "--episodes: must be at least 1",
+        ),
+        (
+            ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "OUT", "--episodes", "-2"],
+            "--episodes: must be at least 1",
+        ),
+        (
+            ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "OUT", "--size", "0"],
+            "--size: must be at least 1",
+        ),
         (["engine", "serve", "--port", "-1"], "argument --port: must be 0..65535, got -1"),
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),

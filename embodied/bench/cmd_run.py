@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..commands.demo import frame_size, positive_int
 from .suites import SuiteError
 
 # VLM agent knobs passed through to the agent's constructor (recorded in config.json)
@@ -50,13 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers", type=int, default=1, help="parallel workers, each with its own engine (default 1)"
     )
-    p.add_argument("--episodes", type=int, default=None, help="first K seeds of every tier")
+    p.add_argument("--episodes", type=positive_int, default=None, help="first K seeds of every tier")
     p.add_argument("--tiers", default=None, help="comma-separated tiers, e.g. 1,2")
     p.add_argument("--seeds", nargs="+", default=None, help="exact seeds, e.g. 0 1 2 or 0-4")
     p.add_argument(
         "--ray", default=None, metavar="ADDRESS", help="run on Ray: an address, or 'local' to start one"
     )
-    p.add_argument("--size", type=int, default=224, help="frame width and height (default 224)")
+    p.add_argument("--size", type=frame_size, default=224, help="frame width and height (default 224)")
     p.add_argument(
         "--frames",
         default="gif",
