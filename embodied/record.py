@@ -77,7 +77,7 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
     draw = ImageDraw.Draw(out)
     colors = [(235, 235, 235), (150, 210, 150), (240, 200, 120), (240, 200, 120)]
     for i, line in enumerate(lines):
-        font, text = _fit(draw, line, img.width - 12)
+        font, text = fit_text(draw, line, img.width - 12)
         draw.text((6, img.height + 4 + 19 * i), text, fill=colors[i], font=font)
     return out
 
@@ -89,9 +89,9 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _fit(draw: ImageDraw.ImageDraw, line: str, room: float):
+def fit_text(draw: ImageDraw.ImageDraw, line: str, room: float, sizes: tuple[int, ...] = (15, 12)):
     """A font and text that fit ``room`` pixels: smaller type for a long line, then cut with '…'."""
-    for size in (15, 12):
+    for size in sizes:
         font = _font(size)
         if draw.textlength(line, font=font) <= room:
             return font, line

@@ -3,16 +3,27 @@
 import numpy as np
 from PIL import ImageDraw
 
-from embodied.record import _fit, caption
+from embodied.record import caption, fit_text
 
 
-def test_long_feedback_fits_instead_of_being_cut_mid_word():
+def test_long_feedbackfit_texts_instead_of_being_cut_mid_word():
     frame = np.zeros((224, 224, 3), np.uint8)
     line = "cannot Read note_left: note_left is 2.9 m away; get within 1.5 m"
     img = caption(frame, ["3  Read(note_left) (failed)", line, "read it"])
     draw = ImageDraw.Draw(img)
-    font, text = _fit(draw, line, img.width - 12)
+    font, text = fit_text(draw, line, img.width - 12)
     assert text == line and draw.textlength(text, font=font) <= img.width - 12
-    font, text = _fit(draw, "x" * 500, img.width - 12)
+    font, text = fit_text(draw, "x" * 500, img.width - 12)
     assert text.endswith("…") and draw.textlength(text, font=font) <= img.width - 12
     assert caption(frame, ["a", "b" * 500, "c"]).size == img.size  # every GIF frame the same size
+
+
+def test_bench_replay_caption_fits_too():
+    from embodied.bench.episode import caption as bench_caption
+
+    frame = np.zeros((224, 224, 3), np.uint8)
+    long = (
+        "An old manor, locked for the night. Find the way out. (4 locks protect the exit; notes hold codes)"
+    )
+    short = bench_caption(frame, ["x", "start", "room: hall"])
+    assert bench_caption(frame, [long, "start", "room: hall"]).size == short.size

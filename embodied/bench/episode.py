@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from ..actions import NAVIGATION
 from ..errors import EngineError, ProtocolError
+from ..record import fit_text
 from .suites import Episode, Suite
 
 FRAME_MODES = ("none", "gif", "all")
@@ -57,13 +58,6 @@ def telemetry(agent) -> dict[str, Any]:
     return dict(getattr(agent, "last", None) or {})
 
 
-def _font(size: int = 13):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
-
-
 def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
     """The frame enlarged with a caption bar: thought, action, feedback."""
     img = Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
@@ -71,11 +65,10 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
     out = Image.new("RGB", (img.width, img.height + h), (20, 20, 24))
     out.paste(img, (0, 0))
     draw = ImageDraw.Draw(out)
-    font = _font()
-    width = max(20, img.width // 7)
     colors = [(180, 190, 255), (235, 235, 235), (150, 210, 150)]
     for i, line in enumerate(lines[:CAPTION_LINES]):
-        draw.text((5, img.height + 3 + 17 * i), line[:width], fill=colors[i % 3], font=font)
+        font, text = fit_text(draw, line, img.width - 10, sizes=(13, 11))  # whole, or cut with '…'
+        draw.text((5, img.height + 3 + 17 * i), text, fill=colors[i % 3], font=font)
     return out
 
 
