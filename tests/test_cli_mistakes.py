@@ -142,3 +142,18 @@ def test_gl_depth_and_segmentation_match_software():
     assert (sw["segmentation"] == gl["segmentation"]).mean() > 0.99  # edges may rasterize differently
     finite = np.isfinite(sw["depth"]) & np.isfinite(gl["depth"])
     assert finite.mean() > 0.99 and np.abs(sw["depth"][finite] - gl["depth"][finite]).max() < 0.1
+
+
+def test_unity_player_help_and_mistakes(capsys):
+    """embodied-unity-player: help on every option, no reST markup; --width 0 was accepted (then a 60 s wait)."""
+    from embodied.bridges.mlagents.player import parse_args
+
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "``" not in out and out.startswith("usage: embodied-unity-player")
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--width", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "--width: must be 16..4096, got 0" in err[0]
+    assert parse_args(["-batchmode", "-unityOption", "x"]).width == 84  # Unity's own options are ignored

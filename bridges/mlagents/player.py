@@ -27,7 +27,6 @@ to an in-process renderer; each ``render`` makes the requested cameras the agent
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import sys
@@ -41,19 +40,59 @@ API_VERSION = "1.5.0"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="embodied-unity-player", description=__doc__.splitlines()[0])
-    p.add_argument("--mlagents-port", type=int, default=5004)
-    p.add_argument("-logFile", "--log-file", dest="log_file")
-    p.add_argument("-nographics", action="store_true")
-    p.add_argument("-batchmode", action="store_true")
-    p.add_argument("--scene", default="escape/key-door")
-    p.add_argument("--width", type=int, default=84)
-    p.add_argument("--height", type=int, default=84)
-    p.add_argument("--behavior", default=None)
-    p.add_argument("--renderer", default="software", choices=["software", "gl", "auto"])
-    p.add_argument("--render-only", action="store_true")
-    p.add_argument("--parent-pid", type=int)
-    p.add_argument("--connect-timeout", type=float, default=60.0)
+    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+
+    p = Parser(
+        prog="embodied-unity-player",
+        description="The Unity side of ML-Agents (communication 1.5.0), played by the embedded engine: "
+        'UnityEnvironment(file_name=shutil.which("embodied-unity-player")) trains on embodied scenes. '
+        "Other Unity options are ignored. See docs/unity.md.",
+    )
+    p.add_argument(
+        "--mlagents-port",
+        type=int_in(1, 65535),
+        default=5004,
+        help="the trainer's gRPC port on 127.0.0.1 (default: %(default)s)",
+    )
+    p.add_argument("-logFile", "--log-file", dest="log_file", help="write the log here (Unity's -logFile)")
+    p.add_argument("-nographics", action="store_true", help="accepted and ignored (always headless)")
+    p.add_argument("-batchmode", action="store_true", help="accepted and ignored")
+    p.add_argument(
+        "--scene", default="escape/key-door", help="registered task or shipped scene (default: %(default)s)"
+    )
+    p.add_argument(
+        "--width",
+        type=int_in(16, 4096),
+        default=84,
+        help="observation width in pixels (default: %(default)s)",
+    )
+    p.add_argument(
+        "--height",
+        type=int_in(16, 4096),
+        default=84,
+        help="observation height in pixels (default: %(default)s)",
+    )
+    p.add_argument(
+        "--behavior", default=None, help="behavior name (default: Embodied, or Camera with --render-only)"
+    )
+    p.add_argument(
+        "--renderer",
+        default="software",
+        choices=["software", "gl", "auto"],
+        help="software (works everywhere), gl (GPU/EGL), auto (default: %(default)s)",
+    )
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="no task: render scene nodes the Python side sends (engine='unity')",
+    )
+    p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the trainer (default: %(default)s)",
+    )
     args, _unity_options = p.parse_known_args(argv)
     return args
 
