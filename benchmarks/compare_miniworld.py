@@ -98,17 +98,7 @@ class Ours:
         state, cams = env.get_state(), []
         for _ in range(n):
             env.step(rng.choice(NAV))
-            a = env.world.agent(env.agent_id)
-            cams.append(
-                {
-                    "agent": env.agent_id,
-                    "pos": [a["x"], a["y"], env.nav.eye_height],
-                    "hpr": [a["yaw"], -a["horizon"], 0.0],
-                    "fov": env.nav.fov,
-                    "width": env.width,
-                    "height": env.height,
-                }
-            )
+            cams.append(env.camera())
         env.set_state(state)
         return cams
 

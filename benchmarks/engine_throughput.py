@@ -45,17 +45,7 @@ def poses(env: Env, n: int) -> list[dict]:
     cams = []
     for i in range(n):
         env.step(CYCLE[i % len(CYCLE)])
-        a = env.world.agent(env.agent_id)
-        cams.append(
-            {
-                "agent": env.agent_id,
-                "pos": [a["x"], a["y"], env.nav.eye_height],
-                "hpr": [a["yaw"], -a["horizon"], 0.0],
-                "fov": env.nav.fov,
-                "width": env.width,
-                "height": env.height,
-            }
-        )
+        cams.append(env.camera())
     env.set_state(state)
     return cams
 

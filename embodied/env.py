@@ -482,6 +482,19 @@ class Env:
             if i not in self._reached and self.world.holds(cp):
                 self._reached.add(i)
 
+    def camera(self, agent_id: str | None = None) -> dict:
+        """The engine camera of an agent's current pose (docs/protocol.md camera map): eye position
+        in meters, heading and pitch in degrees (pitch = -horizon), horizontal fov, frame size."""
+        a = self.world.agent(agent_id or self.agent_id)
+        return {
+            "agent": agent_id or self.agent_id,
+            "pos": [a["x"], a["y"], self.nav.eye_height],
+            "hpr": [a["yaw"], -a["horizon"], 0.0],
+            "fov": self.nav.fov,
+            "width": self.width,
+            "height": self.height,
+        }
+
     def _observe(self, results: dict[str, Result], modalities: Sequence[str]) -> Callable[[], dict]:
         """Send this step's scene changes and cameras and ask for frames; returns a function that waits for them."""
         w = self.world
@@ -489,19 +502,7 @@ class Env:
         for r in results.values():
             dirty.update(r.changed)
         updates = self.graph.updates_for(sorted(dirty)) + self.graph.agent_updates()
-        cams = []
-        for aid in w.agent_ids:
-            a = w.agent(aid)
-            cams.append(
-                {
-                    "agent": aid,
-                    "pos": [a["x"], a["y"], self.nav.eye_height],
-                    "hpr": [a["yaw"], -a["horizon"], 0.0],
-                    "fov": self.nav.fov,
-                    "width": self.width,
-                    "height": self.height,
-                }
-            )
+        cams = [self.camera(aid) for aid in w.agent_ids]
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
         try:
