@@ -37,6 +37,7 @@ NEARNESS: dict[str, str] = _V["nearness"]
 FILLERS, REF_FILLERS, RELATIONS = set(_V["fillers"]), set(_V["ref_fillers"]), set(_V["relations"])
 PUT_PREPS = tuple(_V["put_preps"])
 GROUPS, PRONOUNS = set(_V["groups"]), set(_V["pronouns"])
+LOCK_WORDS, PLACE_WORDS = set(_V["lock_words"]), set(_V["place_words"])
 EXAMPLES: str = _V["examples"]
 
 # ---------------------------------------------------------------- public types
@@ -284,6 +285,8 @@ def _free(s: str, ctx: Context) -> Action:
                     i += 3
                     continue
                 phrase = _verb_at(words, i)
+                if phrase and i and words[i - 1] in ("the", "a", "an", "this", "that", "your", "my"):
+                    phrase = None  # a noun here: 'the exit is locked', 'the pad'
                 if phrase and (ci, i) not in tried and len(tried) < 64:
                     tried.add((ci, i))
                     try:
@@ -326,13 +329,17 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
     verb = " ".join(phrase)
     if intent == "say":
         return Action("Say", (_message(verb, cl[i + len(phrase) - 1][2], s, ctx),))
-    args = _cut(args)
+    raw, args = args, _cut(args)
     if intent == "give" or (verb == "pass" and ("to" in args or set(args) & {a.lower() for a in ctx.agents})):
         return _give(args, ctx)
     if intent in CATALOG and not CATALOG[intent]:
         return Action(intent)
     if intent == "move":
         return _motion(verb, args, ctx)
+    if intent == "toggle":
+        return _toggle(verb, args, ctx)
+    if intent == "through":
+        return _through(verb, args, ctx)
     if intent == "drop":
         intent = "put" if _split(args, PUT_PREPS) else "Drop"
     if intent == "put":
@@ -341,7 +348,15 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
             if "down" in args or "away" in args:
                 return Action("Drop", (_resolve(args, ctx, held_first=True),))
             raise _Soft(f"{verb} it where? say e.g. '{verb} the key in the chest' or 'drop the key'")
-        return Action("Put", (_resolve(parts[0], ctx, held_first=True), _resolve(parts[1], ctx)))
+        obj = _resolve(parts[0], ctx, held_first=True)
+        if _kind(obj, ctx) == "key" and (not _content(parts[1]) or set(_content(parts[1])) & LOCK_WORDS):
+            return _unlock_with(obj, parts[1], ctx)  # 'insert the key into the lock / the door'
+        rec = _resolve(parts[1], ctx)
+        if _kind(obj, ctx) == "key" and (
+            _kind(rec, ctx) == "door" or Action("Unlock", (rec, obj)) in ctx.allowed
+        ):
+            return Action("Unlock", (rec, obj))  # a locked thing: putting the key in means unlocking
+        return Action("Put", (obj, rec))
     if intent in ("open", "unlock"):
         parts = _split(args, ("with", "using"))
         if intent == "open" and parts is None:
@@ -363,14 +378,114 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
         if code:
             where = [w for w in where if w != code]
             return Action("EnterCode", (_resolve(where, ctx) if _content(where) else _code_target(ctx), code))
-        if intent == "use" and what and where:
-            key = _resolve(what, ctx, held_first=True)
-            return Action("Unlock", (_resolve(where, ctx), key))
+        if intent == "use" and what and not where:  # 'use the key to open the door'
+            to = _split(raw, ("to open", "to unlock", "and open", "and unlock"))
+            where = to[1] if to else []
+        if intent == "use" and what and (where or not set(_content(what)) & set(CODE_TYPES)):
+            return _use(_resolve(what, ctx, held_first=True), where, ctx)
         raise _Soft(f"no code in {s[:60]!r}; say e.g. 'type 4172 on the keypad' or 'use the key on the door'")
     if intent == "Pickup" and ("step" in args or "steps" in args):
         return _motion("take a step", args[args.index("step" if "step" in args else "steps") + 1 :], ctx)
     args = [w for w in args if w not in ("on", "off")] if intent.startswith("Toggle") else args
-    return Action(intent, (_resolve(args, ctx, held_first=intent == "Drop"),))
+    oid = _resolve(args, ctx, held_first=intent == "Drop")
+    if intent == "Press" and ctx.allowed and Action("Press", (oid,)) not in ctx.allowed:
+        toggles = _offered(oid, ctx, ("ToggleOn", "ToggleOff"))
+        if len(toggles) == 1:  # 'pull the lever', 'flip the switch': a toggle, not a button
+            return toggles[0]
+    return Action(intent, (oid,))
+
+
+def _kind(oid: str, ctx: Context) -> str:
+    return next((c.type for c in ctx.objects if c.id == oid), "")
+
+
+def _offered(oid: str, ctx: Context, names) -> list[Action]:
+    return [a for a in ctx.allowed if a.name in names and a.args and a.args[0] == oid]
+
+
+def _unlock_with(key: str, where: list[str], ctx: Context) -> Action:
+    """Unlock ``where`` (words; the lock words stripped) with ``key``; with no target named, the one
+    thing in view that a key unlocks (from this step's offered actions), else ask which."""
+    where = [w for w in where if w not in LOCK_WORDS]
+    if _content(where):
+        return Action("Unlock", (_resolve(where, ctx), key))
+    fits = sorted({a.args[0] for a in ctx.allowed if a.name == "Unlock" and a.args[1] == key})
+    if len(fits) == 1:
+        return Action("Unlock", (fits[0], key))
+    held = any(c.id == key and c.held for c in ctx.objects)
+    if fits:
+        why = f"it may unlock {', '.join(fits)}; say e.g. 'use the key on {fits[0]}'"
+    elif not held and ctx.allowed:
+        why = f"you do not hold {key}; pick it up first ('pick up the key')"
+    else:
+        why = "nothing in view is locked with a key; say e.g. 'use the key on the door' with the door in view"
+    raise ActionError(f"use {key} on what? {why}")
+
+
+def _use(oid: str, where: list[str], ctx: Context) -> Action:
+    """'use the key (on the door)' unlocks; 'use the lamp' is the one interaction it offers now."""
+    if where or _kind(oid, ctx) == "key":
+        return _unlock_with(oid, where, ctx)
+    uses = _offered(oid, ctx, ("Press", "ToggleOn", "ToggleOff", "Read", "Open", "Close"))
+    if len(uses) == 1:
+        return uses[0]
+    kind = _kind(oid, ctx) or oid
+    offer = f"it offers {', '.join(map(str, uses))}" if uses else f"{oid} offers no interaction from here"
+    raise ActionError(
+        f"use {oid} how? {offer}; say e.g. 'open the {kind}', 'use the key on the {kind}', 'press the button'"
+    )
+
+
+def _toggle(verb: str, args: list[str], ctx: Context) -> Action:
+    """'toggle the lamp' -> ToggleOn or ToggleOff, whichever the step offers for it."""
+    on = "on" in args or verb.endswith(" on")
+    off = "off" in args or verb.endswith(" off")
+    oid = _resolve([w for w in args if w not in ("on", "off")], ctx)
+    if on != off:
+        return Action("ToggleOn" if on else "ToggleOff", (oid,))
+    offered = _offered(oid, ctx, ("ToggleOn", "ToggleOff"))
+    if len(offered) == 1:
+        return offered[0]
+    raise ActionError(
+        f"{verb} {oid} on or off? say 'turn on the {_kind(oid, ctx)}' or 'turn off the {_kind(oid, ctx)}'"
+    )
+
+
+def _through(verb: str, args: list[str], ctx: Context) -> Action:
+    """'go through the door', 'leave the room': the next step toward passing through a door.
+
+    MoveAhead when the door is in view, near and ahead; else ``NavigateTo(door)`` when the step
+    offers it (high-level mode); else a turn toward the door in view. A door out of view asks the
+    agent to find it first (its position is not given away)."""
+    if verb == "leave" and _split(args, PUT_PREPS):  # 'leave the key in the chest'
+        return _parse("put", ("leave",), args, [], 0, "", ctx)
+    words = [w for w in args if w not in PLACE_WORDS]
+    doors = [c for c in ctx.objects if c.type == "door"]
+    if _content(words):
+        oid = _resolve(words, ctx)
+        if _kind(oid, ctx) != "door":
+            if verb == "leave":  # 'leave the key'
+                return Action("Drop", (_resolve(words, ctx, held_first=True),))
+            raise ActionError(f"{verb} {oid}? only a door can be gone through; doors: {_ids(doors)}")
+        door = next(c for c in ctx.objects if c.id == oid)
+    else:
+        seen = [c for c in doors if c.visible]
+        if len(seen) > 1:
+            raise ActionError(_ambiguous("door", seen))
+        if not seen and len(doors) != 1:
+            raise ActionError(f"{verb} through which door? none is in view; doors: {_ids(doors)}")
+        door = (seen or doors)[0]
+    if door.visible and door.distance <= 1.6 and abs(door.bearing) <= 20:
+        return Action("MoveAhead")
+    if Action("NavigateTo", (door.id,)) in ctx.allowed:
+        return Action("NavigateTo", (door.id,))
+    if not door.visible:
+        raise ActionError(f"{door.id} is not in view; look for it first, e.g. 'turn left'")
+    return Action("RotateLeft" if door.bearing < -20 else "RotateRight" if door.bearing > 20 else "MoveAhead")
+
+
+def _ids(cands: list[Candidate]) -> str:
+    return ", ".join(c.id for c in cands) or "none in this scene"
 
 
 def _motion(verb: str, args: list[str], ctx: Context) -> Action:
@@ -626,35 +741,93 @@ def _resolve(words: list[str], ctx: Context, held_first: bool = False) -> str:
             break
     if not matches:
         raise ActionError(f"no object matches {phrase!r}; {_seen(ctx)}")
+    everyone = matches + [c for c in ctx.objects if c not in matches and score(c) >= best]
     if held_first and any(c.held for c in matches):
-        matches = [c for c in matches if c.held]
-    if ordinal is not None and len(matches) > 1:
-        nums = [_number(c) for c in matches]
-        if all(n is not None for n in nums):
-            want = max(nums) if ordinal == -1 else ordinal
-            matches = [c for c, n in zip(matches, nums) if n == want]
-        else:
-            ordered = sorted(matches, key=lambda c: (c.bearing, c.distance))
-            matches = [ordered[ordinal - 1 if ordinal > 0 else -1]] if ordinal <= len(ordered) else []
-        if not matches:
-            raise ActionError(f"no {phrase!r}: there are only {len(nums)}; {_seen(ctx)}")
-    if near and len(matches) > 1:
-        key = {
-            "near": lambda c: c.distance,
-            "far": lambda c: -c.distance,
-            "left": lambda c: c.bearing,
-            "right": lambda c: -c.bearing,
-            "mid": lambda c: abs(c.bearing),
-        }[near]
-        top = min(key(c) for c in matches)
-        matches = [c for c in matches if key(c) == top]
+        matches = everyone = [c for c in matches if c.held]
+    if ordinal is not None and len(everyone) > 1:
+        matches = _by_ordinal(ordinal, everyone, phrase, ctx)
+    if (near and len(matches) > 1) or (near in ("left", "right", "mid") and len(everyone) > 1):
+        said = next(w for w in words if w in NEARNESS)
+        matches = _by_place(near, said, matches, everyone, phrase)
     if len(matches) > 1:
         raise ActionError(_ambiguous(phrase, matches))
     return matches[0].id
 
 
+def _by_ordinal(ordinal: int, cands: list[Candidate], phrase: str, ctx: Context) -> list[Candidate]:
+    """'drawer 2' / 'the second drawer': by the number in the ids when all have one, else the
+    n-th from the left of those in view (never of those out of view: their order is unknown)."""
+    nums = [_number(c) for c in cands]
+    if all(n is not None for n in nums):
+        want = max(nums) if ordinal == -1 else ordinal
+        hits = [c for c, n in zip(cands, nums) if n == want]
+        if not hits:
+            raise ActionError(
+                f"no {phrase!r}: the candidates are {', '.join(c.id for c in cands)}; {_seen(ctx)}"
+            )
+        return hits
+    view = sorted((c for c in cands if c.visible and not c.held), key=lambda c: (c.bearing, c.distance))
+    if ordinal > len(view) or not view:
+        seen = f"only {len(view)} of them in view" if view else "none of them is in view"
+        raise ActionError(_ambiguous(phrase, cands, f"counting from the left, {seen}"))
+    return [view[ordinal - 1 if ordinal > 0 else -1]]
+
+
+_PLACE = {
+    "near": lambda c: c.distance,
+    "far": lambda c: -c.distance,
+    "left": lambda c: c.bearing,
+    "right": lambda c: -c.bearing,
+    "mid": lambda c: abs(c.bearing),
+}
+_TIE = {"near": 0.2, "far": 0.2, "left": 5.0, "right": 5.0, "mid": 5.0}  # m or degrees
+
+
+def _by_place(near: str, said: str, matches: list[Candidate], everyone: list[Candidate], phrase: str):
+    """'the left note', 'the nearest box': left/right/middle from the agent's view (objects in view
+    only), near/far by distance. Asks back (ActionError listing the candidates) rather than guess:
+    none in view, a tie, the only one in view on the other side, or an object *named* by the word
+    ('note_left') that is not the one the view picks."""
+    view = [c for c in everyone if c.visible and not c.held]
+    pool = matches if near in ("near", "far") else view or [c for c in everyone if not c.held]
+    named = [c for c in everyone if said in _cwords(c) or near in _cwords(c)]
+    key = _PLACE[near]
+    ranked = sorted(pool, key=key)
+    if not ranked:
+        raise ActionError(
+            _ambiguous(phrase, everyone, f"none of them is in view, so '{said}' cannot be judged")
+        )
+    pick = ranked[0]
+    if len(ranked) > 1 and key(ranked[1]) - key(pick) < _TIE[near]:
+        raise ActionError(_ambiguous(phrase, everyone, f"more than one is {said}"))
+    if named and pick not in named:
+        raise ActionError(
+            _ambiguous(
+                phrase, everyone, f"{named[0].id} is named '{said}' but {pick.id} is the {said} one from here"
+            )
+        )
+    if named or near in ("near", "far"):
+        return [pick]
+    if not view:
+        raise ActionError(
+            _ambiguous(phrase, everyone, f"none of them is in view, so '{said}' cannot be judged")
+        )
+    side = {"left": pick.bearing < -3, "right": pick.bearing > 3, "mid": abs(pick.bearing) < 15}[near]
+    if len(view) == 1 and not side:
+        raise ActionError(_ambiguous(phrase, everyone, f"the only one in view, {pick.id}, is not {said}"))
+    return [pick]
+
+
 def _hint(c: Candidate) -> str:
-    side = "left" if c.bearing < -15 else "right" if c.bearing > 15 else "ahead"
+    side = (
+        "behind"
+        if abs(c.bearing) > 135
+        else "left"
+        if c.bearing < -15
+        else "right"
+        if c.bearing > 15
+        else "ahead"
+    )
     bits = [
         c.color or "",
         "held" if c.held else f"{c.distance:.1f} m {side}",
@@ -663,8 +836,9 @@ def _hint(c: Candidate) -> str:
     return f"{c.id} ({', '.join(b for b in bits if b)})"
 
 
-def _ambiguous(phrase: str, cands: list[Candidate]) -> str:
-    return f"ambiguous {phrase!r}: {', '.join(_hint(c) for c in cands[:8])}; say which"
+def _ambiguous(phrase: str, cands: list[Candidate], why: str = "") -> str:
+    why = f" ({why})" if why else ""
+    return f"ambiguous {phrase!r}{why}: {', '.join(_hint(c) for c in cands[:8])}; say which, e.g. by id"
 
 
 def _seen(ctx: Context) -> str:
