@@ -81,8 +81,131 @@ def _goal_objects(goal: Any, key: str) -> set[str]:
     return out
 
 
-def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
-    """Actions worth trying for ``aid`` in the abstract state (the rules still decide)."""
+def _strings(x: Any) -> set[str]:
+    if isinstance(x, str):
+        return {x}
+    if isinstance(x, dict):
+        return {k for k in x} | {s for v in x.values() for s in _strings(v)}
+    if isinstance(x, list):
+        return {s for v in x for s in _strings(v)}
+    return set()
+
+
+class Relevance:
+    """What can ever matter in a scene, computed once per search, to skip actions that cannot.
+
+    An action is skipped only when some shortest plan never needs it (an exchange argument:
+    take a shortest plan that uses it; dropping the action, or replacing a ``Pickup`` of a note by
+    reading it where it lies, gives a plan no longer that still works), so the search stays exact:
+
+    - ``Read`` of a text that tells this agent no code it lacks for a lock still locked (decoy
+      notes, clues already used), unless the goal speaks of reading;
+    - ``Pickup`` of a thing that is no key, not in the goal, holds nothing, and cannot be handed
+      to a teammate (no teammate can ever share a room with the agent): a note or book is read
+      where it lies;
+    - ``Open`` of an unlocked container that holds nothing (and is not in the goal, nor needed
+      to put something in);
+    - ``Say`` of a code that no teammate who lacks it can use: every teammate already knows it,
+      or none can ever reach the lock or a keypad of it (unless the goal speaks of saying).
+
+    "Can ever reach" is a relaxation from the start: rooms joined by doors that are open, or
+    could be opened (a key lock, a code someone could learn, a button), not counting doors the
+    search forbids to unlock (the shortcut test)."""
+
+    def __init__(self, w: World, put_objects: set[str]):
+        spec = w.spec
+        self.put_objects = put_objects
+        words = _strings(spec.goal) | _strings(spec.checkpoints or [])
+        self.goal_ids = words
+        self.goal_reads = "read" in words
+        self.goal_says = "said" in words
+        self.locks = [(t, w.lock(t)) for t in list(w.objs) + list(w.door_specs) if w.lock(t) is not None]
+        self.keys: dict[str, list[str]] = {}  # key -> what it unlocks
+        for t, lk in self.locks:
+            if lk.kind == "key":
+                self.keys.setdefault(lk.key, []).append(t)
+        codes = [lk.code for _, lk in self.locks if lk.kind == "code" and lk.code]
+        texts = [o.text or "" for o in spec.objects]
+        # code locks whose code may be learned: given, clues listed, or written (or said) somewhere
+        learnable = {
+            t
+            for t, lk in self.locks
+            if lk.kind == "code"
+            and (
+                lk.given or lk.clues or any(lk.code in x for x in texts + [c for c in codes if c != lk.code])
+            )
+        }
+        controlled = {o.controls for o in spec.objects if o.controls and o.type != "keypad"}
+        self.region: dict[str, set[str]] = {}
+        for aid in w.agent_ids:
+            seen, todo = {w.agent(aid)["room"]}, [w.agent(aid)["room"]]
+            while todo:
+                cur = todo.pop()
+                for did, d in w.layout.doors.items():
+                    if cur not in d.rooms:
+                        continue
+                    st, lk = w.state["doors"][did], w.lock(did)
+                    passable = st["open"] or (
+                        (not st["locked"] or did in controlled or lk.kind == "key" or did in learnable)
+                        and did not in w.forbid_unlock
+                    )
+                    other = d.rooms[1] if d.rooms[0] == cur else d.rooms[0]
+                    if passable and other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+            self.region[aid] = seen
+        ids = w.agent_ids
+        self.can_meet = {
+            a: any(b != a and self.region[a] & self.region[b] - {OUTSIDE} for b in ids) for a in ids
+        }
+        # where each code lock can be operated: the rooms of its owner and of keypads controlling it
+        self.inputs: dict[str, list[str]] = {}
+        for t, lk in self.locks:
+            if lk.kind == "code":
+                self.inputs[t] = [t] + [o.id for o in spec.objects if o.controls == t]
+
+    def reachable_by(self, w: World, aid: str, things: list[str]) -> bool:
+        for t in things:
+            if t in w.door_specs:
+                rooms = w.layout.doors[t].rooms if t in w.layout.doors else ()
+            else:
+                if w.holder(t) is not None or w.can(t, "pickupable"):
+                    return True  # it may travel: assume the worst
+                rooms = (w.room_of(t),)
+            if any(r in self.region[aid] for r in rooms):
+                return True
+        return False
+
+    def informs(self, w: World, aid: str, t: str) -> bool:
+        """Does reading ``t`` tell ``aid`` a code it lacks for a lock still locked?"""
+        text = w.objs[t].text or ""
+        for owner, lk in self.locks:
+            if lk.kind != "code" or not w.thing(owner)["locked"]:
+                continue
+            if (t in lk.clues if lk.clues else lk.code in text) and not w.knows_code(aid, lk):
+                return True
+        return False
+
+    def worth_saying(self, w: World, aid: str, text: str) -> bool:
+        if self.goal_says:
+            return True
+        for owner, lk in self.locks:
+            if lk.kind != "code" or lk.code not in text or not w.thing(owner)["locked"]:
+                continue
+            for other in w.agent_ids:
+                if (
+                    other != aid
+                    and not w.knows_code(other, lk)
+                    and self.reachable_by(w, other, self.inputs[owner])
+                ):
+                    return True
+        return False
+
+
+def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None = None) -> list[PlanStep]:
+    """Actions worth trying for ``aid`` in the abstract state (the rules still decide).
+
+    With ``rel`` (the search passes one), actions no shortest plan needs are left out too."""
     a = w.agent(aid)
     room = a["room"]
     out: list[PlanStep] = []
@@ -102,7 +225,7 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
     held = list(a["inventory"])
     for t in things:
         for act in interactions(w, aid, t, held):  # the env's own list, pruned to what can help
-            if _worth_trying(w, aid, act, put_objects):
+            if _worth_trying(w, aid, act, put_objects) and (rel is None or _relevant(w, aid, act, rel)):
                 out.append(PlanStep(aid, act.name, _fill_code(w, act)))
     if len(w.state["agents"]) > 1:
         for lk in [w.lock(x) for x in list(w.objs) + list(w.door_specs)]:
@@ -111,7 +234,7 @@ def candidates(w: World, aid: str, put_objects: set[str]) -> list[PlanStep]:
         said = {s[1] for s in w.state["said"] if s[0] == aid}
         for code in sorted(codes):
             text = f"the code is {code}"
-            if text not in said:
+            if text not in said and (rel is None or rel.worth_saying(w, aid, text)):
                 out.append(PlanStep(aid, "Say", (text,)))
         for other, b in w.state["agents"].items():
             if other != aid and b["room"] == room:
@@ -140,6 +263,22 @@ def _worth_trying(w: World, aid: str, act: Action, put_objects: set[str]) -> boo
     if name == "Put":
         r = act.args[1]
         return t in put_objects and (st["open"] or not w.can(r, "openable"))
+    return True
+
+
+def _relevant(w: World, aid: str, act: Action, rel: Relevance) -> bool:
+    name, t = act.name, act.args[0]
+    if name == "Read":
+        return rel.goal_reads or rel.informs(w, aid, t)
+    if name == "Pickup":
+        return (
+            any(w.thing(o)["locked"] for o in rel.keys.get(t, ()))
+            or t in rel.goal_ids
+            or w.can(t, "receptacle")
+            or rel.can_meet[aid]
+        )
+    if name == "Open" and t in w.objs:
+        return bool(w.contents(t)) or t in rel.goal_ids or bool(rel.put_objects)
     return True
 
 
@@ -177,8 +316,13 @@ def solve(
     forbid_unlock: frozenset[str] = frozenset(),
     world: World | None = None,
     time_limit: float | None = 10.0,
+    reduce: bool = True,
 ) -> Verdict:
     """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state).
+
+    ``reduce`` leaves out actions no shortest plan needs (see :class:`Relevance`); the verdict and
+    the plan's length are the same either way, only the number of states searched differs
+    (``reduce=False`` is the plain exhaustive search, for tests and comparisons).
 
     The search stops after ``max_states`` states or ``time_limit`` seconds with a verdict whose
     ``too_large`` is True (neither solvable nor proven unsolvable)."""
@@ -189,6 +333,7 @@ def solve(
     w.abstract = True
     w.forbid_unlock = set(forbid_unlock)
     put_objects = _goal_objects(spec.goal, "inside") | _goal_objects(spec.checkpoints or [], "inside")
+    rel = Relevance(w, put_objects) if reduce else None
     start = w.snapshot()
     if w.goal_reached():
         return Verdict(True, [], "", 1)
@@ -216,10 +361,13 @@ def solve(
         w.restore(blob)
         bkey = _key(w.state)
         _note(w, seen_union)
-        steps = [st for aid in w.agent_ids for st in candidates(w, aid, put_objects)]
+        steps = [st for aid in w.agent_ids for st in candidates(w, aid, put_objects, rel)]
+        fresh = True
         for step in steps:
-            w.restore(blob)
-            if not step_abstract(w, step):
+            if not fresh:
+                w.restore(blob)
+            fresh = not step_abstract(w, step)  # a failed action leaves the world unchanged
+            if fresh:
                 continue
             k = _key(w.state)
             if k in parents:
