@@ -97,8 +97,6 @@ def leaderboard(dirs: list[str], metric: str = "success") -> dict[str, Any]:
                 d = paired(a, b, metric)
                 if d["n"] == 0:
                     continue
-                k = 100 if metric in PCT else 1
-                unit = " pts" if metric in PCT else ""
                 paired_rows.append(
                     {
                         "run": label,
@@ -108,7 +106,9 @@ def leaderboard(dirs: list[str], metric: str = "success") -> dict[str, Any]:
                         "n": d["n"],
                         "mean": d["mean"],
                         "se": d["se"],
-                        "text": f"{d['mean'] * k:+.1f} ± {d['se'] * k:.1f}{unit}",
+                        "text": fmt(
+                            d, pct=metric in PCT, digits=1, sign=True, unit=" pts" if metric in PCT else ""
+                        ),
                     }
                 )
     return {

@@ -46,7 +46,7 @@ def _group(results: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"episodes": len(results)}
     for k in METRICS:
         m, se = mean_se([float(r.get(k) or 0) for r in results])
-        out[k] = {"mean": round(m, 6), "se": round(se, 6)}
+        out[k] = {"mean": round(m, 6), "se": round(se, 6), "n": len(results)}
     wins = sum(1 for r in results if r.get("success"))
     out["successes"] = wins
     for k in ("tokens", "images", "cost"):
@@ -92,10 +92,15 @@ def paired(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str = "succ
     return {"metric": metric, "n": len(diffs), "mean": m, "se": se}
 
 
-def fmt(cell: dict[str, float] | None, pct: bool = False, digits: int = 2) -> str:
-    """``mean ± se`` as text (percent when ``pct``)."""
+def fmt(
+    cell: dict[str, float] | None, pct: bool = False, digits: int = 2, sign: bool = False, unit: str = ""
+) -> str:
+    """``mean ± se`` as text (percent when ``pct``); one episode has no spread: ``mean (n=1)``."""
     if not cell or cell.get("mean") is None or math.isnan(cell["mean"]):
         return "-"
     k = 100.0 if pct else 1.0
     d = 1 if pct else digits
-    return f"{cell['mean'] * k:.{d}f} ± {cell['se'] * k:.{d}f}"
+    mean = f"{cell['mean'] * k:{'+' if sign else ''}.{d}f}"
+    if cell.get("n") == 1:
+        return f"{mean}{unit} (n=1)"
+    return f"{mean} ± {cell['se'] * k:.{d}f}{unit}"

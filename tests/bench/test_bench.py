@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from embodied.bench.metrics import aggregate, mean_se, paired
+from embodied.bench.leaderboard import leaderboard
+from embodied.bench.metrics import aggregate, fmt, mean_se, paired
 from embodied.bench.rundir import RunDir
 from embodied.bench.runner import RunSpec, run
 from embodied.bench.suites import get_suite, load_suites
@@ -89,6 +90,11 @@ def test_oracle_run_writes_config_results_replays_metrics(tmp_path):
         ]
         assert steps and steps[-1]["progress"] == 1.0
     assert json.loads((out / "metrics.json").read_text())["suites"]["COLLAB"]["tiers"]["1"]["episodes"] == 1
+    # one episode per suite: the leaderboard shows no interval ('100.0 (n=1)', never '± 0.0')
+    board = leaderboard([str(out), str(out)])
+    cells = [r["cells"] for r in board["rows"]]
+    assert cells and all(c[4] == "1" and c[5] == "100.0 (n=1)" for c in cells), cells
+    assert board["paired"] and all(p["text"] == "+0.0 pts (n=1)" for p in board["paired"]), board["paired"]
 
 
 def test_engine_crash_retries_the_episode_from_its_start(tmp_path):
@@ -190,7 +196,11 @@ def test_metrics_mean_se_and_paired_difference():
     d = paired(a, b)
     assert d["n"] == 4 and d["mean"] == 0.5 and d["se"] == pytest.approx(0.2886751)
     m = aggregate(b)
-    assert m["suites"]["S"]["tiers"]["1"]["success"] == {"mean": 1.0, "se": 0.0}
+    assert m["suites"]["S"]["tiers"]["1"]["success"] == {"mean": 1.0, "se": 0.0, "n": 4}
+    assert fmt(m["overall"]["success"], pct=True) == "100.0 ± 0.0"  # four agreeing episodes: a real 0
+    one = aggregate(b[:1])["overall"]
+    assert fmt(one["success"], pct=True) == "100.0 (n=1)" and fmt(one["steps"], digits=1) == "0.0 (n=1)"
+    assert fmt(paired(a[:1], b[:1]), pct=True, sign=True, unit=" pts") == "+100.0 pts (n=1)"
 
 
 def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
