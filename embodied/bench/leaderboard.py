@@ -5,24 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .metrics import aggregate, fmt, paired
+from .metrics import METRICS, aggregate, fmt, paired
 from .rundir import RunDir
 from .suites import SuiteError
 
 PCT = {"success", "invalid_rate", "format_error_rate", "failed_interaction_rate", "loop_rate"}
-COLS = (
-    "success",
-    "progress",
-    "spl",
-    "steps",
-    "invalid_rate",
-    "format_error_rate",
-    "failed_interaction_rate",
-    "loop_rate",
-    "tokens",
-    "cost",
-    "latency",
-)
+COLS = tuple(m for m in METRICS if m != "images")  # the leaderboard columns, in METRICS order
 
 
 def load_runs(dirs: list[str]) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
