@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 import msgpack
 
+from embodied.errors import ProtocolError
+
 CHANNEL_ID = uuid.UUID("6f3f6d2e-5a36-4f8e-9b0e-656d626f6469")
 MAX_MESSAGE = 64 * 1024 * 1024
 
@@ -31,21 +33,23 @@ def pack(obj: dict) -> bytes:
 def unpack(data: bytes) -> dict:
     obj = msgpack.unpackb(bytes(data), raw=False, strict_map_key=True)
     if not isinstance(obj, dict):
-        raise ValueError(f"a scene-channel message must be a map, got {type(obj).__name__}")
+        raise ProtocolError(f"a scene-channel message must be a msgpack map, got {type(obj).__name__}")
     return obj
 
 
 def frames(data: bytes) -> Iterator[tuple[uuid.UUID, bytes]]:
-    """Split side-channel data into ``(channel id, payload)`` pairs; ValueError when malformed."""
+    """Split side-channel data into ``(channel id, payload)`` pairs; ProtocolError when malformed."""
     offset, data = 0, bytes(data)
     while offset < len(data):
         if offset + 20 > len(data):
-            raise ValueError("truncated side-channel header")
+            raise ProtocolError(f"truncated side-channel header: {len(data) - offset} bytes, a header is 20")
         cid = uuid.UUID(bytes_le=data[offset : offset + 16])
         (n,) = struct.unpack_from("<i", data, offset + 16)
         offset += 20
         if n < 0 or n > MAX_MESSAGE or offset + n > len(data):
-            raise ValueError(f"bad side-channel message length {n}")
+            raise ProtocolError(
+                f"bad side-channel message length {n}: must be 0..{MAX_MESSAGE} and within the data"
+            )
         yield cid, data[offset : offset + n]
         offset += n
 

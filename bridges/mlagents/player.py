@@ -35,6 +35,8 @@ import time
 import numpy as np
 from embodied.bridges.mlagents import channel as C
 
+from embodied.errors import ConfigError, ProtocolError
+
 log = logging.getLogger("embodied.unity.player")
 API_VERSION = "1.5.0"
 
@@ -140,7 +142,10 @@ class Game:
         self.loaded_scene = self.next_scene
         tables = {aid: build_table(self.env.world, aid) for aid in self.env.world.agent_ids}
         if len({len(t) for t in tables.values()}) != 1:
-            raise ValueError(f"scene {self.next_scene!r}: the agents' action tables differ in size")
+            raise ConfigError(
+                f"scene {self.next_scene!r}: the agents' action tables differ in size; the Unity player needs agents "
+                "with the same actions (same objects in reach of each)"
+            )
         size = len(next(iter(tables.values())))
         self.spec_dirty = self.spec_dirty or size != getattr(self, "table_size", size)
         self.tables, self.table_size = tables, size
@@ -257,18 +262,18 @@ class Game:
                     return {"id": rid, "ok": True, "info": {}}
                 return {"id": rid, "ok": True, "info": {a: _lite(i) for a, i in self.info.items()}}
             if op not in ("load_scene", "update", "camera", "render"):
-                raise ValueError(
+                raise ProtocolError(
                     f"unknown op {op!r}; expected set_scene, info, load_scene, update, camera, render"
                 )
             if not self.render_only:
-                raise ValueError(f"{op!r} needs a player started with --render-only")
+                raise ConfigError(f"{op!r} needs a player started with --render-only")
             if op == "load_scene":
                 if self.scene is None:
                     self.scene = self.engine.scene()
                 n = self.scene.load(msg.get("nodes", []), msg.get("name", ""), msg.get("background"))
                 return {"id": rid, "ok": True, "nodes": n}
             if self.scene is None or self.scene.handle is None:
-                raise ValueError(f"{op!r} before load_scene")
+                raise ProtocolError(f"{op!r} before load_scene; send load_scene first")
             if op == "update":
                 return {"id": rid, "ok": True, "updated": self.scene.update(msg.get("updates", []))}
             if op == "camera":
@@ -285,7 +290,9 @@ class Game:
         out = self.scene.render(agents, wire, msg.get("updates"), msg.get("cameras"))
         shapes = {out[a]["rgb"].shape[:2] for a in agents}
         if len(shapes) != 1:
-            raise ValueError(f"all cameras of one render must have one size, got {sorted(shapes)}")
+            raise ProtocolError(
+                f"all cameras of one render must have one size, got {sorted(shapes)}; give them one width and height"
+            )
         size = shapes.pop()
         if size != self.size:
             self.size, self.spec_dirty = size, True
@@ -376,7 +383,7 @@ def _side_requests(data: bytes) -> list[dict]:
                 out.append(C.unpack(payload))
             except Exception as exc:
                 out.append({"id": -1, "op": None, "_error": f"unreadable message: {exc}"})
-    except ValueError as exc:
+    except ProtocolError as exc:
         log.warning("malformed side-channel data: %s", exc)
     return out
 

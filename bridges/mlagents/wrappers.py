@@ -19,6 +19,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from embodied.errors import ConfigError
+
 
 def _obs_space(spec, uint8_visual: bool) -> spaces.Space:
     out = []
@@ -33,7 +35,7 @@ def _obs_space(spec, uint8_visual: bool) -> spaces.Space:
 def _act_space(spec) -> spaces.Space:
     a = spec.action_spec
     if a.continuous_size and a.discrete_size:
-        raise ValueError(
+        raise ConfigError(
             "hybrid (continuous + discrete) actions have no Gymnasium space here; use mlagents_envs directly"
         )
     if a.continuous_size:
@@ -81,7 +83,7 @@ class UnityGymEnv(gym.Env):
         names = list(self.unity.behavior_specs)
         if behavior is None:
             if len(names) != 1:
-                raise ValueError(f"the environment has behaviors {names}; pass behavior=")
+                raise ConfigError(f"the environment has behaviors {names}; pass behavior= one of them")
             behavior = names[0]
         self.behavior, self.uint8_visual = behavior, uint8_visual
         self.spec_ = self.unity.behavior_specs[behavior]
@@ -91,7 +93,7 @@ class UnityGymEnv(gym.Env):
 
     def _single(self, steps) -> None:
         if len(steps) != 1:
-            raise ValueError(
+            raise ConfigError(
                 f"behavior {self.behavior!r} has {len(steps)} agents; use UnityParallelEnv for several"
             )
 

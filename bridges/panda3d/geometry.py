@@ -32,6 +32,8 @@ from panda3d.core import (
     GeomVertexFormat,
 )
 
+from embodied.errors import ConfigError
+
 SEGMENTS = 32
 MAX_FACES = (1 << 24) - 1  # id pass: 8 bits per channel (flat vertex colours come through exactly)
 
@@ -167,7 +169,7 @@ def unit_polys(shape: str, segments: int = SEGMENTS, taper: float = 1.0, tube: f
         return _sphere(segments)
     if shape == "torus":
         return _torus(segments, tube)
-    raise ValueError(f"unknown shape {shape!r}; expected one of {list(UNIT_SHAPES)}")
+    raise ConfigError(f"unknown shape {shape!r}; use one of {', '.join(UNIT_SHAPES)}")
 
 
 def transform(polys: list[Poly], linear: np.ndarray, offset) -> list[Poly]:

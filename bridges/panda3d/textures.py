@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 from panda3d.core import SamplerState, Texture
 
+from embodied.errors import ConfigError
+
 SIZE = 64
 MINFILTER = SamplerState.FT_nearest_mipmap_nearest
 MAGFILTER = SamplerState.FT_nearest
@@ -63,6 +65,8 @@ def _fbm(rng, n, octaves=(4, 8, 16)) -> np.ndarray:
 
 def pattern(name: str, seed: int = 0, n: int = SIZE) -> np.ndarray:
     """Luminance pattern (n, n) float in about [0.55, 1.0] for material ``name``."""
+    if name not in MATERIALS:
+        raise ConfigError(f"unknown material {name!r}; use one of {', '.join(MATERIALS)}")
     rng = np.random.default_rng([seed, MATERIALS.index(name)])
     y, x = np.mgrid[0:n, 0:n] / n
     if name == "wood":
@@ -105,7 +109,7 @@ def pattern(name: str, seed: int = 0, n: int = SIZE) -> np.ndarray:
         tone = 0.8 + 0.2 * _noise(rng, n, 8)
         lum = np.where(((y * rows) % 1.0 < 0.1) | (bx < 0.05), 0.6, tone)
     else:
-        raise ValueError(f"unknown material {name!r}; expected one of {list(MATERIALS)}")
+        raise ConfigError(f"material {name!r} has no pattern yet; use one of {', '.join(MATERIALS)}")
     return np.clip(lum, 0.0, 1.0)
 
 
