@@ -61,30 +61,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..agents import make_agent
-    from ..env import Env
     from ..record import run_episode
-    from ..tasks import describe_goal, make_task
+    from ..tasks import make_task
+    from .episode_out import banner, open_env, outputs, verdict
 
     make_agent(args.agent)  # an unknown name fails here, before an engine starts
     task = make_task(args.scene)  # so does an unknown scene
     console = Console()
     out = Path(args.out)
-    with Env(
-        task,
-        width=args.size,
-        height=args.size,
-        seed=args.seed,
-        renderer=args.renderer,
-        max_steps=args.max_steps,
-    ) as env:
-        console.print(
-            f"[bold]embodied demo[/]: {escape(args.agent)} agent in scene [cyan]{escape(env.spec.name)}[/] "
-            f"(embedded Panda3D engine, {args.renderer} renderer, {args.size}x{args.size})\n"
-            f"task: {escape(describe_goal(env.spec.goal))}; budget {env.max_steps} steps"
+    with open_env(task, args) as env:
+        banner(
+            console, "demo", f"{args.agent} agent", env, f"embedded Panda3D engine, {args.renderer} renderer"
         )
         kw = {"seed": args.seed} if args.agent == "random" else {}
         agent = {aid: make_agent(args.agent, **kw) for aid in env.world.agent_ids}  # every teammate plays
@@ -105,13 +95,9 @@ def main(args: argparse.Namespace) -> int:
                 agent_options=kw,
                 on_step=lambda i, rec: bar.update(progress, completed=i, description=rec["action"][:32]),
             )
-    won = "ESCAPED" if "exit_through" in (m.goal or {}) else "GOAL REACHED"
-    verdict = f"[green]{won}[/]" if m.success else f"[red]did not finish[/] ({escape(m.end_reason)})"
     console.print(
-        f"{verdict}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}, "
+        f"{verdict(m)}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}, "
         f"{m.failed_actions} failed actions, {m.seconds:.1f} s ({m.steps_per_second:.0f} steps/s incl. saving)"
     )
-    console.print(
-        f"frames:  {m.frames_dir}/\nGIF:     {m.gif}\nmetrics: {out / 'metrics.json'}\nsteps:   {out / 'steps.jsonl'}"
-    )
+    outputs(console, m, out)
     return 0 if m.success or args.agent != "oracle" else 1

@@ -187,13 +187,12 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
 
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
     from ..agents import make_agent
-    from ..env import Env
     from ..errors import ConfigError
     from ..record import run_episode
-    from ..tasks import describe_goal, make_task
+    from ..tasks import make_task
+    from .episode_out import banner, open_env, outputs, verdict
 
     task = make_task(args.task)  # an unknown task fails here, before an engine starts
     agent_ids = [a.id for a in task.spec(args.seed).agents]
@@ -217,23 +216,13 @@ def main(args: argparse.Namespace) -> int:
     }
     console = Console()
     out = Path(args.out)
-    with Env(
-        task,
-        width=args.size,
-        height=args.size,
-        seed=args.seed,
-        renderer=args.renderer,
-        max_steps=args.max_steps,
-    ) as env:
+    with open_env(task, args) as env:
         label = (
             ", ".join(f"{aid}={specs[aid][0]}" for aid in agents)
             if len(agents) > 1
             else specs[env.agent_id][0]
         )
-        console.print(
-            f"[bold]embodied play[/]: {escape(label)} in [cyan]{escape(env.spec.name)}[/] "
-            f"({args.size}x{args.size}, budget {env.max_steps} steps)\ntask: {escape(describe_goal(env.spec.goal))}"
-        )
+        banner(console, "play", label, env, "")
         live = LiveView(console, agents, quiet=args.quiet)
         with live:
             m = run_episode(
@@ -246,14 +235,12 @@ def main(args: argparse.Namespace) -> int:
             )
     if not args.quiet:
         console.print()
-    won = "ESCAPED" if "exit_through" in (m.goal or {}) else "GOAL REACHED"
-    verdict = f"[green]{won}[/]" if m.success else f"[red]did not finish[/] ({escape(m.end_reason)})"
-    console.print(f"{verdict}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}")
+    console.print(
+        f"{verdict(m)}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}"
+    )
     for aid, s in (m.agent_stats or {}).items():
         console.print(f"  {aid}: {summary(s)}")
-    console.print(
-        f"frames:  {m.frames_dir}/\nGIF:     {m.gif}\nmetrics: {out / 'metrics.json'}\nsteps:   {out / 'steps.jsonl'}"
-    )
+    outputs(console, m, out)
     return 0
 
 
