@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .actions import MAX_INPUT_CHARS, Action, ActionError, from_mapping, parse_canonical
+from .actions import MAX_INPUT_CHARS, NAVIGATION, Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
 from .errors import (
     ConfigError,
@@ -56,6 +56,10 @@ log = logging.getLogger("embodied.env")
 MODALITIES = ("rgb", "depth", "segmentation")
 SKY = (0.62, 0.76, 0.92)
 _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
+# actions that change nothing but the acting agent's pose (and room): visibility then depends on
+# the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change)
+POSE_ONLY = frozenset(NAVIGATION) | {"Done", "Pass"}
+VIS_CACHE = 4096  # poses whose visibility is kept while the rest of the world stays the same
 
 
 class Env:
@@ -152,6 +156,10 @@ class Env:
         self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
         self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
+        # (agent, x, y, yaw, horizon) -> visibility, valid until something but a pose changes
+        self._vis_cache: dict[tuple, dict[str, bool]] = {}
+        self._success = False  # goal_reached() of the current state (kept across pose-only steps)
+        self._sent_agents: dict[str, dict] = {}  # avatar updates the engine shows already
         self._open_infos: list[weakref.ref] = []  # infos of the last step with entries not yet computed
         # sends a render request, returns a function that waits for the frames (a vector env batches)
         self.render_hook: Callable[..., Callable[[], dict]] | None = None
@@ -171,6 +179,13 @@ class Env:
         )
         self.graph = SceneGraph(self.world, appearance_seed=getattr(self, "appearance_seed", None))
         self._loaded = False
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop what the lean step keeps between steps (the world changed other than by moving)."""
+        self._vis = {}
+        self._vis_cache = {}
+        self._sent_agents = {}
 
     # ------------------------------------------------------------ lifecycle
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -188,12 +203,12 @@ class Env:
         self.world.reset_state()
         self._reached, self._done, self._ended = set(), False, False
         self._episode_restarts = 0
+        self._forget()
         if not self._loaded:
             self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
             self._loaded = True
         else:
             self.world.mark_changed()
-        self._vis = {}
         self._mark_seen()
         self._update_progress()
         return self._look()
@@ -246,9 +261,10 @@ class Env:
             raise StateError(f"'done' must be true or false, got {brief(state['done'])}")
         self._seal_infos()
         self.world.set_state(state["world"])
+        self._forget()
         self._reached, self._done = set(reached), state["done"]
-        self._ended = self._done or self.world.goal_reached() or self.world.state["step"] >= self.max_steps
-        self._vis = {}
+        self._success = self.world.goal_reached()
+        self._ended = self._done or self._success or self.world.state["step"] >= self.max_steps
         obs, info = self._look()
         return obs[self.agent_id], info[self.agent_id]
 
@@ -297,14 +313,15 @@ class Env:
             bad = [m for m in modalities if m not in MODALITIES]
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
-        self._seal_infos()
-        undo = (self.world.snapshot(), set(self._reached), self._done, self._ended)
+        blob = self.world.snapshot()  # the state the last infos describe, and the undo point
+        self._seal_infos(blob=blob)
+        undo = (blob, set(self._reached), self._done, self._ended, self._success)
         try:
             return (yield from self._step_all(actions, modalities))
         except BaseException as exc:
             self.world.restore(undo[0])
-            self._reached, self._done, self._ended = undo[1], undo[2], undo[3]
-            self._vis = {}
+            self._reached, self._done, self._ended, self._success = undo[1:]
+            self._forget()
             self.world.mark_changed()  # the engine may hold half of the failed step: resend everything
             if isinstance(exc, EngineError) and not isinstance(exc, StepRolledBack):
                 raise StepRolledBack(
@@ -318,6 +335,8 @@ class Env:
         before = len(self._reached)
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
+        agents = self.world.state["agents"]
+        rooms = [(a["room"], a["exited"]) for a in agents.values()]
         for aid in self.world.agent_ids:
             if aid not in actions:
                 continue
@@ -340,12 +359,17 @@ class Env:
             if act is not None and act.name == "Done":
                 self._done = True
         self.world.tick()
+        pose_only = all(a is None or a.name in POSE_ONLY for a in canon.values())
+        if not pose_only:
+            self._vis_cache = {}
         self._vis = {}
         frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
         yield
         self._mark_seen()
-        self._update_progress()
-        success = self.world.goal_reached()
+        agents = self.world.state["agents"]
+        if not pose_only or rooms != [(a["room"], a["exited"]) for a in agents.values()]:
+            self._update_progress()  # (goal predicates see rooms, not poses: else nothing to check)
+        success = self._success
         terminated = success or self._done
         truncated = not terminated and self.world.state["step"] >= self.max_steps
         self._ended = terminated or truncated
@@ -467,20 +491,31 @@ class Env:
         return Result(True, f"arrived at {target}")
 
     def visible(self, aid: str) -> dict[str, bool]:
-        """Which objects and doors ``aid`` sees now; computed once per state and shared."""
-        if aid not in self._vis:
+        """Which objects and doors ``aid`` sees now; computed once per state and shared (read only).
+        While steps only move agents, a pose seen before gets the visibility computed then."""
+        vis = self._vis.get(aid)
+        if vis is None:
             w = self.world
-            self._vis[aid] = {t: w.visible(aid, t) for t in list(w.objs) + list(w.door_specs)}
-        return self._vis[aid]
+            key = (aid, *w.pose(aid))
+            vis = self._vis_cache.get(key)
+            if vis is None:
+                vis = {t: w.visible(aid, t) for t in (*w.objs, *w.door_specs)}
+                if len(self._vis_cache) >= VIS_CACHE:
+                    self._vis_cache.clear()
+                self._vis_cache[key] = vis
+            self._vis[aid] = vis
+        return vis
 
     def _mark_seen(self) -> None:
         for aid in self.world.agent_ids:
             self.world.note_seen(aid, [t for t, v in self.visible(aid).items() if v])
 
     def _update_progress(self) -> None:
+        """Checkpoints reached and goal_reached() of the current state."""
         for i, cp in enumerate(self.checkpoints):
             if i not in self._reached and self.world.holds(cp):
                 self._reached.add(i)
+        self._success = self.world.goal_reached()
 
     def camera(self, agent_id: str | None = None) -> dict:
         """The engine camera of an agent's current pose (docs/protocol.md camera map): eye position
@@ -501,7 +536,9 @@ class Env:
         dirty = w.take_changed()
         for r in results.values():
             dirty.update(r.changed)
-        updates = self.graph.updates_for(sorted(dirty)) + self.graph.agent_updates()
+        avatars = [u for u in self.graph.agent_updates() if self._sent_agents.get(u["id"]) != u]
+        self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
+        updates = self.graph.updates_for(sorted(dirty)) + avatars
         cams = [self.camera(aid) for aid in w.agent_ids]
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
@@ -569,6 +606,7 @@ class Env:
                 self.engine_restarts += 1
                 self.scene = self.engine.scene()
                 self.scene.load(self.graph.build_nodes(), name=self.spec.name, background=SKY)
+                self._sent_agents = {}
                 frames = self.scene.render(**{**request, "updates": None})  # the scene shows the state
             except (EngineTimeout, EngineError) as e:
                 if isinstance(e, ProtocolError):
@@ -583,10 +621,11 @@ class Env:
             f"episode, limit {self.MAX_RESTARTS}): {last}"
         ) from last
 
-    def _seal_infos(self, materialize: bool = False) -> None:
+    def _seal_infos(self, materialize: bool = False, blob: bytes | None = None) -> None:
         """The world is about to change: infos of the last step still alive (an RL loop drops them
         unread) get a snapshot of the state they describe, so entries read later stay true to it.
-        ``materialize``: compute them now instead (the world is about to be replaced)."""
+        ``materialize``: compute them now instead (the world is about to be replaced). ``blob``: a
+        :meth:`World.snapshot` of the current state, if the caller took one already."""
         live = [i for i in (ref() for ref in self._open_infos) if i is not None and i.pending]
         self._open_infos = []
         if not live:
@@ -595,17 +634,18 @@ class Env:
             for info in live:
                 info.copy()
             return
-        w, blob, vis = self.world, self.world.snapshot(), self._vis
+        w, vis, cache = self.world, self._vis, self._vis_cache
+        blob = blob if blob is not None else w.snapshot()
 
         def run(make: Callable[[], Any]) -> Any:
-            now, now_vis = w.snapshot(), self._vis
+            now, now_vis, now_cache = w.snapshot(), self._vis, self._vis_cache
             w.restore(blob)
-            self._vis = vis
+            self._vis, self._vis_cache = vis, cache  # (that cache is still true of the sealed state)
             try:
                 return make()
             finally:
                 w.restore(now)
-                self._vis = now_vis
+                self._vis, self._vis_cache = now_vis, now_cache
 
         for info in live:
             info.seal(run)
@@ -622,7 +662,7 @@ class Env:
                 "action": str(act) if act else None,
                 "inventory": list(a["inventory"]),
                 "progress": len(self._reached) / max(1, len(self.checkpoints)),
-                "success": w.goal_reached(),
+                "success": self._success,
                 "step": w.state["step"],
                 "max_steps": self.max_steps,
                 "engine_faults": {**self.engine_faults, "restarts": self.engine_restarts},

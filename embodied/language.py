@@ -16,13 +16,12 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import yaml
-
+from . import yamlio
 from .actions import CATALOG, Action, canonical_name, from_mapping, parse_canonical
 from .errors import ActionError
 
 # ---------------------------------------------------------------- vocabulary (data: language.yaml)
-_V = yaml.safe_load(resources.files("embodied").joinpath("language.yaml").read_text())
+_V = yamlio.safe_load(resources.files("embodied").joinpath("language.yaml").read_text())
 # verb phrase -> intent: a catalog verb (one object, or none) or a small parser named in lowercase.
 VERBS: dict[str, str] = {phrase: intent for intent, phrases in _V["verbs"].items() for phrase in phrases}
 MOTION_CLASS: dict[str, str] = _V["motion_class"]  # every other "move" verb is class "move"

@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-import yaml
-
+from . import yamlio
 from .errors import SpecError
 
 AFFORDANCES = ("pickupable", "openable", "receptacle", "readable", "takes_code", "pressable", "toggleable")
@@ -51,7 +50,7 @@ class ObjType:
 
 
 def _load() -> dict[str, ObjType]:
-    raw = yaml.safe_load(resources.files("embodied").joinpath("types.yaml").read_text())
+    raw = yamlio.safe_load(resources.files("embodied").joinpath("types.yaml").read_text())
     out = {}
     for name, t in raw.items():
         bad = set(t["affords"]) - set(AFFORDANCES)

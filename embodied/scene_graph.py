@@ -19,8 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from . import yamlio
 from .layout import DOOR_H, WALL_H, WALL_T
 from .objtypes import COLORS, TYPES
 from .spec import OUTSIDE
@@ -39,7 +38,7 @@ LIDDED = {"chest", "box", "safe"}
 @lru_cache(maxsize=1)
 def model_names() -> frozenset[str]:
     """Names of the built-in models (``embodied/models.yaml``)."""
-    raw = yaml.safe_load(resources.files("embodied").joinpath("models.yaml").read_text())
+    raw = yamlio.safe_load(resources.files("embodied").joinpath("models.yaml").read_text())
     return frozenset(raw)
 
 

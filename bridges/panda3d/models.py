@@ -20,6 +20,7 @@ import yaml
 from embodied.bridges.panda3d.geometry import UNIT_SHAPES
 from embodied.bridges.panda3d.textures import MATERIALS
 
+from embodied import yamlio
 from embodied.errors import EngineError
 from embodied.objtypes import COLORS
 
@@ -197,12 +198,12 @@ def parse_models(raw: Any, source: str, base: Path | None = None) -> dict[str, M
 def load_models(user_file: str | None = None) -> dict[str, Model]:
     """The built-in models, overridden by ``user_file`` (default: $EMBODIED_MODELS, if set)."""
     text = resources.files("embodied").joinpath("models.yaml").read_text()
-    models = parse_models(yaml.safe_load(text), "embodied/models.yaml")
+    models = parse_models(yamlio.safe_load(text), "embodied/models.yaml")
     user_file = user_file or os.environ.get(ENV_VAR) or None
     if user_file:
         path = Path(user_file)
         try:
-            raw = yaml.safe_load(path.read_text())
+            raw = yamlio.safe_load(path.read_text())
         except OSError as e:
             raise EngineError(
                 f"models file {user_file!r}: {e.strerror}; set {ENV_VAR} to a readable YAML file"

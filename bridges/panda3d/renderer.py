@@ -81,8 +81,12 @@ notify-level warning
 default-directnotify-level warning
 text-pixels-per-unit 64
 text-minfilter linear
+transform-cache 0
 """,
 )
+# transform-cache 0: Panda3D keeps every composed TransformState in a global cache that nothing
+# collects without ShowBase; each new camera pose added ~24 entries, so an engine's memory grew
+# without bound over a long run (+34 MB in 20,000 steps). Uncached composition is also faster.
 
 # Draw opaque geometry in scene-graph order, not sorted by render-state pointers: with the
 # default state-sorted bin, which of two surfaces meeting at equal depth wins a pixel depended
