@@ -75,9 +75,13 @@ def error_reply(exc: BaseException) -> dict:
     return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
 
 
+_DTYPE_NAMES = {np.dtype(t).num: name for name, t in DTYPES.items()}
+
+
 def describe(agent: str, name: str, array: np.ndarray, scene: str | None = None) -> dict:
     """The header entry that describes one array buffer."""
-    out = {"agent": agent, "name": name, "shape": list(array.shape), "dtype": array.dtype.name}
+    dtype = _DTYPE_NAMES.get(array.dtype.num) or array.dtype.name  # (.name is slow Python code)
+    out = {"agent": agent, "name": name, "shape": list(array.shape), "dtype": dtype}
     if scene is not None:
         out["scene"] = scene
     return out
@@ -296,6 +300,21 @@ MAX_RESOLUTION = 4096
 
 def check_camera(cam: Any, field: str) -> dict:
     """Validate one camera ``{"agent", "pos", "hpr", "fov" (horizontal degrees), "width", "height"}``."""
+    if type(cam) is dict:  # the common case (every render request), checked in one pass
+        agent, fov = cam.get("agent"), cam.get("fov", 90)
+        w, h = cam.get("width", 224), cam.get("height", 224)
+        if (
+            type(agent) is str
+            and type(fov) in _PLAIN_NUMBERS
+            and 1 <= fov <= 170
+            and type(w) is int
+            and type(h) is int
+            and 1 <= w <= MAX_RESOLUTION
+            and 1 <= h <= MAX_RESOLUTION
+        ):
+            pos = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")
+            hpr = check_vec(cam.get("hpr", [0, 0, 0]), f"{field}.hpr")
+            return {"agent": agent, "pos": pos, "hpr": hpr, "fov": float(fov), "width": w, "height": h}
     check_type(cam, dict, field, "a camera map")
     out = {"agent": check_type(cam.get("agent"), str, f"{field}.agent", "a string")}
     out["pos"] = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")

@@ -72,9 +72,20 @@ class _Ring:
         self.fd = os.memfd_create(f"embodied-frames-{gen}", os.MFD_CLOEXEC)
         os.ftruncate(self.fd, self.size)
         self.mm = mmap.mmap(self.fd, self.size)
+        self.bytes = np.frombuffer(self.mm, np.uint8)  # the ring as an array (frames are copied in)
         self.next = 0
 
+    def put(self, off: int, buf) -> None:
+        """Copy one reply buffer into the ring at ``off``: a numpy array of any strides (the
+        renderer hands rgb over as a view with its rows in reverse order: flipped in this copy)."""
+        if isinstance(buf, np.ndarray):
+            np.copyto(self.bytes[off : off + buf.nbytes].view(buf.dtype).reshape(buf.shape), buf)
+        else:
+            view = memoryview(buf).cast("B")
+            self.mm[off : off + view.nbytes] = view
+
     def close(self) -> None:
+        del self.bytes  # (an exported buffer would keep the map from closing)
         self.mm.close()
         os.close(self.fd)
 
@@ -102,7 +113,7 @@ class _Conn:
         header, bufs = frames[0], frames[1:]
         fds, base, new = [], 0, 0
         if bufs:
-            sizes = [memoryview(b).nbytes for b in bufs]
+            sizes = [b.nbytes if isinstance(b, np.ndarray) else memoryview(b).nbytes for b in bufs]
             need = sum(_aligned(n) for n in sizes)
             if self.ring is None or need > self.ring.slot:
                 if self.ring is not None:
@@ -115,7 +126,7 @@ class _Conn:
             ring.next += 1
             off = base
             for b, n in zip(bufs, sizes):
-                ring.mm[off : off + n] = memoryview(np.ascontiguousarray(b)).cast("B")
+                ring.put(off, b)
                 off += _aligned(n)
         ring = self.ring
         prefix = REPLY.pack(seq, ring.gen if ring else 0, new, ring.size if ring else 0, base)

@@ -204,6 +204,7 @@ class _Target:
         self.region.set_camera(self.cam)
         self.key = None
         self.xs = self.zs = None
+        self.fov = None  # the lens's horizontal fov
 
     def free(self) -> _Buffer:
         """Drop the cameras and hand back the buffer (the target is unusable afterwards)."""
@@ -220,9 +221,12 @@ class _Target:
         self.buffer.get_engine().render_frame()
         self.buffer.set_active(False)
 
-    def rgb(self) -> np.ndarray:
+    def rgb(self, view: bool = False) -> np.ndarray:
+        """The frame, row 0 at the top: a C-contiguous copy, or (``view``) a view with negative
+        row stride into the converted image (for a caller that copies it anyway)."""
         img = np.frombuffer(self.tex.get_ram_image_as("RGB"), np.uint8)
-        return np.ascontiguousarray(img.reshape(self.height, self.width, 3)[::-1])
+        img = img.reshape(self.height, self.width, 3)[::-1]
+        return img if view else np.ascontiguousarray(img)
 
     def raw(self) -> np.ndarray:
         """The frame as uint32 B | G << 8 | R << 16 (row 0 = top), a view."""
@@ -485,15 +489,23 @@ class Renderer(NodeBuilder):
         t = self.targets[key]
         t.eye.set_pos_hpr(*cam["pos"], *cam["hpr"])
         h = cam["fov"]
-        v = math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) * cam["height"] / cam["width"]))
-        t.lens.set_fov(h, v)
-        t.lens.set_near_far(0.02, 1000.0)
+        if t.fov != h:  # (the lens stays as it is while the fov does)
+            v = math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) * cam["height"] / cam["width"]))
+            t.lens.set_fov(h, v)
+            t.lens.set_near_far(0.02, 1000.0)
+            t.fov = h
         return t
 
-    def render(self, agents=("a0",), modalities=("rgb",)) -> dict[str, dict[str, np.ndarray]]:
-        """Render each agent's view: ``{agent: {modality: array}}`` (see module docstring)."""
-        agents = check_render_agents(list(agents), self.cameras)
-        modalities = check_str_list(list(modalities), "modalities", MODALITIES)
+    def render(
+        self, agents=("a0",), modalities=("rgb",), checked: bool = False, views: bool = False
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """Render each agent's view: ``{agent: {modality: array}}`` (see module docstring).
+        ``checked``: agents and modalities were validated already (the server does it once per
+        request). ``views``: rgb may be a read-only view with rows in reverse memory order, valid
+        until the next render (the engine server copies it straight into its reply)."""
+        if not checked:
+            agents = check_render_agents(list(agents), self.cameras)
+            modalities = check_str_list(list(modalities), "modalities", MODALITIES)
         out: dict[str, dict[str, np.ndarray]] = {}
         for a in agents:
             cam = self.cameras[a]
@@ -501,7 +513,7 @@ class Renderer(NodeBuilder):
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
                 t.draw(t.cam, (*self.background, 1))
-                res["rgb"] = t.rgb()
+                res["rgb"] = t.rgb(views)
             if "depth" in modalities or "seg" in modalities:
                 t.draw(t.idcam, (0, 0, 0, 0))
                 fid = G.decode_ids(t.raw())

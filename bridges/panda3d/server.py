@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import zmq
 
 from embodied import auth
@@ -208,7 +209,13 @@ class Server:
                 f"field {field!r}: missing; every scene request names its scene by the handle "
                 "load_scene returned (protocol 2, docs/protocol.md)"
             )
-        return self.renderer.use(P.check_handle(h[field], field))
+        return self._scene(h[field], field)
+
+    def _scene(self, handle, field: str):
+        """The scene a handle names: a known handle is taken as it is (it was checked when the
+        engine made it); anything else is checked, then looked up (ProtocolError if unknown)."""
+        sc = self.renderer.scenes.get(handle) if type(handle) is str else None
+        return self.renderer.use(sc.handle if sc is not None else P.check_handle(handle, field))
 
     def op_load_scene(self, h):
         """Create a scene (no 'scene' field) or replace one (its handle); all or nothing."""
@@ -254,7 +261,7 @@ class Server:
         pre = f"{field}." if field else ""
         if field and "scene" not in item:
             raise ProtocolError(f"field '{pre}scene': missing; name each scene by its handle")
-        sc = self.renderer.use(P.check_handle(item.get("scene"), pre + "scene")) if field else self._use(item)
+        sc = self._scene(item.get("scene"), pre + "scene") if field else self._use(item)
         cams = P.check_cameras(item.get("cameras"), pre + "cameras")
         known = set(sc.cameras) | {c["agent"] for c in cams}
         agents = P.check_render_agents(item.get("agents", ["a0"]), known, pre + "agents", sc.handle)
@@ -282,7 +289,7 @@ class Server:
                 r.update(updates)
             if cams:
                 r.set_cameras(cams, checked=True)  # _render_item checked them
-            out = r.render(agents, mods)
+            out = r.render(agents, mods, checked=True, views=True)  # (views: copied out below)
             for a in agents:
                 for m in mods:
                     descs.append(P.describe(a, m, out[a][m], handle))
@@ -469,13 +476,16 @@ def _usage(message: str) -> int:
 
 
 def _serve_one(sock: zmq.Socket, server: Server) -> None:
-    """Receive one request on the ROUTER socket and send its reply (never blocking)."""
+    """Receive one request on the ROUTER socket and send its reply (never blocking). Frames the
+    renderer gave as views (rows bottom-up) are made contiguous for ZeroMQ here; the
+    shared-memory path copies them straight into its ring instead (embodied.shm)."""
     frames = sock.recv_multipart(copy=False)
     # a REQ client sends [identity, (request id,) b"", header, buffers...]: the envelope ends at
     # the first empty frame; a DEALER without the delimiter: just [identity, header, ...]
     cut = next((i for i, f in enumerate(frames[1:4], 1) if len(f) == 0), 0)
     envelope, body = frames[: cut + 1], frames[cut + 1 :]
     reply = server.handle(body) if body else server.refuse("empty message: expected a msgpack header frame")
+    reply = [np.ascontiguousarray(f) if isinstance(f, np.ndarray) else f for f in reply]
     try:
         sock.send_multipart([*envelope, *reply], copy=False, flags=zmq.NOBLOCK)
     except zmq.Again:  # the client is gone or not reading: drop the reply, keep serving others
