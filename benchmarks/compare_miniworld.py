@@ -27,11 +27,17 @@ CPU time shows what each system costs.
 
 "1 core" pins this process, the engine process and MiniWorld (in this process) to one CPU with
 ``sched_setaffinity``; "2 cores" lets them use both.
+
+The last lines check the targets of the performance work (docs/performance.md), one line each:
+the figure measured (one core, ratio of wall-clock medians; per CPU-second in brackets), the
+target, and whether it is met. For the one-core figures quoted in the docs, run it pinned:
+``taskset -c 0 python benchmarks/compare_miniworld.py --cores 1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'size':>8s} {'cores':>5s} {'ours rgb':>9s} {'ours rgb+d+s':>12s} {'render-only':>11s} {'miniworld':>9s}"
     head += f" {'rgb/mw':>7s} {'rgbds/mw':>8s} {'rgbds/rgb':>9s} {'e2e/render':>10s}"
     print(head)
-    rows, cpu_rows = [], []
+    rows, cpu_rows, cpu_meds = [], [], []
     for size in args.sizes:
         w, h = parse_size(size)
         ours = Ours(args.scene, w, h, args.renderer)
@@ -216,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 med = {k: statistics.median(v) for k, v in got.items()}
                 med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
                 rows.append((f"{w}x{h}", cores, med))
+                cpu_meds.append((f"{w}x{h}", cores, med_cpu))
                 print(row(f"{w}x{h}", cores, med), flush=True)
                 cpu_rows.append(row(f"{w}x{h}", cores, med_cpu))
         finally:
@@ -229,7 +236,35 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("\n".join(cpu_rows))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print_targets(rows, cpu_meds)
     return 0
+
+
+# (size, what, numerator, denominator, target): the targets of docs/performance.md, one core
+TARGETS = [
+    *((size, "ours / MiniWorld", "ours rgb", "miniworld", 4.0) for size in ("84x84", "128x128")),
+    *((size, "ours / MiniWorld", "ours rgb", "miniworld", 10.0) for size in ("224x224", "640x480")),
+    ("224x224", "end-to-end / render-only", "ours rgb", "render-only", 0.6),
+    *(
+        (size, "RGB+depth+seg / RGB", "ours rgb+d+s", "ours rgb", 0.5)
+        for size in ("84x84", "128x128", "224x224", "640x480")
+    ),
+]
+
+
+def print_targets(rows: list, cpu_rows: list) -> None:
+    """One line per target: measured (wall; per CPU-second in brackets), target, met?"""
+    wall = {size: med for size, cores, med in rows if cores == 1}
+    cpu = {size: med for size, cores, med in cpu_rows if cores == 1}
+    print("\ntargets (one core; ratio of medians, wall clock [per CPU-second]):")
+    for size, what, num, den, target in TARGETS:
+        with contextlib.suppress(KeyError):
+            got = wall[size][num] / wall[size][den]
+            per_cpu = cpu[size][num] / cpu[size][den]
+            print(
+                f"  {what:26s} {size:>8s}: {got:6.2f} [{per_cpu:5.2f}]  target >= {target:g}  "
+                f"{'met' if got >= target else 'NOT met'}"
+            )
 
 
 def row(size: str, cores: int, med: dict[str, float]) -> str:
