@@ -52,6 +52,17 @@ RGB_FORMAT = _format(
     ("texcoord", 2, Geom.NT_float32, Geom.C_texcoord),
 )
 RGB_DTYPE = np.dtype([("v", "<f4", 3), ("n", "<f4", 3), ("c", "<f4", 4), ("t", "<f4", 2)])
+# Baked meshes: lighting is computed per vertex in numpy (see :func:`shade`) and drawn unlit.
+BAKED_FORMAT = _format(
+    ("vertex", 3, Geom.NT_float32, Geom.C_point),
+    ("color", 4, Geom.NT_float32, Geom.C_color),
+    ("texcoord", 2, Geom.NT_float32, Geom.C_texcoord),
+)
+BAKED_DTYPE = np.dtype([("v", "<f4", 3), ("c", "<f4", 4), ("t", "<f4", 2)])
+FLAT_FORMAT = _format(
+    ("vertex", 3, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_float32, Geom.C_color)
+)
+FLAT_DTYPE = np.dtype([("v", "<f4", 3), ("c", "<f4", 4)])
 ID_FORMAT = _format(("vertex", 3, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_uint8, Geom.C_color))
 ID_DTYPE = np.dtype([("v", "<f4", 3), ("c", "u1", 4)])
 
@@ -271,6 +282,56 @@ def rgb_geom(polys: list) -> Geom:
     data["c"] = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys])
     data["t"] = np.concatenate([p[3] for p in polys])
     return _make_geom(RGB_FORMAT, data, _triangles(counts))
+
+
+class BakedMesh:
+    """A mesh drawn without lights whose vertex colours carry the lighting (ambient plus
+    directional diffuse, per vertex: what Panda3D's fixed-function lighting computed for these
+    meshes, colour^2 * light, done once per pose instead of every frame; glowing parts keep
+    their colour). :meth:`shade` recomputes the colours for a new orientation,
+    colour or light rig."""
+
+    __slots__ = ("base", "data", "geom", "glow", "key", "normals")
+
+    def __init__(self, polys: list, textured: bool):
+        """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame."""
+        counts = [len(p[0]) for p in polys]
+        self.data = np.zeros(sum(counts), BAKED_DTYPE if textured else FLAT_DTYPE)
+        self.data["v"] = np.concatenate([p[0] for p in polys])
+        if textured:
+            self.data["t"] = np.concatenate([p[3] for p in polys])
+        self.normals = np.concatenate([p[1] for p in polys]).astype(np.float64)
+        self.base = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys]).astype(np.float64)
+        self.glow = np.repeat(np.array([bool(p[4]) for p in polys]), counts)
+        self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, _triangles(counts))
+        self.key = None
+
+    def shade(self, rot: np.ndarray, rig: tuple, color=None) -> None:
+        """Colours for world rotation ``rot`` (3x3, row vectors: n_world = n @ rot), light rig
+        ``rig`` = (ambient rgb, directions (k, 3) the light travels, colours (k, 3)); ``color``
+        replaces every vertex's rgb (a recoloured part)."""
+        key = (rot.round(9).tobytes(), id(rig), color)
+        if key == self.key:
+            return
+        self.key = key
+        base = (
+            self.base[:, :3]
+            if color is None
+            else np.broadcast_to(np.asarray(color, float), self.base[:, :3].shape)
+        )
+        c = np.empty_like(self.base)
+        c[:, 3] = self.base[:, 3]
+        c[:, :3] = base * base * shade(self.normals @ rot, rig)  # as Panda3D lit it: colour^2 * light
+        c[self.glow, :3] = base[self.glow]
+        self.data["c"] = np.clip(c, 0.0, 1.0)
+        self.geom.modify_vertex_data().modify_array_handle(0).copy_data_from(self.data.tobytes())
+
+
+def shade(normals: np.ndarray, rig: tuple) -> np.ndarray:
+    """Light reaching surfaces of these world normals (N, 3): ambient + sum of diffuse terms."""
+    ambient, dirs, colors = rig
+    lam = np.maximum(normals @ -dirs.T, 0.0) if len(dirs) else np.zeros((len(normals), 0))
+    return ambient + lam @ colors
 
 
 def id_colors(ids: np.ndarray) -> np.ndarray:

@@ -64,6 +64,18 @@ def _area(polys) -> float:
     return best
 
 
+# Round parts get segments by their size: the rasteriser's cost is per triangle (transform, clip,
+# set-up) more than per pixel, and a 5 cm knob seen from an arm's length covers a few pixels.
+SEGMENTS_PER_M = 40
+MIN_SEGMENTS = 8
+
+
+def _segments(part: Part, size: np.ndarray) -> int:
+    """A round part's segment count: its model's, fewer for a small part (at least 8)."""
+    extent = float(np.max(np.array(part.size) * size))
+    return min(part.segments, max(MIN_SEGMENTS, int(np.ceil(SEGMENTS_PER_M * extent))))
+
+
 def _rotation(hpr) -> np.ndarray:
     m = TransformState.make_hpr(tuple(hpr)).get_mat()
     return np.array([[m[i][j] for j in range(3)] for i in range(3)])
@@ -72,9 +84,9 @@ def _rotation(hpr) -> np.ndarray:
 class _Group:
     """One mesh of a node: its static parts, or the parts that share one move/recolour/show rule."""
 
-    __slots__ = ("first", "idn", "pivot", "planes", "rgb", "rule")
+    __slots__ = ("first", "idn", "meshes", "pivot", "planes", "rgb", "rule")
 
-    def __init__(self, rgb, idn, first, planes, rule, pivot):
+    def __init__(self, rgb, idn, first, planes, rule, pivot, meshes=()):
         self.rgb, self.idn, self.first, self.planes, self.rule, self.pivot = (
             rgb,
             idn,
@@ -83,6 +95,7 @@ class _Group:
             rule,
             pivot,
         )
+        self.meshes = meshes  # G.BakedMesh per material (none for a user's asset: it is lit)
 
 
 class NodeBuilder:
@@ -99,7 +112,7 @@ class NodeBuilder:
         size = np.array([max(v, 1e-4) for v in n["size"]])
         groups: dict[tuple, list] = {}
         for part in self._parts(n):
-            polys = G.unit_polys(part.shape, part.segments, part.taper, part.tube)
+            polys = G.unit_polys(part.shape, _segments(part, size), part.taper, part.tube)
             linear = np.diag(part.size) @ _rotation(part.hpr) @ np.diag(size)
             polys = G.transform(polys, linear, np.array(part.at) * size)
             groups.setdefault(part.group if part.dynamic else (None, None, None), []).append((part, polys))
@@ -125,7 +138,7 @@ class NodeBuilder:
         for rule, items in self._posed(rec).items():
             move = rule[0]
             pivot = np.array(move.pivot) * size if move is not None else np.zeros(3)
-            batches: dict[tuple, list] = {}
+            batches: dict[str, list] = {}
             id_verts = []
             for part, polys in items:
                 col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
@@ -139,16 +152,16 @@ class NodeBuilder:
                 for v, nrm in polys:
                     face_n = G.plane_of(v)[:3]
                     uv = G.face_uv(v, face_n, tile)
-                    batches.setdefault((mat, part.glow), []).append((v - pivot, nrm, rgba, uv))
+                    batches.setdefault(mat, []).append((v - pivot, nrm, rgba, uv, part.glow))
                     id_verts.append(v - pivot)
-            geoms = []
-            for (mat, glow), polys in batches.items():
-                attribs = []
+            meshes, geoms = [], []
+            for mat, polys in batches.items():
+                mesh = G.BakedMesh(polys, textured=bool(mat))
+                attribs = [LightAttrib.make_all_off()]  # lit by its vertex colours (see _shade)
                 if mat:
                     attribs.append(TextureAttrib.make(texture(mat, seed)))
-                if glow:
-                    attribs.append(LightAttrib.make_all_off())
-                geoms.append((G.rgb_geom(polys), RenderState.make(*attribs) if attribs else None))
+                meshes.append(mesh)
+                geoms.append((mesh.geom, RenderState.make(*attribs)))
             first = self._alloc(len(id_verts))
             self.face_seg[first : first + len(id_verts)] = rec["seg"]
             planes = np.array([G.plane_of(v) for v in id_verts])
@@ -156,7 +169,7 @@ class NodeBuilder:
             idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, first), None)]))
             for nodepath in (rgb, idn):
                 nodepath.set_pos(*pivot)
-            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot))
+            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot, meshes))
 
     @staticmethod
     def _cells(polys, material: str, rgba, seed: int, batches: dict, pivot) -> list:
@@ -172,8 +185,8 @@ class NodeBuilder:
             for q, tone in cells:
                 col = rgba.copy()
                 col[:3] *= 1.0 + amp * tone
-                batches.setdefault(("", False), []).append(
-                    (q - pivot, np.repeat(nrm[:1], len(q), 0), col, q[:, :2])
+                batches.setdefault("", []).append(
+                    (q - pivot, np.repeat(nrm[:1], len(q), 0), col, q[:, :2], False)
                 )
                 out.append((q, nrm))
         return out
@@ -222,6 +235,8 @@ class NodeBuilder:
             self.n_faces = saved
         if first or "state" in u or recolor:
             self._pose_groups(rec)
+        if first or "state" in u or recolor or "hpr" in u or "pos" in u:
+            self._shade(rec)
         self.current.dirty.add(rec["id"])
         if rec["textnp"] is None or looks != (
             rec.get("text"),
@@ -234,20 +249,33 @@ class NodeBuilder:
         """Apply the node's state to its dynamic groups (hinges, slides, recolours, show/hide)."""
         st, size = rec["state"], np.array([max(v, 1e-4) for v in rec["size"]])
         for g in rec["groups"]:
-            move, color_if, show_if = g.rule
+            move, _recolour, show_if = g.rule  # recolours: see _shade
             if move is not None:
                 on = truthy(st, move.when)
                 pos = g.pivot + (np.array(move.by) * size if on else 0.0)
                 hpr = move.hpr if on else (0.0, 0.0, 0.0)
                 for nodepath in (g.rgb, g.idn):
                     nodepath.set_pos_hpr(*pos, *hpr)
-            if color_if is not None:
-                name = color_if[1] if truthy(st, color_if[0]) else color_if[2]
-                g.rgb.set_color(*resolve_color(name, tuple(rec["color"])), 1)
             if show_if is not None:
                 vis = truthy(st, show_if)
                 for nodepath in (g.rgb, g.idn):
                     nodepath.show() if vis else nodepath.hide()
+
+    def _shade(self, rec: dict):
+        """Bake the light reaching each vertex of the node's meshes into their colours (again only
+        for a mesh whose orientation, colour or light rig changed)."""
+        rig = self._rig_at(rec["pos"])
+        for g in rec["groups"]:
+            if not g.meshes:
+                continue
+            color = None
+            if g.rule[1] is not None:
+                when, then, other = g.rule[1]
+                color = resolve_color(then if truthy(rec["state"], when) else other, tuple(rec["color"]))
+            m = g.rgb.get_mat(self.root)
+            rot = np.array([[m[i][j] for j in range(3)] for i in range(3)])
+            for mesh in g.meshes:
+                mesh.shade(rot, rig, color)
 
     def _text(self, rec: dict):
         """Draw ``rec['text']`` on the model's text face (default: the front face, local -y)."""

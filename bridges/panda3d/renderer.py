@@ -52,6 +52,7 @@ from panda3d.core import (
     ShadeModelAttrib,
     Texture,
     TextureAttrib,
+    Vec3,
     WindowProperties,
     loadPrcFileData,
 )
@@ -194,6 +195,8 @@ class _Target:
         self.slot = renderer._take_buffer(width, height)
         self.buffer, self.tex, self.region = self.slot.buffer, self.slot.tex, self.slot.region
         self.lens = PerspectiveLens()
+        self.lens.set_near_far(0.02, 1000.0)
+        self.pose = None  # what the eye was last set to
         self.eye = renderer.world.attach_new_node("eye")
         cam = Camera("rgb", self.lens)
         cam.set_scene(renderer.root)
@@ -396,13 +399,26 @@ class Renderer(NodeBuilder):
                 {"kind": "light:directional", "color": (0.6, 0.6, 0.6), "hpr": (30, -55, 0)},
                 {"kind": "light:directional", "color": (0.25, 0.25, 0.25), "hpr": (-150, -20, 0)},
             ]
+        ambient, dirs, colors = np.zeros(3), [], []
         for spec in lights:
-            ambient = spec["kind"] == "light:ambient"
-            lnp = self.root.attach_new_node(AmbientLight("ambient") if ambient else DirectionalLight("sun"))
+            is_ambient = spec["kind"] == "light:ambient"
+            lnp = self.root.attach_new_node(
+                AmbientLight("ambient") if is_ambient else DirectionalLight("sun")
+            )
             lnp.node().set_color((*spec["color"], 1))
             lnp.set_hpr(*spec["hpr"])
-            self.root.set_light(lnp)
+            self.root.set_light(lnp)  # lights what is not baked: text cards, user assets
             sc.lights.append(lnp)
+            if is_ambient:
+                ambient += spec["color"]
+            else:
+                dirs.append(tuple(self.root.get_relative_vector(lnp, Vec3(0, 1, 0))))
+                colors.append(spec["color"])
+        sc.rig = (ambient, np.array(dirs, float).reshape(-1, 3), np.array(colors, float).reshape(-1, 3))
+
+    def _rig_at(self, pos) -> tuple:
+        """The light rig (ambient, directions, colours) baked into nodes' vertex colours."""
+        return self.current.rig
 
     def _alloc(self, count: int) -> int:
         first = self.n_faces
@@ -487,12 +503,14 @@ class Renderer(NodeBuilder):
             self._lru[lru_key] = t
         self._lru.move_to_end(lru_key)
         t = self.targets[key]
-        t.eye.set_pos_hpr(*cam["pos"], *cam["hpr"])
+        pose = (*cam["pos"], *cam["hpr"])
+        if pose != t.pose:  # a camera that did not move costs nothing
+            t.eye.set_pos_hpr(*pose)
+            t.pose = pose
         h = cam["fov"]
         if t.fov != h:  # (the lens stays as it is while the fov does)
             v = math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) * cam["height"] / cam["width"]))
             t.lens.set_fov(h, v)
-            t.lens.set_near_far(0.02, 1000.0)
             t.fov = h
         return t
 

@@ -229,3 +229,42 @@ def test_gltf_asset_with_panda3d_gltf(tmp_path, monkeypatch):
         assert g[1] > g[0] + 40 and g[1] > g[2] + 40, g  # the file's green
     finally:
         rend.close()
+
+
+def _lit_pixel(r, color, lights, hpr=(0, 0, 0)):
+    box = {"id": "b", "seg": 1, "shape": "box", "size": [3, 0.1, 3], "pos": [0, 0, 0], "hpr": list(hpr)}
+    box["color"] = list(color)
+    nodes = [box] + [
+        {"id": f"l{k}", "seg": 2, "kind": kind, "shape": "box", "size": [0, 0, 0], "color": [c] * 3, "hpr": h}
+        for k, (kind, c, h) in enumerate(lights)
+    ]
+    r.load_scene(nodes, "light")
+    r.set_cameras(
+        [{"agent": "a0", "pos": [0, -2, 0], "hpr": [0, 0, 0], "fov": 60, "width": 32, "height": 32}]
+    )
+    return r.render(["a0"], ["rgb"])["a0"]["rgb"][16, 16].astype(int)
+
+
+def test_baked_lighting_matches_panda3d_lights_and_follows_rotation(r):
+    """Meshes are drawn unlit with the light baked into vertex colours: the pixels Panda3D's own
+    lights gave (colour^2 * (ambient + diffuse * cos)), baked again when the node turns."""
+    from panda3d.core import Quat, Vec3
+
+    amb, sun = ("light:ambient", 0.3, [0, 0, 0]), ("light:directional", 0.6, [0, -60, 0])
+    c = np.array([0.8, 0.4, 0.2])
+
+    def expect(hpr):
+        q, ql = Quat(), Quat()
+        q.set_hpr(Vec3(*hpr))
+        ql.set_hpr(Vec3(*sun[2]))
+        n, d = q.xform(Vec3(0, -1, 0)), ql.xform(Vec3(0, 1, 0))  # front face normal, light travel
+        return 255 * c * c * (0.3 + 0.6 * max(0.0, -n.dot(d)))
+
+    assert np.abs(_lit_pixel(r, c, [amb, sun]) - expect((0, 0, 0))).max() <= 2
+    assert np.abs(_lit_pixel(r, c, [amb, sun], hpr=(0, -30, 0)) - expect((0, -30, 0))).max() <= 2
+    assert np.abs(expect((0, -30, 0)) - expect((0, 0, 0))).max() > 20
+    r.update([{"id": "b", "hpr": [0, 0, 0]}])  # baked again on the update
+    assert np.abs(r.render(["a0"], ["rgb"])["a0"]["rgb"][16, 16] - expect((0, 0, 0))).max() <= 2
+    # a sun from behind leaves the face to the ambient light
+    back = ("light:directional", 0.6, [180, -60, 0])
+    assert np.abs(_lit_pixel(r, c, [amb, back]) - 255 * c * c * 0.3).max() <= 2
