@@ -21,15 +21,15 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 
 import numpy as np
+from embodied.bridges.launching import build_from, log_dir_for, own, refuse_remote
 from embodied.bridges.single import SingleScene
 
 from embodied import protocol as P
-from embodied.engine import _OWNED, EngineClient, _stop_group, _tail
+from embodied.engine import EngineClient, _stop_group, _tail
 from embodied.errors import EngineError, EngineTimeout, ProtocolError
 
 BEHAVIOR = "Camera?team=0"
@@ -235,17 +235,10 @@ def launch(
         raise EngineError(
             f"the Unity bridge needs mlagents-envs: pip install 'embodied[unity]' ({exc})"
         ) from None
-    if token is not None:
-        raise EngineError(
-            "ML-Agents has no authentication: launch without token= (the trainer binds 127.0.0.1)"
-        )
-    if host not in ("127.0.0.1", "localhost"):
-        raise EngineError(f"host {host!r}: the ML-Agents trainer side binds 127.0.0.1 only")
-    build = build or os.environ.get("EMBODIED_UNITY_BUILD") or None
+    refuse_remote("ML-Agents", token, host, "the trainer side of ML-Agents cannot bind elsewhere")
+    build = build_from(build, "EMBODIED_UNITY_BUILD")
     file_name = build or player_path()
-    tmp_dir = None if log_dir else tempfile.mkdtemp(prefix="embodied-unity-")
-    log_dir = log_dir or tmp_dir
-    os.makedirs(log_dir, exist_ok=True)
+    log_dir, tmp_dir = log_dir_for(log_dir, "embodied-unity-")
     log_path = os.path.join(log_dir, f"player-{uuid.uuid4().hex[:12]}.log")
     args = ["-logFile", log_path]
     if build is None:
@@ -269,11 +262,5 @@ def launch(
             "a larger timeout="
         ) from None
     eng = UnityEngine(uenv, channel, timeout, log_path, tmp_dir)
-    _OWNED.add(eng)
-    try:
-        eng._exchange()  # the first step is ML-Agents' reset: the player's behavior appears
-        eng.hello()
-    except BaseException:
-        eng.close()
-        raise
-    return eng
+    # the first step is ML-Agents' reset: the player's behavior appears
+    return own(eng, lambda: (eng._exchange(), eng.hello()))

@@ -27,15 +27,15 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from embodied.bridges.launching import build_from, log_dir_for, own, refuse_remote
 from embodied.bridges.unrealcv.assets import load_table
 
-from embodied.engine import _OWNED, _stop_group, _tail
+from embodied.engine import _stop_group, _tail
 from embodied.errors import EngineError, EngineTimeout
 
 INI = "[UnrealCV.Core]\nPort={port}\nWidth={width}\nHeight={height}\nFOV={fov:.6f}\nEnableInput=True\nEnableRightEye=False\n"
@@ -122,21 +122,12 @@ def launch(
     from embodied.bridges.unrealcv.backend import UnrealCVEngine
     from embodied.bridges.unrealcv.transport import ClientTransport
 
-    if token is not None:
-        raise EngineError(
-            "the UnrealCV protocol has no authentication: launch without token= and bind 127.0.0.1"
-        )
-    if host not in ("127.0.0.1", "localhost"):
-        raise EngineError(
-            f"host {host!r}: a launched build listens on 127.0.0.1 only; use connect() for remote ones"
-        )
+    refuse_remote("UnrealCV", token, host, "use connect() for a remote one")
     start_timeout = max(timeout, 60.0) if start_timeout is None else float(start_timeout)
     connect_timeout = timeout if connect_timeout is None else float(connect_timeout)
     table = load_table(assets)
-    build = build or os.environ.get("EMBODIED_UNREAL_BUILD") or None
-    tmp_dir = None if log_dir else tempfile.mkdtemp(prefix="embodied-unreal-")
-    log_dir = log_dir or tmp_dir
-    os.makedirs(log_dir, exist_ok=True)
+    build = build_from(build, "EMBODIED_UNREAL_BUILD")
+    log_dir, tmp_dir = log_dir_for(log_dir, "embodied-unreal-")
     port = int(port) or free_port(host)
     unix_path = f"/tmp/unrealcv_{port}.socket" if unix else None
     lock = None
@@ -208,13 +199,7 @@ def launch(
         transport, table, timeout, process=proc, log_path=log_path, image_format=image_format
     )
     eng._tmp_dir = tmp_dir
-    _OWNED.add(eng)
-    try:
-        eng.hello()
-    except BaseException:
-        eng.close()
-        raise
-    return eng
+    return own(eng, eng.hello)
 
 
 def connect(

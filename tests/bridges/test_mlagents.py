@@ -185,7 +185,7 @@ def test_unknown_build_and_bad_host_are_clear_errors(tmp_path):
 
     with pytest.raises(EngineError, match="cannot start the Unity player"):
         embodied.launch(engine="unity", build=str(tmp_path / "NoSuchGame"), timeout=5)
-    with pytest.raises(EngineError, match=r"binds 127\.0\.0\.1 only"):
+    with pytest.raises(EngineError, match=r"listens on 127\.0\.0\.1 only"):
         embodied.launch(engine="unity", host="0.0.0.0")
     with pytest.raises(UnityEnvironmentException):
         open_unity(str(tmp_path / "missing.x86_64"), timeout_wait=5)
