@@ -69,9 +69,11 @@ def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_pat
 def test_unwritable_output_dir_is_one_line(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")  # --out under a regular file cannot be created
-    rc, err = run(["demo", "--scene", "key_door", "--size", "32", "--out", str(blocker / "o")], capsys)
+    rc = main(["demo", "--scene", "key_door", "--size", "32", "--out", str(blocker / "o")])
+    out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1, err
+    assert not out  # refused before an engine started (it used to run the whole episode first)
     assert (
         lines[0].startswith(f"embodied demo: error: cannot use '{blocker / 'o'}")
         and "Not a directory" in lines[0]

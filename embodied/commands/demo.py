@@ -7,7 +7,6 @@ episode ran (and, for the oracle, when it succeeded), 2 for a bad option or scen
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def positive_int(text: str) -> int:
@@ -66,12 +65,12 @@ def main(args: argparse.Namespace) -> int:
     from ..agents import make_agent
     from ..record import run_episode
     from ..tasks import make_task
-    from .episode_out import banner, open_env, outputs, verdict
+    from .episode_out import banner, open_env, out_dir, outputs, verdict
 
     make_agent(args.agent)  # an unknown name fails here, before an engine starts
     task = make_task(args.scene)  # so does an unknown scene
     console = Console()
-    out = Path(args.out)
+    out = out_dir(args.out)  # a bad --out fails here, before an engine starts
     with open_env(task, args) as env:
         banner(
             console, "demo", f"{args.agent} agent", env, f"embedded Panda3D engine, {args.renderer} renderer"

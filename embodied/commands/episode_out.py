@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Any
 
 
+def out_dir(path: str) -> Path:
+    """``--out``, created now: OSError (one line from the CLI) before any engine starts or step runs."""
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def open_env(task: Any, args: argparse.Namespace):
     """The :class:`~embodied.env.Env` of ``--size``, ``--seed``, ``--renderer`` and ``--max-steps``."""
     from ..env import Env

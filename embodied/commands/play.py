@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 from typing import Any
 
 from .demo import frame_size, positive_int
@@ -192,7 +191,7 @@ def main(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..record import run_episode
     from ..tasks import make_task
-    from .episode_out import banner, open_env, outputs, verdict
+    from .episode_out import banner, open_env, out_dir, outputs, verdict
 
     task = make_task(args.task)  # an unknown task fails here, before an engine starts
     agent_ids = [a.id for a in task.spec(args.seed).agents]
@@ -215,7 +214,7 @@ def main(args: argparse.Namespace) -> int:
         for aid, ag in agents.items()
     }
     console = Console()
-    out = Path(args.out)
+    out = out_dir(args.out)  # a bad --out fails here, before an engine starts
     with open_env(task, args) as env:
         label = (
             ", ".join(f"{aid}={specs[aid][0]}" for aid in agents)

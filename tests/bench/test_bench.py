@@ -201,6 +201,7 @@ def test_metrics_mean_se_and_paired_difference():
     one = aggregate(b[:1])["overall"]
     assert fmt(one["success"], pct=True) == "100.0 (n=1)" and fmt(one["steps"], digits=1) == "0.0 (n=1)"
     assert fmt(paired(a[:1], b[:1]), pct=True, sign=True, unit=" pts") == "+100.0 pts (n=1)"
+    assert fmt(one["success"], pct=True, unit=" %", n_note=False) == "100.0 %"  # 'bench run' gives n itself
 
 
 def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
