@@ -216,8 +216,8 @@ def main(args: argparse.Namespace) -> int:
     for name, s in metrics["suites"].items():
         for t, m in s["tiers"].items():
             out.print(
-                f"{name} tier {t}: success {fmt(m['success'], pct=True, unit=' %', n_note=False)}  "
-                f"SPL {fmt(m['spl'], n_note=False)}  steps {fmt(m['steps'], digits=1, n_note=False)}  "
+                f"{name} tier {t}: success {fmt(m['success'], pct=True, unit=' %')}  "
+                f"SPL {fmt(m['spl'])}  steps {fmt(m['steps'], digits=1)}  "
                 f"(n={m['episodes']})"
             )
     out.print(f"run directory: {spec.out}  (metrics.json, results.jsonl, episodes/)")

@@ -93,20 +93,15 @@ def paired(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str = "succ
 
 
 def fmt(
-    cell: dict[str, float] | None,
-    pct: bool = False,
-    digits: int = 2,
-    sign: bool = False,
-    unit: str = "",
-    n_note: bool = True,
+    cell: dict[str, float] | None, pct: bool = False, digits: int = 2, sign: bool = False, unit: str = ""
 ) -> str:
-    """``mean ± se`` as text (percent when ``pct``); one episode has no spread: ``mean (n=1)``
-    (just ``mean`` with ``n_note=False``, for a line that gives n itself)."""
+    """``mean ± se`` as text (percent when ``pct``). One episode has no spread, so no interval:
+    just ``mean`` (every table and line that shows these also shows n)."""
     if not cell or cell.get("mean") is None or math.isnan(cell["mean"]):
         return "-"
     k = 100.0 if pct else 1.0
     d = 1 if pct else digits
     mean = f"{cell['mean'] * k:{'+' if sign else ''}.{d}f}"
     if cell.get("n") == 1:
-        return f"{mean}{unit}{' (n=1)' if n_note else ''}"
+        return f"{mean}{unit}"
     return f"{mean} ± {cell['se'] * k:.{d}f}{unit}"

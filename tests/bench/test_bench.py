@@ -90,11 +90,13 @@ def test_oracle_run_writes_config_results_replays_metrics(tmp_path):
         ]
         assert steps and steps[-1]["progress"] == 1.0
     assert json.loads((out / "metrics.json").read_text())["suites"]["COLLAB"]["tiers"]["1"]["episodes"] == 1
-    # one episode per suite: the leaderboard shows no interval ('100.0 (n=1)', never '± 0.0')
+    # one episode per suite: the leaderboard shows no interval ('100.0' beside n = 1, never '± 0.0')
     board = leaderboard([str(out), str(out)])
     cells = [r["cells"] for r in board["rows"]]
-    assert cells and all(c[4] == "1" and c[5] == "100.0 (n=1)" for c in cells), cells
-    assert board["paired"] and all(p["text"] == "+0.0 pts (n=1)" for p in board["paired"]), board["paired"]
+    assert cells and all(c[4] == "1" and c[5] == "100.0" for c in cells), cells
+    assert board["paired"] and all(p["n"] == 1 and p["text"] == "+0.0 pts" for p in board["paired"]), board[
+        "paired"
+    ]
 
 
 def test_engine_crash_retries_the_episode_from_its_start(tmp_path):
@@ -199,9 +201,9 @@ def test_metrics_mean_se_and_paired_difference():
     assert m["suites"]["S"]["tiers"]["1"]["success"] == {"mean": 1.0, "se": 0.0, "n": 4}
     assert fmt(m["overall"]["success"], pct=True) == "100.0 ± 0.0"  # four agreeing episodes: a real 0
     one = aggregate(b[:1])["overall"]
-    assert fmt(one["success"], pct=True) == "100.0 (n=1)" and fmt(one["steps"], digits=1) == "0.0 (n=1)"
-    assert fmt(paired(a[:1], b[:1]), pct=True, sign=True, unit=" pts") == "+100.0 pts (n=1)"
-    assert fmt(one["success"], pct=True, unit=" %", n_note=False) == "100.0 %"  # 'bench run' gives n itself
+    assert fmt(one["success"], pct=True) == "100.0" and fmt(one["steps"], digits=1) == "0.0"
+    assert fmt(paired(a[:1], b[:1]), pct=True, sign=True, unit=" pts") == "+100.0 pts"
+    assert fmt(one["success"], pct=True, unit=" %") == "100.0 %"
 
 
 def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
