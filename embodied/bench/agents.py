@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from typing import Any
 
@@ -15,7 +16,10 @@ def resolve(agent: str):
     """The agent's class or factory; raises SuiteError with the known names when unknown."""
     base = agent.split(":", 1)[0]
     if base in AGENTS:
-        module, cls = AGENTS[base].split(":")
+        if base == "openai" and importlib.util.find_spec("openai") is None:  # before any episode starts
+            raise SuiteError(
+                "the openai:MODEL agent needs the openai package: pip install 'embodied[openai]'"
+            )
         return None
     if ":" in agent and "." in base:
         module, cls = agent.split(":", 1)

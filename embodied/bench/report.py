@@ -191,9 +191,10 @@ def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
 
 
 def write(dirs: list[str], out: str | Path, **kw: Any) -> Path:
+    html = build(dirs, **kw)  # bad run directories are reported before anything is written
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build(dirs, **kw), encoding="utf-8")
+    out.write_text(html, encoding="utf-8")
     return out
 
 

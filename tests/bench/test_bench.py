@@ -240,6 +240,7 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
     assert cli(["bench", "compare", a, b]) == 0
     out = capsys.readouterr().out
     assert "leaderboard" in out and "paired difference" in out and "100.0 ± 0.0" in out
+    (tmp_path / "afile").write_text("")
     for argv, needle in (
         (["run", "--suite", "NOPE", "--agent", "oracle", "--out", a], "unknown suite 'NOPE'"),
         (["run", "--suite", "NAV", "--agent", "wizard", "--out", a], "unknown agent 'wizard'"),
@@ -265,6 +266,7 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
             "different agent",
         ),
         (["compare", str(tmp_path / "missing")], "no such run directory"),
+        (["report", str(tmp_path / "afile")], "afile: no such run directory"),  # was "File exists"
         (["run", "--suite", "GEN", "--agent", "oracle", "--out", a], "suite GEN is unavailable"),
         (["run", "--suite", "NAV", "--seeds", "x", "--agent", "oracle", "--out", a], "--seeds"),
     ):
