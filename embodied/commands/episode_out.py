@@ -4,14 +4,23 @@ and the closing lines (verdict and where the frames, GIF, metrics and steps were
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
 
 def out_dir(path: str) -> Path:
-    """``--out``, created now: OSError (one line from the CLI) before any engine starts or step runs."""
+    """``--out``, checked (not created) before any engine starts: OSError, one line from the CLI,
+    when a file stands in its way or its nearest existing directory is not writable."""
     out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(out))
     return out
 
 
