@@ -26,7 +26,7 @@ def main(argv: list[str], prog: str = "embodied engine serve") -> int:
             break
     if protocol not in PROTOCOLS:
         print(
-            f"error: unknown --protocol {protocol!r}; choose one of {', '.join(sorted(PROTOCOLS))}",
+            f"{prog}: error: unknown --protocol {protocol!r}; choose one of {', '.join(sorted(PROTOCOLS))}",
             file=sys.stderr,
         )
         return 2

@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "_extra_args", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and not getattr(args, "_extra_args", False):  # named by the subcommand they were given to
+        prog = f"embodied {args.cmd}"
+        parser.exit(2, f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')\n")
     args.extra = extra
     try:
         return int(args._main(args) or 0)

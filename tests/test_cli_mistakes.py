@@ -22,6 +22,13 @@ def run(argv, capsys):
     "argv, says",
     [
         (["play", "key_door", "--backoff", "-1", *KEY], "backoff must be 0 or more"),
+        (["engine", "serve", "--protocol", "grpc"], "unknown --protocol 'grpc'; choose one of embodied"),
+        (
+            ["engine", "serve", "--protocol", "unrealcv", "--port", "0", "--scene", "nosuch"],
+            "cannot load scene 'nosuch': invalid scene spec: no scene file 'nosuch'",
+        ),
+        (["doctor", "--frobnicate"], "unrecognized arguments: --frobnicate (see 'embodied doctor --help')"),
+        (["demo", "extra.json"], "unrecognized arguments: extra.json (see 'embodied demo --help')"),
         (["play", "key_door", "--retries", "-1", *KEY], "retries and backoff must be 0 or more"),
         (["play", "key_door", "--timeout", "0", *KEY], "timeout must be more than 0"),
         (["play", "key_door", "--temperature", "-1", *KEY], "temperature must be 0..2"),

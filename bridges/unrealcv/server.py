@@ -277,7 +277,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         try:
             actions = SceneActions(level, args.scene, args.width, args.height, args.fov)
         except (EmbodiedError, ValueError) as exc:
-            print(f"error: cannot load scene {args.scene!r}: {exc}", file=sys.stderr)
+            print(
+                f"{prog or 'error'}{': error' if prog else ''}: cannot load scene {args.scene!r}: "
+                f"{' '.join(str(exc).split())}",
+                file=sys.stderr,
+            )
             return 2
     where = []
     for s in listeners:
