@@ -343,12 +343,6 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def decode_ids(raw: np.ndarray) -> np.ndarray:
-    """Face ids (intp) from a tinydisplay BGRA frame viewed as uint32 (B | G << 8 | R << 16,
-    alpha 0: the id pass clears to 0 and draws alpha 0)."""
-    return raw.astype(np.intp)
-
-
 def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
     """The id-pass mesh: polygon i drawn flat in the colour of face id ``first_id + i``."""
     counts = [len(v) for v in verts]

@@ -283,6 +283,7 @@ class _Scene:
         self.planes = np.zeros((1024, 4), np.float64)  # world-space face planes; row 0 = void
         self.n_faces = 1
         self.dirty: set[str] = set()  # nodes whose planes must be recomputed
+        self.table = np.zeros((0, 4), np.float32)  # per face (a, b, c, seg) of the last depth frame
 
 
 def _scene_attr(name: str) -> property:
@@ -534,12 +535,7 @@ class Renderer(NodeBuilder):
                 res["rgb"] = t.rgb(views)
             if "depth" in modalities or "seg" in modalities:
                 t.draw(t.idcam, (0, 0, 0, 0))
-                fid = G.decode_ids(t.raw())
-                np.minimum(fid, self.n_faces - 1, out=fid)  # never an index error
-                if "seg" in modalities:
-                    res["seg"] = self.face_seg[fid]
-                if "depth" in modalities:
-                    res["depth"] = self._depth(t, cam, fid)
+                self._decode(t, cam, "seg" in modalities, "depth" in modalities, res)
             out[a] = {m: res[m] for m in modalities}
         return out
 
@@ -582,36 +578,52 @@ class Renderer(NodeBuilder):
         sc.dirty.clear()
         return sc.planes[: sc.n_faces]
 
-    def _depth(self, t: _Target, cam: dict, fid: np.ndarray) -> np.ndarray:
-        """Exact z-depth of the drawn face at each pixel centre: 1/depth = A x + B + C z."""
+    def _decode(self, t: _Target, cam: dict, want_seg: bool, want_depth: bool, res: dict) -> None:
+        """Seg and exact z-depth from the id pass's face ids: one gather of a per-face record
+        (a, b, c, seg) per pixel, then 1/depth = a x + b + c z at the pixel centre (x, z: the
+        pixel's ray at view-axis distance 1)."""
+        fid = t.raw()  # row 0 = top; ids past the table (never drawn) are clipped to it
+        n = self.n_faces
+        if not want_depth:
+            res["seg"] = np.take(self.face_seg[:n], fid, mode="clip")
+            return
+        tab = self._face_table(t)
+        h, w = fid.shape
+        g = np.take(tab.view(np.complex128).reshape(n), fid, mode="clip").view(np.float32).reshape(h, w, 4)
+        if want_seg:
+            res["seg"] = np.ascontiguousarray(g.view(np.int32)[..., 3])
+        xs, zs = t.pixel_rays(cam)
+        inv = np.ascontiguousarray(g[..., 0])
+        inv *= xs
+        inv += g[..., 1]
+        tmp = np.ascontiguousarray(g[..., 2])
+        tmp *= zs
+        inv += tmp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            depth = np.reciprocal(inv, out=inv)  # void (a = b = c = 0): inf
+        if not depth.min() > 0:  # NaN: a face seen exactly edge-on; <= 0: a pixel centre just
+            holes = ~(depth > 0)  # past a grazing face's horizon. Both are lines 1 pixel wide:
+            depth[holes] = np.inf  # they take the neighbours' depth
+            depth = _fill_from_neighbours(depth, holes)
+        res["depth"] = depth
+
+    def _face_table(self, t: _Target) -> np.ndarray:
+        """Per face: (a, b, c) of 1/depth = a x + b + c z in this camera, and the seg's bits."""
+        sc = self.current
         planes = self._world_planes()
+        n = len(planes)
+        if sc.table.shape[0] < n:
+            sc.table = np.empty((len(sc.planes), 4), np.float32)
+        tab = sc.table[:n]
         eye = np.array(t.eye.get_mat(self.world), dtype=np.float64).reshape(4, 4)
         pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
         with np.errstate(divide="ignore", invalid="ignore"):
-            abc = -pc[:, :3] / pc[:, 3:4]
-        edge_on = ~np.isfinite(abc).all(axis=1)  # planes through the eye: seen exactly edge-on
-        edge_on[0] = False
-        abc[edge_on] = 0.0
-        abc[0] = 0.0
-        a, b, c = (np.ascontiguousarray(abc[:, k], dtype=np.float32) for k in range(3))
-        xs, zs = t.pixel_rays(cam)
-        inv = a[fid]
-        inv *= xs
-        inv += b[fid]
-        tmp = c[fid]
-        tmp *= zs
-        inv += tmp
-        with np.errstate(divide="ignore"):
-            depth = np.reciprocal(inv, out=inv)
-        holes = None
-        if depth.min() <= 0:  # a pixel centre just past a grazing face's horizon
-            holes = depth <= 0
-        if edge_on.any():
-            holes = edge_on[fid] if holes is None else holes | edge_on[fid]
-        if holes is not None and holes.any():  # such faces are lines 1 pixel wide: take the neighbours' depth
-            depth[holes] = np.inf
-            depth = _fill_from_neighbours(depth, holes)
-        return depth
+            tab[:, :3] = -pc[:, :3] / pc[:, 3:4]  # a plane through the eye (edge-on): inf/NaN
+        bad = ~np.isfinite(tab[:, :3]).all(axis=1)
+        tab[bad, :3] = np.nan
+        tab[0, :3] = 0.0  # void
+        tab.view(np.int32)[:, 3] = self.face_seg[:n]
+        return tab
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
         """Ray parameters of rays from frame's origin along dirs (in frame's axes) hitting rec's hull."""
