@@ -13,6 +13,7 @@ only what changed.
 from __future__ import annotations
 
 import colorsys
+import itertools
 import math
 import random
 from functools import lru_cache
@@ -114,20 +115,23 @@ class SceneGraph:
                     material="grass",
                 )
             )
+        lit = any(rs.light is not None for rs in w.spec.rooms)
         for i, r in enumerate(L.walls):
-            (cx, cy) = r.center
-            nodes.append(
-                _node(
-                    f"wall:{i}",
-                    s,
-                    "wall",
-                    "box",
-                    (r.x1 - r.x0, r.y1 - r.y0, WALL_H),
-                    (cx, cy, WALL_H / 2),
-                    WALL_COLOR,
-                    material="plaster",
+            # with room lights, a wall along several rooms is cut at their corners (each piece's
+            # faces take the light of the room they face)
+            for k, (x0, y0, x1, y1) in enumerate(_cut_at_rooms(r, L.rooms.values(), lit)):
+                nodes.append(
+                    _node(
+                        f"wall:{i}" + (f".{k}" if k else ""),
+                        s,
+                        "wall",
+                        "box",
+                        (x1 - x0, y1 - y0, WALL_H),
+                        ((x0 + x1) / 2, (y0 + y1) / 2, WALL_H / 2),
+                        WALL_COLOR,
+                        material="plaster",
+                    )
                 )
-            )
         for i, (_door, r) in enumerate(L.lintels):
             (cx, cy) = r.center
             h = WALL_H - DOOR_H
@@ -218,7 +222,7 @@ class SceneGraph:
                         c,
                     )
                 )
-        nodes += self._light_nodes()
+        nodes += self._light_nodes() + self._room_light_nodes()
         by_id = {n["id"]: n for n in nodes}
         for u in self.updates_for(list(w.objs) + list(w.door_specs)) + self.agent_updates():
             by_id[u["id"]].update({k: v for k, v in u.items() if k != "id"})
@@ -258,6 +262,31 @@ class SceneGraph:
                          (k * (1 + warm), k, k * (1 - warm)))  # fmt: skip
             node["hpr"] = [rng.uniform(0, 360), rng.uniform(*pitch), 0.0]
             out.append(node)
+        return out
+
+    def _room_light_nodes(self) -> list[Node]:
+        """A room's ``light`` (spec): the default rig's ambient, key and fill scaled and tinted,
+        as light nodes whose ``region`` (the room's floor plan) limits them to the surfaces
+        facing into the room. Rooms without ``light`` keep the scene's lights."""
+        out = []
+        s = self.seg["structure"]
+        L = self.world.layout
+        for rs in self.world.spec.rooms:
+            rig = rs.light_rig()
+            if rig is None or rs.id not in L.rooms:
+                continue
+            k, tint, (heading, pitch) = rig
+            r = L.rooms[rs.id]
+            region = [r.x0, r.y0, r.x1, r.y1]
+            for j, (kind, level, hpr) in enumerate(
+                (("ambient", 0.5, (0, 0)), ("directional", 0.6, (heading, pitch)),
+                 ("directional", 0.25, (heading - 180, -20)))
+            ):  # fmt: skip
+                node = _node(f"light:{rs.id}:{j}", s, f"light:{kind}", "box", (0, 0, 0), (*r.center, 0.0),
+                             tuple(k * level * c for c in tint))  # fmt: skip
+                node["hpr"] = [float(hpr[0]), float(hpr[1]), 0.0]
+                node["region"] = region
+                out.append(node)
         return out
 
     def _color(self, oid: str) -> tuple[float, float, float]:
@@ -444,6 +473,26 @@ def _keypad_text(display: str, locked: bool) -> str:
 
 def _shade(c, k: float) -> tuple[float, float, float]:
     return (c[0] * k, c[1] * k, c[2] * k)
+
+
+def _cut_at_rooms(r, rooms, cut: bool = True) -> list[tuple[float, float, float, float]]:
+    """Wall rectangle ``r`` cut along its length where a room's side ends inside it (if ``cut``)."""
+    if not cut:
+        return [(r.x0, r.y0, r.x1, r.y1)]
+    along_x = r.x1 - r.x0 >= r.y1 - r.y0
+    lo, hi = (r.x0, r.x1) if along_x else (r.y0, r.y1)
+    cuts = sorted(
+        {
+            c
+            for room in rooms
+            for c in ((room.x0, room.x1) if along_x else (room.y0, room.y1))
+            if lo + 0.2 < c < hi - 0.2
+        }
+    )
+    edges = [lo, *cuts, hi]
+    if along_x:
+        return [(a, r.y0, b, r.y1) for a, b in itertools.pairwise(edges)]
+    return [(r.x0, a, r.x1, b) for a, b in itertools.pairwise(edges)]
 
 
 def _node(nid: str, seg: int, kind: str, shape: str, size, pos, col, material: str = "") -> Node:

@@ -15,9 +15,18 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import SpecError
 from .objtypes import TYPES
@@ -58,12 +67,86 @@ class Lock(_Model):
         return self
 
 
+# Room light presets: (intensity, light colour rgb, key light [heading, pitch]); "default" is
+# the renderer's own rig. docs/scene-format.md#room-light
+LIGHT_PRESETS = {
+    "default": (1.0, (1.0, 1.0, 1.0), (30.0, -55.0)),
+    "bright": (1.3, (1.0, 1.0, 1.0), (30.0, -70.0)),
+    "dim": (0.55, (1.0, 0.97, 0.92), (30.0, -55.0)),
+    "dark": (0.3, (0.85, 0.9, 1.0), (30.0, -55.0)),
+    "warm": (1.0, (1.0, 0.86, 0.66), (60.0, -40.0)),
+    "cool": (1.0, (0.8, 0.9, 1.0), (0.0, -60.0)),
+}
+
+
+class RoomLight(_Model):
+    """A room's light: the renderer's ambient, key and fill lights scaled by ``intensity``,
+    tinted by ``color``, the key light shining along ``direction``."""
+
+    intensity: float = Field(1.0, ge=0.0, le=3.0, description="1 = the default brightness")
+    color: str = Field("white", description="a colour name tinting the light")
+    direction: Vec2 = Field(
+        (30.0, -55.0), description="key light [heading, pitch] in degrees (pitch < 0: down)"
+    )
+
+    @field_validator("color")
+    @classmethod
+    def _known_color(cls, v: str) -> str:
+        from .objtypes import COLORS
+
+        if v not in COLORS:
+            raise ValueError(f"unknown light colour {v!r}; expected one of {sorted(COLORS)}")
+        return v
+
+    @field_validator("direction")
+    @classmethod
+    def _pitch(cls, v: Vec2) -> Vec2:
+        if not -90.0 <= v[1] <= 90.0:
+            raise ValueError(f"light direction pitch must be within [-90, 90] degrees, got {v[1]}")
+        return v
+
+    def rig(self) -> tuple[float, tuple, tuple]:
+        """(intensity, light colour rgb, key light [heading, pitch])."""
+        from .objtypes import COLORS
+
+        rgb = COLORS[self.color]
+        top = max(max(rgb), 1e-6)
+        return self.intensity, tuple(c / top for c in rgb), tuple(self.direction)
+
+
 class Room(_Model):
     id: str
     size: Vec2 = (5.0, 4.0)
     at: Vec2 | None = None
     color: str | None = None
     floor: str | None = None
+    light: (
+        Annotated[
+            Annotated[RoomLight, Tag("map")] | Annotated[str, Tag("preset")],
+            Discriminator(lambda v: "preset" if isinstance(v, str) else "map"),
+        ]
+        | None
+    ) = Field(None, description=f"a preset ({', '.join(LIGHT_PRESETS)}) or {{intensity, color, direction}}")
+
+    @field_validator("light", mode="before")
+    @classmethod
+    def _light(cls, v: Any) -> Any:
+        if isinstance(v, str) and v not in LIGHT_PRESETS:
+            raise ValueError(
+                f"unknown light preset {v!r}; expected one of {list(LIGHT_PRESETS)} "
+                "or {intensity, color, direction}"
+            )
+        if v is not None and not isinstance(v, str | dict | RoomLight):
+            raise ValueError(f"expected a preset name or {{intensity, color, direction}}, got {v!r:.60}")
+        return v
+
+    def light_rig(self) -> tuple[float, tuple, tuple] | None:
+        """(intensity, light colour rgb, key light [heading, pitch]); None: the renderer's default."""
+        if self.light is None:
+            return None
+        if isinstance(self.light, str):
+            return LIGHT_PRESETS[self.light]
+        return self.light.rig()
 
     @field_validator("size")
     @classmethod

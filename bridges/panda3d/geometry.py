@@ -291,7 +291,7 @@ class BakedMesh:
     their colour). :meth:`shade` recomputes the colours for a new orientation,
     colour or light rig."""
 
-    __slots__ = ("base", "data", "geom", "glow", "key", "normals")
+    __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals")
 
     def __init__(self, polys: list, textured: bool):
         """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame."""
@@ -301,19 +301,40 @@ class BakedMesh:
         if textured:
             self.data["t"] = np.concatenate([p[3] for p in polys])
         self.normals = np.concatenate([p[1] for p in polys]).astype(np.float64)
+        self.centres = np.repeat(np.array([p[0].mean(axis=0) for p in polys]), counts, axis=0)
         self.base = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys]).astype(np.float64)
         self.glow = np.repeat(np.array([bool(p[4]) for p in polys]), counts)
         self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, _triangles(counts))
         self.key = None
 
-    def shade(self, rot: np.ndarray, rig: tuple, color=None) -> None:
-        """Colours for world rotation ``rot`` (3x3, row vectors: n_world = n @ rot), light rig
-        ``rig`` = (ambient rgb, directions (k, 3) the light travels, colours (k, 3)); ``color``
-        replaces every vertex's rgb (a recoloured part)."""
-        key = (rot.round(9).tobytes(), id(rig), color)
+    def shade(self, mat: np.ndarray, lighting: tuple, color=None) -> None:
+        """Colours for the mesh at world matrix ``mat`` (4x4, row vectors) under ``lighting`` =
+        (the scene's rig, [(region [x0, y0, x1, y1], rig), ...]): a polygon takes the rig of the
+        first region holding the point 5 cm in front of its centre (so each face of a wall between
+        two rooms is lit by its own room), else the scene's. A rig is (ambient rgb, directions (k, 3)
+        the light travels, colours (k, 3), ...). ``color`` replaces every vertex's rgb."""
+        rig, regions = lighting
+        pose = mat if regions else mat[:3, :3]  # only regions make the position matter
+        key = (pose.round(9).tobytes(), id(lighting), color)
         if key == self.key:
             return
         self.key = key
+        normals = self.normals @ mat[:3, :3]
+        light = shade(normals, rig)
+        if regions:
+            probe = self.centres @ mat[:3, :3] + mat[3, :3] + 0.05 * normals
+            todo = np.ones(len(probe), bool)
+            for (x0, y0, x1, y1), room in regions:
+                inside = (
+                    todo
+                    & (probe[:, 0] >= x0)
+                    & (probe[:, 0] <= x1)
+                    & (probe[:, 1] >= y0)
+                    & (probe[:, 1] <= y1)
+                )
+                if inside.any():
+                    light[inside] = shade(normals[inside], room)
+                    todo &= ~inside
         base = (
             self.base[:, :3]
             if color is None
@@ -321,7 +342,7 @@ class BakedMesh:
         )
         c = np.empty_like(self.base)
         c[:, 3] = self.base[:, 3]
-        c[:, :3] = base * base * shade(self.normals @ rot, rig)  # as Panda3D lit it: colour^2 * light
+        c[:, :3] = base * base * light  # as Panda3D lit it: colour^2 * light
         c[self.glow, :3] = base[self.glow]
         self.data["c"] = np.clip(c, 0.0, 1.0)
         self.geom.modify_vertex_data().modify_array_handle(0).copy_data_from(self.data.tobytes())
@@ -329,7 +350,7 @@ class BakedMesh:
 
 def shade(normals: np.ndarray, rig: tuple) -> np.ndarray:
     """Light reaching surfaces of these world normals (N, 3): ambient + sum of diffuse terms."""
-    ambient, dirs, colors = rig
+    ambient, dirs, colors = rig[:3]
     lam = np.maximum(normals @ -dirs.T, 0.0) if len(dirs) else np.zeros((len(normals), 0))
     return ambient + lam @ colors
 

@@ -21,7 +21,7 @@ from panda3d.core import LightAttrib, RenderState, TextureAttrib, TransformState
 from embodied.errors import ProtocolError
 from embodied.protocol import check_state
 
-LOOK_FIELDS = ("model", "state", "material", "look_seed")  # node fields beyond embodied.protocol's
+LOOK_FIELDS = ("model", "state", "material", "look_seed", "region")  # node fields beyond embodied.protocol's
 
 
 def check_look(raw: dict, field: str, update: bool = False) -> dict:
@@ -40,6 +40,15 @@ def check_look(raw: dict, field: str, update: bool = False) -> dict:
         out["look_seed"] = v
     if "state" in raw:
         out["state"] = check_state(raw["state"], f"{field}.state")
+    if raw.get("region") is not None and not update:
+        v = raw["region"]
+        ok = isinstance(v, list | tuple) and len(v) == 4
+        ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v)
+        if not ok or v[0] > v[2] or v[1] > v[3]:
+            raise ProtocolError(
+                f"field '{field}.region': expected [x0, y0, x1, y1] with x0 <= x1, y0 <= y1, got {v!r:.80}"
+            )
+        out["region"] = [float(x) for x in v]
     return out
 
 
@@ -263,8 +272,16 @@ class NodeBuilder:
 
     def _shade(self, rec: dict):
         """Bake the light reaching each vertex of the node's meshes into their colours (again only
-        for a mesh whose orientation, colour or light rig changed)."""
+        for a mesh whose pose, colour or lighting changed). Text cards and user assets are lit by
+        Panda3D's lights of the room the node stands in."""
         rig = self._rig_at(rec["pos"])
+        if rig is not rec.get("rig"):
+            rec["rig"] = rig
+            rec["np"].clear_light()
+            if rig is not self.current.rig:
+                rec["np"].set_light_off()
+                for lnp in rig[3]:
+                    rec["np"].set_light(lnp)
         for g in rec["groups"]:
             if not g.meshes:
                 continue
@@ -272,10 +289,9 @@ class NodeBuilder:
             if g.rule[1] is not None:
                 when, then, other = g.rule[1]
                 color = resolve_color(then if truthy(rec["state"], when) else other, tuple(rec["color"]))
-            m = g.rgb.get_mat(self.root)
-            rot = np.array([[m[i][j] for j in range(3)] for i in range(3)])
+            mat = np.array(g.rgb.get_mat(self.root), dtype=np.float64).reshape(4, 4)
             for mesh in g.meshes:
-                mesh.shade(rot, rig, color)
+                mesh.shade(mat, self.current.lighting, color)
 
     def _text(self, rec: dict):
         """Draw ``rec['text']`` on the model's text face (default: the front face, local -y)."""

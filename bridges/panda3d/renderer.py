@@ -102,6 +102,11 @@ MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
 DEFAULT_SCENE = "default"
 LIGHT_KINDS = ("light:ambient", "light:directional")  # nodes of these kinds light the scene
+DEFAULT_RIG = (  # ambient, a key light from above, a fill from the other side (docs/rendering.md)
+    {"kind": "light:ambient", "color": (0.5, 0.5, 0.5), "hpr": (0, 0, 0)},
+    {"kind": "light:directional", "color": (0.6, 0.6, 0.6), "hpr": (30, -55, 0)},
+    {"kind": "light:directional", "color": (0.25, 0.25, 0.25), "hpr": (-150, -20, 0)},
+)
 
 
 def _open_pipe(renderer: str):
@@ -388,19 +393,28 @@ class Renderer(NodeBuilder):
 
     def _lights(self, lights: list | None = None):
         """(Re)light the scene in use: ``lights`` are light nodes (kind ``light:ambient`` or
-        ``light:directional``, colour = intensity, hpr = direction); None: the default rig."""
+        ``light:directional``, colour = intensity, hpr = direction). Those without ``region``
+        light the whole scene (none: the default rig); those with ``region`` [x0, y0, x1, y1]
+        (a room's light) light the nodes whose position lies in it, instead."""
         sc = self.current
         for old in getattr(sc, "lights", []):
             self.root.clear_light(old)
             old.remove_node()
         sc.lights = []
-        if not lights:
-            lights = [
-                {"kind": "light:ambient", "color": (0.5, 0.5, 0.5), "hpr": (0, 0, 0)},
-                {"kind": "light:directional", "color": (0.6, 0.6, 0.6), "hpr": (30, -55, 0)},
-                {"kind": "light:directional", "color": (0.25, 0.25, 0.25), "hpr": (-150, -20, 0)},
-            ]
-        ambient, dirs, colors = np.zeros(3), [], []
+        lights = lights or []
+        scene_wide = [n for n in lights if not n.get("region")] or DEFAULT_RIG
+        sc.rig = self._rig(scene_wide, on_root=True)
+        regions: dict[tuple, list] = {}
+        for n in lights:
+            if n.get("region"):
+                regions.setdefault(tuple(n["region"]), []).append(n)
+        sc.regions = [(box, self._rig(group, on_root=False)) for box, group in regions.items()]
+        sc.lighting = (sc.rig, sc.regions)  # what meshes bake (G.BakedMesh.shade)
+
+    def _rig(self, lights: list, on_root: bool) -> tuple:
+        """Panda3D lights for ``lights`` (they light what is not baked: text cards, user assets)
+        and the rig baked into vertex colours: (ambient rgb, directions (k, 3), colours (k, 3), lights)."""
+        ambient, dirs, colors, nps = np.zeros(3), [], [], []
         for spec in lights:
             is_ambient = spec["kind"] == "light:ambient"
             lnp = self.root.attach_new_node(
@@ -408,18 +422,25 @@ class Renderer(NodeBuilder):
             )
             lnp.node().set_color((*spec["color"], 1))
             lnp.set_hpr(*spec["hpr"])
-            self.root.set_light(lnp)  # lights what is not baked: text cards, user assets
-            sc.lights.append(lnp)
+            if on_root:
+                self.root.set_light(lnp)
+            self.current.lights.append(lnp)
+            nps.append(lnp)
             if is_ambient:
                 ambient += spec["color"]
             else:
                 dirs.append(tuple(self.root.get_relative_vector(lnp, Vec3(0, 1, 0))))
                 colors.append(spec["color"])
-        sc.rig = (ambient, np.array(dirs, float).reshape(-1, 3), np.array(colors, float).reshape(-1, 3))
+        return ambient, np.array(dirs, float).reshape(-1, 3), np.array(colors, float).reshape(-1, 3), nps
 
     def _rig_at(self, pos) -> tuple:
-        """The light rig (ambient, directions, colours) baked into nodes' vertex colours."""
-        return self.current.rig
+        """The light rig of a node at ``pos``: its room's (a region light's), else the scene's."""
+        sc = self.current
+        x, y = pos[0], pos[1]
+        for (x0, y0, x1, y1), rig in sc.regions:
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return rig
+        return sc.rig
 
     def _alloc(self, count: int) -> int:
         first = self.n_faces
@@ -473,7 +494,7 @@ class Renderer(NodeBuilder):
         for i, raw in enumerate(updates):
             base, look = split_look(raw, f"updates[{i}]", update=True)
             if isinstance(raw, dict):
-                extra = set(raw) & {"model", "material", "look_seed"}
+                extra = set(raw) & {"model", "material", "look_seed", "region"}
                 if extra:
                     raise ProtocolError(
                         f"field 'updates[{i}].{sorted(extra)[0]}': not updatable; set it in load_scene"

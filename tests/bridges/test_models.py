@@ -268,3 +268,49 @@ def test_baked_lighting_matches_panda3d_lights_and_follows_rotation(r):
     # a sun from behind leaves the face to the ambient light
     back = ("light:directional", 0.6, [180, -60, 0])
     assert np.abs(_lit_pixel(r, c, [amb, back]) - 255 * c * c * 0.3).max() <= 2
+
+
+def _room_views(r, light: dict) -> dict[str, np.ndarray]:
+    """Frames from the centre of each room of two_rooms, with ``light`` set per room id."""
+    import json
+    from importlib import resources
+
+    from embodied.scene_graph import SceneGraph
+    from embodied.spec import load_spec
+    from embodied.world import World
+
+    data = json.loads(resources.files("embodied.scenes").joinpath("two_rooms.json").read_text())
+    for room in data["rooms"]:
+        if room["id"] in light:
+            room["light"] = light[room["id"]]
+    world = World(load_spec(data))
+    r.load_scene(SceneGraph(world).build_nodes(), "lit")
+    out = {}
+    for rid, room in world.layout.rooms.items():
+        cx, cy = room.center
+        r.set_cameras(
+            [{"agent": "a0", "pos": [cx, cy, 1.5], "hpr": [0, -20, 0], "fov": 90, "width": 64, "height": 64}]
+        )
+        out[rid] = r.render(["a0"], ["rgb"])["a0"]["rgb"].astype(int)
+    return out
+
+
+def test_room_light_from_the_spec(r):
+    """A room's `light` lights that room only; without it (or with the `default` preset) the
+    frames are the renderer's default rig, unchanged."""
+    from embodied.errors import SpecError
+    from embodied.spec import load_spec
+
+    plain = _room_views(r, {})
+    assert all((plain[k] == v).all() for k, v in _room_views(r, {"hall": "default"}).items())
+    dim = _room_views(r, {"hall": "dim"})
+    assert dim["hall"].mean() < 0.75 * plain["hall"].mean()
+    assert (dim["study"] == plain["study"]).all()  # the other room keeps its light
+    warm = _room_views(r, {"hall": {"intensity": 1.0, "color": "orange", "direction": [120, -30]}})
+    red_minus_blue = lambda img: (img[..., 0] - img[..., 2]).mean()  # noqa: E731
+    assert red_minus_blue(warm["hall"]) > red_minus_blue(plain["hall"]) + 10
+    assert not (warm["hall"] == dim["hall"]).all()
+    with pytest.raises(SpecError, match="unknown light preset 'disco'"):
+        load_spec(
+            {"rooms": [{"id": "a", "light": "disco"}], "agents": [{"id": "a0"}], "goal": {"in": ["a0", "a"]}}
+        )
