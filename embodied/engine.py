@@ -21,6 +21,7 @@ import json
 import logging
 import mmap
 import os
+import select
 import shutil
 import signal
 import struct
@@ -592,7 +593,6 @@ def launch(
     log_dir = log_dir or tmp_dir
     os.makedirs(log_dir, exist_ok=True)
     tag = uuid.uuid4().hex
-    ready = os.path.join(log_dir, f"ready-{tag}.json")
     beat = os.path.join(log_dir, f"heartbeat-{tag}.bin")
     with open(beat, "wb") as f:
         f.write(b"\0" * 8)
@@ -606,8 +606,6 @@ def launch(
         str(port),
         "--renderer",
         renderer,
-        "--ready-file",
-        ready,
         "--heartbeat-file",
         beat,
         "--parent-pid",
@@ -624,35 +622,28 @@ def launch(
         cmd += [f"--{key.replace('_', '-')}", str(value)]
     child_env = {**_without_secrets(os.environ), auth.TOKEN_ENV: token}
     tmp_log = os.path.join(log_dir, f"engine-starting-{tag}.log")
-    with open(tmp_log, "wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=child_env,
-        )
+    ready_r, ready_w = os.pipe()  # the engine writes one JSON line here once it serves
+    cmd += ["--ready-fd", str(ready_w)]
+    try:
+        with open(tmp_log, "wb") as log:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=child_env,
+                pass_fds=(ready_w,),
+            )
+    except BaseException:
+        os.close(ready_r)
+        raise
+    finally:
+        os.close(ready_w)
     log_path = os.path.join(log_dir, f"engine-{proc.pid}.log")
     os.replace(tmp_log, log_path)
-    deadline = time.monotonic() + timeout
     try:
-        while not os.path.exists(ready):
-            if proc.poll() is not None:
-                raise EngineError(
-                    f"engine {engine!r} exited with code {proc.returncode} before it "
-                    f"was ready; log {log_path}:\n{_tail(log_path)}"
-                )
-            if time.monotonic() > deadline:
-                raise EngineTimeout(
-                    f"engine {engine!r} (pid {proc.pid}) was not ready within "
-                    f"{timeout:g} s; log {log_path}:\n{_tail(log_path)}\nLikely fix: "
-                    "a slow machine - pass a larger timeout= to launch()"
-                )
-            time.sleep(0.02)
-        with open(ready) as f:
-            info = json.load(f)
-        os.unlink(ready)
+        info = _wait_ready(ready_r, proc, engine, log_path, time.monotonic() + timeout, timeout)
         client = EngineClient(
             info["endpoint"],
             timeout,
@@ -670,6 +661,36 @@ def launch(
         _stop_group(proc, grace=1.0)
         raise
     return _greeted(client)
+
+
+def _wait_ready(fd: int, proc: subprocess.Popen, engine: str, log_path: str, deadline: float, timeout: float):
+    """The engine's ready line from pipe ``fd`` (closed here); errors name the exit code or the timeout."""
+    got, closed = b"", False
+    try:
+        while b"\n" not in got:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EngineTimeout(
+                    f"engine {engine!r} (pid {proc.pid}) was not ready within "
+                    f"{timeout:g} s; log {log_path}:\n{_tail(log_path)}\nLikely fix: "
+                    "a slow machine - pass a larger timeout= to launch()"
+                )
+            if closed:  # the pipe closed without a whole line: the engine is exiting
+                time.sleep(min(left, 0.02))
+            elif select.select([fd], [], [], min(left, 0.25))[0]:
+                chunk = os.read(fd, 65536)
+                got += chunk
+                closed = not chunk
+                if chunk:
+                    continue
+            if proc.poll() is not None:
+                raise EngineError(
+                    f"engine {engine!r} exited with code {proc.returncode} before it "
+                    f"was ready; log {log_path}:\n{_tail(log_path)}"
+                )
+    finally:
+        os.close(fd)
+    return json.loads(got.split(b"\n", 1)[0])
 
 
 def connect(

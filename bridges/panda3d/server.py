@@ -55,6 +55,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument("--ready-file", help="write {endpoint, pid, renderer} JSON here when serving")
     p.add_argument(
+        "--ready-fd",
+        type=int_in(3),
+        help="write the same JSON (one line) to this inherited pipe, then close it (what launch() uses)",
+    )
+    p.add_argument(
         "--heartbeat-file",
         help="an 8-byte file where a thread writes time.monotonic() every 0.2 s (the client's watchdog)",
     )
@@ -413,16 +418,20 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     beating = _start_heartbeat(args.heartbeat_file) if args.heartbeat_file else None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.append(signum))
+    ready = {
+        "endpoint": endpoint,
+        "pid": os.getpid(),
+        "renderer": renderer.backend,
+        "driver": renderer.driver,
+    }
     if args.ready_file:
-        _write_ready(
-            args.ready_file,
-            {
-                "endpoint": endpoint,
-                "pid": os.getpid(),
-                "renderer": renderer.backend,
-                "driver": renderer.driver,
-            },
-        )
+        _write_ready(args.ready_file, ready)
+    if args.ready_fd is not None:
+        try:
+            os.write(args.ready_fd, json.dumps(ready).encode() + b"\n")
+            os.close(args.ready_fd)
+        except OSError as exc:  # the launcher is gone: nothing to tell
+            log.warning("could not write to --ready-fd %d: %s", args.ready_fd, exc)
     print(f"READY {endpoint}", flush=True)
     log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
     server = Server(renderer, token, args.max_message_bytes, args.max_scenes)
