@@ -197,8 +197,15 @@ class EngineClient:
             raise cls(f"engine at {self.endpoint} rejected {op!r}: {err.get('message', reply)}")
         return reply, frames[1:]
 
-    def _receive_fast(self, op: str, timeout: float) -> tuple[dict, list]:
-        """The reply to the request sent on the shared-memory path (same errors as ZeroMQ's)."""
+    def _receive_scenes(self, op: str, timeout: float) -> dict:
+        """The frames of a render reply, ``{scene: {agent: {modality: array}}}``."""
+        if getattr(self, "_fast_seq", 0):
+            return self._receive_fast(op, timeout, decode=True)
+        return P.decode_scenes(*self._receive(op, timeout))
+
+    def _receive_fast(self, op: str, timeout: float, decode: bool = False):
+        """The reply to the request sent on the shared-memory path (same errors as ZeroMQ's):
+        ``(reply, buffers)``, or with ``decode`` the frames as :meth:`_receive_scenes` gives them."""
         seq, self._fast_seq = self._fast_seq, 0
         deadline = time.monotonic() + timeout
         while True:
@@ -222,11 +229,17 @@ class EngineClient:
             header, base, got_seq = got
             if got_seq == seq:
                 break  # (else a late reply to a request that timed out: dropped)
+        if decode:
+            scenes = self._fast.decoded(header, base)  # a reply laid out like one before: no parsing
+            if scenes is not None:
+                return scenes
         reply = P.unpack_header(header)
         if not reply.get("ok"):
             err = reply.get("error") or {}
             cls = ProtocolError if err.get("type") == "ProtocolError" else EngineError
             raise cls(f"engine at {self.endpoint} rejected {op!r}: {err.get('message', reply)}")
+        if decode:
+            return self._fast.decode(reply, header, base)
         return reply, self._fast.frames(reply, base)
 
     def _timeout(self, op: str, timeout: float) -> EngineTimeout:
@@ -347,8 +360,7 @@ class EngineClient:
         timeout = self._send("render", {"scenes": wire, "modalities": list(modalities)}, (), timeout)
 
         def result() -> list[dict[str, dict[str, np.ndarray]]]:
-            reply, frames = self._receive("render", timeout)
-            by_scene = P.decode_scenes(reply, frames)
+            by_scene = self._receive_scenes("render", timeout)
             return [by_scene.get(w["scene"], {}) for w in wire]
 
         return result
@@ -485,8 +497,14 @@ class RemoteScene:
         timeout = client._send("render", self._fields("render", fields), (), timeout)
 
         def result() -> dict[str, dict[str, np.ndarray]]:
-            reply, frames = client._receive("render", timeout)
-            return P.decode_buffers(reply, frames)
+            by_scene = client._receive_scenes("render", timeout)
+            if len(by_scene) == 1:
+                return next(iter(by_scene.values()))
+            out: dict[str, dict[str, np.ndarray]] = {}
+            for agents in by_scene.values():
+                for agent, arrays in agents.items():
+                    out.setdefault(agent, {}).update(arrays)
+            return out
 
         return result
 

@@ -59,7 +59,19 @@ _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
 # actions that change nothing but the acting agent's pose (and room): visibility then depends on
 # the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change)
 POSE_ONLY = frozenset(NAVIGATION) | {"Done", "Pass"}
+_PARSED: dict[str, Action] = {}  # canonical action strings parsed before
 VIS_CACHE = 4096  # poses whose visibility is kept while the rest of the world stays the same
+
+
+class _VisCache:
+    """What the lean step knows of visibility while only poses change: per pose, what each agent
+    sees; per standing point and thing, whether walls and closed doors leave a line of sight."""
+
+    __slots__ = ("poses", "sight")
+
+    def __init__(self):
+        self.poses: dict[tuple, dict[str, bool]] = {}  # (agent, x, y, yaw, horizon) -> visibility
+        self.sight: dict[tuple, bool] = {}  # (x, y, thing) -> line of sight (World.visible)
 
 
 class Env:
@@ -157,7 +169,7 @@ class Env:
         self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
         # (agent, x, y, yaw, horizon) -> visibility, valid until something but a pose changes
-        self._vis_cache: dict[tuple, dict[str, bool]] = {}
+        self._vis_cache = _VisCache()
         self._success = False  # goal_reached() of the current state (kept across pose-only steps)
         self._sent_agents: dict[str, dict] = {}  # avatar updates the engine shows already
         self._open_infos: list[weakref.ref] = []  # infos of the last step with entries not yet computed
@@ -184,7 +196,7 @@ class Env:
     def _forget(self) -> None:
         """Drop what the lean step keeps between steps (the world changed other than by moving)."""
         self._vis = {}
-        self._vis_cache = {}
+        self._vis_cache = _VisCache()
         self._sent_agents = {}
 
     # ------------------------------------------------------------ lifecycle
@@ -361,7 +373,7 @@ class Env:
         self.world.tick()
         pose_only = all(a is None or a.name in POSE_ONLY for a in canon.values())
         if not pose_only:
-            self._vis_cache = {}
+            self._vis_cache = _VisCache()
         self._vis = {}
         frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
         yield
@@ -418,7 +430,13 @@ class Env:
         if isinstance(raw, str):
             if len(raw) > MAX_INPUT_CHARS:
                 return None, f"action text of {len(raw)} characters; at most {MAX_INPUT_CHARS}"
-            act = parse_canonical(raw)
+            act = _PARSED.get(raw)
+            if act is None:
+                act = parse_canonical(raw)
+                if act is not None and len(raw) <= 200:  # (Actions are immutable: share them)
+                    if len(_PARSED) >= 4096:
+                        _PARSED.clear()
+                    _PARSED[raw] = act
             if act is not None:
                 return act, ""
             from .language import ground
@@ -497,12 +515,16 @@ class Env:
         if vis is None:
             w = self.world
             key = (aid, *w.pose(aid))
-            vis = self._vis_cache.get(key)
+            cache = self._vis_cache
+            vis = cache.poses.get(key)
             if vis is None:
-                vis = {t: w.visible(aid, t) for t in (*w.objs, *w.door_specs)}
-                if len(self._vis_cache) >= VIS_CACHE:
-                    self._vis_cache.clear()
-                self._vis_cache[key] = vis
+                sight = cache.sight
+                vis = {t: w.visible(aid, t, sight=sight) for t in (*w.objs, *w.door_specs)}
+                if len(cache.poses) >= VIS_CACHE:
+                    cache.poses.clear()
+                if len(sight) >= 8 * VIS_CACHE:
+                    sight.clear()
+                cache.poses[key] = vis
             self._vis[aid] = vis
         return vis
 
@@ -547,11 +569,10 @@ class Env:
         except EngineError as e:
             pending = self._recover(e, request)
         texts = {}
+        said = w.state["said"]
         for aid in w.agent_ids:
             r = results.get(aid)
-            heard = [
-                f"{s[0]} says: {s[1]}" for s in w.state["said"] if s[2] == w.state["step"] - 1 and s[0] != aid
-            ]
+            heard = [f"{s[0]} says: {s[1]}" for s in said if s[2] == w.state["step"] - 1 and s[0] != aid]
             texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
 
         def obs() -> dict[str, dict[str, Any]]:

@@ -214,7 +214,9 @@ class FastClient:
         self.views = views
         self.seq = 0
         self.ring: mmap.mmap | None = None
+        self.ring_bytes: np.ndarray | None = None  # the ring as a read-only uint8 array
         self.gen = 0
+        self._plans: dict[bytes, list[tuple]] = {}  # reply header -> where its frames lie
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN)
 
@@ -241,6 +243,7 @@ class FastClient:
                     os.close(fd)
             if new:
                 self.ring, self.gen = ring, gen  # views into an old ring keep it mapped
+                self.ring_bytes = np.frombuffer(ring, np.uint8)
         return msg[REPLY.size :], base, seq
 
     def frames(self, reply: dict, base: int) -> list:
@@ -253,6 +256,37 @@ class FastClient:
         for off, n in layout(descs):
             part = view[base + off : base + off + n]
             out.append(part if self.views else bytearray(part))
+        return out
+
+    PLANS = 64  # reply layouts remembered (one per distinct set of frame shapes)
+
+    def decode(self, reply: dict, header: bytes, base: int) -> dict:
+        """A render reply's frames as ``{scene: {agent: {name: array}}}`` (checked like ZeroMQ's, by
+        :func:`embodied.protocol.decode_scenes`); its layout is remembered for :meth:`decoded`."""
+        descs = reply.get("buffers", [])
+        scenes = P.decode_scenes(reply, self.frames(reply, base))
+        plan = [
+            (d.get("scene"), d["agent"], d["name"], np.dtype(P.DTYPES[d["dtype"]]), tuple(d["shape"]), off, n)
+            for d, (off, n) in zip(descs, layout(descs))
+        ]
+        if len(self._plans) >= self.PLANS:
+            self._plans.clear()
+        self._plans[bytes(header)] = plan
+        return scenes
+
+    def decoded(self, header: bytes, base: int) -> dict | None:
+        """:meth:`decode` for a reply whose header is byte for byte one decoded before (every
+        step of an env sends the same one); None if it is new."""
+        plan = self._plans.get(header)
+        ring = self.ring_bytes
+        if plan is None or ring is None:
+            return None
+        out: dict = {}
+        for scene, agent, name, dtype, shape, off, n in plan:
+            if base + off + n > ring.size:
+                return None
+            arr = ring[base + off : base + off + n].view(dtype).reshape(shape)
+            out.setdefault(scene, {}).setdefault(agent, {})[name] = arr if self.views else arr.copy()
         return out
 
     def close(self) -> None:

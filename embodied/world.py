@@ -291,8 +291,13 @@ class World:
         p = self.position(tid)
         return math.hypot(p[0] - a["x"], p[1] - a["y"])
 
-    def visible(self, aid: str, tid: str, pose: tuple | None = None, margin: float = 2.0) -> bool:
-        """In the agent's view: inside the frustum, not occluded by walls or closed doors, not shut away."""
+    def visible(
+        self, aid: str, tid: str, pose: tuple | None = None, margin: float = 2.0, sight: dict | None = None
+    ) -> bool:
+        """In the agent's view: inside the frustum, not occluded by walls or closed doors, not shut away.
+
+        ``sight``: a cache of line-of-sight results by standing point and thing, which the caller
+        keeps only while nothing but agents' poses changes (the env's lean step)."""
         if tid in self.objs:
             if self.holder(tid) == aid:
                 return True
@@ -305,10 +310,16 @@ class World:
         p = self.position(tid)
         if not in_view(pose, p, self.nav, self.aspect, margin):
             return False
+        key = (pose[0], pose[1], tid)
+        if sight is not None and key in sight:
+            return sight[key]
         ex, ey = _pull_back(pose[0], pose[1], p[0], p[1], 0.06)
-        return line_of_sight(
+        seen = line_of_sight(
             pose[0], pose[1], ex, ey, self.blockers(exclude=tid if tid in self.door_specs else None)
         )
+        if sight is not None:
+            sight[key] = seen
+        return seen
 
     def interactable(
         self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None, margin: float = 2.0
