@@ -168,8 +168,7 @@ class Env:
         self.engine: EngineClient = launch(**self._launch_args) if self._own_engine else engine
         self.scene = self.engine.scene()  # this env's own scene on the (possibly shared) engine
         self._vis: dict[str, dict[str, bool]] = {}
-        # (agent, x, y, yaw, horizon) -> visibility, valid until something but a pose changes
-        self._vis_cache = _VisCache()
+        self._vis_cache = _VisCache()  # valid until something but a pose changes
         self._success = False  # goal_reached() of the current state (kept across pose-only steps)
         self._sent_agents: dict[str, dict] = {}  # avatar updates the engine shows already
         self._open_infos: list[weakref.ref] = []  # infos of the last step with entries not yet computed
