@@ -474,8 +474,8 @@ def _through(verb: str, args: list[str], ctx: Context) -> Action:
         if not seen and len(doors) != 1:
             raise ActionError(f"{verb} through which door? none is in view; doors: {_ids(doors)}")
         door = (seen or doors)[0]
-    if door.visible and door.distance <= 1.6 and abs(door.bearing) <= 20:
-        return Action("MoveAhead")
+    if door.distance < 0.3 or (door.visible and door.distance <= 1.6 and abs(door.bearing) <= 20):
+        return Action("MoveAhead")  # ahead and near, or standing in the doorway (out of view there)
     if Action("NavigateTo", (door.id,)) in ctx.allowed:
         return Action("NavigateTo", (door.id,))
     if not door.visible:

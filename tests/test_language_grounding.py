@@ -78,6 +78,7 @@ FAR_DOOR = Context(
     allowed=(A("NavigateTo", ("exit",)), A("ToggleOff", ("lamp",)), A("Pickup", ("key",))),
 )
 SIDE_DOOR = Context(objects=(C("exit", "door", distance=3.0, bearing=-50),))
+IN_DOORWAY = Context(objects=(C("exit", "door", distance=0.0, bearing=0, visible=False),))
 HIDDEN_DOOR = Context(objects=(C("exit", "door", distance=3.0, bearing=170, visible=False),))
 TWO_DOORS = Context(
     objects=(
@@ -144,6 +145,7 @@ CASES = [
     (FAR_DOOR, "pass through the doorway", "NavigateTo(exit)"),
     (SIDE_DOOR, "go through the door", "RotateLeft"),
     (HIDDEN_DOOR, "leave the room", "!exit is not in view"),
+    (IN_DOORWAY, "go through the door", "MoveAhead"),  # in the doorway the door is out of view
     (TWO_DOORS, "exit the room", "!ambiguous 'door'"),
     (TWO_DOORS, "go through the blue door", "RotateRight"),
     (ROOM, "go through the lamp", "!only a door can be gone through"),
@@ -212,3 +214,24 @@ def test_env_never_reads_the_wrong_note(make_env):
     assert not info["lastActionSuccess"]
     assert "note_left" in info["errorMessage"] and "note_right" in info["errorMessage"]
     assert str(env.to_action("read the note on the right")[0]) == "Read(note_right)"
+
+
+def test_env_escape_in_words(make_env):
+    """key_door in the engine: the oracle walks to the key and picks it up; then words alone —
+    'use the key', 'open the door', 'go through the door' — escape."""
+    from embodied.agents import make_agent
+
+    env = make_env("key_door", width=64, height=64)
+    obs, info = env.reset()
+    oracle = make_agent("oracle")
+    oracle.reset(env)
+    while not str(act := oracle.act(obs, info)).startswith("Unlock"):
+        obs, _, _, _, info = env.step(act)
+    done = []
+    for text in ["use the key", "open the door"] + ["go through the door"] * 12:
+        obs, _, terminated, _, info = env.step(text)
+        done.append((text, str(info["action"]), info["lastActionSuccess"]))
+        if terminated:
+            break
+    assert info["success"], done
+    assert done[0] == ("use the key", "Unlock(exit, brass_key)", True) and all(ok for _, _, ok in done), done
