@@ -5,6 +5,7 @@ its process (closed at interpreter exit, and at once if its first request fails)
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,6 +15,14 @@ from embodied.engine import _OWNED
 from embodied.errors import EngineError
 
 E = TypeVar("E")
+
+
+def need(module: str, extra: str, bridge: str) -> None:
+    """EngineError naming the extra to install when ``module`` (a bridge's client library) is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise EngineError(f"{bridge} needs {module}: pip install 'embodied[{extra}]' ({exc})") from None
 
 
 def refuse_remote(protocol: str, token: str | None, host: str, remote: str) -> None:

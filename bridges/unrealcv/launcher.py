@@ -32,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from embodied.bridges.launching import build_from, log_dir_for, own, refuse_remote
+from embodied.bridges.launching import build_from, log_dir_for, need, own, refuse_remote
 from embodied.bridges.unrealcv.assets import load_table
 
 from embodied.engine import _stop_group, _tail
@@ -121,6 +121,8 @@ def launch(
     """
     from embodied.bridges.unrealcv.backend import UnrealCVEngine
     from embodied.bridges.unrealcv.transport import ClientTransport
+
+    need("unrealcv", "unreal", "the Unreal bridge")  # before any process starts
 
     refuse_remote("UnrealCV", token, host, "use connect() for a remote one")
     start_timeout = max(timeout, 60.0) if start_timeout is None else float(start_timeout)
@@ -213,6 +215,8 @@ def connect(
     """Attach to a running UnrealCV server (not owned: ``close()`` leaves it running)."""
     from embodied.bridges.unrealcv.backend import UnrealCVEngine
     from embodied.bridges.unrealcv.transport import ClientTransport
+
+    need("unrealcv", "unreal", "the Unreal bridge")  # before any process starts
 
     where = unix_path or f"{host}:{port}"
     try:

@@ -4,6 +4,7 @@ real ``launch()`` functions: refusals come before any process starts."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from embodied.bridges.launching import build_from, log_dir_for
@@ -43,3 +44,14 @@ def test_build_and_log_dir(tmp_path, monkeypatch):
         assert made == tmp and os.path.isdir(tmp) and os.path.basename(tmp).startswith("embodied-test-")
     finally:
         os.rmdir(tmp)
+
+
+def test_a_missing_client_library_names_the_extra(monkeypatch):
+    from embodied.bridges.unrealcv.launcher import connect
+
+    monkeypatch.setitem(sys.modules, "unrealcv", None)  # as if 'pip install embodied[unreal]' was not run
+    for start in (lambda: embodied.launch(engine="unreal"), lambda: connect("127.0.0.1", 9)):
+        with pytest.raises(
+            EngineError, match=r"^the Unreal bridge needs unrealcv: pip install 'embodied\[unreal\]'"
+        ):
+            start()
