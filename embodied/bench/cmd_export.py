@@ -13,10 +13,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .export import export
 
     n = export(args.run, args.out, args.successful_only)
-    print(
-        f"exported {n['records']} steps of {n['episodes']} episodes to {args.out}/data.jsonl (images in {args.out}/images/)"
-    )
+    out = Path(args.out)
+    eps = f"{n['episodes']} episode{'' if n['episodes'] == 1 else 's'}"
+    print(f"exported {n['records']} steps of {eps} to {out / 'data.jsonl'} (images in {out / 'images'}/)")
     return 0

@@ -101,7 +101,7 @@ def test_human_end_of_input_is_done(tmp_path):
     assert not res["success"] and res["steps"] == 2
 
 
-def test_export_jsonl_with_image_files_loads_with_datasets(tmp_path):
+def test_export_jsonl_with_image_files_loads_with_datasets(tmp_path, capsys):
     out = tmp_path / "run"
     run(
         RunSpec(
@@ -120,6 +120,12 @@ def test_export_jsonl_with_image_files_loads_with_datasets(tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "ds/data.jsonl").read_text().splitlines()]
     assert rows[0]["rationale"].startswith("I will") and rows[0]["prompt"] and rows[0]["action"]
     assert all((tmp_path / "ds" / r["image"]).stat().st_size > 100 for r in rows)
+    assert cli(["bench", "export", str(out), "--out", f"{tmp_path}/ds2/"]) == 0  # the docs' 'ds/'
+    said = capsys.readouterr().out.strip()
+    assert (
+        said
+        == f"exported {total} steps of 2 episodes to {tmp_path}/ds2/data.jsonl (images in {tmp_path}/ds2/images/)"
+    )
     datasets = pytest.importorskip("datasets", reason="the datasets package is not installed")
     ds = datasets.load_dataset(
         "json", data_files=str(tmp_path / "ds/data.jsonl"), split="train", cache_dir=str(tmp_path / "hf")
