@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, str] = {  # subcommand -> module
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmbodiedError as e:
         print(f"embodied {args.cmd}: error: {error_line(e)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # 'embodied ... | head': the reader left; the rest is not wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except OSError as e:  # a path the user gave: missing, not writable, a directory...
         if e.filename is None:
             raise

@@ -11,6 +11,7 @@ from PIL import Image
 
 import embodied
 from embodied.doctor import frame_problem
+from embodied.spec import resolve_scene_path
 
 
 def cli(*args, timeout=120):
@@ -193,3 +194,33 @@ def test_demo_multi_agent_scene_side_by_side(tmp_path):
     said = next(s for s in steps if s["action"].startswith("Say("))
     typed = next(s for s in steps if s["action"].startswith("EnterCode("))
     assert said["agent"] == "ana" and typed["agent"] == "bo" and said["step"] < typed["step"]
+
+
+def test_output_into_a_closed_pipe_is_quiet():
+    """'embodied scenes | head -1': the reader is gone before the command writes; no traceback."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "scenes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    p.stdout.close()  # before the child has started: its first write meets a closed pipe
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 0 and "Traceback" not in err and not err.strip(), err
+
+
+def test_validate_a_directory_of_generated_scenes(tmp_path):
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    for name in ("key_door", "note_code"):
+        (gen / f"{name}.json").write_text(resolve_scene_path(name).read_text())
+    (gen / "index.json").write_text('{"not": "a scene"}')  # skipped: no 'format'
+    r = cli("validate", str(gen))
+    assert r.returncode == 0, r.stderr
+    assert (
+        f"{gen}/key_door.json:" in r.stdout
+        and f"{gen}/note_code.json:" in r.stdout
+        and "index" not in r.stdout
+    )
+    r = cli("validate", str(tmp_path / "gen" / ".."))
+    assert r.returncode == 2 and "no scene spec" in r.stderr and len(r.stderr.strip().splitlines()) == 1

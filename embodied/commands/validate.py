@@ -1,29 +1,47 @@
 """validate scene specs: schema, geometry, solvable, shortcuts (exit 1 if any fails)
 
-Each spec is a file path or a shipped scene name ('embodied scenes' lists them).
+Each spec is a file path, a directory (every scene spec in it, e.g. what 'embodied gen --out DIR'
+wrote) or a shipped scene name ('embodied scenes' lists them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("specs", nargs="+", metavar="SPEC", help="scene spec file or shipped scene name")
+    parser.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC",
+        help="scene spec file, directory of spec files, or shipped scene name",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..spec import resolve_scene_path
     from ..validate import validate
 
+    specs = []
     for s in args.specs:
+        if Path(s).is_dir():
+            found = _specs_in(Path(s))
+            if not found:
+                raise ConfigError(
+                    f"{s} is a directory with no scene spec (*.json with a 'format' field) in it"
+                )
+            specs += found
+            continue
         if not s.lstrip().startswith("{"):
             resolve_scene_path(s)  # a missing file is a usage mistake (exit 2), not an invalid scene
+        specs.append(s)
     worst = 0
     reports = []
-    for s in args.specs:
+    for s in specs:
         r = validate(s)
         worst = max(worst, 0 if r.ok else 1)
         if args.json:
@@ -42,3 +60,18 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(reports, indent=2))
     return worst
+
+
+def _specs_in(d: Path) -> list[str]:
+    """The scene specs directly in ``d``, sorted: JSON objects with a ``format`` field (so a
+    generator's index or a run's metrics are skipped)."""
+    out = []
+    for f in sorted(d.glob("*.json")):
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            out.append(str(f))  # unreadable: validate reports it
+            continue
+        if isinstance(data, dict) and "format" in data:
+            out.append(str(f))
+    return out
