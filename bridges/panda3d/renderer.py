@@ -382,11 +382,24 @@ class Renderer(NodeBuilder):
         for key in [k for k in self._lru if k[0] == handle]:
             self._release(self._lru.pop(key))
         sc.targets.clear()
+        self._lights_off(sc)
         sc.world.remove_node()
         sc.nodes.clear()
         del self.scenes[handle]
         self._current = None
         RenderState.garbage_collect()
+
+    @staticmethod
+    def _lights_off(sc: _Scene) -> None:
+        """Break the reference cycles of a scene's lights: a node lit by a light below the scene's
+        own root holds that light's path, which holds the root, so ``remove_node`` alone never freed
+        a closed scene (about 2 MB of geometry and states per load and close)."""
+        for rec in sc.nodes.values():
+            rec["np"].clear_light()
+        sc.root.clear_light()
+        for lnp in getattr(sc, "lights", []):
+            lnp.remove_node()
+        sc.lights = []
 
     def buffer_count(self) -> int:
         return len(self._lru)
