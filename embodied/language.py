@@ -370,6 +370,13 @@ def _parse(intent: str, phrase, args: list[str], cl, i: int, s: str, ctx: Contex
             ("on", "onto", "into", "in", "to", "at", "for", "with", "using"),
         )
         what, where = parts if parts else (args, [])
+        if intent == "use" and not where and _NUM.fullmatch(what[-1] if what else "") and len(what[-1]) < 3:
+            try:  # ALFWorld's 'use desklamp 1': a numbered object, not a code
+                oid = _resolve(what, ctx, held_first=True)
+            except ActionError:
+                oid = None
+            if oid and _kind(oid, ctx) not in CODE_TYPES:
+                return _use(oid, [], ctx)
         code = _code(what, s) or _code(where, s)
         if not code and (intent == "code" or {"code", "password", "combination", "pin"} & set(what)):
             tail = _NUM.search(s, cl[i + len(phrase) - 1][2]) or _NUM.search(s)
@@ -458,7 +465,7 @@ def _through(verb: str, args: list[str], ctx: Context) -> Action:
     agent to find it first (its position is not given away)."""
     if verb == "leave" and _split(args, PUT_PREPS):  # 'leave the key in the chest'
         return _parse("put", ("leave",), args, [], 0, "", ctx)
-    words = [w for w in args if w not in PLACE_WORDS]
+    words = [w for w in args if w not in PLACE_WORDS and w not in FILLERS]  # 'leave the room now'
     doors = [c for c in ctx.objects if c.type == "door"]
     if _content(words):
         oid = _resolve(words, ctx)
@@ -489,10 +496,17 @@ def _ids(cands: list[Candidate]) -> str:
 
 def _motion(verb: str, args: list[str], ctx: Context) -> Action:
     cls = MOTION_CLASS.get(verb, "move")
+    held = next((c.id for c in ctx.objects if c.held and c.type == "key"), None)
+    if cls == "turn" and held and {"key", held} & set(args) and (parts := _split(args, ("in", "into"))):
+        return _unlock_with(
+            _resolve(parts[0], ctx, held_first=True), parts[1], ctx
+        )  # 'turn the key in the lock'
     if cls == "turn" and ("on" in args or "off" in args) and _content(args):
         return Action("ToggleOn" if "on" in args else "ToggleOff", (_resolve(args, ctx),))
     for k, w in enumerate(args):
-        if w in ("to", "towards", "toward", "near", "closer", "nearer", "beside"):
+        if w in ("to", "towards", "toward", "near", "closer", "nearer", "beside") or (
+            w == "for" and verb == "head"
+        ):
             target = [x for x in args[k + 1 :] if x not in ("to", "the")]
             if len(target) == 1 and target[0] in DIRECTIONS[cls]:
                 return Action(DIRECTIONS[cls][target[0]])

@@ -159,6 +159,11 @@ CASES = [
     (FAR_DOOR, "toggle the lamp", "ToggleOff(lamp)"),
     (TWO_DOORS, "toggle the red door", "!on or off?"),
     (ROOM, "toggle the lamp off", "ToggleOff(lamp)"),
+    (ROOM, "use lamp 1", "ToggleOn(lamp)"),  # ALFWorld numbers objects; '1' is not a code here
+    (ROOM, "turn the key in the lock", "Unlock(chest, brass_key)"),
+    (ROOM, "turn the brass key in the door", "Unlock(front_door, brass_key)"),
+    (ROOM, "I want to leave the room now", "MoveAhead"),
+    (FAR_DOOR, "head for the exit", "NavigateTo(exit)"),
     (LEVER, "pull the lever", "ToggleOn(lever)"),  # a lever toggles; Press would fail
     (LEVER, "flip the switch", "ToggleOff(switch)"),
     (LEVER, "push the button", "Press(button)"),
