@@ -288,7 +288,7 @@ class _Scene:
         self.planes = np.zeros((1024, 4), np.float64)  # world-space face planes; row 0 = void
         self.n_faces = 1
         self.dirty: set[str] = set()  # nodes whose planes must be recomputed
-        self.table = np.zeros((0, 4), np.float32)  # per face (a, b, c, seg) of the last depth frame
+        self.table = np.zeros((0, 3), np.float32)  # per face (a, b, c) of the last depth frame
 
 
 def _scene_attr(name: str) -> property:
@@ -613,26 +613,32 @@ class Renderer(NodeBuilder):
         return sc.planes[: sc.n_faces]
 
     def _decode(self, t: _Target, cam: dict, want_seg: bool, want_depth: bool, res: dict) -> None:
-        """Seg and exact z-depth from the id pass's face ids: one gather of a per-face record
-        (a, b, c, seg) per pixel, then 1/depth = a x + b + c z at the pixel centre (x, z: the
-        pixel's ray at view-axis distance 1)."""
-        fid = t.raw()  # row 0 = top; ids past the table (never drawn) are clipped to it
+        """Seg and exact z-depth from the id pass's face ids, run by run: a row of the frame is a
+        few runs of one face each, so the per-face tables are read once per run (not per pixel)
+        and spread with ``np.repeat``. Along a run 1/depth = a x + k with k = b + c z (x, z: the
+        pixel centre's ray at view-axis distance 1)."""
+        h, w = t.height, t.width
+        fid = np.ascontiguousarray(t.raw()).reshape(-1)  # row 0 = top
         n = self.n_faces
-        if not want_depth:
-            res["seg"] = np.take(self.face_seg[:n], fid, mode="clip")
-            return
-        tab = self._face_table(t)
-        h, w = fid.shape
-        g = np.take(tab.view(np.complex128).reshape(n), fid, mode="clip").view(np.float32).reshape(h, w, 4)
+        if fid.max() >= n:  # never drawn; keeps a corrupt frame from indexing past the tables
+            np.minimum(fid, np.uint32(n - 1), out=fid)
+        change = np.empty(fid.shape, bool)
+        np.not_equal(fid[1:], fid[:-1], out=change[1:])
+        change[::w] = True  # runs end with their row
+        starts = np.flatnonzero(change)
+        lengths = np.diff(starts, append=fid.size)
+        ids = fid[starts]
         if want_seg:
-            res["seg"] = np.ascontiguousarray(g.view(np.int32)[..., 3])
+            res["seg"] = np.repeat(np.take(self.face_seg, ids), lengths).reshape(h, w)
+        if not want_depth:
+            return
+        tab = np.take(self._face_table(t), ids, axis=0)
         xs, zs = t.pixel_rays(cam)
-        inv = np.ascontiguousarray(g[..., 0])
+        k = tab[:, 2] * np.take(zs[:, 0], starts // w)
+        k += tab[:, 1]
+        inv = np.repeat(tab[:, 0], lengths).reshape(h, w)
         inv *= xs
-        inv += g[..., 1]
-        tmp = np.ascontiguousarray(g[..., 2])
-        tmp *= zs
-        inv += tmp
+        inv += np.repeat(k, lengths).reshape(h, w)
         with np.errstate(divide="ignore", invalid="ignore"):
             depth = np.reciprocal(inv, out=inv)  # void (a = b = c = 0): inf
         if not depth.min() > 0:  # NaN: a face seen exactly edge-on; <= 0: a pixel centre just
@@ -642,21 +648,19 @@ class Renderer(NodeBuilder):
         res["depth"] = depth
 
     def _face_table(self, t: _Target) -> np.ndarray:
-        """Per face: (a, b, c) of 1/depth = a x + b + c z in this camera, and the seg's bits."""
+        """Per face: (a, b, c) of 1/depth = a x + b + c z in this camera (NaN: edge-on)."""
         sc = self.current
         planes = self._world_planes()
         n = len(planes)
         if sc.table.shape[0] < n:
-            sc.table = np.empty((len(sc.planes), 4), np.float32)
-        tab = sc.table[:n]
+            sc.table = np.empty((len(sc.planes), 3), np.float32)
+        tab = sc.table[:n, :3]
         eye = np.array(t.eye.get_mat(self.world), dtype=np.float64).reshape(4, 4)
         pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
         with np.errstate(divide="ignore", invalid="ignore"):
-            tab[:, :3] = -pc[:, :3] / pc[:, 3:4]  # a plane through the eye (edge-on): inf/NaN
-        bad = ~np.isfinite(tab[:, :3]).all(axis=1)
-        tab[bad, :3] = np.nan
-        tab[0, :3] = 0.0  # void
-        tab.view(np.int32)[:, 3] = self.face_seg[:n]
+            tab[:] = -pc[:, :3] / pc[:, 3:4]  # a plane through the eye (edge-on): inf/NaN
+        tab[~np.isfinite(tab).all(axis=1)] = np.nan
+        tab[0] = 0.0  # void
         return tab
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
