@@ -142,6 +142,29 @@ def scene_rates(renderer: str, size: int, seconds: float) -> dict[str, dict[tupl
     return out
 
 
+# the renderer's targets (docs/rendering.md): rgb frames/s of every shipped escape room at 224²
+# in-process on one core, and RGB+depth+seg steps/s as a fraction of RGB-only
+RGB_TARGET, FULL_RATIO_TARGET = 3000.0, 0.5
+
+
+def print_targets(table: dict, size: int, cpu: bool) -> None:
+    """One line per target: the worst scene's figure, the target, met?"""
+    rgb = {name: row[MODALITY_SETS[0]] for name, row in table.items()}
+    ratio = {name: row[MODALITY_SETS[-1]] / row[MODALITY_SETS[0]] for name, row in table.items()}
+    slow, low = min(rgb, key=rgb.get), min(ratio, key=ratio.get)
+    unit = "per CPU-second" if cpu else "wall clock; use --cpu pinned to one core (taskset -c 0)"
+    print(f"\ntargets ({unit}; worst shipped scene):")
+    note = "" if size == 224 else "  (the target is for --size 224)"
+    print(
+        f"  rgb frames/s at {size}x{size}: {rgb[slow]:,.0f} ({slow})  target >= {RGB_TARGET:,.0f}  "
+        f"{'met' if rgb[slow] >= RGB_TARGET else 'NOT met'}{note}"
+    )
+    print(
+        f"  rgb+depth+seg / rgb: {ratio[low]:.2f} ({low})  target >= {FULL_RATIO_TARGET:g}  "
+        f"{'met' if ratio[low] >= FULL_RATIO_TARGET else 'NOT met'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=224)
@@ -207,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, row in table.items():
             full = row[MODALITY_SETS[-1]] / row[MODALITY_SETS[0]]
             print(f"{name:<20}" + "".join(f"{row[m]:>16,.0f}" for m in MODALITY_SETS) + f"{full:>9.2f}")
+        print_targets(table, args.size, args.cpu)
     return 0
 
 
