@@ -75,7 +75,7 @@ def _area(polys) -> float:
 
 # Round parts get segments by their size: the rasteriser's cost is per triangle (transform, clip,
 # set-up) more than per pixel, and a 5 cm knob seen from an arm's length covers a few pixels.
-SEGMENTS_PER_M = 40
+SEGMENTS_PER_M = 60
 MIN_SEGMENTS = 8
 
 
