@@ -10,6 +10,7 @@ Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.
 from __future__ import annotations
 
 import argparse
+import gc
 import hmac
 import json
 import logging
@@ -443,6 +444,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
         fast = FastServer(server.handle, lambda fd: poller.register(fd, zmq.POLLIN), poller.unregister)
         server.shm_name = fast.name
+    gc.collect()
+    gc.freeze()  # the start-up heap (numpy, Panda3D, ...) is never scanned by the cyclic GC again
     last_check = time.monotonic()
     was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
     try:
