@@ -91,3 +91,36 @@ def test_seeded_reset_materializes_infos_of_the_old_scene():
         env.reset(seed=2)
         assert set(env.world.objs) | {"exit"} != ids  # another scene now
         assert {o["objectId"] for o in old["objects"]} == ids
+
+
+def test_what_the_lean_step_remembers_equals_what_it_would_compute(make_env):
+    """Visibility remembered per pose, line of sight per standing point, and goal/progress checks
+    skipped on steps that only move: at every step of a random walk that also opens, picks up
+    and unlocks things, they equal a fresh computation from the world as it is."""
+    import random
+
+    from embodied.actions import NAVIGATION
+
+    env = make_env("key_door", width=32, height=32, max_steps=10_000)
+    env.reset()
+    rng = random.Random(7)
+    w = env.world
+    interactions = 0
+    for _ in range(400):
+        allowed = env.allowed_actions()
+        other = [a for a in allowed if a.name not in NAVIGATION and a.name not in ("Done", "Pass", "Say")]
+        if other and rng.random() < 0.3:
+            act = rng.choice(other)
+            interactions += 1
+        else:
+            act = rng.choice(NAVIGATION)
+        _, _, term, trunc, info = env.step(act)
+        aid = env.agent_id
+        fresh = {t: w.visible(aid, t) for t in (*w.objs, *w.door_specs)}
+        assert env.visible(aid) == fresh, act
+        assert info["success"] == w.goal_reached()
+        holding = {i for i, cp in enumerate(env.checkpoints) if w.holds(cp)}
+        assert holding <= env._reached, act
+        if term or trunc:
+            env.reset()
+    assert interactions > 20  # the walk did change the world, not only the poses
