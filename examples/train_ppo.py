@@ -16,8 +16,10 @@ timesteps beside the random agent's, and ``ppo_out/result.json`` the figures.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -178,6 +180,15 @@ def main() -> None:
     p.add_argument("--out", default="ppo_out")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    missing = [m for m in ("torch", "stable_baselines3", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:  # the [rl] extra is optional: one line on what to install, not a traceback
+        print(
+            f"train_ppo.py: error: {', '.join(missing)} not installed; install the CPU torch build and the "
+            "[rl] extra: pip install torch --index-url https://download.pytorch.org/whl/cpu && "
+            "pip install -e '.[rl]' (see docs/rl.md)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     print(json.dumps(train(args.timesteps, args.out, args.seed), indent=2))
 
 
