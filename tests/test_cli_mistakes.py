@@ -60,6 +60,11 @@ def run(argv, capsys):
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["engine", "serve", "--token", "abc"], "serve: error: --token is not accepted: a command line"),
+        (
+            ["engine", "serve", "--max-message-bytes", "5"],
+            "serve: error: --max-message-bytes must be at least",
+        ),
         (["engine", "serve", "--protocol", "unrealcv", "--port", "70000"], "must be 0..65535, got 70000"),
         (["engine", "serve", "--protocol", "unrealcv", "--width", "0"], "--width/--ResX: must be 16..8192"),
     ],

@@ -114,7 +114,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log detail on stderr (default: %(default)s)",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.prog = p.prog  # usage errors name the command ('embodied engine serve: error: ...')
+    return args
 
 
 class Server:
@@ -364,27 +366,29 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.token is not None:
         return _usage(
             "--token is not accepted: a command line is readable by every local user (ps). "
-            f"Set ${auth.TOKEN_ENV} or pass --token-file FILE."
+            f"Set ${auth.TOKEN_ENV} or pass --token-file FILE.",
+            args.prog,
         )
     try:
         token = auth.read_token(args.token_file)
     except EmbodiedError as exc:
-        return _usage(str(exc))
+        return _usage(str(exc), args.prog)
     local = args.host in LOCAL_HOSTS
     if not local and not token:
         return _usage(
             f"refusing to bind {args.host!r} without a token: any machine that can reach it could "
             f"drive this engine. Set ${auth.TOKEN_ENV} or --token-file (and give the client the "
-            "same token), or bind 127.0.0.1."
+            "same token), or bind 127.0.0.1.",
+            args.prog,
         )
     if not local and not args.curve_secret_file and not args.insecure_plaintext:
         return _usage(
             f"refusing to bind {args.host!r} without encryption: pass --curve-secret-file KEY "
-            "(see docs/protocol.md, Security), or --insecure-plaintext on a trusted network."
+            "(see docs/protocol.md, Security), or --insecure-plaintext on a trusted network.",
+            args.prog,
         )
     if args.max_message_bytes < 1024:
-        print("error: --max-message-bytes must be at least 1024", file=sys.stderr)
-        return 2
+        return _usage("--max-message-bytes must be at least 1024", args.prog)
     from embodied.bridges.panda3d.renderer import Renderer  # heavy import after arg checks
 
     try:
@@ -401,7 +405,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         try:
             authenticator = auth.serve_curve(ctx, sock, args.curve_secret_file, args.curve_clients)
         except EmbodiedError as exc:
-            return _usage(str(exc))
+            return _usage(str(exc), args.prog)
     sock.setsockopt(zmq.MAXMSGSIZE, 4 * args.max_message_bytes)
     host = "[::1]" if args.host == "::1" else args.host
     if args.host == "::1":
@@ -482,8 +486,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     return 0
 
 
-def _usage(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+def _usage(message: str, prog: str) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
     return 2
 
 
