@@ -60,6 +60,22 @@ def run(argv, capsys):
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["play", "key_door", "--agent", "oracle", "--base-url", "notaurl"],
+            "--base-url: --agent oracle takes no such option (the model options are for openai:MODEL",
+        ),
+        (
+            ["play", "collab_split", "--agent", "ana=oracle", "--agent", "bo=random", "--detail", "low"],
+            "--detail: --agent oracle, random takes no such option",
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--base-url", "x"],
+            "--base-url: --agent oracle takes no such option (the VLM options are for openai:MODEL",
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "random", "--out", "OUT", "--agent-opt", "k=1"],
+            "--agent-opt k: --agent random takes no such option",
+        ),
         (["engine", "serve", "--token", "abc"], "serve: error: --token is not accepted: a command line"),
         (
             ["engine", "serve", "--max-message-bytes", "5"],

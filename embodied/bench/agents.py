@@ -30,6 +30,22 @@ def resolve(agent: str):
     raise SuiteError(f"unknown agent {agent!r}; known: {', '.join(sorted(AGENTS))} or package.module:Class")
 
 
+def options_not_taken(agent: str, options: dict[str, Any]) -> list[str]:
+    """The keys of ``options`` that the agent's constructor has no parameter for (none when it
+    takes ``**kwargs`` or its signature cannot be read)."""
+    factory = resolve(agent)
+    if factory is None:
+        module, cls = AGENTS[agent.split(":", 1)[0]].split(":")
+        factory = getattr(importlib.import_module(module), cls)
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return []
+    return [k for k in options if k not in params]
+
+
 def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
     """An agent object; ``seed`` and ``agent_id`` are passed when its constructor takes them."""
     factory = resolve(agent)

@@ -127,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from .agents import resolve
+    from .agents import options_not_taken, resolve
     from .metrics import fmt
     from .runner import RunSpec, run
     from .suites import get_suite
@@ -140,6 +140,15 @@ def main(args: argparse.Namespace) -> int:
         if not ok:
             raise SuiteError(f"suite {s.name} is unavailable: {why}")
     resolve(args.agent)
+    options = agent_options(args)
+    unused = options_not_taken(args.agent, options)
+    if unused:  # each episode would fail on it (an oracle has no --base-url)
+        flags = {dest: flag for flag, dest, *_ in AGENT_FLAGS + AGENT_SWITCHES}
+        named = ", ".join(flags.get(k, f"--agent-opt {k}") for k in unused)
+        raise SuiteError(
+            f"{named}: --agent {args.agent} takes no such option (the VLM options are for openai:MODEL "
+            "agents); drop it or use --agent openai:MODEL"
+        )
     human = args.agent == "human"
     if human and (args.workers > 1 or args.ray):
         raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")
@@ -155,7 +164,7 @@ def main(args: argparse.Namespace) -> int:
         suites=suites,
         agent=args.agent,
         out=Path(args.out),
-        agent_options=agent_options(args),
+        agent_options=options,
         tiers=tiers,
         episodes=args.episodes,
         seeds=parse_seeds(args.seeds),

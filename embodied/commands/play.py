@@ -146,6 +146,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--quiet", action="store_true", help="no live display, only the summary")
 
 
+def model_flags_given(args: argparse.Namespace) -> list[str]:
+    """The model options (--base-url, --temperature, ...) set to something other than their default."""
+    p = argparse.ArgumentParser(add_help=False)
+    add_arguments(p)
+    dests = {"seed_model" if k == "seed" else k for k in MODEL_KNOBS}
+    return [
+        a.option_strings[0]
+        for a in p._actions
+        if a.dest in dests and getattr(args, a.dest, a.default) != a.default
+    ]
+
+
 def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """agent id -> (agent name, options) from --agent, the knobs and --set."""
     import yaml
@@ -196,6 +208,13 @@ def main(args: argparse.Namespace) -> int:
     task = make_task(args.task)  # an unknown task fails here, before an engine starts
     agent_ids = [a.id for a in task.spec(args.seed).agents]
     specs = agent_specs(args, agent_ids)
+    unused = model_flags_given(args)
+    if unused and not any(name.startswith("openai") for name, _ in specs.values()):
+        names = ", ".join(sorted({name for name, _ in specs.values()}))
+        raise ConfigError(  # worded as 'embodied bench run' says it
+            f"{', '.join(unused)}: --agent {names} takes no such option (the model options are for "
+            "openai:MODEL agents); drop it or use --agent openai:MODEL"
+        )
     agents = {}
     for aid, (name, opts) in specs.items():  # so do unknown agents and bad options
         try:
