@@ -299,9 +299,32 @@ def shipped_scenes() -> list[str]:
     )
 
 
+def foreign_format_hint(data: Any, source: str = "scene spec") -> str | None:
+    """What to do with a file in another benchmark's format given where a spec belongs (None if it
+    does not look like one we know): an EscapeCraft level or scene file (MM-Escape)."""
+    if not isinstance(data, dict) or "format" in data or "rooms" in data:
+        return None
+    file = source if source != "scene spec" else "FILE"
+    room = data.get("room")
+    if isinstance(room, dict) and ("exit" in room or "items" in room):
+        return (
+            "this looks like an EscapeCraft level, not a scene spec; convert it with: "
+            f"embodied import escapecraft {file} --out SPEC.json (docs/generation.md)"
+        )
+    if {"instances", "player", "room_polygon"} <= data.keys():
+        return (
+            "this looks like an EscapeCraft scene file (a level's layout), not a scene spec; convert it "
+            f"with its level: embodied import escapecraft LEVEL.json {file} --out SPEC.json (docs/generation.md)"
+        )
+    return None
+
+
 def validate_data(data: dict[str, Any], source: str = "scene spec") -> Spec:
     if not isinstance(data, dict):
         raise SpecError(f"a scene spec is a JSON object, got {type(data).__name__}", source)
+    hint = foreign_format_hint(data, source)
+    if hint:
+        raise SpecError(hint, source)
     if data.get("format", FORMAT) != FORMAT:
         raise SpecError([("format", f"expected {FORMAT!r}, got {brief(data.get('format'))}")], source)
     limits = check_limits(data)

@@ -3,9 +3,13 @@
 In-process (``embodied.cli.main``) so they are fast; none of these starts an engine or a request.
 """
 
+from pathlib import Path
+
 import pytest
 
 from embodied.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KEY = ["--agent", "openai:m", "--quiet"]
 
@@ -60,6 +64,10 @@ def run(argv, capsys):
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["demo", "--scene", str(ROOT / "tasks" / "escapecraft" / "level1.json")],
+            "looks like an EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",
+        ),
         (
             ["play", "key_door", "--agent", "oracle", "--base-url", "notaurl"],
             "--base-url: --agent oracle takes no such option (the model options are for openai:MODEL",

@@ -187,3 +187,22 @@ def test_physically_impossible_plan_is_reported():
     assert r.verdict.solvable  # logically fine ...
     geo = [m for k, p, m in r.problems if k == "geometry" and p.startswith("plan[")]
     assert geo and "cannot physically do Read(note)" in geo[0]  # ... but the agent is boxed in
+
+
+def test_escapecraft_files_get_the_import_command_not_missing_fields(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "tasks" / "escapecraft"
+    level = str(root / "level1.json")
+    with pytest.raises(SpecError) as e:
+        load_spec(level)
+    assert len(e.value.problems) == 1, e.value.problems  # not 'rooms: required field is missing (and 4 more)'
+    assert "looks like an EscapeCraft level" in str(e.value)
+    assert f"embodied import escapecraft {level} --out SPEC.json" in str(e.value)
+    scene = next((root / "scene_data").rglob("*.json"))
+    with pytest.raises(SpecError, match=r"EscapeCraft scene file .* escapecraft LEVEL\.json "):
+        load_spec(str(scene))
+    with pytest.raises(SpecError, match="escapecraft FILE --out"):  # a dict: no file name to give
+        load_spec({"room": {"exit": {}, "items": []}, "story": ""})
+    with pytest.raises(SpecError, match="rooms"):  # our own spec missing rooms: the usual problems
+        load_spec({"format": "embodied.scene/1", "name": "x", "agents": []})
