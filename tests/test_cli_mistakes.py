@@ -64,6 +64,11 @@ def run(argv, capsys):
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (["play", "key_door", "--set", "temperature=[1", *KEY], "--set temperature=[1: '[1' is not a value"),
+        (
+            ["play", "key_door", "--prompt", "bad.yaml", *KEY],
+            "prompt bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
+        ),
         (
             ["demo", "--scene", str(ROOT / "tasks" / "escapecraft" / "level1.json")],
             "looks like an EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",
@@ -96,6 +101,7 @@ def run(argv, capsys):
 def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("system: [1\n")  # for --prompt: not valid YAML
     rc, err = run(argv, capsys)
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and says in lines[0], err

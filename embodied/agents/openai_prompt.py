@@ -61,7 +61,15 @@ class PromptSet:
             raw = f.read_bytes()
             self.name = str(source)
         self.hash = hashlib.sha256(raw).hexdigest()[:12]
-        data = yaml.safe_load(raw)
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as e:  # a user's own template file: one line, not a parser traceback
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1} col {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                f"prompt {source}: not valid YAML{where} ({getattr(e, 'problem', None) or 'cannot parse'}); "
+                "copy prompts/v1.yaml and edit it"
+            ) from None
         missing = [k for k in REQUIRED if not isinstance(data, dict) or k not in data]
         if missing:
             raise ConfigError(

@@ -192,7 +192,13 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
             if key == "model":
                 out[t] = (f"openai:{value}", out[t][1] or dict(knobs))
             else:
-                out[t][1][key] = yaml.safe_load(value)
+                try:
+                    out[t][1][key] = yaml.safe_load(value)
+                except yaml.YAMLError:
+                    raise ConfigError(
+                        f"--set {item}: {value!r} is not a value; give a number, true/false, a word "
+                        "or a [list], e.g. --set temperature=0.7"
+                    ) from None
     return out
 
 
