@@ -122,6 +122,16 @@ def test_unwritable_output_dir_is_one_line(capsys, tmp_path):
     )
 
 
+def test_out_dir_that_cannot_be_made_is_refused_even_for_root(tmp_path):
+    from embodied.commands.episode_out import out_dir
+
+    with pytest.raises(OSError) as e:  # os.access() says root may write anywhere, /proc included
+        out_dir("/proc/embodied-no-such/out")
+    assert e.value.filename == "/proc/embodied-no-such/out"
+    assert out_dir(str(tmp_path / "a" / "b")) == tmp_path / "a" / "b"  # a writable one passes,
+    assert not list(tmp_path.iterdir())  # and nothing is left behind
+
+
 def test_help_has_no_rst_markup():
     import argparse
 

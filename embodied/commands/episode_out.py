@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ def out_dir(path: str) -> Path:
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out))
     if not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(out))
+    try:  # access() says yes to root everywhere: a read-only mount or /proc only shows on a real try
+        os.rmdir(tempfile.mkdtemp(prefix=".embodied-probe-", dir=probe))
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(out)) from None
     return out
 
 
