@@ -64,6 +64,11 @@ def run(argv, capsys):
         (["engine", "serve", "--port", "99999"], "argument --port: must be 0..65535, got 99999"),
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["validate", str(ROOT / "tasks" / "escapecraft")],
+            "with no scene spec (*.json with a 'format' field) in it; level1.json: this looks like an "
+            "EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",
+        ),
         (["play", "key_door", "--set", "temperature=[1", *KEY], "--set temperature=[1: '[1' is not a value"),
         (
             ["play", "key_door", "--prompt", "bad.yaml", *KEY],

@@ -31,8 +31,10 @@ def main(args: argparse.Namespace) -> int:
         if Path(s).is_dir():
             found = _specs_in(Path(s))
             if not found:
+                hint = _foreign_in(Path(s))
                 raise ConfigError(
                     f"{s} is a directory with no scene spec (*.json with a 'format' field) in it"
+                    + (f"; {hint}" if hint else "")
                 )
             specs += found
             continue
@@ -75,3 +77,18 @@ def _specs_in(d: Path) -> list[str]:
         if isinstance(data, dict) and "format" in data:
             out.append(str(f))
     return out
+
+
+def _foreign_in(d: Path) -> str | None:
+    """What to do with the first file in ``d`` in another benchmark's format (an EscapeCraft
+    level...), as ``NAME: hint``; None when there is none."""
+    from ..spec import foreign_format_hint
+
+    for f in sorted(d.glob("*.json")):
+        try:
+            hint = foreign_format_hint(json.loads(f.read_text(encoding="utf-8")), str(f))
+        except (OSError, ValueError):
+            continue
+        if hint:
+            return f"{f.name}: {hint}"
+    return None
