@@ -92,17 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    prog = " ".join(filter(None, ("embodied", args.cmd, getattr(args, f"{args.cmd}_cmd", None))))
     if extra and not getattr(args, "_extra_args", False):  # named by the subcommand they were given to
-        prog = f"embodied {args.cmd}"
         parser.exit(2, f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')\n")
     args.extra = extra
     try:
         return int(args._main(args) or 0)
     except (ConfigError, SpecError, ActionError) as e:
-        print(f"embodied {args.cmd}: error: {error_line(e)}", file=sys.stderr)
+        print(f"{prog}: error: {error_line(e)}", file=sys.stderr)
         return 2
     except EmbodiedError as e:
-        print(f"embodied {args.cmd}: error: {error_line(e)}", file=sys.stderr)
+        print(f"{prog}: error: {error_line(e)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # 'embodied ... | head': the reader left; the rest is not wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
@@ -110,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a path the user gave: missing, not writable, a directory...
         if e.filename is None:
             raise
-        print(f"embodied {args.cmd}: error: cannot use '{e.filename}': {e.strerror}", file=sys.stderr)
+        print(f"{prog}: error: cannot use '{e.filename}': {e.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"embodied {args.cmd}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -65,6 +65,15 @@ def run(argv, capsys):
         (["engine", "serve", "--max-scenes", "0"], "argument --max-scenes: must be at least 1"),
         (["engine", "serve", "--bogus"], "unrecognized arguments: --bogus"),
         (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--seeds", "a"],
+            "embodied bench run: error: --seeds: 'a' is not a seed",  # named by its subcommand
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--bogus"],
+            "embodied bench run: error: unrecognized arguments: --bogus (see 'embodied bench run --help')",
+        ),
+        (["bench", "report", "nosuch"], "embodied bench report: error: nosuch: no such run directory"),
+        (
             ["validate", str(ROOT / "tasks" / "escapecraft")],
             "with no scene spec (*.json with a 'format' field) in it; level1.json: this looks like an "
             "EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",

@@ -32,5 +32,5 @@ def main(args: argparse.Namespace) -> int:
     try:
         return module.main(args)
     except (FileNotFoundError, NotADirectoryError) as e:
-        print(f"embodied bench {args.bench_cmd}: {str(e).splitlines()[0]}", file=sys.stderr)
+        print(f"embodied bench {args.bench_cmd}: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
