@@ -1,7 +1,7 @@
 """Rule-based generation at scale: validity over many seeds, throughput, difficulty per knob setting, engine replay.
 
     python benchmarks/generation.py sweep --n 1000 --out gen_sweep.json      # seeds across the knob ranges
-    python benchmarks/generation.py throughput --seconds 20                   # scenes/s, one core, default knobs
+    taskset -c 0 python benchmarks/generation.py throughput --each           # scenes/s per knob setting, one core
     python benchmarks/generation.py replay --n 50                             # oracle replay in the engine
 
 ``sweep`` draws each seed's knobs from the seed (uniform over the ranges the generator accepts),
@@ -104,19 +104,44 @@ def sweep(n: int, out: str | None, start: int = 0) -> int:
     return 0 if not failures else 1
 
 
-def throughput(seconds: float, knobs: dict) -> int:
-    """Scenes per second on one core (this process), generation plus validation, default knobs."""
+def _rate(seconds: float, knobs_of) -> tuple[int, float, float]:
+    """Generate + validate scenes for ``seconds`` of wall time: (scenes, wall s, CPU s)."""
     from embodied import procedural
 
-    n, t0, c0, seed = 0, time.perf_counter(), time.process_time(), 0
-    while time.perf_counter() - t0 < seconds:
-        procedural.generate(seed, **knobs)
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - t0 < seconds or n == 0:
+        procedural.generate(n, **knobs_of(n))
         n += 1
-        seed += 1
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return n, time.perf_counter() - t0, time.process_time() - c0
+
+
+def throughput(seconds: float, knobs: dict, each: bool) -> int:
+    """Scenes per CPU-second and per wall second (this process, one core), generation plus
+    validation: at the given knobs, then (``each``) at every value of every knob with the others
+    at their defaults, and over random knob combinations across the ranges (the sweep's)."""
+    from embodied.procedural.rules import DEFAULTS, KNOBS, check_knobs, themes
+
+    rows = [("given" if knobs else "defaults", lambda _n: knobs)]
+    if each:
+        for name, (lo, hi) in KNOBS.items():
+            for v in range(lo, hi + 1):
+                try:
+                    check_knobs({name: v})
+                except Exception:
+                    continue  # (e.g. branching x depth over the limit at the default depth)
+                rows.append((f"{name}={v}", lambda _n, name=name, v=v: {name: v}))
+        for t in themes():
+            if t != DEFAULTS["theme"]:
+                rows.append((f"theme={t}", lambda _n, t=t: {"theme": t}))
+        rows.append(("across the ranges (sweep knobs)", knobs_for))
+    print(f"{'setting':34s} {'scenes':>7s} {'per CPU-s':>10s} {'per wall-s':>10s}")
+    worst = None
+    for label, ko in rows:
+        n, dt, cpu = _rate(seconds, ko)
+        worst = n / cpu if worst is None else min(worst, n / cpu)
+        print(f"{label:34s} {n:7d} {n / cpu:10.1f} {n / dt:10.1f}", flush=True)
     print(
-        f"{n} scenes in {dt:.1f} s wall, {cpu:.1f} s CPU: {n / dt:.1f} scenes/s wall, {n / cpu:.1f} scenes per "
-        f"CPU-second (generation + validation, knobs {knobs or 'default'})"
+        f"lowest: {worst:.1f} scenes per CPU-second (generation + validation; run under taskset -c 0 for one core)"
     )
     return 0
 
@@ -158,9 +183,11 @@ def main() -> int:
     s.add_argument("--start", type=int, default=0)
     s.add_argument("--out")
     t = sub.add_parser("throughput")
-    t.add_argument("--seconds", type=float, default=20)
-    t.add_argument("--depth", type=int)
-    t.add_argument("--rooms", type=int)
+    t.add_argument("--seconds", type=float, default=3, help="per setting")
+    t.add_argument("--each", action="store_true", help="every value of every knob, and random combinations")
+    for name in ("rooms", "depth", "branching", "decoys", "indirection", "agents"):
+        t.add_argument(f"--{name}", type=int)
+    t.add_argument("--theme")
     r = sub.add_parser("replay")
     r.add_argument("--n", type=int, default=50)
     r.add_argument("--start", type=int, default=0)
@@ -168,7 +195,8 @@ def main() -> int:
     if a.cmd == "sweep":
         return sweep(a.n, a.out, a.start)
     if a.cmd == "throughput":
-        return throughput(a.seconds, {k: v for k, v in (("depth", a.depth), ("rooms", a.rooms)) if v})
+        names = ("rooms", "depth", "branching", "decoys", "indirection", "agents", "theme")
+        return throughput(a.seconds, {k: getattr(a, k) for k in names if getattr(a, k) is not None}, a.each)
     return replay(a.n, a.start)
 
 

@@ -12,7 +12,7 @@ scene is outside that class; callers then fall back to :func:`embodied.solver.so
 
 from __future__ import annotations
 
-from .solver import candidates, step_abstract
+from .solver import Relevance, candidates, step_abstract
 from .spec import OUTSIDE, Spec
 from .world import World
 
@@ -26,34 +26,42 @@ def monotone(spec: Spec) -> bool:
     return not any(o.controls and o.type != "keypad" for o in spec.objects)
 
 
-def goal_reachable(spec: Spec, forbid_unlock: frozenset[str] = frozenset()) -> bool | None:
+def goal_reachable(
+    spec: Spec, forbid_unlock: frozenset[str] = frozenset(), world: World | None = None
+) -> bool | None:
     """Whether the goal can be reached without unlocking ``forbid_unlock``; None if the fixpoint is
-    not exact for this scene (not monotone, or teammates who could meet and hand things over)."""
+    not exact for this scene (not monotone, or teammates who could meet and hand things over).
+    ``world``: start from its state (and reuse its layout) instead of the spec's initial state."""
     if not monotone(spec):
         return None
-    w = World(spec)
+    w = World(spec, layout=world.layout if world else None)
+    if world is not None:
+        w.restore(world.snapshot())
     w.abstract = True
     w.forbid_unlock = set(forbid_unlock)
     codes = [lk for lk in [d.lock for d in spec.doors] + [o.lock for o in spec.objects] if lk and lk.code]
+    rel = Relevance(w, set())
+    changes, listed = 0, {}  # (agent, room) -> the change count when its actions were last listed
     changed = True
-    while changed:
+    while changed:  # each pass does every useful action in every room each agent can reach
         changed = False
         for aid in w.agent_ids:
             a = w.agent(aid)
             for room in _rooms_reachable(w, a["room"]):
                 a["room"] = room
-                progress = True
-                while progress:
-                    progress = False
-                    for st in candidates(w, aid, set()):
+                while listed.get((aid, room)) != changes:  # skip a room where nothing is new
+                    listed[(aid, room)] = changes
+                    for st in candidates(w, aid, set(), rel):
                         if st.verb in PROGRESS and step_abstract(w, st):
-                            progress = changed = True
+                            changes += 1
+                            changed = True
             for lk in codes:  # teammates tell each other every code they know (Say reaches everyone)
                 if w.knows_code(aid, lk):
                     for other in w.agent_ids:
                         told = f"the code is {lk.code}"
                         if other != aid and told not in w.agent(other)["heard"]:
                             w.agent(other)["heard"].append(told)
+                            changes += 1
                             changed = True
     regions = [set(_rooms_reachable(w, w.agent(aid)["room"])) - {OUTSIDE} for aid in w.agent_ids]
     if any(regions[i] & regions[j] for i in range(len(regions)) for j in range(i + 1, len(regions))):

@@ -114,12 +114,14 @@ class Relevance:
 
     def __init__(self, w: World, put_objects: set[str]):
         spec = w.spec
+        self.offers: dict[tuple, list[Action]] = {}  # rules.interactions, remembered per search
         self.put_objects = put_objects
         words = _strings(spec.goal) | _strings(spec.checkpoints or [])
         self.goal_ids = words
         self.goal_reads = "read" in words
         self.goal_says = "said" in words
         self.locks = [(t, w.lock(t)) for t in list(w.objs) + list(w.door_specs) if w.lock(t) is not None]
+        self.code_locks = [lk for _, lk in self.locks if lk.kind == "code"]
         self.keys: dict[str, list[str]] = {}  # key -> what it unlocks
         for t, lk in self.locks:
             if lk.kind == "key":
@@ -155,6 +157,7 @@ class Relevance:
                         todo.append(other)
             self.region[aid] = seen
         ids = w.agent_ids
+        self.portable = any(w.can(o, "pickupable") for o in w.objs)
         self.can_meet = {
             a: any(b != a and self.region[a] & self.region[b] - {OUTSIDE} for b in ids) for a in ids
         }
@@ -163,6 +166,25 @@ class Relevance:
         for t, lk in self.locks:
             if lk.kind == "code":
                 self.inputs[t] = [t] + [o.id for o in spec.objects if o.controls == t]
+
+    def private(self, w: World, step: PlanStep) -> bool:
+        """Is ``step`` (just done) private to its agent: commuting with whatever a teammate does next?
+
+        Then some shortest plan never has a teammate act right after it (move the teammate's
+        action before it: it was possible before, since a private action enables nothing for
+        others, and it does not disable the private one, nor change its effect; and if it made the
+        private action useless, dropping that gives a shorter plan), so the search lets only
+        the same agent act next. Reading a note (or a book in one's own hands) is private: it
+        changes what the reader knows, which helps only the reader, and nobody can take the
+        text away. So is walking into another room when no teammate could ever hand the walker
+        anything (nothing can be picked up, or no teammate can reach the walker's rooms): where
+        an agent stands matters to a teammate only for ``Give``."""
+        if step.verb == "GoTo":
+            return not self.portable or not self.can_meet[step.agent]
+        if step.verb != "Read":
+            return False
+        t = step.args[0]
+        return not w.can(t, "pickupable") or w.holder(t) == step.agent
 
     def reachable_by(self, w: World, aid: str, things: list[str]) -> bool:
         for t in things:
@@ -215,20 +237,41 @@ def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None 
         if room in d.rooms and w.state["doors"][did]["open"]:
             other = d.rooms[1] if d.rooms[0] == room else d.rooms[0]
             out.append(PlanStep(aid, "GoTo", (other,)))
-    things = [
-        o
-        for o in w.objs
-        if (w.holder(o) == aid) or (w.room_of(o) == room and w.accessible(o) and w.holder(o) is None)
-    ]
+    objects = w.state["objects"]
+    things = []
+    agents = w.state["agents"]
+    for o, st in objects.items():  # held by aid, or in this room and not shut inside a container
+        kind, where = st["loc"]
+        if kind == "held":
+            if where == aid:
+                things.append(o)
+            continue
+        while kind == "in":
+            c = objects[where]
+            if not c["open"] and "openable" in w.affords[where]:
+                break
+            kind, where = c["loc"]
+        if (kind == "room" and where == room) or (kind == "held" and agents[where]["room"] == room):
+            things.append(o)
     things += [d for d, g in w.layout.doors.items() if room in g.rooms]
     codes = {}
     held = list(a["inventory"])
+    memo = rel.offers if rel is not None else None
     for t in things:
-        for act in interactions(w, aid, t, held):  # the env's own list, pruned to what can help
+        if memo is None:
+            offered = interactions(w, aid, t, held)
+        else:  # the same pure function of the thing's state and what is held, remembered
+            st = w.thing(t)
+            mk = (t, st["open"], st["locked"], st.get("on"), tuple(held))
+            offered = memo.get(mk)
+            if offered is None:
+                offered = memo[mk] = interactions(w, aid, t, held)
+        for act in offered:  # the env's own list, pruned to what can help
             if _worth_trying(w, aid, act, put_objects) and (rel is None or _relevant(w, aid, act, rel)):
                 out.append(PlanStep(aid, act.name, _fill_code(w, act)))
     if len(w.state["agents"]) > 1:
-        for lk in [w.lock(x) for x in list(w.objs) + list(w.door_specs)]:
+        locks = rel.code_locks if rel is not None else [w.lock(x) for x in list(w.objs) + list(w.door_specs)]
+        for lk in locks:
             if lk is not None and lk.kind == "code" and w.knows_code(aid, lk):
                 codes[lk.code] = lk
         said = {s[1] for s in w.state["said"] if s[0] == aid}
@@ -337,8 +380,13 @@ def solve(
     start = w.snapshot()
     if w.goal_reached():
         return Verdict(True, [], "", 1)
-    parents: dict[tuple, tuple[tuple, PlanStep] | None] = {_key(w.state): None}
-    queue = deque([start])
+    # A search node is a state and, after a private action of agent X, the tag X: only X acts next
+    # (see :meth:`Relevance.private`). A state is searched again untagged if first met tagged.
+    tunnel = rel is not None and len(w.agent_ids) > 1
+    node0 = (_key(w.state), None)
+    parents: dict[tuple, tuple[tuple, PlanStep] | None] = {node0: None}
+    tags: dict[tuple, set] = {node0[0]: {None}}
+    queue = deque([(start, node0)])
     seen_union: dict[str, set] = {
         "held": set(),
         "unlocked": set(),
@@ -347,21 +395,21 @@ def solve(
         "rooms": set(),
     }
     while queue:
-        if len(parents) > max_states or (deadline is not None and time.monotonic() > deadline):
-            why = f"{max_states} states" if len(parents) > max_states else f"{time_limit:g} s"
+        if len(tags) > max_states or (deadline is not None and time.monotonic() > deadline):
+            why = f"{max_states} states" if len(tags) > max_states else f"{time_limit:g} s"
             return Verdict(
                 False,
                 [],
-                f"too large: the search stopped after {why} ({len(parents)} states) without "
+                f"too large: the search stopped after {why} ({len(tags)} states) without "
                 "an answer; make the scene smaller (fewer objects, notes or puzzles)",
-                len(parents),
+                len(tags),
                 too_large=True,
             )
-        blob = queue.popleft()
+        blob, node = queue.popleft()
         w.restore(blob)
-        bkey = _key(w.state)
         _note(w, seen_union)
-        steps = [st for aid in w.agent_ids for st in candidates(w, aid, put_objects, rel)]
+        actors = w.agent_ids if node[1] is None else [node[1]]
+        steps = [st for aid in actors for st in candidates(w, aid, put_objects, rel)]
         fresh = True
         for step in steps:
             if not fresh:
@@ -370,19 +418,23 @@ def solve(
             if fresh:
                 continue
             k = _key(w.state)
-            if k in parents:
-                continue
-            parents[k] = (bkey, step)
+            tag = step.agent if tunnel and rel.private(w, step) else None
+            have = tags.get(k)
+            if have is not None and (None in have or tag in have):
+                continue  # met already, with at least these successors
+            tags.setdefault(k, set()).add(tag)
+            child = (k, tag)
+            parents[child] = (node, step)
             if w.goal_reached():
                 plan = [step]
-                cur = bkey
+                cur = node
                 while parents[cur] is not None:
                     cur, st = parents[cur]
                     plan.append(st)
-                return Verdict(True, plan[::-1], "", len(parents))
-            queue.append(w.snapshot())
+                return Verdict(True, plan[::-1], "", len(tags))
+            queue.append((w.snapshot(), child))
     w.restore(start)
-    return Verdict(False, [], explain(w, seen_union), len(parents))
+    return Verdict(False, [], explain(w, seen_union), len(tags))
 
 
 def _note(w: World, u: dict[str, set]) -> None:

@@ -18,6 +18,7 @@ from .layout import build_layout
 from .reach import goal_reachable
 from .solver import Verdict, solve
 from .spec import Spec, load_spec
+from .world import World
 
 
 @dataclass
@@ -55,7 +56,8 @@ def validate(
     layout = build_layout(spec)
     report.problems += [("geometry", p, m) for p, m in layout.errors]
     report.problems += [("clue", p, m) for p, m in check_clues(spec)]
-    verdict = solve(spec, max_states=max_states, time_limit=time_limit)
+    base = World(spec, layout=layout)  # one world (and layout) for every search below
+    verdict = solve(spec, max_states=max_states, time_limit=time_limit, world=base)
     report.verdict = verdict
     if not verdict.solvable:
         report.problems.append(("unsolvable", "goal", verdict.reason))
@@ -63,9 +65,11 @@ def validate(
     if walk:
         report.problems += [("geometry", path, msg) for path, msg in walk_plan(spec, verdict)]
     for i, r in enumerate(spec.required):
-        if goal_reachable(spec, frozenset([r])) is False:  # exact for monotone scenes, and fast
+        if goal_reachable(spec, frozenset([r]), world=base) is False:  # exact for monotone scenes, and fast
             continue
-        alt = solve(spec, max_states=max_states, forbid_unlock=frozenset([r]), time_limit=time_limit)
+        alt = solve(
+            spec, max_states=max_states, forbid_unlock=frozenset([r]), time_limit=time_limit, world=base
+        )
         if alt.solvable:
             steps = "; ".join(str(s).split(": ", 1)[1] for s in alt.plan)
             report.problems.append(

@@ -40,7 +40,6 @@ def generate(rng: random.Random | int | None = None, *, walk: bool = False, **kn
     also walks the plan physically) and its difficulty estimate is written to
     ``metadata["difficulty"]``. Raises :class:`GenerationError` with the validator's reasons if no
     valid scene comes out (room sizes are grown up to three times for geometry problems)."""
-    from ..spec import load_spec
     from ..validate import validate
     from .difficulty import estimate
     from .rules import build, check_knobs
@@ -66,5 +65,6 @@ def generate(rng: random.Random | int | None = None, *, walk: bool = False, **kn
             + "; ".join(report.lines()),
             report.lines(),
         )
-    data["metadata"]["difficulty"] = estimate(report.spec, report.verdict)
-    return load_spec(data)
+    spec = report.spec  # (the validated spec itself: parsing it again would cost as much as a search)
+    spec.metadata["difficulty"] = estimate(spec, report.verdict)
+    return spec
