@@ -199,3 +199,31 @@ def test_cli_replays_in_the_engine(tmp_path):
     row = json.loads((tmp_path / "index.jsonl").read_text())
     assert row["accepted"] and row["oracle_steps"] > 0
     assert (tmp_path / "gen-manor-3.thumb.png").stat().st_size > 500
+
+
+def test_map_labels_do_not_overlap():
+    from embodied.procedural.accept import draw_map
+    from embodied.procedural.rules import sample_knobs
+
+    def cross(a, b):
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+    for seed in range(8):
+        boxes = draw_map(procedural.generate(seed, **sample_knobs(seed))).info["labels"]
+        assert len(boxes) > 3
+        clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if cross(a, b)]
+        assert not clashes, (seed, clashes)
+
+
+def test_thumbnail_aims_at_the_telling_thing():
+    from embodied.procedural.accept import AIM_HORIZON, aim_target, aim_yaw
+
+    from embodied.world import World
+
+    for seed in range(6):
+        spec = procedural.generate(seed, rooms=1)  # one room: the locked exit, chests, notes
+        w = World(spec)
+        t, _x, _y = aim_target(w, "a0")
+        assert t is not None and w.lock(t) is not None, (seed, t)  # a locked thing, not a wall
+        a = w.agent("a0")
+        assert w.visible("a0", t, pose=(a["x"], a["y"], aim_yaw(w, "a0"), AIM_HORIZON)), (seed, t)
