@@ -21,8 +21,9 @@ player's pose, and where keys and boxes stand (Unity x/z → our x/y; papers go 
 wall). Furniture is not imported. Without a scene file our layout places everything.
 
 Tiers follow the paper: 1 = just open the door, 2 = a key or a password, 3 = both in a chain
-(note first or key first), 3.5 = two keys; their step caps (50 / 75 / 100 / 100) become
-``max_steps``, and ``metadata`` records the source, tier and cap.
+(note first or key first), 3.5 = two keys; their step caps (50 / 75 / 100 / 100) count their
+compound steps and become ``max_steps`` scaled to our steps (see :func:`our_cap`); ``metadata``
+records the source, tier, their cap, the oracle's steps here and its compound steps there.
 """
 
 from __future__ import annotations
@@ -163,7 +164,32 @@ def import_level(level_src: Any, scene_src: Any = None, seed: int = 0, name: str
     }
     if scene is not None:
         _apply_scene(spec, scene)
-    return load_spec(spec)
+    out = load_spec(spec)
+    out.max_steps = our_cap(out, STEP_CAPS[tier])
+    return out
+
+
+def our_cap(spec: Spec, cap: int) -> int:
+    """Their step cap in our steps, with the same slack over the shortest solution.
+
+    One EscapeCraft step is a compound action (move forward any distance, turn any angle, look,
+    and one grab or read); ours is one move of 0.25 m, one turn or one interaction. So the cap is
+    scaled by the oracle's own ratio: our steps for it (walking included) over the compound
+    steps it would need there (one per interaction; opening what was just unlocked, and walking
+    out of the open exit, are part of that interaction there). The level-3 oracle takes 42-101 of
+    our steps for 4 of theirs: a cap of 100 of ours left it no slack at all."""
+    from ..bench.budget import oracle_steps
+    from ..solver import solve
+
+    plan = solve(spec, time_limit=None).plan
+    theirs = sum(
+        1
+        for i, s in enumerate(plan)
+        if s.verb != "GoTo" and not (s.verb == "Open" and i and plan[i - 1].verb in ("Unlock", "EnterCode"))
+    )
+    ours = oracle_steps(spec)
+    spec.metadata.update(oracle_steps=ours, compound_steps=max(1, theirs))
+    return max(cap, math.ceil(cap * ours / max(1, theirs)))
 
 
 def _plain(contents: list[Any]) -> list[str]:
