@@ -69,8 +69,13 @@ def tier_of(level: dict[str, Any]) -> float:
     return 2
 
 
-def import_level(level_src: Any, scene_src: Any = None, seed: int = 0, name: str | None = None) -> Spec:
-    """Our spec for an EscapeCraft level (a path or the parsed dict), optionally with its scene file."""
+def import_level(
+    level_src: Any, scene_src: Any = None, seed: int = 0, name: str | None = None, scale_cap: bool = True
+) -> Spec:
+    """Our spec for an EscapeCraft level (a path or the parsed dict), optionally with its scene file.
+
+    ``scale_cap=False`` keeps their step cap as ``max_steps`` unscaled (see :func:`our_cap`), as
+    the frozen ESC-MM suite's scenes have it."""
     level = level_src if isinstance(level_src, dict) else _read(level_src, "level")
     scene = scene_src if isinstance(scene_src, dict) or scene_src is None else _read(scene_src, "scene")
     if name is None:
@@ -165,7 +170,8 @@ def import_level(level_src: Any, scene_src: Any = None, seed: int = 0, name: str
     if scene is not None:
         _apply_scene(spec, scene)
     out = load_spec(spec)
-    out.max_steps = our_cap(out, STEP_CAPS[tier])
+    if scale_cap:
+        out.max_steps = our_cap(out, STEP_CAPS[tier])
     return out
 
 

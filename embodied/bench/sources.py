@@ -60,7 +60,8 @@ def escapecraft(suite: Suite, tier: Tier, seed: int) -> Any:
         n = int(lv.get("scenes", 0))
         if n == 0 or k < n:
             scene = None if n == 0 else d / "scene_data" / lv["level"] / f"{k + 1}.json"
-            spec = import_level(d / f"{lv['level']}.json", scene, seed=seed)
+            # (their caps unscaled, as frozen in v1; the suite's own max_steps set the budget)
+            spec = import_level(d / f"{lv['level']}.json", scene, seed=seed, scale_cap=False)
             data = spec.to_json()
             data["name"] = f"{suite.name.lower()}_t{tier.tier}_s{seed}"
             return data
