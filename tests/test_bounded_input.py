@@ -158,11 +158,21 @@ def test_bad_specs_get_field_named_errors_fast(name):
 def test_solver_stops_with_a_too_large_verdict():
     from embodied.solver import solve
 
-    many = _spec(
-        lambda d: d["objects"].extend(
-            {"id": f"n{i}", "type": "note", "room": ROOM, "text": f"note {i}"} for i in range(300)
-        )
-    )
+    # 150 chests, each with its code on its own note: every read and code is worth trying
+    # (notes that tell nothing are skipped by the search, so they no longer make it large)
+    def chests(d):
+        for i in range(150):
+            d["objects"].append({"id": f"n{i}", "type": "note", "room": ROOM, "text": f"code {1000 + i}"})
+            d["objects"].append(
+                {
+                    "id": f"c{i}",
+                    "type": "chest",
+                    "room": ROOM,
+                    "lock": {"kind": "code", "code": str(1000 + i), "clues": [f"n{i}"]},
+                }
+            )
+
+    many = _spec(chests)
     t0 = time.monotonic()
     verdict = solve(load_spec(many), time_limit=1.0)
     assert time.monotonic() - t0 < 5.0
