@@ -2,6 +2,7 @@
 
     python benchmarks/generation.py sweep --n 1000 --out gen_sweep.json      # seeds across the knob ranges
     taskset -c 0 python benchmarks/generation.py throughput --each           # scenes/s per knob setting, one core
+    python benchmarks/generation.py table gen_sweep.json                      # its difficulty table again
     python benchmarks/generation.py replay --n 50                             # oracle replay in the engine
 
 ``sweep`` draws each seed's knobs from the seed (uniform over the ranges the generator accepts),
@@ -93,15 +94,34 @@ def sweep(n: int, out: str | None, start: int = 0) -> int:
         with open(out, "w") as f:
             json.dump({"summary": summary, "rows": rows}, f, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "difficulty_by_knob"}, indent=1))
-    for name, vals in table.items():
-        print(
-            f"\n{name}: "
-            + "; ".join(
-                f"{v}: score {d['score_mean']} tiers {d['tiers']} plan {d['plan_mean']}"
-                for v, d in vals.items()
-            )
-        )
+    print_table(table)
     return 0 if not failures else 1
+
+
+def print_table(table: dict) -> None:
+    """The difficulty per knob value as a Markdown table (for the docs and the closing note)."""
+    print("\n| knob | value | scenes | score mean (min-max) | tiers 1 / 2 / 3 / 4 | plan mean |")
+    print("|---|---|---|---|---|---|")
+    for name, vals in table.items():
+        for v, d in vals.items():
+            tiers = " / ".join(str(d["tiers"][t]) for t in (1, 2, 3, 4))
+            print(
+                f"| {name} | {v} | {d['n']} | {d['score_mean']} ({d['score_min']}-{d['score_max']}) "
+                f"| {tiers} | {d['plan_mean']} |"
+            )
+
+
+def table_from(path: str) -> int:
+    """Print the table of a saved sweep (``sweep --out``) again."""
+    with open(path) as f:
+        summary = json.load(f)["summary"]
+    table = {
+        name: {v: {**d, "tiers": {int(t): c for t, c in d["tiers"].items()}} for v, d in vals.items()}
+        for name, vals in summary["difficulty_by_knob"].items()
+    }
+    print(f"{summary['valid']} of {summary['seeds']} seeds valid")
+    print_table(table)
+    return 0
 
 
 def _rate(seconds: float, knobs_of) -> tuple[int, float, float]:
@@ -188,12 +208,16 @@ def main() -> int:
     for name in ("rooms", "depth", "branching", "decoys", "indirection", "agents"):
         t.add_argument(f"--{name}", type=int)
     t.add_argument("--theme")
+    tb = sub.add_parser("table")
+    tb.add_argument("sweep_json")
     r = sub.add_parser("replay")
     r.add_argument("--n", type=int, default=50)
     r.add_argument("--start", type=int, default=0)
     a = p.parse_args()
     if a.cmd == "sweep":
         return sweep(a.n, a.out, a.start)
+    if a.cmd == "table":
+        return table_from(a.sweep_json)
     if a.cmd == "throughput":
         names = ("rooms", "depth", "branching", "decoys", "indirection", "agents", "theme")
         return throughput(a.seconds, {k: getattr(a, k) for k in names if getattr(a, k) is not None}, a.each)
