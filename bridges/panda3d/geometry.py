@@ -291,7 +291,7 @@ class BakedMesh:
     their colour). :meth:`shade` recomputes the colours for a new orientation,
     colour or light rig."""
 
-    __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals")
+    __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals", "vdata")
 
     def __init__(self, polys: list, textured: bool):
         """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame."""
@@ -305,6 +305,10 @@ class BakedMesh:
         self.base = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys]).astype(np.float64)
         self.glow = np.repeat(np.array([bool(p[4]) for p in polys]), counts)
         self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, _triangles(counts))
+        # The colours are rewritten in this very vertex data (a write through geom.modify_vertex_data()
+        # copied it on write each time, and Panda3D's geom cache kept every copy's munged form: an
+        # engine grew ~1 KB per state change, 20 MB over 20,000 steps, until 5,000 entries).
+        self.vdata = self.geom.modify_vertex_data()
         self.key = None
 
     def shade(self, mat: np.ndarray, lighting: tuple, color=None) -> None:
@@ -345,7 +349,7 @@ class BakedMesh:
         c[:, :3] = base * base * light  # as Panda3D lit it: colour^2 * light
         c[self.glow, :3] = base[self.glow]
         self.data["c"] = np.clip(c, 0.0, 1.0)
-        self.geom.modify_vertex_data().modify_array_handle(0).copy_data_from(self.data.tobytes())
+        self.vdata.modify_array_handle(0).copy_data_from(self.data.tobytes())
 
 
 def shade(normals: np.ndarray, rig: tuple) -> np.ndarray:
