@@ -17,7 +17,7 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .leaderboard import leaderboard
+    from .leaderboard import HEADERS, leaderboard
 
     board = leaderboard(args.runs, args.metric)
     if args.json:
@@ -25,24 +25,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     con = Console(width=170)
     t = Table(title="leaderboard (mean ± s.e. over episodes)")
-    for c in (
-        "run",
-        "agent",
-        "suite",
-        "tier",
-        "n",
-        "success %",
-        "progress",
-        "SPL",
-        "steps",
-        "invalid",
-        "format err",
-        "failed int.",
-        "loops",
-        "tokens",
-        "cost $",
-        "latency s",
-    ):
+    for c in HEADERS:
         t.add_column(c)
     for row in board["rows"]:
         t.add_row(*row["cells"])

@@ -11,6 +11,20 @@ from .suites import SuiteError
 
 PCT = {"success", "invalid_rate", "format_error_rate", "failed_interaction_rate", "loop_rate"}
 COLS = tuple(m for m in METRICS if m != "images")  # the leaderboard columns, in METRICS order
+LABELS = {
+    "success": "success %",
+    "progress": "progress",
+    "spl": "SPL",
+    "steps": "steps",
+    "invalid_rate": "invalid %",
+    "format_error_rate": "format err %",
+    "failed_interaction_rate": "failed int. %",
+    "loop_rate": "loops %",
+    "tokens": "tokens",
+    "cost": "cost $",
+    "latency": "latency s",
+}
+HEADERS = ("run", "agent", "suite", "tier", "n", *(LABELS[c] for c in COLS))  # one per cell of a row
 
 
 def load_runs(dirs: list[str]) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .leaderboard import COLS, leaderboard, load_runs
+from .leaderboard import COLS, HEADERS, leaderboard, load_runs
 from .metrics import aggregate
 
 CSS = """
@@ -29,25 +29,6 @@ img.replay{min-width:320px;image-rendering:pixelated}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px} figcaption{font-size:12px;max-width:460px}
 .ok{color:#17803d;font-weight:600} .fail{color:#b3261e;font-weight:600} code{font-size:12px}
 """
-
-HEAD = [
-    "run",
-    "agent",
-    "suite",
-    "tier",
-    "n",
-    "success %",
-    "progress",
-    "SPL",
-    "steps",
-    "invalid %",
-    "format err %",
-    "failed int. %",
-    "loops %",
-    "tokens",
-    "cost $",
-    "latency s",
-]
 
 
 def _png(fig) -> str:
@@ -122,7 +103,7 @@ def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
             f"<td>{len(results)} / {len(cfg.get('episodes', []))}</td><td>{opts}</td></tr>"
         )
     parts.append("</table><h2 id='leaderboard'>Leaderboard</h2><table id='leaderboard-table'><tr>")
-    parts += [f"<th>{h}</th>" for h in HEAD]
+    parts += [f"<th>{h}</th>" for h in HEADERS]
     parts.append("</tr>")
     for row in board["rows"]:
         cls = " class='all'" if row["tier"] == "all" else ""
