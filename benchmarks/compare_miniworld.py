@@ -15,6 +15,8 @@ medians:
 - ``ours rgb``: ``env.step(random navigation action)`` end to end (rules, scene update, camera,
   the engine process renders, the frame arrives in this process, info built);
 - ``ours rgb+d+s``: the same with depth and segmentation each step;
+- ``inproc rgb`` / ``inproc rgb+d+s``: the same env with ``engine="inprocess"`` (the renderer
+  and the engine's request handling in this process: no engine process, no socket);
 - ``render-only``: our Panda3D renderer in this process, the same scene and poses, RGB only
   (the ceiling the end-to-end figure is compared with);
 - ``miniworld``: ``env.step(action_space.sample())`` of a MiniWorld env at the same size
@@ -80,13 +82,14 @@ def rate(step: Callable[[], None], seconds: float, pids: list[int] = ()) -> tupl
 
 
 class Ours:
-    def __init__(self, scene: str, w: int, h: int, renderer: str):
+    def __init__(self, scene: str, w: int, h: int, renderer: str, engine: str = "panda3d"):
         from embodied.env import Env
 
-        self.env = Env(scene, width=w, height=h, renderer=renderer)
+        self.env = Env(scene, width=w, height=h, renderer=renderer, engine=engine)
         self.env.reset()
         self.rng = random.Random(0)
-        self.pid = self.env.engine.process.pid
+        proc = self.env.engine.process
+        self.pids = [proc.pid] if proc is not None else []  # (in-process: no engine process)
 
     def stepper(self, modalities: tuple[str, ...]) -> Callable[[], None]:
         env, rng = self.env, self.rng
@@ -184,18 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} alternating rounds of {args.seconds:g} s; medians; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)"
     )
-    head = f"{'size':>8s} {'cores':>5s} {'ours rgb':>9s} {'ours rgb+d+s':>12s} {'render-only':>11s} {'miniworld':>9s}"
-    head += f" {'rgb/mw':>7s} {'rgbds/mw':>8s} {'rgbds/rgb':>9s} {'e2e/render':>10s}"
+    head = f"{'size':>8s} {'cores':>5s} " + " ".join(
+        f"{title:>{max(len(title), 5)}s}" for title, _ in COLUMNS
+    )
     print(head)
     rows, cpu_rows, cpu_meds = [], [], []
     for size in args.sizes:
         w, h = parse_size(size)
         ours = Ours(args.scene, w, h, args.renderer)
+        inproc = Ours(args.scene, w, h, args.renderer, engine="inprocess")
         systems: dict[str, Callable[[], None]] = {
             "ours rgb": ours.stepper(("rgb",)),
             "ours rgb+d+s": ours.stepper(("rgb", "depth", "segmentation")),
+            "inproc rgb": inproc.stepper(("rgb",)),
+            "inproc rgb+d+s": inproc.stepper(("rgb", "depth", "segmentation")),
         }
-        closers = [ours.close]
+        closers = [ours.close, inproc.close]
         if not args.no_render_only:
             ro = RenderOnly(ours, args.renderer)
             systems["render-only"] = ro.step
@@ -207,16 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for cores in args.cores:
                 cpus = set(all_cpus[:cores])
-                pin([0, ours.pid], cpus)
+                pin([0, *ours.pids], cpus)
                 for step in systems.values():  # warm up (first frames, buffers, caches)
                     rate(step, 0.2)
                 got: dict[str, list[float]] = {k: [] for k in systems}
                 cpu: dict[str, list[float]] = {k: [] for k in systems}
                 for _ in range(args.rounds):
                     for name, step in systems.items():
-                        wall, per_cpu = rate(
-                            step, args.seconds, [ours.pid] if name.startswith("ours") else []
-                        )
+                        wall, per_cpu = rate(step, args.seconds, ours.pids if name.startswith("ours") else [])
                         got[name].append(wall)
                         cpu[name].append(per_cpu)
                 med = {k: statistics.median(v) for k, v in got.items()}
@@ -240,15 +245,44 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# (size, what, numerator, denominator, target): the targets of docs/performance.md, one core
+# (size, what, numerator, denominator, target): the targets of docs/performance.md, one core;
+# each for the engine process ("ours") and the in-process engine ("inproc")
 TARGETS = [
-    *((size, "ours / MiniWorld", "ours rgb", "miniworld", 4.0) for size in ("84x84", "128x128")),
-    *((size, "ours / MiniWorld", "ours rgb", "miniworld", 10.0) for size in ("224x224", "640x480")),
-    ("224x224", "end-to-end / render-only", "ours rgb", "render-only", 0.6),
     *(
-        (size, "RGB+depth+seg / RGB", "ours rgb+d+s", "ours rgb", 0.5)
-        for size in ("84x84", "128x128", "224x224", "640x480")
-    ),
+        t
+        for path in ("ours", "inproc")
+        for t in (
+            *(
+                (size, f"{path} / MiniWorld", f"{path} rgb", "miniworld", 4.0)
+                for size in ("84x84", "128x128")
+            ),
+            *(
+                (size, f"{path} / MiniWorld", f"{path} rgb", "miniworld", 10.0)
+                for size in ("224x224", "640x480")
+            ),
+            ("224x224", f"{path} end-to-end / render-only", f"{path} rgb", "render-only", 0.6),
+            *(
+                (size, f"{path} RGB+depth+seg / RGB", f"{path} rgb+d+s", f"{path} rgb", 0.5)
+                for size in ("84x84", "128x128", "224x224", "640x480")
+            ),
+        )
+    )
+]
+
+# (title, system or (numerator, denominator)): the columns of the tables
+COLUMNS = [
+    ("ours rgb", "ours rgb"),
+    ("ours rgb+d+s", "ours rgb+d+s"),
+    ("inproc rgb", "inproc rgb"),
+    ("inproc rgb+d+s", "inproc rgb+d+s"),
+    ("render-only", "render-only"),
+    ("miniworld", "miniworld"),
+    ("rgb/mw", ("ours rgb", "miniworld")),
+    ("inproc/mw", ("inproc rgb", "miniworld")),
+    ("e2e/render", ("ours rgb", "render-only")),
+    ("inproc/render", ("inproc rgb", "render-only")),
+    ("rgbds/rgb", ("ours rgb+d+s", "ours rgb")),
+    ("inproc rgbds/rgb", ("inproc rgb+d+s", "inproc rgb")),
 ]
 
 
@@ -256,29 +290,27 @@ def print_targets(rows: list, cpu_rows: list) -> None:
     """One line per target: measured (wall; per CPU-second in brackets), target, met?"""
     wall = {size: med for size, cores, med in rows if cores == 1}
     cpu = {size: med for size, cores, med in cpu_rows if cores == 1}
-    print("\ntargets (one core; ratio of medians, wall clock [per CPU-second]):")
+    print("\ntargets (one core; ratio of medians, wall clock [per CPU-second]; ours = engine process):")
     for size, what, num, den, target in TARGETS:
         with contextlib.suppress(KeyError):
             got = wall[size][num] / wall[size][den]
             per_cpu = cpu[size][num] / cpu[size][den]
             print(
-                f"  {what:26s} {size:>8s}: {got:6.2f} [{per_cpu:5.2f}]  target >= {target:g}  "
+                f"  {what:35s} {size:>8s}: {got:6.2f} [{per_cpu:5.2f}]  target >= {target:g}  "
                 f"{'met' if got >= target else 'NOT met'}"
             )
 
 
 def row(size: str, cores: int, med: dict[str, float]) -> str:
-    def cell(k: str, width: int) -> str:
-        return f"{med[k]:{width}.0f}" if k in med else f"{'-':>{width}s}"
-
-    def ratio(a: str, b: str, width: int) -> str:
-        return f"{med[a] / med[b]:{width}.2f}" if a in med and b in med else f"{'-':>{width}s}"
-
-    return (
-        f"{size:>8s} {cores:>5d} {cell('ours rgb', 9)} {cell('ours rgb+d+s', 12)} {cell('render-only', 11)} "
-        f"{cell('miniworld', 9)} {ratio('ours rgb', 'miniworld', 7)} {ratio('ours rgb+d+s', 'miniworld', 8)} "
-        f"{ratio('ours rgb+d+s', 'ours rgb', 9)} {ratio('ours rgb', 'render-only', 10)}"
-    )
+    cells = []
+    for title, what in COLUMNS:
+        width = max(len(title), 5)
+        if isinstance(what, str):
+            cells.append(f"{med[what]:{width}.0f}" if what in med else f"{'-':>{width}s}")
+        else:
+            a, b = what
+            cells.append(f"{med[a] / med[b]:{width}.2f}" if a in med and b in med else f"{'-':>{width}s}")
+    return f"{size:>8s} {cores:>5d} " + " ".join(cells)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ ENGINES = {
     "panda3d": "embodied.bridges.panda3d.server",
     "unreal": "embodied.bridges.unrealcv.launcher:launch",
     "unity": "embodied.bridges.mlagents.backend:launch",
+    "inprocess": "embodied.inprocess:launch",  # Panda3D in this process: no socket (docs/performance.md)
 }
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 HEARTBEAT_TIMEOUT = 1.5  # s without a heartbeat before a launched engine counts as hung

@@ -129,6 +129,7 @@ class Server:
         self.shm_name: str | None = None  # the shared-memory frame path, offered in hello (embodied.shm)
         self._log_window, self._logged, self._suppressed = 0.0, 0, 0
 
+    pack = staticmethod(P.pack)  # how a reply leaves call(): msgpack header, then the buffers
     LOG_BURST, LOG_WINDOW = 10, 10.0  # at most 10 bad-request lines per 10 s, then one summary
 
     def note_bad(self, line: str) -> None:
@@ -167,18 +168,27 @@ class Server:
                         "missing or wrong 'token': this engine requires one; pass the engine's "
                         "token to the client (connect(token=...) or $EMBODIED_ENGINE_TOKEN)"
                     )
+        except ProtocolError as exc:
+            self.note_bad(f"bad request: {exc}")
+            return P.pack(P.error_reply(exc))
+        return self.call(header)
+
+    def call(self, header: dict) -> list:
+        """Answer one admitted request (a decoded header): ``[reply, buffers...]`` as ``pack``
+        makes them (msgpack here; an in-process engine keeps the objects). Never raises."""
+        try:
             op = header.get("op")
             if not isinstance(op, str) or op not in P.OPS:
                 raise ProtocolError(f"field 'op': unknown op {op!r}; expected one of {list(P.OPS)}")
             return getattr(self, "op_" + op)(header)
         except ProtocolError as exc:
             self.note_bad(f"bad request: {exc}")
-            return P.pack(P.error_reply(exc))
+            return self.pack(P.error_reply(exc))
         except Exception as exc:  # the server lives on whatever happens
             log.exception("request failed")
             if isinstance(exc, EmbodiedError):
-                return P.pack(P.error_reply(exc))
-            return P.pack(
+                return self.pack(P.error_reply(exc))
+            return self.pack(
                 {"ok": False, "error": {"type": "EngineError", "message": f"{type(exc).__name__}: {exc}"}}
             )
 
@@ -190,7 +200,7 @@ class Server:
                 f"this engine speaks protocol {P.PROTOCOL_VERSION}, the client {P.brief(wanted)}; "
                 "upgrade the older side (docs/protocol.md, versioning)"
             )
-        return P.pack(
+        return self.pack(
             {
                 "ok": True,
                 "protocol": P.PROTOCOL_VERSION,
@@ -208,7 +218,7 @@ class Server:
         )
 
     def op_ping(self, h):
-        return P.pack({"ok": True, "time": time.time()})
+        return self.pack({"ok": True, "time": time.time()})
 
     def _use(self, h: dict, field: str = "scene"):
         """Select the scene the request names (ProtocolError for a missing or unknown handle)."""
@@ -233,7 +243,7 @@ class Server:
         if h.get("scene") is not None:
             handle = self._use(h).handle
             count = r.load_scene(nodes, name, h.get("background"))
-            return P.pack({"ok": True, "nodes": count, "scene": handle})
+            return self.pack({"ok": True, "nodes": count, "scene": handle})
         if len(r.scenes) >= self.max_scenes:
             raise ProtocolError(
                 f"this engine holds {len(r.scenes)} scenes, its limit (--max-scenes); close_scene "
@@ -246,22 +256,22 @@ class Server:
         except BaseException:
             r.close_scene(handle)
             raise
-        return P.pack({"ok": True, "nodes": count, "scene": handle})
+        return self.pack({"ok": True, "nodes": count, "scene": handle})
 
     def op_close_scene(self, h):
         self._use(h)
         self.renderer.close_scene(h["scene"])
-        return P.pack({"ok": True})
+        return self.pack({"ok": True})
 
     def op_update(self, h):
         self._use(h)
         n = self.renderer.update(P.check_list(h.get("updates", []), "updates"))
-        return P.pack({"ok": True, "updated": n})
+        return self.pack({"ok": True, "updated": n})
 
     def op_camera(self, h):
         self._use(h)
         self.renderer.set_cameras(P.check_list(h.get("cameras", []), "cameras"))
-        return P.pack({"ok": True})
+        return self.pack({"ok": True})
 
     def _render_item(self, item: dict, field: str) -> tuple:
         """Validate one scene's part of a render request; nothing is applied yet."""
@@ -302,15 +312,15 @@ class Server:
                 for m in mods:
                     descs.append(P.describe(a, m, out[a][m], handle))
                     bufs.append(out[a][m])
-        return P.pack({"ok": True, "buffers": descs}, bufs)
+        return self.pack({"ok": True, "buffers": descs}, bufs)
 
     def op_raycast(self, h):
         self._use(h)
-        return P.pack({"ok": True, **self.renderer.raycast(h.get("from"), h.get("to"))})
+        return self.pack({"ok": True, **self.renderer.raycast(h.get("from"), h.get("to"))})
 
     def op_close(self, h):
         self.closing = True
-        return P.pack({"ok": True})
+        return self.pack({"ok": True})
 
 
 def _parent_alive(pid: int, was_ppid: bool) -> bool:
