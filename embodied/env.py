@@ -80,7 +80,9 @@ class Env:
     Args:
         scene: a registered task name (``"escape/key-door"``), a :class:`~embodied.tasks.Task`, or a spec
             (path, shipped scene name, dict or :class:`Spec`).
-        engine: engine name for :func:`embodied.launch`, or a connected :class:`EngineClient` to share.
+        engine: engine name for :func:`embodied.launch` (``"panda3d"``: an engine process;
+            ``"inprocess"``: the renderer in this process, docs/performance.md), or a connected
+            :class:`EngineClient` to share.
         width, height: frame size in pixels.
         fov: horizontal field of view, degrees (default 90, or ``nav.fov`` when ``nav`` is given;
             giving both with different values is an error).

@@ -26,7 +26,10 @@ def test_same_frames_rewards_and_infos_as_the_engine_process(engine):
     """Random moves, then the oracle's plan, stepped in both: pixel-identical frames (all three
     modalities), the same rewards, ends and infos."""
     kw = dict(width=64, height=48, modalities=ALL, seed=3)
-    ours, theirs = Env("escape/key-door", engine="inprocess", **kw), Env("escape/key-door", engine=engine, **kw)
+    ours, theirs = (
+        Env("escape/key-door", engine="inprocess", **kw),
+        Env("escape/key-door", engine=engine, **kw),
+    )
     try:
         assert ours.engine.frame_transport == "inprocess" and ours.engine.process is None
         o1, i1 = ours.reset(seed=3)
