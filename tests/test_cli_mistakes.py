@@ -80,6 +80,17 @@ def run(argv, capsys):
         ),
         (["play", "key_door", "--set", "temperature=[1", *KEY], "--set temperature=[1: '[1' is not a value"),
         (
+            ["play", "key_door", "--set", "seed=abc", *KEY],
+            "--set seed=abc: seed takes a whole number or null (e.g. seed=7), not 'abc'",
+        ),
+        (["play", "key_door", "--set", "temperature=warm", *KEY], "temperature takes a number or null"),
+        (["play", "key_door", "--set", "text_only=maybe", *KEY], "text_only takes true or false"),
+        (["play", "key_door", "--agent", "oracle", "--set", "seed=1.5"], "seed takes a whole number (e"),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--agent-opt", "seed=x"],
+            "--agent-opt seed=x: seed takes a whole number (e.g. seed=7), not 'x'",
+        ),
+        (
             ["play", "key_door", "--prompt", "bad.yaml", *KEY],
             "prompt bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
         ),
@@ -225,3 +236,17 @@ def test_unity_player_help_and_mistakes(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1 and "--width: must be 16..4096, got 0" in err[0]
     assert parse_args(["-batchmode", "-unityOption", "x"]).width == 84  # Unity's own options are ignored
+
+
+def test_set_values_are_typed_as_the_agent_takes_them():
+    from embodied.commands.play import agent_specs
+
+    sets = ["top_p=null", "temperature=1", "api_key_env=123", "hints=true", "history_k=2"]
+    sets = [f"ana.{s}" for s in sets] + ["bo.seed=9"]
+    argv = ["play", "collab_split", "--agent", "ana=openai:m", "--agent", "bo=random"]
+    args = build_parser().parse_args(argv + [x for s in sets for x in ("--set", s)])
+    opts = agent_specs(args, ["ana", "bo"])
+    ana = opts["ana"][1]
+    assert ana["top_p"] is None and ana["temperature"] == 1.0 and isinstance(ana["temperature"], float)
+    assert ana["api_key_env"] == "123" and ana["hints"] is True and ana["history_k"] == 2
+    assert opts["bo"] == ("random", {"seed": 9})

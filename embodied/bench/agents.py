@@ -8,7 +8,7 @@ import importlib.util
 import inspect
 from typing import Any
 
-from ..agents import AGENTS, make_agent
+from ..agents import AGENTS, agent_class, make_agent
 from .suites import SuiteError
 
 
@@ -30,13 +30,15 @@ def resolve(agent: str):
     raise SuiteError(f"unknown agent {agent!r}; known: {', '.join(sorted(AGENTS))} or package.module:Class")
 
 
+def agent_factory(agent: str):
+    """The agent's class (registered names too) or factory; SuiteError when unknown."""
+    return resolve(agent) or agent_class(agent)
+
+
 def options_not_taken(agent: str, options: dict[str, Any]) -> list[str]:
     """The keys of ``options`` that the agent's constructor has no parameter for (none when it
     takes ``**kwargs`` or its signature cannot be read)."""
-    factory = resolve(agent)
-    if factory is None:
-        module, cls = AGENTS[agent.split(":", 1)[0]].split(":")
-        factory = getattr(importlib.import_module(module), cls)
+    factory = agent_factory(agent)
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -50,9 +52,7 @@ def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
     """An agent object; ``seed`` and ``agent_id`` are passed when its constructor takes them."""
     factory = resolve(agent)
     if factory is None:
-        base = agent.split(":", 1)[0]
-        module, cls = AGENTS[base].split(":")
-        factory = getattr(importlib.import_module(module), cls)
+        factory = agent_class(agent)
         call = lambda **kw: make_agent(agent, **kw)  # noqa: E731
     else:
         call = factory

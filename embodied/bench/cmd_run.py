@@ -100,20 +100,35 @@ def parse_seeds(items: list[str] | None) -> list[int] | None:
 
 
 def agent_options(args: argparse.Namespace) -> dict:
+    """The agent's options from the VLM flags and ``--agent-opt KEY=VALUE`` (JSON values, else the
+    text), each typed as the agent's constructor says ('--agent-opt seed=abc' is refused)."""
+    from ..agents import option_value
+    from ..errors import ConfigError
+    from .agents import agent_factory
+
     opts = {}
     for _, dest, *_ in AGENT_FLAGS + AGENT_SWITCHES:
         v = getattr(args, f"agent_{dest}", None)
         if v is not None:
             opts[dest] = v
+    factory = agent_factory(args.agent) if args.agent_opt else None
     for kv in args.agent_opt:
         if "=" not in kv:
             raise SuiteError(f"--agent-opt {kv!r}: expected KEY=VALUE, e.g. --agent-opt temperature=0.2")
         k, v = kv.split("=", 1)
+        k = k.replace("-", "_")
         try:
-            opts[k.replace("-", "_")] = json.loads(v)
-        except json.JSONDecodeError:
-            opts[k.replace("-", "_")] = v
+            opts[k] = option_value(factory, k, v, json_or_text)
+        except ConfigError as e:
+            raise SuiteError(f"--agent-opt {kv}: {e}") from None
     return opts
+
+
+def json_or_text(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def main(args: argparse.Namespace) -> int:

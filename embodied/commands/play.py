@@ -162,6 +162,7 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
     """agent id -> (agent name, options) from --agent, the knobs and --set."""
     import yaml
 
+    from ..agents import agent_class, option_value
     from ..errors import ConfigError
 
     names = {aid: "openai:gpt-4o" for aid in agent_ids}
@@ -191,14 +192,16 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
                 raise ConfigError(f"--set {item}: no agent {t!r}; agents: {', '.join(agent_ids)}")
             if key == "model":
                 out[t] = (f"openai:{value}", out[t][1] or dict(knobs))
-            else:
-                try:
-                    out[t][1][key] = yaml.safe_load(value)
-                except yaml.YAMLError:
-                    raise ConfigError(
-                        f"--set {item}: {value!r} is not a value; give a number, true/false, a word "
-                        "or a [list], e.g. --set temperature=0.7"
-                    ) from None
+                continue
+            try:  # typed as the agent's constructor says: '--set seed=abc' is refused here
+                out[t][1][key] = option_value(agent_class(out[t][0]), key, value, yaml.safe_load)
+            except yaml.YAMLError:
+                raise ConfigError(
+                    f"--set {item}: {value!r} is not a value; give a number, true/false, a word "
+                    "or a [list], e.g. --set temperature=0.7"
+                ) from None
+            except ConfigError as e:
+                raise ConfigError(f"--set {item}: {e}") from None
     return out
 
 
