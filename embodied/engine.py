@@ -28,6 +28,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -630,6 +631,8 @@ def launch(
         "--parent-pid",
         str(os.getpid()),
     ]
+    if threading.current_thread() is threading.main_thread():  # see the server's _die_with_parent
+        cmd.append("--die-with-parent")
     if tmp_dir:
         cmd += ["--cleanup-dir", tmp_dir]
     server_key = None

@@ -9,6 +9,7 @@ SIGSTOPped engine blocked for the whole per-call timeout, a failed step left the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -102,7 +103,21 @@ def test_kill_at_every_step_index_renders_identically(scene):
         assert env.engine_restarts == len(acts)
 
 
-def test_sigstop_is_detected_by_the_watchdog_and_restored(caplog, episode):
+def _resume_and_kill(pid: int) -> None:
+    """Never leave a SIGSTOPped engine behind (a killed pytest run is covered by the engine's
+    parent-death signal)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stopped = f.read().rsplit(")", 1)[-1].split()[0] in "Tt"
+    except OSError:  # gone (or no /proc): nothing to do
+        return
+    if stopped:  # still ours, still stopped: the watchdog did not get to it
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+
+def test_sigstop_is_detected_by_the_watchdog_and_restored(caplog, episode, request):
     acts, frames = episode
     with Env("key_door", width=SIZE, height=SIZE, engine_timeout=60) as env:
         env.reset()
@@ -110,6 +125,7 @@ def test_sigstop_is_detected_by_the_watchdog_and_restored(caplog, episode):
             env.step(act)
         stopped = env.engine.process.pid
         os.kill(stopped, signal.SIGSTOP)
+        request.addfinalizer(lambda: _resume_and_kill(stopped))  # whatever fails below
         t0 = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="embodied.env"):
             obs, *_, info = env.step(acts[4])

@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     p.add_argument(
+        "--die-with-parent",
+        action="store_true",
+        help="Linux: the kernel resumes this engine (SIGCONT) when the --parent-pid thread that started "
+        "it exits, so a stopped engine exits too (what launch() asks for from a main thread)",
+    )
+    p.add_argument(
         "--token",
         help=argparse.SUPPRESS,  # refused: argv is readable by every local user (ps)
     )
@@ -323,6 +329,43 @@ class Server:
         return self.pack({"ok": True})
 
 
+def _wake_on_parent_death(pid: int) -> bool:
+    """Linux: ask the kernel to send this process SIGCONT when the thread that spawned it exits
+    (``prctl(PR_SET_PDEATHSIG)``): an engine stopped (SIGSTOP) when its client is killed resumes,
+    and its :func:`_parent_alive` watchdog then exits cleanly (removing its temp log dir), where
+    before it stayed behind in state T. SIGCONT, not SIGKILL: a killed engine could not clean
+    up. The launcher asks for it only from its main thread: the signal follows the spawning
+    thread, so a worker thread's exit would fire it early. Returns False when ``pid`` is no
+    longer our parent (it died before the request took hold); True elsewhere than Linux."""
+    if not sys.platform.startswith("linux"):
+        return True
+    import ctypes
+
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGCONT, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        log.warning("cannot set PR_SET_PDEATHSIG (%s); the parent watchdog alone applies", exc)
+    return os.getppid() == pid
+
+
+def _guard_orphan(pid: int, was_ppid: bool, cleanup_dir: str | None, grace: float = 3.0) -> None:
+    """A daemon thread that ends this process ``grace`` s after parent ``pid`` is gone if the
+    serving loop has not ended it by then (a main thread hung in a render or a deadlock): it
+    removes ``cleanup_dir`` and exits at once."""
+
+    def watch() -> None:
+        while _parent_alive(pid, was_ppid):
+            time.sleep(0.5)
+        time.sleep(grace)
+        log.warning("parent process %d is gone and the serving loop did not exit; exiting now", pid)
+        if cleanup_dir:
+            shutil.rmtree(cleanup_dir, ignore_errors=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
+
+
 def _parent_alive(pid: int, was_ppid: bool) -> bool:
     """False once pid is gone (or, if it was our parent, once we were re-parented: this also
     catches a killed parent that is still an unreaped zombie)."""
@@ -373,6 +416,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.die_with_parent and args.parent_pid and not _wake_on_parent_death(args.parent_pid):
+        log.warning("parent process %d is gone before start-up; exiting", args.parent_pid)
+        return 0
     if args.token is not None:
         return _usage(
             "--token is not accepted: a command line is readable by every local user (ps). "
@@ -462,6 +508,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     gc.freeze()  # the start-up heap (numpy, Panda3D, ...) is never scanned by the cyclic GC again
     last_check = time.monotonic()
     was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
+    if args.parent_pid:
+        _guard_orphan(args.parent_pid, was_ppid, args.cleanup_dir)
     try:
         while not stop and not server.closing:
             try:

@@ -298,6 +298,73 @@ def test_engine_dies_with_its_parent(tmp_path):
         child.wait()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_stopped_engine_dies_with_its_parent():
+    # a SIGSTOPped engine runs no watchdog: the kernel resumes it when its parent dies
+    # (PR_SET_PDEATHSIG), and it exits cleanly; a killed pytest run left it behind in state T
+    script = textwrap.dedent("""
+        import time
+        from embodied.engine import launch
+        eng = launch()
+        print(eng._tmp_dir, eng.process.pid, flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    engine_pid = None
+    try:
+        tmp, engine_pid = child.stdout.readline().split()
+        engine_pid = int(engine_pid)
+        os.kill(engine_pid, signal.SIGSTOP)
+        child.kill()
+        assert _wait_gone(engine_pid, 5.0), "a stopped engine survived kill -9 of its parent"
+        assert not os.path.exists(tmp), "and left its temp log dir behind"
+    finally:
+        child.kill()
+        child.wait()
+        if engine_pid and _alive(engine_pid):  # never leave a stopped engine behind
+            os.kill(engine_pid, signal.SIGCONT)
+            os.kill(engine_pid, signal.SIGKILL)
+
+
+def test_a_hung_engine_ends_itself_after_its_parent_is_gone(tmp_path):
+    # the serving loop's watchdog cannot run while the main thread hangs: the orphan guard thread
+    # removes the temp dir and exits (here the "engine" main thread just sleeps)
+    parent = subprocess.Popen(["sleep", "60"])
+    cleanup = tmp_path / "engine-tmp"
+    cleanup.mkdir()
+    script = (
+        "import time\nfrom embodied.bridges.panda3d.server import _guard_orphan\n"
+        f"_guard_orphan({parent.pid}, False, {str(cleanup)!r}, grace=0.5)\nprint('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    hung = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hung.stdout.readline().strip() == "up"
+        time.sleep(1.0)
+        assert hung.poll() is None and cleanup.exists()  # the parent lives: nothing happens
+        parent.kill()
+        parent.wait()
+        assert hung.wait(timeout=5) == 1 and not cleanup.exists()
+    finally:
+        for proc in (parent, hung):
+            proc.kill()
+            proc.wait()
+
+
+def test_engine_launched_from_a_thread_outlives_the_thread(tmp_path):
+    # the kernel's parent-death signal follows the spawning THREAD: launch() asks for it only on
+    # the main thread, so an engine started by a worker thread keeps serving after it ends
+    import threading
+
+    got = []
+    t = threading.Thread(target=lambda: got.append(launch(log_dir=str(tmp_path))))
+    t.start()
+    t.join()
+    with got[0] as eng:
+        time.sleep(0.5)
+        assert eng.ping() < 1.0
+
+
 def test_connect_does_not_own(eng):
     other = connect(eng.endpoint, token=eng.token, timeout=5)
     assert isinstance(other, EngineClient) and other.process is None
