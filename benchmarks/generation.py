@@ -154,6 +154,9 @@ def throughput(seconds: float, knobs: dict, each: bool) -> int:
             if t != DEFAULTS["theme"]:
                 rows.append((f"theme={t}", lambda _n, t=t: {"theme": t}))
         rows.append(("across the ranges (sweep knobs)", knobs_for))
+    from embodied import procedural
+
+    procedural.generate(0)  # imports and first-use caches are not part of any setting's rate
     print(f"{'setting':34s} {'scenes':>7s} {'per CPU-s':>10s} {'per wall-s':>10s}")
     worst = None
     for label, ko in rows:

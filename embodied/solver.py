@@ -9,6 +9,7 @@ is optimal in abstract actions; the oracle agent turns it into walking and inter
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -360,6 +361,7 @@ def solve(
     world: World | None = None,
     time_limit: float | None = 10.0,
     reduce: bool = True,
+    guided: Any = False,
 ) -> Verdict:
     """Shortest abstract plan reaching ``spec.goal`` from the initial state (or ``world``'s state).
 
@@ -368,18 +370,32 @@ def solve(
     (``reduce=False`` is the plain exhaustive search, for tests and comparisons).
 
     The search stops after ``max_states`` states or ``time_limit`` seconds with a verdict whose
-    ``too_large`` is True (neither solvable nor proven unsolvable)."""
+    ``too_large`` is True (neither solvable nor proven unsolvable).
+
+    ``guided`` searches best-first (A*) with the landmark estimate of :mod:`embodied.landmarks`
+    where it applies (a monotone scene): the plan is as short as the breadth-first one (the
+    estimate never overshoots) but may order its steps differently, and far fewer states are
+    searched when independent parts of a scene could be interleaved. An unsolvable scene is
+    searched exhaustively either way, with the same reason. (``guided`` may be the
+    :class:`~embodied.landmarks.Landmarks` of ``world``'s state, to reuse them.)"""
     deadline = None if time_limit is None else time.monotonic() + time_limit
     w = World(spec, layout=world.layout if world else None)
     if world is not None:
         w.restore(world.snapshot())
     w.abstract = True
     w.forbid_unlock = set(forbid_unlock)
+    _slim(w.state)
     put_objects = _goal_objects(spec.goal, "inside") | _goal_objects(spec.checkpoints or [], "inside")
     rel = Relevance(w, put_objects) if reduce else None
     start = w.snapshot()
     if w.goal_reached():
         return Verdict(True, [], "", 1)
+    if guided and not forbid_unlock:
+        from .landmarks import Landmarks
+
+        marks = guided if isinstance(guided, Landmarks) else Landmarks(w)
+        if marks.ok:
+            return _astar(w, marks, put_objects, rel, max_states, deadline, time_limit, start)
     # A search node is a state and, after a private action of agent X, the tag X: only X acts next
     # (see :meth:`Relevance.private`). A state is searched again untagged if first met tagged.
     tunnel = rel is not None and len(w.agent_ids) > 1
@@ -433,6 +449,95 @@ def solve(
                     plan.append(st)
                 return Verdict(True, plan[::-1], "", len(tags))
             queue.append((w.snapshot(), child))
+    w.restore(start)
+    return Verdict(False, [], explain(w, seen_union), len(tags))
+
+
+_SLIM = {
+    "objects": ("x", "y", "z", "yaw", "display"),
+    "agents": ("yaw", "horizon", "seen"),  # (x and y stay: Give measures the distance first)
+    "doors": ("display",),
+}
+
+
+def _slim(state: dict[str, Any]) -> None:
+    """Drop what the abstract rules never read (poses, displays, sightings): smaller snapshots."""
+    for part, fields in _SLIM.items():
+        for st in state[part].values():
+            for f in fields:
+                st.pop(f, None)
+
+
+def _astar(w, marks, put_objects, rel, max_states, deadline, time_limit, start) -> Verdict:
+    """:func:`solve`'s search, best first: lowest (steps so far + landmark estimate), deepest first
+    among equals. The estimate is admissible and consistent, so the first goal taken off the
+    heap ends an optimal plan; nodes and the interleaving tags are those of the breadth-first
+    search, and a node met again by a shorter way is searched again."""
+    tunnel = rel is not None and len(w.agent_ids) > 1
+    node0 = (_key(w.state), None)
+    parents: dict[tuple, tuple[tuple, PlanStep] | None] = {node0: None}
+    best: dict[tuple, int] = {node0: 0}  # node -> fewest steps it was reached in
+    tags: dict[tuple, set] = {node0[0]: {None}}
+    heap = [(marks.estimate(w), 0, 0, start, node0)]
+    count = 1
+    seen_union: dict[str, set] = {
+        "held": set(),
+        "unlocked": set(),
+        "opened": set(),
+        "read": set(),
+        "rooms": set(),
+    }
+    while heap:
+        if len(tags) > max_states or (deadline is not None and time.monotonic() > deadline):
+            why = f"{max_states} states" if len(tags) > max_states else f"{time_limit:g} s"
+            return Verdict(
+                False,
+                [],
+                f"too large: the search stopped after {why} ({len(tags)} states) without "
+                "an answer; make the scene smaller (fewer objects, notes or puzzles)",
+                len(tags),
+                too_large=True,
+            )
+        _, neg_g, _, blob, node = heapq.heappop(heap)
+        g = -neg_g
+        if best[node] < g:
+            continue  # reached again by a shorter way since it was pushed
+        w.restore(blob)
+        if w.goal_reached():
+            plan = []
+            cur = node
+            while parents[cur] is not None:
+                cur, st = parents[cur]
+                plan.append(st)
+            return Verdict(True, plan[::-1], "", len(tags))
+        _note(w, seen_union)
+        actors = w.agent_ids if node[1] is None else [node[1]]
+        steps = [st for aid in actors for st in candidates(w, aid, put_objects, rel)]
+        safe = next((st for st in steps if marks.safe(w, st)), None)
+        if safe is not None:  # some optimal plan from here takes it now: try it alone (if it fails, all)
+            steps = [safe] + [st for st in steps if st is not safe]
+        fresh = True
+        for step in steps:
+            if not fresh:
+                w.restore(blob)
+            fresh = not step_abstract(w, step)
+            if fresh:
+                continue
+            k = _key(w.state)
+            tag = None if step is safe else step.agent if tunnel and rel.private(w, step) else None
+            child = (k, tag)
+            have = tags.get(k)
+            if have is not None:
+                done = [best[(k, t)] for t in (None, tag) if t in have]
+                if done and min(done) <= g + 1:
+                    continue  # met already, as soon, with at least these successors
+            tags.setdefault(k, set()).add(tag)
+            best[child] = g + 1
+            parents[child] = (node, step)
+            count += 1
+            heapq.heappush(heap, (g + 1 + marks.estimate(w), -(g + 1), count, w.snapshot(), child))
+            if step is safe:
+                break
     w.restore(start)
     return Verdict(False, [], explain(w, seen_union), len(tags))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .clues import check_clues
 from .errors import SpecError
+from .landmarks import Landmarks
 from .layout import build_layout
 from .reach import goal_reachable
 from .solver import Verdict, solve
@@ -42,12 +43,21 @@ class Report:
 
 
 def validate(
-    src: Any, max_states: int = 200_000, walk: bool = True, time_limit: float | None = 10.0
+    src: Any,
+    max_states: int = 200_000,
+    walk: bool = True,
+    time_limit: float | None = 10.0,
+    fast: bool = True,
 ) -> Report:
     """Check ``src`` (anything :func:`load_spec` takes); ``walk=False`` skips the physical plan walk
     (for callers that replay the plan in the engine anyway, which checks strictly more);
     ``time_limit`` bounds each search in seconds (None: only ``max_states``, so the verdict does
-    not depend on the machine's load, as generators need)."""
+    not depend on the machine's load, as generators need).
+
+    ``fast`` uses the scene's landmarks (:mod:`embodied.landmarks`): the optimal plan is searched
+    best first, and a required lock whose unlocking every plan needs is proven unskippable without
+    a search. The problems and the plan's length are those of ``fast=False`` (the breadth-first
+    searches); the plan may order its steps differently."""
     try:
         spec = load_spec(src)
     except SpecError as e:
@@ -57,7 +67,8 @@ def validate(
     report.problems += [("geometry", p, m) for p, m in layout.errors]
     report.problems += [("clue", p, m) for p, m in check_clues(spec)]
     base = World(spec, layout=layout)  # one world (and layout) for every search below
-    verdict = solve(spec, max_states=max_states, time_limit=time_limit, world=base)
+    marks = Landmarks(base) if fast else None  # facts every plan needs: guide the search, prove locks needed
+    verdict = solve(spec, max_states=max_states, time_limit=time_limit, world=base, guided=marks or False)
     report.verdict = verdict
     if not verdict.solvable:
         report.problems.append(("unsolvable", "goal", verdict.reason))
@@ -65,6 +76,8 @@ def validate(
     if walk:
         report.problems += [("geometry", path, msg) for path, msg in walk_plan(spec, verdict)]
     for i, r in enumerate(spec.required):
+        if marks is not None and marks.has_unlock(r):  # every plan unlocks r: proven from the structure
+            continue
         if goal_reachable(spec, frozenset([r]), world=base) is False:  # exact for monotone scenes, and fast
             continue
         alt = solve(
