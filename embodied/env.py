@@ -566,7 +566,9 @@ class Env:
         wire = [_WIRE[m] for m in modalities]
         request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
         try:
-            pending = (self.render_hook or self.scene.render_async)(**request)
+            # (an in-process scene renders the env's own requests without checking them again)
+            render = self.render_hook or getattr(self.scene, "render_own", None) or self.scene.render_async
+            pending = render(**request)
         except EngineError as e:
             pending = self._recover(e, request)
         texts = {}

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from embodied import protocol as P
-from embodied.engine import EngineClient
+from embodied.engine import EngineClient, RemoteScene
 from embodied.errors import EngineError, ProtocolError
 
 ENGINE = "inprocess"
@@ -154,6 +154,16 @@ class InProcessEngine(EngineClient):
             out.setdefault(d.get("scene"), {}).setdefault(d["agent"], {})[d["name"]] = _owned(b)
         return out
 
+    def scene(self) -> InProcessScene:
+        """A new, empty scene on the shared renderer (created by its first ``load``)."""
+        return InProcessScene(self)
+
+    @property
+    def default_scene(self) -> InProcessScene:
+        if self._default is None:
+            self._default = InProcessScene(self)
+        return self._default
+
     def hello(self, timeout: float | None = None) -> dict:
         """What the engine process's ``hello`` says (protocol, renderer, capabilities...), plus ``inprocess``."""
         info = super().hello(timeout)
@@ -188,6 +198,48 @@ class InProcessEngine(EngineClient):
 
     def __repr__(self) -> str:
         return f"<InProcessEngine {self.endpoint}{' closed' if self._closed else ''}>"
+
+
+class InProcessScene(RemoteScene):
+    """A scene of an :class:`InProcessEngine`: :class:`~embodied.engine.RemoteScene`'s interface
+    (every call is a request the server checks), plus :meth:`render_own` for an env's steps."""
+
+    def render_own(
+        self,
+        agents: Sequence[str],
+        modalities: Sequence[str],
+        updates: list[dict] | None = None,
+        cameras: list[dict] | None = None,
+    ) -> Any:
+        """Render a request an :class:`~embodied.env.Env` built itself (agents of its own spec,
+        modalities it checked, updates from its scene graph, cameras of validated sizes and
+        poses): the renderer is called with what the server would have checked, without
+        building, checking and decoding a request. Node updates are still checked (all or
+        nothing); a failure raises what the server's reply would have. Returns what
+        :meth:`render_async` returns: a function that gives ``{agent: {modality: array}}``."""
+        client = self.client
+        client._check_open()
+        self._fields("render", {})  # (raises before the first load)
+        server = client.server
+        r = server.renderer
+        try:
+            with server.lock:
+                r.use(self.handle)
+                if updates:
+                    r.update(updates)
+                if cameras:
+                    r.set_cameras(cameras, checked=True)
+                out = r.render(agents, modalities, checked=True, views=True)
+        except ProtocolError as exc:
+            raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
+        except Exception as exc:  # as the server answers what it did not expect
+            message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            raise EngineError(f"engine at {client.endpoint} rejected 'render': {message}") from exc
+        for arrays in out.values():
+            rgb = arrays.get("rgb")
+            if rgb is not None and not rgb.flags.c_contiguous:
+                arrays["rgb"] = np.ascontiguousarray(rgb)
+        return lambda: out
 
 
 def _owned(buf: Any) -> Any:
