@@ -67,11 +67,12 @@ class _VisCache:
     """What the lean step knows of visibility while only poses change: per pose, what each agent
     sees; per standing point and thing, whether walls and closed doors leave a line of sight."""
 
-    __slots__ = ("poses", "sight")
+    __slots__ = ("poses", "sight", "basis")
 
     def __init__(self):
         self.poses: dict[tuple, dict[str, bool]] = {}  # (agent, x, y, yaw, horizon) -> visibility
         self.sight: dict[tuple, bool] = {}  # (x, y, thing) -> line of sight (World.visible)
+        self.basis: dict[str, dict] = {}  # agent -> World.visibility_basis
 
 
 class Env:
@@ -520,7 +521,13 @@ class Env:
             vis = cache.poses.get(key)
             if vis is None:
                 sight = cache.sight
-                vis = {t: w.visible(aid, t, sight=sight) for t in (*w.objs, *w.door_specs)}
+                if w.abstract:
+                    vis = {t: w.visible(aid, t, sight=sight) for t in (*w.objs, *w.door_specs)}
+                else:
+                    basis = cache.basis.get(aid)
+                    if basis is None:
+                        basis = cache.basis[aid] = w.visibility_basis(aid)
+                    vis = w.visible_all(key[1:], basis, sight)
                 if len(cache.poses) >= VIS_CACHE:
                     cache.poses.clear()
                 if len(sight) >= 8 * VIS_CACHE:

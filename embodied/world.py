@@ -321,6 +321,58 @@ class World:
             sight[key] = seen
         return seen
 
+    def visibility_basis(self, aid: str) -> dict[str, Any]:
+        """Per object and door, what :meth:`visible` decides for ``aid`` without looking at its
+        pose: True (held by it), False (held by another, or shut away), else the thing's position.
+        It stays true while nothing but agents' poses changes (not in ``abstract`` mode)."""
+        out: dict[str, Any] = {}
+        for t in self.objs:
+            if self.holder(t) == aid:
+                out[t] = True
+            elif not self.accessible(t) or self.holder(t) is not None:
+                out[t] = False
+            else:
+                out[t] = self.position(t)
+        for t in self.door_specs:
+            out[t] = self.position(t)
+        return out
+
+    def visible_all(self, pose: tuple, basis: dict[str, Any], sight: dict, margin: float = 2.0) -> dict[str, bool]:
+        """:meth:`visible` of every thing in ``basis`` (from :meth:`visibility_basis`) at ``pose``, in
+        one pass: the same frustum test (:func:`~embodied.nav.in_view`, inlined) and line of sight."""
+        x, y, yaw, horizon = pose
+        cfg = self.nav
+        eye, far = cfg.eye_height, cfg.view_distance
+        half_h = cfg.fov / 2
+        half_v = math.degrees(math.atan(math.tan(math.radians(half_h)) / self.aspect))
+        out: dict[str, bool] = {}
+        for t, p in basis.items():
+            if p is True or p is False:
+                out[t] = p
+                continue
+            dx, dy, dz = p[0] - x, p[1] - y, p[2] - eye
+            dist = math.hypot(dx, dy)
+            if dist < 1e-6 or dist > far:
+                out[t] = False
+                continue
+            rel = (math.degrees(math.atan2(-dx, dy)) - yaw + 180.0) % 360.0 - 180.0
+            if abs(rel) > half_h - margin:
+                out[t] = False
+                continue
+            down = math.degrees(math.atan2(-dz, dist * math.cos(math.radians(rel))))
+            if not abs(down - horizon) <= half_v - margin:
+                out[t] = False
+                continue
+            key = (x, y, t)
+            seen = sight.get(key)
+            if seen is None:
+                ex, ey = _pull_back(x, y, p[0], p[1], 0.06)
+                seen = sight[key] = line_of_sight(
+                    x, y, ex, ey, self.blockers(exclude=t if t in self.door_specs else None)
+                )
+            out[t] = seen
+        return out
+
     def interactable(
         self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None, margin: float = 2.0
     ) -> tuple[bool, str]:
