@@ -67,7 +67,7 @@ class _VisCache:
     """What the lean step knows of visibility while only poses change: per pose, what each agent
     sees; per standing point and thing, whether walls and closed doors leave a line of sight."""
 
-    __slots__ = ("poses", "sight", "basis")
+    __slots__ = ("basis", "poses", "sight")
 
     def __init__(self):
         self.poses: dict[tuple, dict[str, bool]] = {}  # (agent, x, y, yaw, horizon) -> visibility

@@ -337,7 +337,9 @@ class World:
             out[t] = self.position(t)
         return out
 
-    def visible_all(self, pose: tuple, basis: dict[str, Any], sight: dict, margin: float = 2.0) -> dict[str, bool]:
+    def visible_all(
+        self, pose: tuple, basis: dict[str, Any], sight: dict, margin: float = 2.0
+    ) -> dict[str, bool]:
         """:meth:`visible` of every thing in ``basis`` (from :meth:`visibility_basis`) at ``pose``, in
         one pass: the same frustum test (:func:`~embodied.nav.in_view`, inlined) and line of sight."""
         x, y, yaw, horizon = pose
