@@ -353,18 +353,23 @@ class EngineClient:
         """Render several scenes of this engine in one round trip. ``items``: ``(scene, {"agents",
         "updates", "cameras"})`` pairs, each scene at most once. Sends now; the returned function
         gives one ``{agent: {modality: array}}`` per item, in order. All or nothing: a bad item
-        fails the whole request before anything is applied."""
+        fails the whole request before anything is applied. On the shared-memory path (the
+        returned function's ``fast`` is True) more requests may be sent before this one's result
+        is taken, as long as results are taken in the order sent (embodied.vector pipelines so)."""
         wire = []
         for sc, fields in items:
             if sc.client is not self or sc.handle is None:
                 raise EngineError(f"{sc!r} is not a loaded scene of {self!r}; load() it first")
             wire.append({"scene": sc.handle, **{k: list(v) for k, v in fields.items() if v}})
         timeout = self._send("render", {"scenes": wire, "modalities": list(modalities)}, (), timeout)
+        seq, self._fast_seq = self._fast_seq, 0  # (the request this result waits for)
 
         def result() -> list[dict[str, dict[str, np.ndarray]]]:
+            self._fast_seq = seq
             by_scene = self._receive_scenes("render", timeout)
             return [by_scene.get(w["scene"], {}) for w in wire]
 
+        result.fast = bool(seq)
         return result
 
     def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:

@@ -310,7 +310,8 @@ class Env:
     def stepper(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
         """:meth:`step_all` as a generator, in three parts: the first ``next`` applies the actions
         and hands the render request to the engine (or to ``render_hook``); the second computes
-        progress, reward and info while the engine renders; the third waits for the frames and
+        progress, reward and info while the engine renders (and gives ``rewards, terminated,
+        truncated, infos``, as the step will return them); the third waits for the frames and
         stops with ``step_all``'s result (``StopIteration.value``). A vector env runs each part for
         all its envs in turn, so one render request per engine serves them all (embodied.vector).
         Atomic like ``step_all``; a stepper closed before the end rolls its step back."""
@@ -391,7 +392,7 @@ class Env:
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
         rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
-        yield
+        yield rew, terminated, truncated, info
         obs = frames()
         if self.engine_restarts != restarts:  # the engine was restarted while rendering this step
             for i in info.values():

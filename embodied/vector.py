@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 
@@ -35,6 +36,7 @@ from . import protocol as P
 from .adapters.gym import EmbodiedGymEnv
 from .engine import EngineClient, launch
 from .errors import ConfigError, EngineError, ProtocolError
+from .lazyinfo import LazyInfo
 
 log = logging.getLogger("embodied.vector")
 LAZY_KEYS = ("objects", "allowed_actions")
@@ -52,13 +54,19 @@ class RenderBatcher:
     """Collects render requests of many envs and sends one request per engine (and modality set).
 
     ``submit`` is an env's ``render_hook``: it queues the request and returns a function that
-    flushes the queue if needed and gives this env's frames. ``recover(client)`` (optional) is
-    called when an engine fails; if it returns True the batch is sent again to the new engine.
+    gives this env's frames (sending the queue and taking earlier answers first if needed).
+    Requests are answered in the order sent: on an engine's shared-memory path up to
+    ``IN_FLIGHT`` requests may be on their way at once (its ring holds that many answers), so
+    the engine can render one batch while the client prepares the next; elsewhere one.
+    ``recover(client)`` (optional) is called when an engine fails; if it returns True the batch
+    is sent again to the new engine.
     """
+
+    IN_FLIGHT = 2  # = embodied.shm.DEPTH: answers the ring holds before the first is overwritten
 
     def __init__(self, recover: Callable[[EngineClient], bool] | None = None):
         self.queue: list[_Slot] = []
-        self.inflight: list[tuple[list[_Slot], Any]] = []
+        self.inflight: list[tuple[Any, list[_Slot], Any]] = []  # (client, slots, result), in send order
         self.recover = recover
 
     def submit(self, env, **request: Any) -> Callable[[], dict]:
@@ -67,8 +75,12 @@ class RenderBatcher:
 
         def pending() -> dict:
             if not slot.done:
-                self.send()
-                self.take()
+                if not any(slot in chunk for _, chunk, _ in self.inflight):
+                    self.send()
+                while not slot.done:
+                    if not self.inflight:  # (dropped with a failed step)
+                        raise EngineError("this render request was dropped: the step that sent it failed")
+                    self._take_first()
             if slot.error is not None:
                 raise slot.error
             return slot.frames
@@ -87,14 +99,33 @@ class RenderBatcher:
         for s in queue:
             key = (id(s.env.scene.client), tuple(s.request["modalities"]))
             groups.setdefault(key, []).append(s)
-        chunks = [g[i : i + P.MAX_BATCH] for g in groups.values() for i in range(0, len(g), P.MAX_BATCH)]
-        self.inflight += [(chunk, self._send(chunk)) for chunk in chunks]  # the engines render meanwhile
+        for g in groups.values():
+            for i in range(0, len(g), P.MAX_BATCH):
+                chunk = g[i : i + P.MAX_BATCH]
+                client = chunk[0].env.scene.client
+                while True:  # make room: answers on their way to this client that it cannot hold
+                    mine = [r for c, _, r in self.inflight if c is client]
+                    if not mine or (
+                        len(mine) < self.IN_FLIGHT and all(getattr(r, "fast", False) for r in mine)
+                    ):
+                        break
+                    self._take_first(client)
+                self.inflight.append((client, chunk, self._send(chunk)))  # the engines render meanwhile
 
     def take(self) -> None:
         """Wait for every request sent."""
-        inflight, self.inflight = self.inflight, []
-        for chunk, result in inflight:
-            self._take(chunk, result)
+        while self.inflight:
+            self._take_first()
+
+    def drop(self) -> None:
+        """Forget what is queued and on its way (a failed step; late answers are dropped by seq)."""
+        self.queue, self.inflight = [], []
+
+    def _take_first(self, client=None) -> None:
+        """Take the oldest answer on its way (to ``client``, if given)."""
+        n = next(i for i, e in enumerate(self.inflight) if client is None or e[0] is client)
+        client, chunk, result = self.inflight.pop(n)
+        self._take(client, chunk, result)
 
     @staticmethod
     def _send(chunk: list[_Slot], fresh: bool = False):
@@ -109,16 +140,21 @@ class RenderBatcher:
         except EngineError as exc:
             return exc
 
-    def _take(self, chunk: list[_Slot], result, retried: bool = False) -> None:
+    def _take(self, client, chunk: list[_Slot], result, retried: bool = False) -> None:
         try:
             if isinstance(result, Exception):
                 raise result
             for s, frames in zip(chunk, result()):
                 s.frames, s.done = frames, True
         except EngineError as exc:
-            client = chunk[0].env.scene.client
-            if not retried and not isinstance(exc, ProtocolError) and self.recover and self.recover(client):
-                return self._take(chunk, self._send(chunk, fresh=True), retried=True)
+            now = chunk[0].env.scene.client
+            if (
+                not retried
+                and not isinstance(exc, ProtocolError)
+                and (now is not client or (self.recover is not None and self.recover(client)))
+            ):  # the engine was replaced (for this chunk or an earlier one): render on the new one
+                client = chunk[0].env.scene.client
+                return self._take(client, chunk, self._send(chunk, fresh=True), retried=True)
             for s in chunk:
                 s.error, s.done = exc, True
 
@@ -127,6 +163,7 @@ class EmbodiedVectorEnv(VectorEnv):
     """``n`` envs of one task on ``ceil(n / engine_per)`` engines, rendered in batches (see module)."""
 
     MAX_RESTARTS = 3
+    LANES = 2  # parts of each engine's envs sent one after another, so client and engine overlap
 
     def __init__(
         self,
@@ -175,6 +212,8 @@ class EmbodiedVectorEnv(VectorEnv):
         self.render_mode = first.render_mode
         self._ended = np.zeros(num_envs, dtype=bool)
         self._obs = create_empty_array(self.single_observation_space, num_envs)
+        self._box = isinstance(self.single_observation_space, spaces.Box)  # obs rows written in place
+        self._lanes = _lanes(num_envs, engine_per, self.LANES)
 
     def _hook(self, env) -> Callable[..., Callable[[], dict]]:
         return lambda **request: self._batcher.submit(env, **request)
@@ -195,83 +234,114 @@ class EmbodiedVectorEnv(VectorEnv):
             infos.append(self._pick(info))
         self._ended[:] = False
         self._obs = concatenate(self.single_observation_space, obs, self._obs)
-        return self._obs, self._gather(infos)
+        return self._obs, self._infos(infos)
 
     def step(self, actions):
-        steppers: list = []
+        """Step every env. The envs of each engine go in ``LANES`` parts: a part's actions are
+        applied and its render request sent (one per engine), then the next part's, so the
+        engines render one part while the client applies the next; the rewards and infos are
+        computed while they render, and the frames taken in the order sent. The results are
+        those of stepping each env on its own."""
+        n, envs = self.num_envs, self.envs
+        steppers: list = [None] * n
+        rewards = np.zeros(n)
+        terms, truncs = np.zeros(n, bool), np.zeros(n, bool)
+        infos: list = [None] * n
+        batcher, ended, lanes = self._batcher, self._ended, self._lanes
         try:
-            for i, genv in enumerate(self.envs):
-                if self._ended[i]:
-                    steppers.append(None)  # NEXT_STEP autoreset below; its action is ignored
-                    continue
-                env = genv.env
-                steppers.append(env.stepper({env.agent_id: genv.env_action(actions[i])}))
-                next(steppers[-1])  # the action applied, the render request queued
-            self._batcher.send()  # one render request per engine for every env that stepped
-            for st in steppers:  # progress, rewards and infos while the engines render
+            for lane in lanes:
+                for i in lane:
+                    if not ended[i]:  # (an ended env is reset below, NEXT_STEP: its action is ignored)
+                        env = envs[i].env
+                        steppers[i] = st = env.stepper({env.agent_id: envs[i].env_action(actions[i])})
+                        next(st)  # the action applied, the render request queued
+                batcher.send()  # one render request per engine for this part's envs
+            for i, st in enumerate(steppers):  # progress, rewards and infos while the engines render
                 if st is not None:
-                    next(st)
-            self._batcher.take()
-            results = [None if st is None else _finish(st) for st in steppers]
+                    rew, terms[i], truncs[i], info_all = next(st)
+                    aid = envs[i].env.agent_id
+                    rewards[i], infos[i] = rew[aid], self._pick(info_all[aid])
+            obs = self._obs if self._box else [None] * n
+            for lane in lanes:
+                for i in lane:  # the frames, in the order sent
+                    if steppers[i] is not None:
+                        genv = envs[i]
+                        obs[i] = genv._obs(_finish(steppers[i])[0][genv.env.agent_id])
         except BaseException:
             for st in steppers:  # envs whose step did not complete roll it back
                 if st is not None:
                     st.close()
-            self._batcher.queue, self._batcher.inflight = [], []
+            batcher.drop()
             raise
-        obs, rewards = [], np.zeros(self.num_envs)
-        terms, truncs = np.zeros(self.num_envs, bool), np.zeros(self.num_envs, bool)
-        infos: list[dict] = []
-        for i, (genv, res) in enumerate(zip(self.envs, results)):
-            aid = genv.env.agent_id
-            if res is None:
-                o, info = genv.reset()
-            else:
-                frames, rew, term, trunc, info_all = res
-                o, info = genv._obs(frames[aid]), info_all[aid]
-                rewards[i], terms[i], truncs[i] = rew[aid], term, trunc
-            obs.append(o)
-            infos.append(self._pick(info))
+        for i in np.flatnonzero(ended):
+            obs[i], info = envs[i].reset()
+            infos[i] = self._pick(info)
         self._ended = terms | truncs
-        self._obs = concatenate(self.single_observation_space, obs, self._obs)
-        return self._obs, rewards, terms, truncs, self._gather(infos)
+        if not self._box:
+            self._obs = concatenate(self.single_observation_space, obs, self._obs)
+        return self._obs, rewards, terms, truncs, self._infos(infos)
 
     def _pick(self, info: dict) -> dict:
+        """The entries of an env's info that go into the vector info (a plain dict)."""
+        if self.info_keys == "cheap":  # what is built already (LazyInfo computes the rest when read)
+            if not any(dict.__contains__(info, k) for k in LAZY_KEYS):
+                return dict(dict.items(info))  # (dict's own items: nothing is computed)
+            return {k: v for k, v in dict.items(info) if k not in LAZY_KEYS}
         if self.info_keys == "all":
             return dict(info)
-        if self.info_keys == "cheap":  # what is built already (LazyInfo computes the rest when read)
-            return {k: v for k, v in dict.items(info) if k not in LAZY_KEYS}
         return {k: info[k] for k in self.info_keys if k in info}
 
-    def _gather(self, infos: list[dict]) -> dict[str, Any]:
-        """Gymnasium's vector info layout (an array per key, a ``_key`` mask), built in one pass
-        when every env reports the same keys (as they do), else through ``_add_info``."""
+    def _infos(self, infos: list[dict]) -> dict[str, Any]:
+        """The vector info of the envs' infos: built when first read (an RL loop that never
+        reads it does not pay for it). The per-env dicts are this step's own, so what it shows
+        later is what it would have shown now."""
         keys = list(infos[0])
         if any(list(i) != keys for i in infos):
+            return self._gather(infos)
+        return _VectorInfo([x for k in keys for x in (k, "_" + k)], lambda: self._gather(infos))
+
+    def _gather(self, infos: list[dict], mask: np.ndarray | None = None) -> dict[str, Any]:
+        """Gymnasium's vector info layout (an array per key, a ``_key`` mask), built in one pass
+        when every env reports the same keys (as they do), else through ``_add_info``. A key's
+        array type follows its first env's value: bool, float64, int64 (object if any other env's
+        value is not an int), a nested dict of the same layout, else object."""
+        keys = list(dict.keys(infos[0]))
+        if any(list(dict.keys(i)) != keys for i in infos):
             out: dict[str, Any] = {}
             for n, info in enumerate(infos):
-                out = self._add_info(out, info, n)
+                out = self._add_info(out, dict(dict.items(info)), n)
             return out
+        everyone = np.ones(len(infos), dtype=bool) if mask is None else mask
         out = {}
-        everyone = np.ones(len(infos), dtype=bool)
-        for k in keys:
-            vals = [i[k] for i in infos]
-            v0 = vals[0]
-            if isinstance(v0, dict):
-                out[k] = self._gather(vals)
-            elif isinstance(v0, (bool, np.bool_)):
-                out[k] = np.array(vals, dtype=bool)
-            elif isinstance(v0, (int, np.integer)) and not isinstance(v0, bool):
-                out[k] = (
-                    np.array(vals, dtype=np.int64)
-                    if all(isinstance(v, int) for v in vals)
-                    else _objects(vals)
-                )
-            elif isinstance(v0, (float, np.floating)):
-                out[k] = np.array(vals, dtype=np.float64)
+        same: dict[type, tuple[list, list]] = {bool: ([], []), float: ([], []), int: ([], [])}
+        for k, col in zip(keys, zip(*map(dict.values, infos))):
+            v0 = col[0]
+            kind = _KINDS.get(type(v0))
+            if kind is None:
+                if isinstance(v0, dict):
+                    kind = dict
+                elif isinstance(v0, (bool, np.bool_)):
+                    kind = bool
+                elif isinstance(v0, (int, np.integer)):
+                    kind = int
+                elif isinstance(v0, (float, np.floating)):
+                    kind = float
+            if kind is int and not all(type(v) is int for v in col):
+                kind = None
+            if kind is dict:
+                out[k] = self._gather(list(col), everyone)
+            elif kind is None:
+                out[k] = _objects(col)
             else:
-                out[k] = _objects(vals)
+                out[k] = None  # (filled below, with the other columns of its type in one array)
+                same[kind][0].append(k)
+                same[kind][1].append(col)
             out["_" + k] = everyone
+        for kind, (ks, cols) in same.items():
+            if ks:
+                rows = np.array(cols, dtype=_DTYPES[kind])
+                for k, row in zip(ks, rows):
+                    out[k] = row
         return out
 
     def render(self):
@@ -322,11 +392,46 @@ def _finish(stepper) -> tuple:
         return done.value
 
 
-def _objects(vals: list) -> np.ndarray:
-    arr = np.empty(len(vals), dtype=object)
-    for n, v in enumerate(vals):
-        arr[n] = v
-    return arr
+class _VectorInfo(LazyInfo):
+    """A vector info whose arrays are built, all at once, when any entry is first read."""
+
+    __slots__ = ("_build",)
+
+    def __init__(self, keys: list[str], build: Callable[[], dict]):
+        super().__init__({}, dict.fromkeys(keys))
+        self._build = build
+
+    def _fill(self, key: Any) -> None:
+        if key in self._pending:
+            self._fill_all()
+
+    def _fill_all(self) -> None:
+        pending, self._pending = self._pending, {}
+        if pending:
+            built = self._build()
+            for k in pending:  # (entries set or deleted by the caller meanwhile stay so)
+                dict.__setitem__(self, k, built[k])
+
+
+_KINDS = {bool: bool, np.bool_: bool, float: float, np.float64: float, int: int, dict: dict}
+_DTYPES = {bool: bool, float: np.float64, int: np.int64}
+
+
+def _objects(vals: Sequence) -> np.ndarray:
+    return np.fromiter(vals, dtype=object, count=len(vals))  # (element by element: lists stay lists)
+
+
+def _lanes(num_envs: int, engine_per: int, parts: int) -> list[list[int]]:
+    """Env indices per lane: lane ``j`` holds the ``j``-th part of every engine's envs (env ``i``
+    is on engine ``i // engine_per``); parts as even as can be, the smaller first (the engine starts sooner)."""
+    lanes: list[list[int]] = [[] for _ in range(parts)]
+    for start in range(0, num_envs, engine_per):
+        group = list(range(start, min(start + engine_per, num_envs)))
+        k = min(parts, len(group))
+        cut = [len(group) * j // k for j in range(k + 1)]
+        for j in range(k):
+            lanes[j] += group[cut[j] : cut[j + 1]]
+    return [lane for lane in lanes if lane]
 
 
 def make_vec(task: Any, num_envs: int, engine_per: int = 4, **kwargs: Any) -> EmbodiedVectorEnv:
