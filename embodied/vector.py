@@ -233,7 +233,11 @@ class EmbodiedVectorEnv(VectorEnv):
             obs.append(o)
             infos.append(self._pick(info))
         self._ended[:] = False
-        self._obs = concatenate(self.single_observation_space, obs, self._obs)
+        self._obs = concatenate(
+            self.single_observation_space,
+            obs,
+            create_empty_array(self.single_observation_space, self.num_envs),
+        )
         return self._obs, self._infos(infos)
 
     def step(self, actions):
@@ -261,7 +265,7 @@ class EmbodiedVectorEnv(VectorEnv):
                     rew, terms[i], truncs[i], info_all = next(st)
                     aid = envs[i].env.agent_id
                     rewards[i], infos[i] = rew[aid], self._pick(info_all[aid])
-            obs = self._obs if self._box else [None] * n
+            obs = np.empty_like(self._obs) if self._box else [None] * n  # (earlier ones stay valid)
             for lane in lanes:
                 for i in lane:  # the frames, in the order sent
                     if steppers[i] is not None:
@@ -277,8 +281,7 @@ class EmbodiedVectorEnv(VectorEnv):
             obs[i], info = envs[i].reset()
             infos[i] = self._pick(info)
         self._ended = terms | truncs
-        if not self._box:
-            self._obs = concatenate(self.single_observation_space, obs, self._obs)
+        self._obs = obs if self._box else concatenate(self.single_observation_space, obs, self._obs)
         return self._obs, rewards, terms, truncs, self._infos(infos)
 
     def _pick(self, info: dict) -> dict:

@@ -52,6 +52,80 @@ def test_batched_envs_match_plain_envs_step_for_step():
             env.close()
 
 
+def _oracle_indices(task: str, seed: int) -> list[int]:
+    """The discrete table indices that solve ``task`` (seed ``seed``), found on a plain env."""
+    from embodied.actions import Action
+    from embodied.planning import expand_step
+
+    env = EmbodiedGymEnv(task, **KW)
+    try:
+        env.reset(seed=seed)
+        w, aid, out = env.env.world, env.env.agent_id, []
+        for step in env.env.verdict.plan:
+            for a in expand_step(w, aid, step):
+                a = a if isinstance(a, Action) else Action(a)
+                out.append(env.action_table.index(Action(a.name, tuple(a.args))))
+                if env.step(out[-1])[2]:
+                    return out
+        raise AssertionError(f"the oracle's plan did not solve {task}")
+    finally:
+        env.close()
+
+
+def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel():
+    """5 envs on 2 engines (4 + 1), the 4 in two pipelined requests: every observation, reward,
+    termination, truncation and cheap info entry equals that of plain envs stepped one by one with
+    the same seeds and actions (NEXT_STEP autoreset replayed by hand); env 0 plays the oracle's
+    solution (pick up, unlock, open: state changes, success), the others random table actions
+    (interactions that fail, Done); returned frames stay as they were after later steps."""
+    task, n, steps = "escape/key-door", 5, 40
+    rng = np.random.default_rng(1)
+    acts = rng.integers(0, 16, size=(steps, n))
+    solve = _oracle_indices(task, 0)
+    acts[: len(solve), 0] = solve
+    cap = len(solve) + 2  # the oracle's env succeeds, random ones end by Done or by this cap
+    vec = embodied.make_vec(task, n, engine_per=4, max_steps=cap, **KW)
+    try:
+        assert vec._lanes == [[0, 1, 4], [2, 3]]
+        obs, infos = vec.reset(seed=0)
+        got = [(obs, None, None, None, infos)]
+        for a in acts:
+            got.append(vec.step(a))
+            assert got[-1][0] is not got[-2][0]  # a new array each step: earlier ones stay valid
+        keys = [k for k in infos if not k.startswith("_")]
+        assert "step" in keys and "agent" in keys
+    finally:
+        vec.close()
+    assert any(g[1] is not None and g[1][0] >= 1.0 for g in got)  # the oracle's env succeeded
+    assert any(g[2] is not None and g[3].any() for g in got)  # some env ran out of steps
+    engine = embodied.launch()
+    try:
+        for i in range(n):
+            env = EmbodiedGymEnv(task, engine=engine, max_steps=cap, **KW)
+            o, info = env.reset(seed=i)
+            assert np.array_equal(o, got[0][0][i])
+            ended = False
+            for t, a in enumerate(acts, start=1):
+                if ended:
+                    o, info = env.reset()
+                    r, term, trunc = 0.0, False, False
+                else:
+                    o, r, term, trunc, info = env.step(int(a[i]))
+                obs_t, rew_t, term_t, trunc_t, infos_t = got[t]
+                assert np.array_equal(o, obs_t[i]), (i, t)
+                assert (r, term, trunc) == (rew_t[i], term_t[i], trunc_t[i]), (i, t)
+                for k in keys:
+                    want, have = info[k], infos_t[k]
+                    if isinstance(want, dict):
+                        assert want == {kk: have[kk][i] for kk in want}, (i, t, k)
+                    else:
+                        assert want == have[i] and infos_t["_" + k][i], (i, t, k)
+                ended = term or trunc
+            env.close()
+    finally:
+        engine.close()
+
+
 def test_all_info_keys_engine_restart_and_bad_arguments():
     vec = embodied.make_vec("escape/key-door", 2, engine_per=2, info_keys="all", **KW)
     try:
