@@ -281,7 +281,8 @@ class EmbodiedVectorEnv(VectorEnv):
             obs[i], info = envs[i].reset()
             infos[i] = self._pick(info)
         self._ended = terms | truncs
-        self._obs = obs if self._box else concatenate(self.single_observation_space, obs, self._obs)
+        space = self.single_observation_space
+        self._obs = obs if self._box else concatenate(space, obs, create_empty_array(space, n))
         return self._obs, rewards, terms, truncs, self._infos(infos)
 
     def _pick(self, info: dict) -> dict:
