@@ -175,6 +175,23 @@ def import_level(
     return out
 
 
+def cap_note(spec: Spec) -> str:
+    """Which step cap ``spec.max_steps`` is, in words (``embodied import`` prints it)."""
+    md = spec.metadata or {}
+    theirs = md.get("step_cap")
+    if theirs is None:
+        return f"max_steps {spec.max_steps}"
+    if "oracle_steps" not in md:
+        return (
+            f"max_steps {spec.max_steps}: their cap of {theirs} steps unscaled (as the frozen ESC-MM "
+            "bench suite keeps it; each of our steps is one move, turn or interaction)"
+        )
+    return (
+        f"max_steps {spec.max_steps}: their cap of {theirs} compound steps scaled by our oracle's "
+        f"{md['oracle_steps']} single steps for {md['compound_steps']} of theirs (--their-cap keeps {theirs})"
+    )
+
+
 def our_cap(spec: Spec, cap: int) -> int:
     """Their step cap in our steps, with the same slack over the shortest solution.
 

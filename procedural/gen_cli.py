@@ -69,10 +69,20 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
+    if args.generator == "llm":
+        try:
+            import openai  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "--generator llm needs the openai package: pip install -e '.[openai]' in the embodied "
+                "checkout (or pip install 'openai>=1.40'); --generator rules needs nothing"
+            ) from None
     if args.generator == "rules":
         return _rules(args, out)
     from .llm_cli import run_llm
+    from .outpath import out_dir
 
+    out_dir(out)  # before any work: an unwritable path is said at once
     return run_llm(args, out)
 
 
@@ -80,10 +90,11 @@ def _rules(args: argparse.Namespace, out: Path) -> int:
     from rich.progress import Progress
 
     from . import GenerationError, generate
+    from .outpath import out_dir
     from .rules import DEFAULTS, check_knobs
 
     knobs = check_knobs({k: getattr(args, k) for k in DEFAULTS})  # a bad knob is a usage error (exit 2)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir(out)  # before any work: an unwritable path is said at once
     engine = None
     if not args.no_replay:
         from ..engine import launch

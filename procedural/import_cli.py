@@ -28,30 +28,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-replay", action="store_true", help="skip the engine replay (the spec is then unchecked)"
     )
+    p.add_argument(
+        "--their-cap",
+        action="store_true",
+        help="max_steps = their step cap (50/75/100) as is, as the frozen ESC-MM suite keeps it; "
+        "default: scaled to our single steps (docs/generation.md)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     from ..validate import validate
     from .accept import accept, draw_map, write_spec
-    from .escapecraft import import_level
+    from .escapecraft import cap_note, import_level
+    from .outpath import out_file
 
     out = Path(args.out)
     if out.suffix != ".json":
         from ..errors import ConfigError
 
         raise ConfigError(f"--out names the spec file and must end in .json, got {str(out)!r}")
-    spec = import_level(args.level, args.scene, seed=args.seed, name=out.stem)
+    out_file(out)  # before any work: an unwritable path is said at once
+    spec = import_level(args.level, args.scene, seed=args.seed, name=out.stem, scale_cap=not args.their_cap)
     report = validate(spec, walk=False)
     if not report.ok:
         for line in report.lines():
             print(f"embodied import: {line}", file=sys.stderr)
         print(f"embodied import: {args.level} did not validate; nothing written", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
     if args.no_replay:
         write_spec(spec, out)
         draw_map(spec).save(out.with_suffix(".map.png"))
-        print(f"wrote {out} (tier {spec.metadata['tier']}, not replayed in the engine)")
+        print(f"wrote {out} (tier {spec.metadata['tier']}, {cap_note(spec)}; not replayed in the engine)")
         return 0
     from ..engine import launch
 
@@ -61,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"embodied import: rejected: {acc.reason}", file=sys.stderr)
         return 1
     print(
-        f"wrote {out} (tier {spec.metadata['tier']}, step cap {spec.max_steps}; "
+        f"wrote {out} (tier {spec.metadata['tier']}, {cap_note(spec)}; "
         f"the oracle escaped in {acc.steps} steps in the engine), {out.stem}.map.png, {out.stem}.thumb.png"
     )
     return 0

@@ -122,3 +122,53 @@ def test_cli_import_replays_in_the_engine(tmp_path):
     assert (tmp_path / "l2.map.png").stat().st_size > 1000 and (
         tmp_path / "l2.thumb.png"
     ).stat().st_size > 500
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_directory", "proc"])
+def test_cli_import_unwritable_out_is_said_before_any_work(tmp_path, where):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir.json").mkdir()
+    out, says = {
+        "under_a_file": (tmp_path / "afile" / "x.json", "is a file, not a directory"),
+        "a_directory": (tmp_path / "adir.json", "is a directory; name the file"),
+        "proc": (Path("/proc/x.json"), "cannot write in /proc"),
+    }[where]
+    if where == "proc" and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "import",
+            "escapecraft",
+            str(DATA / "level1.json"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert says in r.stderr and "rejected" not in r.stderr and "File exists" not in r.stderr
+
+
+def test_cli_import_says_which_step_cap_it_wrote(tmp_path):
+    level, scene = (
+        DATA / "level3_key_first.json",
+        sorted((DATA / "scene_data" / "level3_key_first").glob("*.json"))[0],
+    )
+    for extra, says, cap in (
+        ([], "their cap of 100 compound steps scaled by our oracle's", None),
+        (["--their-cap"], "max_steps 100: their cap of 100 steps unscaled", 100),
+    ):
+        out = tmp_path / f"l3{len(extra)}.json"
+        argv = ["import", "escapecraft", str(level), str(scene), "--out", str(out), "--no-replay", *extra]
+        r = subprocess.run(
+            [sys.executable, "-m", "embodied.cli", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 0 and says in r.stdout, r.stdout + r.stderr
+        written = json.loads(out.read_text())
+        assert f"max_steps {written['max_steps']}:" in r.stdout
+        assert written["max_steps"] == cap if cap else written["max_steps"] > 100

@@ -227,3 +227,30 @@ def test_thumbnail_aims_at_the_telling_thing():
         assert t is not None and w.lock(t) is not None, (seed, t)  # a locked thing, not a wall
         a = w.agent("a0")
         assert w.visible("a0", t, pose=(a["x"], a["y"], aim_yaw(w, "a0"), AIM_HORIZON)), (seed, t)
+
+
+def _cli(*argv: str, pre: str = "pass") -> subprocess.CompletedProcess:
+    code = f"import sys; {pre}; from embodied.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_out_under_a_file_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for out, says in (
+        (tmp_path / "afile" / "sub", f"{tmp_path / 'afile'} is a file, not a directory"),
+        (tmp_path / "afile", "is a file, not a directory; name a new or existing directory"),
+    ):
+        r = _cli("gen", "--n", "1", "--out", str(out), "--no-replay")
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert says in r.stderr and "File exists" not in r.stderr and "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "afile"]  # nothing generated, nothing written
+
+
+def test_cli_llm_without_openai_names_the_extra(tmp_path):
+    r = _cli(
+        "gen", "--generator", "llm", "--prompt", "a study", "--out", str(tmp_path / "g"), "--no-replay",
+        pre="sys.modules['openai'] = None",
+    )  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "pip install -e '.[openai]'" in r.stderr and "openai:MODEL agent" not in r.stderr
+    assert not (tmp_path / "g").exists()
