@@ -274,37 +274,50 @@ class Landmarks:
                 who = [a for a in self.w.agent_ids if room in regions[a]]
                 self._sole[(kind, t)] = who[0] if len(who) == 1 else None
 
-    def safe(self, w: World, step) -> bool:
-        """Does some optimal plan from ``w``'s state take ``step`` (offered there) right now?
+    def safe_step(self, w: World, actors: list[str]):
+        """A step some optimal plan from ``w``'s state takes right now, if one is found (else None).
 
-        Yes when it makes a landmark true that is still false, and who makes it true does not
-        matter (a thing opened or unlocked is so for everyone) or only this agent ever could:
-        take an optimal plan; it makes the fact true later by some action; doing ``step`` now
-        instead and leaving that action out gives a plan as long (``step`` only adds a fact
-        that nothing before needed false, in a scene where nothing is ever undone)."""
-        verb = step.verb
-        if verb not in _FACT_OF:
-            return False
-        t = step.args[0]
-        if verb == "EnterCode":
-            target = w.code_lock(t)
-            if target is None:
-                return False
-            t = target[0]
-        fact = (_FACT_OF[verb], t)
-        if fact not in self.facts:
-            return False
+        It makes a landmark true that is still false, where one of ``actors`` stands, and who
+        makes it true does not matter (a thing opened or unlocked is so for everyone) or only
+        that agent ever could: take an optimal plan; it makes the fact true later by some action;
+        doing this step now instead and leaving that action out gives a plan as long (the step
+        only adds a fact that nothing before needed false, in a scene where nothing is ever
+        undone). Its preconditions are checked here (the search applies it)."""
+        from .solver import PlanStep
+
         self._index()
-        if fact[0] in ("read", "held") and self._sole.get(fact) != step.agent:
-            return False
         st = w.state
-        if verb == "Open":
-            return not (st["objects"].get(t) or st["doors"][t])["open"]
-        if verb in ("Unlock", "EnterCode"):
-            return (st["objects"].get(t) or st["doors"][t])["locked"]
-        if verb == "Pickup":
-            return st["objects"][t]["loc"][0] != "held"
-        return not any(t in a["read"] for a in st["agents"].values())
+        objects, doors, agents = st["objects"], st["doors"], st["agents"]
+        where = {}
+        for aid in actors:
+            where.setdefault(agents[aid]["room"], aid)
+        for t, room in self._by["open"]:
+            if room in where:
+                thing = objects.get(t) or doors[t]
+                if not thing["open"] and not thing["locked"] and self._reachable_now(w, t):
+                    return PlanStep(where[room], "Open", (t,))
+        for t, room in self._by["unlocked"]:
+            if room in where and (objects.get(t) or doors[t])["locked"] and self._reachable_now(w, t):
+                lk = w.lock(t)
+                for aid in actors:
+                    if agents[aid]["room"] != room:
+                        continue
+                    if lk.kind == "key" and lk.key in agents[aid]["inventory"]:
+                        return PlanStep(aid, "Unlock", (t, lk.key))
+                    if lk.kind == "code" and w.knows_code(aid, lk):
+                        return PlanStep(aid, "EnterCode", (t, lk.code))
+        for kind, verb in (("held", "Pickup"), ("read", "Read")):
+            for t, room in self._by[kind]:
+                aid = self._sole.get((kind, t))
+                if aid in actors and agents[aid]["room"] == room and objects[t]["loc"][0] != "held":
+                    done = kind == "read" and any(t in a["read"] for a in agents.values())
+                    if not done and self._reachable_now(w, t):
+                        return PlanStep(aid, verb, (t,))
+        return None
+
+    @staticmethod
+    def _reachable_now(w: World, t: str) -> bool:
+        return t in w.door_specs or w.accessible(t)
 
     def estimate(self, w: World) -> int:
         """A lower bound on the actions from ``w``'s state to the goal (0 at the goal)."""
@@ -348,6 +361,3 @@ class Landmarks:
             return left
         far = max(min((self.dist[r].get(n, FAR) for r in at if r in self.dist), default=FAR) for n in need)
         return left + max(len(need), far)
-
-
-_FACT_OF = {"Open": "open", "Unlock": "unlocked", "EnterCode": "unlocked", "Pickup": "held", "Read": "read"}

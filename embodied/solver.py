@@ -265,8 +265,12 @@ def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None 
             st = w.thing(t)
             mk = (t, st["open"], st["locked"], st.get("on"), tuple(held))
             offered = memo.get(mk)
-            if offered is None:
-                offered = memo[mk] = interactions(w, aid, t, held)
+            if (
+                offered is None
+            ):  # (less what _worth_trying refuses whatever the state: Close, a wrong key, Put)
+                offered = memo[mk] = [
+                    x for x in interactions(w, aid, t, held) if _may_help(w, x, put_objects)
+                ]
         for act in offered:  # the env's own list, pruned to what can help
             if _worth_trying(w, aid, act, put_objects) and (rel is None or _relevant(w, aid, act, rel)):
                 out.append(PlanStep(aid, act.name, _fill_code(w, act)))
@@ -285,6 +289,19 @@ def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None 
                 for o in a["inventory"]:
                     out.append(PlanStep(aid, "Give", (o, other)))
     return out
+
+
+def _may_help(w: World, act: Action, put_objects: set[str]) -> bool:
+    """False for what :func:`_worth_trying` refuses in any state (Close, a key that does not fit, a Put
+    of a thing no goal puts anywhere); True: it may be worth trying."""
+    name = act.name
+    if name == "Close":
+        return False
+    if name == "Unlock":
+        return w.lock(act.args[0]).key == act.args[1]
+    if name == "Put":
+        return act.args[0] in put_objects
+    return True
 
 
 def _worth_trying(w: World, aid: str, act: Action, put_objects: set[str]) -> bool:
@@ -512,16 +529,19 @@ def _astar(w, marks, put_objects, rel, max_states, deadline, time_limit, start) 
             return Verdict(True, plan[::-1], "", len(tags))
         _note(w, seen_union)
         actors = w.agent_ids if node[1] is None else [node[1]]
-        steps = [st for aid in actors for st in candidates(w, aid, put_objects, rel)]
-        safe = next((st for st in steps if marks.safe(w, st)), None)
-        if safe is not None:  # some optimal plan from here takes it now: try it alone (if it fails, all)
-            steps = [safe] + [st for st in steps if st is not safe]
-        fresh = True
-        for step in steps:
+        safe = marks.safe_step(w, actors)  # some optimal plan from here takes it now: it alone
+        steps = (
+            [safe] if safe is not None else [st for a in actors for st in candidates(w, a, put_objects, rel)]
+        )
+        fresh, i = True, 0
+        while i < len(steps):
+            step, i = steps[i], i + 1
             if not fresh:
                 w.restore(blob)
             fresh = not step_abstract(w, step)
             if fresh:
+                if step is safe:  # (its preconditions were checked; should it fail, try everything)
+                    steps += [st for a in actors for st in candidates(w, a, put_objects, rel)]
                 continue
             k = _key(w.state)
             tag = None if step is safe else step.agent if tunnel and rel.private(w, step) else None
@@ -536,8 +556,6 @@ def _astar(w, marks, put_objects, rel, max_states, deadline, time_limit, start) 
             parents[child] = (node, step)
             count += 1
             heapq.heappush(heap, (g + 1 + marks.estimate(w), -(g + 1), count, w.snapshot(), child))
-            if step is safe:
-                break
     w.restore(start)
     return Verdict(False, [], explain(w, seen_union), len(tags))
 
