@@ -40,5 +40,5 @@ def _writable(folder: Path, given: Path, flag: str) -> None:
             pass
     except OSError as e:
         raise ConfigError(
-            f"{flag} {given}: cannot write in {folder} ({e.strerror or e}); choose a directory you can write to"
+            f"{flag} {given}: cannot create or write to {folder} ({e.strerror or e}); choose a directory you can write to"
         ) from None

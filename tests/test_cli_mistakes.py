@@ -47,7 +47,10 @@ def run(argv, capsys):
         (["gen", "--out", "OUT", "--size", "0"], "argument --size: must be at least 1"),
         (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
         (["gen", "--out", "OUT", "--max-cost", "-1"], "argument --max-cost: must be 0 or more"),
-        (["gen", "--out", "/proc/no/such/dir", "--n", "1", "--no-replay"], "cannot use '/proc/no"),
+        (
+            ["gen", "--out", "/proc/no/such/dir", "--n", "1", "--no-replay"],
+            "--out /proc/no/such/dir: cannot create or write to /proc/no/such/dir",
+        ),
         (
             ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "OUT", "--episodes", "0"],
             "--episodes: must be at least 1",

@@ -131,7 +131,7 @@ def test_cli_import_unwritable_out_is_said_before_any_work(tmp_path, where):
     out, says = {
         "under_a_file": (tmp_path / "afile" / "x.json", "is a file, not a directory"),
         "a_directory": (tmp_path / "adir.json", "is a directory; name the file"),
-        "proc": (Path("/proc/x.json"), "cannot write in /proc"),
+        "proc": (Path("/proc/x.json"), "cannot create or write to /proc"),
     }[where]
     if where == "proc" and not Path("/proc").is_dir():
         pytest.skip("no /proc here")
