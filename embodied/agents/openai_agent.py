@@ -21,14 +21,15 @@ path, thought, tokens, cost, latency...), which :func:`embodied.record.run_episo
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import Any
 
 from ..actions import NAVIGATION, Action
 from ..errors import AgentAPIError, ConfigError
 from .openai_client import RETRIED, ChatClient
+from .openai_messages import Conversation
 from .openai_parse import INTERFACES, parse_answer
 from .openai_prompt import DEFAULT_PROMPT, PromptSet, describe_view, encode_frame, fill, next_milestone
+from .openai_tally import Tally
 
 HISTORY_MODES = ("none", "last", "keyframes", "full")
 DETAILS = ("auto", "low", "high")
@@ -127,15 +128,18 @@ class OpenAIAgent:
 
     # ------------------------------------------------------------ bookkeeping
     def _reset_counters(self) -> None:
-        self.turns: list[dict[str, Any]] = []  # past turns: text, image, answer, keyframe
+        self.conversation = Conversation(self.history, self.history_k, self.detail)
         self.actions_taken: list[str] = []
-        self.counts: Counter = Counter()
-        self.paths: Counter = Counter()
-        self.api_error_classes: Counter = Counter()
-        self.cost_usd: float | None = 0.0
+        self.tally = Tally()
         self._consecutive_api = 0
         self._last: dict[str, Any] | None = None  # what the previous act returned
         self._room: str | None = None
+
+    @property
+    def turns(self) -> list[dict[str, Any]]:
+        """This episode's finished turns, oldest first: ``text`` (the prompt), ``image``, ``answer``,
+        ``key`` (a key frame). The benchmark harness records the last one's text."""
+        return self.conversation.turns
 
     def config(self) -> dict[str, Any]:
         """Every knob, for the run config (no key)."""
@@ -163,46 +167,31 @@ class OpenAIAgent:
         if final_info is not None and self._last is not None:
             self._account(final_info)
             self._last = None
-        c = self.counts
-        return {
-            "model": self.model,
-            "prompt_hash": self.prompts.hash,
-            "steps": c["steps"],
-            "calls": c["calls"],
-            "cache_hits": c["cache_hits"],
-            "prompt_tokens": c["prompt_tokens"],
-            "completion_tokens": c["completion_tokens"],
-            "images": c["images"],
-            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 8),
-            "latency_s": round(c["latency_us"] / 1e6, 4),
-            "harness_s": round(c["harness_us"] / 1e6, 4),
-            "format_errors": c["format_errors"],
-            "invalid_actions": c["invalid_actions"],
-            "failed_actions": c["failed_actions"],
-            "reprompts": c["reprompts"],
-            "invalid_noops": c["invalid_noops"],
-            "api_errors": sum(self.api_error_classes.values()),
-            "api_error_classes": dict(self.api_error_classes),
-            "api_failed_steps": c["api_failed_steps"],
-            "parse_paths": dict(self.paths),
-        }
+        return self.tally.totals(self.model, self.prompts.hash)
 
     def reset(self, env) -> None:
+        """Start an episode in ``env`` (an :class:`~embodied.env.Env`): new turns and counters."""
         self.env = env
         self.agent_id = self.agent_id or env.agent_id
         self._reset_counters()
 
     # ------------------------------------------------------------ acting
     def act(self, obs: dict[str, Any], info: dict[str, Any]) -> Action:
+        """One turn: ask the model (re-prompting once with the error), return the action, or ``Pass``
+        for an unusable answer or a step lost to API errors (an invalid no-op, counted).
+
+        Raises:
+            AgentAPIError: a non-retried API error, or ``max_api_failures`` lost steps in a row.
+        """
         t0 = time.perf_counter()
         call_s = 0.0
         if self._last is not None:
             self._account(info)
-        self.counts["steps"] += 1
+        self.tally.counts["steps"] += 1
         text, image, keyframe = self._turn(obs, info)
         self._last = None  # accounted; if this turn raises, nothing is counted twice
         allowed = tuple(info["allowed_actions"])
-        messages = self._messages(text, image)
+        messages = self.conversation.messages(self.system_prompt(), text, image)
         rec: dict[str, Any] = {
             "model": self.model,
             "prompt_version": self.prompts.version,
@@ -228,22 +217,22 @@ class OpenAIAgent:
             except AgentAPIError as e:
                 call_s += time.perf_counter() - t
                 errs = getattr(e, "errors", [])
-                self.api_error_classes.update(errs)
+                self.tally.api_error_classes.update(errs)
                 rec["api_errors"] += errs
                 if errs and errs[-1] not in RETRIED:
                     raise
                 self._consecutive_api += 1
-                self.counts["api_failed_steps"] += 1
+                self.tally.counts["api_failed_steps"] += 1
                 rec.update(api_error=str(e), noop=True)
                 if self._consecutive_api >= self.max_api_failures:
                     raise
                 break
             call_s += time.perf_counter() - t
             self._consecutive_api = 0
-            self._count_call(c, messages, rec)
+            self.tally.add_call(c, messages, rec)
             answers.append(c.content)
             parsed = parse_answer(c.content, self.interface, allowed)
-            self.paths[parsed.path] += 1
+            self.tally.paths[parsed.path] += 1
             rec.update(parse_path=parsed.path, thought=parsed.thought)
             if parsed.action is None:
                 kind, error = ("invalid_actions" if parsed.misfit else "format_errors"), parsed.error
@@ -253,10 +242,10 @@ class OpenAIAgent:
                 rec["answer_action"] = parsed.action
             if action is not None:
                 break
-            self.counts[kind] += 1
+            self.tally.counts[kind] += 1
             rec[kind] += 1
             if attempt == 0:
-                self.counts["reprompts"] += 1
+                self.tally.counts["reprompts"] += 1
                 rec["reprompted"] = True
                 messages = [
                     *messages,
@@ -264,16 +253,14 @@ class OpenAIAgent:
                     {"role": "user", "content": self.prompts.fill("reprompt", error=error)},
                 ]
         if action is None and "api_error" not in rec:
-            self.counts["invalid_noops"] += 1
+            self.tally.counts["invalid_noops"] += 1
             rec.update(noop=True, error=error)
         rec["raw_answer"] = answers[-1] if answers else None
         if len(answers) > 1:
             rec["first_answer"] = answers[0]
         chosen = action or Action("Pass")
         rec["chosen_action"] = str(chosen)
-        self.turns.append(
-            {"text": text, "image": image, "answer": answers[-1] if answers else "", "key": keyframe}
-        )
+        self.conversation.add(text, image, answers[-1] if answers else "", keyframe)
         self.actions_taken.append(str(chosen) + (" (no-op: answer unusable)" if action is None else ""))
         self._last = {
             "action": chosen,
@@ -283,41 +270,14 @@ class OpenAIAgent:
         rec["call_s"] = round(call_s, 6)
         harness = time.perf_counter() - t0 - call_s
         rec["harness_s"] = round(harness, 6)
-        self.counts["harness_us"] += int(harness * 1e6)
+        self.tally.counts["harness_us"] += int(harness * 1e6)
         self.last_record = rec
         return chosen
-
-    def _count_call(self, c, messages: list[dict], rec: dict) -> None:
-        images = sum(
-            1
-            for m in messages
-            if isinstance(m.get("content"), list)
-            for p in m["content"]
-            if p.get("type") == "image_url"
-        )
-        self.counts["calls"] += 1
-        self.counts["cache_hits"] += c.cached
-        self.counts["prompt_tokens"] += c.prompt_tokens
-        self.counts["completion_tokens"] += c.completion_tokens
-        self.counts["images"] += images
-        self.counts["latency_us"] += int(c.latency * 1e6)
-        self.api_error_classes.update(c.errors)
-        rec["api_errors"] += c.errors
-        rec["prompt_tokens"] += c.prompt_tokens
-        rec["completion_tokens"] += c.completion_tokens
-        rec["images"] += images
-        rec["latency_s"] = round(rec["latency_s"] + c.latency, 6)
-        rec["cached"] = rec["cached"] and c.cached
-        if c.cost_usd is None:
-            self.cost_usd = rec["cost_usd"] = None
-        elif rec["cost_usd"] is not None and self.cost_usd is not None:
-            rec["cost_usd"] = round(rec["cost_usd"] + c.cost_usd, 8)
-            self.cost_usd += c.cost_usd
 
     def _account(self, info: dict[str, Any]) -> None:
         """Count the previous action's outcome (a failed action: valid, but the world said no)."""
         if not self._last["noop"] and not info.get("lastActionSuccess", True):
-            self.counts["failed_actions"] += 1
+            self.tally.counts["failed_actions"] += 1
 
     # ------------------------------------------------------------ the prompt
     def system_prompt(self) -> str:
@@ -392,29 +352,3 @@ class OpenAIAgent:
         if not self.text_only:
             image = encode_frame(obs["rgb"], self.image_size, self.jpeg_quality)
         return text, image, keyframe
-
-    def _user(self, text: str, image: str | None) -> dict[str, Any]:
-        if image is None:
-            return {"role": "user", "content": text}
-        return {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": text},
-                {"type": "image_url", "image_url": {"url": image, "detail": self.detail}},
-            ],
-        }
-
-    def _messages(self, text: str, image: str | None) -> list[dict[str, Any]]:
-        msgs: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt()}]
-        past = self.turns
-        if self.history == "none":
-            past = []
-        elif self.history == "last":
-            past = past[-self.history_k :] if self.history_k > 0 else []
-        elif self.history == "keyframes":
-            past = [t for t in past if t["key"]][-self.history_k :] if self.history_k > 0 else []
-        for t in past:
-            msgs.append(self._user(t["text"], t["image"]))
-            msgs.append({"role": "assistant", "content": t["answer"] or "(no answer)"})
-        msgs.append(self._user(text, image))
-        return msgs
