@@ -55,6 +55,16 @@ def int_in(lo: int, hi: int | None = None):
     return parse
 
 
+def add_renderer_option(parser: argparse.ArgumentParser) -> None:
+    """``--renderer software|gl|auto``, as every command and engine process that starts a renderer takes it."""
+    parser.add_argument(
+        "--renderer",
+        choices=["software", "gl", "auto"],
+        default="software",
+        help="software (works everywhere), gl (GPU/EGL), auto (gl if it works) (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 

@@ -42,7 +42,7 @@ API_VERSION = "1.5.0"
 
 
 def parse_args(argv):
-    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+    from embodied.cli import Parser, add_renderer_option, int_in  # one-line usage errors
 
     p = Parser(
         prog="embodied-unity-player",
@@ -77,12 +77,7 @@ def parse_args(argv):
     p.add_argument(
         "--behavior", default=None, help="behavior name (default: Embodied, or Camera with --render-only)"
     )
-    p.add_argument(
-        "--renderer",
-        default="software",
-        choices=["software", "gl", "auto"],
-        help="software (works everywhere), gl (GPU/EGL), auto (default: %(default)s)",
-    )
+    add_renderer_option(p)
     p.add_argument(
         "--render-only",
         action="store_true",
@@ -390,7 +385,7 @@ def _side_requests(data: bytes) -> list[dict]:
 
 def play(args) -> int:
     import grpc
-    from embodied.bridges.panda3d.server import _parent_alive
+    from embodied.bridges.panda3d.server import ParentWatch
     from mlagents_envs.communicator_objects.command_pb2 import RESET, STEP
     from mlagents_envs.communicator_objects.header_pb2 import HeaderProto
     from mlagents_envs.communicator_objects.unity_message_pb2 import UnityMessageProto
@@ -417,6 +412,7 @@ def play(args) -> int:
         log.info("trainer %s, seed %d", reply.unity_input.rl_initialization_input.package_version, seed)
         reply = stub.Exchange(UnityMessageProto(header=HeaderProto(status=200)))
         steps = 0
+        parent = ParentWatch(args.parent_pid)
         while reply.header.status == 200:
             rl_in = reply.unity_input.rl_input
             replies = []
@@ -440,7 +436,7 @@ def play(args) -> int:
             else:  # QUIT
                 break
             reply = stub.Exchange(_message(game, infos, replies))
-            if args.parent_pid and steps % 50 == 0 and not _parent_alive(args.parent_pid, False):
+            if parent.gone():
                 break
         log.info("closed by the trainer (status %d) after %d steps", reply.header.status, steps)
         return 0

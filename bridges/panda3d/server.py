@@ -38,7 +38,7 @@ MAX_SCENES = 256
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
-    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+    from embodied.cli import Parser, add_renderer_option, int_in  # one-line usage errors
 
     p = Parser(
         prog=prog or "python -m embodied.bridges.panda3d.server",
@@ -48,12 +48,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (non-local needs --token)")
     p.add_argument("--port", type=int_in(0, 65535), default=0, help="TCP port; 0 picks a free one")
-    p.add_argument(
-        "--renderer",
-        choices=["software", "gl", "auto"],
-        default="software",
-        help="software (works everywhere), gl (GPU/EGL), auto (gl if it works) (default: %(default)s)",
-    )
+    add_renderer_option(p)
     p.add_argument("--ready-file", help="write {endpoint, pid, renderer} JSON here when serving")
     p.add_argument(
         "--ready-fd",
@@ -380,6 +375,26 @@ def _parent_alive(pid: int, was_ppid: bool) -> bool:
     return True
 
 
+class ParentWatch:
+    """Whether the ``--parent-pid`` process is gone, for a serving loop that asks on every turn:
+    it checks at most every ``period`` s, and logs once when the parent is gone. ``pid`` None or
+    0: never gone. Shared by the engine processes (Panda3D, UnrealCV, the Unity player)."""
+
+    def __init__(self, pid: int | None, period: float = 0.5):
+        self.pid, self.period = pid, period
+        self.was_ppid = bool(pid) and os.getppid() == pid
+        self._last = time.monotonic()
+
+    def gone(self) -> bool:
+        if not self.pid or time.monotonic() - self._last <= self.period:
+            return False
+        self._last = time.monotonic()
+        if _parent_alive(self.pid, self.was_ppid):
+            return False
+        log.warning("parent process %d is gone; exiting", self.pid)
+        return True
+
+
 HEARTBEAT_PERIOD = 0.2
 
 
@@ -506,10 +521,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         server.shm_name = fast.name
     gc.collect()
     gc.freeze()  # the start-up heap (numpy, Panda3D, ...) is never scanned by the cyclic GC again
-    last_check = time.monotonic()
-    was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
+    parent = ParentWatch(args.parent_pid)
     if args.parent_pid:
-        _guard_orphan(args.parent_pid, was_ppid, args.cleanup_dir)
+        _guard_orphan(args.parent_pid, parent.was_ppid, args.cleanup_dir)
     try:
         while not stop and not server.closing:
             try:
@@ -523,11 +537,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     _serve_one(sock, server)
                 elif fast is not None:
                     fast.ready(item)
-            if args.parent_pid and time.monotonic() - last_check > 0.5:
-                last_check = time.monotonic()
-                if not _parent_alive(args.parent_pid, was_ppid):
-                    log.warning("parent process %d is gone; exiting", args.parent_pid)
-                    break
+            if parent.gone():
+                break
     finally:
         log.info("shutting down (%s)", f"signal {stop[0]}" if stop else "close/parent")
         if fast is not None:

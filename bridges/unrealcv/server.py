@@ -26,7 +26,6 @@ import signal
 import socket
 import struct
 import sys
-import time
 
 log = logging.getLogger("embodied.engine.unrealcv")
 MAGIC = 0x9E2B83C1
@@ -35,7 +34,7 @@ _ID = re.compile(rb"(\d{1,18}):(.*)", re.S)
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
-    from embodied.cli import Parser, int_in  # one-line usage errors, like every embodied command
+    from embodied.cli import Parser, add_renderer_option, int_in  # one-line usage errors
 
     p = Parser(
         prog=f"{prog} --protocol unrealcv" if prog else "python -m embodied.bridges.unrealcv.server",
@@ -54,12 +53,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="also listen on this Unix socket (UnrealZoo: /tmp/unrealcv_PORT.socket)",
     )
     p.add_argument("--no-tcp", action="store_true", help="listen on the Unix socket only")
-    p.add_argument(
-        "--renderer",
-        choices=["software", "gl", "auto"],
-        default="software",
-        help="software (works everywhere), gl (GPU/EGL), auto (default: %(default)s)",
-    )
+    add_renderer_option(p)
     p.add_argument(
         "--width", "--ResX", type=int_in(16, 8192), default=640, help="default camera width (pixels)"
     )
@@ -180,14 +174,13 @@ def _listen(args) -> list[socket.socket]:
 
 def serve(listeners: list[socket.socket], level, args, stop: list) -> None:
     """Accept clients one at a time and answer their requests until ``stop`` is non-empty."""
-    from embodied.bridges.panda3d.server import _parent_alive  # the one parent-death rule
+    from embodied.bridges.panda3d.server import ParentWatch  # the one parent-death rule
 
     sel = selectors.DefaultSelector()
     for s in listeners:
         sel.register(s, selectors.EVENT_READ)
     session: Session | None = None
-    last_check = time.monotonic()
-    was_ppid = args.parent_pid is not None and os.getppid() == args.parent_pid
+    parent = ParentWatch(args.parent_pid)
     try:
         while not stop:
             if session is None:
@@ -207,11 +200,8 @@ def serve(listeners: list[socket.socket], level, args, stop: list) -> None:
                     log.info("client %s left after %d requests", session.peer, session.requests)
                     session.close()
                     session = None
-            if args.parent_pid and time.monotonic() - last_check > 0.5:
-                last_check = time.monotonic()
-                if not _parent_alive(args.parent_pid, was_ppid):
-                    log.warning("parent process %d is gone; exiting", args.parent_pid)
-                    return
+            if parent.gone():
+                return
     finally:
         if session is not None:
             session.close()

@@ -107,21 +107,9 @@ def play(
     gif: list[Image.Image] = []
     steps_log: list[dict[str, Any]] = []
     seen = {_state_key(env, aid) for aid in ids}
-    c = dict(
-        steps=0,
-        actions=0,
-        invalid=0,
-        format_errors=0,
-        api_errors=0,
-        interactions=0,
-        failed_interactions=0,
-        loops=0,
-        tokens_in=0,
-        tokens_out=0,
-        images=0,
-        cost=0.0,
-        latency=0.0,
-    )
+    counted = ("steps", "actions", "invalid", "format_errors", "api_errors", "interactions")
+    counted += ("failed_interactions", "loops", "tokens_in", "tokens_out", "images")
+    c: dict[str, Any] = dict.fromkeys(counted, 0) | {"cost": 0.0, "latency": 0.0}
     if out is not None and frames == "all":
         (out / "frames").mkdir(parents=True, exist_ok=True)
 

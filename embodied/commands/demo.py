@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..cli import add_renderer_option
+
 
 def positive_int(text: str) -> int:
     try:
@@ -50,12 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="step budget (default: the scene's, or 30x its plan)",
     )
-    parser.add_argument(
-        "--renderer",
-        default="software",
-        choices=["software", "gl", "auto"],
-        help="engine renderer: software (works everywhere), gl (GPU/EGL), auto (default: %(default)s)",
-    )
+    add_renderer_option(parser)
 
 
 def main(args: argparse.Namespace) -> int:

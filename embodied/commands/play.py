@@ -17,6 +17,7 @@ import argparse
 import re
 from typing import Any
 
+from ..cli import add_renderer_option
 from .demo import frame_size, positive_int
 
 MODEL_KNOBS = (  # flag dest -> OpenAIAgent argument (same name)
@@ -67,12 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=0, help="episode seed (default: %(default)s)")
     a("--out", default="play_out", help="output directory (default: ./%(default)s)")
     a("--size", type=frame_size, default=224, help="rendered frame width and height (default: %(default)s)")
-    a(
-        "--renderer",
-        default="software",
-        choices=["software", "gl", "auto"],
-        help="engine renderer: software (everywhere), gl (GPU/EGL), auto (default: %(default)s)",
-    )
+    add_renderer_option(parser)
     m = parser.add_argument_group("model")
     m.add_argument(
         "--temperature", type=float, default=0.0, help="sampling temperature (default: %(default)s)"

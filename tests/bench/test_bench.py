@@ -212,30 +212,9 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
     for name in ("NAV", "SEARCH", "MANIP", "ESC", "COLLAB", "ESC-MM", "GEN"):
         assert name in out
     a, b = str(tmp_path / "o"), str(tmp_path / "r")
+    manip = ["run", "--suite", "MANIP", "--tiers", "1", "--episodes", "2", "--size", "48", "--frames", "none"]
     for agent, d in (("oracle", a), ("random", b)):
-        assert (
-            cli(
-                [
-                    "bench",
-                    "run",
-                    "--suite",
-                    "MANIP",
-                    "--tiers",
-                    "1",
-                    "--episodes",
-                    "2",
-                    "--agent",
-                    agent,
-                    "--out",
-                    d,
-                    "--size",
-                    "48",
-                    "--frames",
-                    "none",
-                ]
-            )
-            == 0
-        )
+        assert cli(["bench", *manip, "--agent", agent, "--out", d]) == 0
     capsys.readouterr()
     assert cli(["bench", "compare", a, b]) == 0
     out = capsys.readouterr().out
@@ -245,26 +224,7 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
         (["run", "--suite", "NOPE", "--agent", "oracle", "--out", a], "unknown suite 'NOPE'"),
         (["run", "--suite", "NAV", "--agent", "wizard", "--out", a], "unknown agent 'wizard'"),
         (["run", "--suite", "NAV", "--tiers", "9", "--agent", "oracle", "--out", a], "no tier 9"),
-        (
-            [
-                "run",
-                "--suite",
-                "MANIP",
-                "--tiers",
-                "1",
-                "--episodes",
-                "2",
-                "--agent",
-                "random",
-                "--out",
-                a,
-                "--size",
-                "48",
-                "--frames",
-                "none",
-            ],
-            "different agent",
-        ),
+        ([*manip, "--agent", "random", "--out", a], "different agent"),
         (["compare", str(tmp_path / "missing")], "no such run directory"),
         (["report", str(tmp_path / "afile")], "afile: no such run directory"),  # was "File exists"
         (["run", "--suite", "GEN", "--agent", "oracle", "--out", a], "suite GEN is unavailable"),

@@ -19,40 +19,27 @@ from embodied.cli import main as cli
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_human_plays_from_stdin_and_joins_the_leaderboard(tmp_path, capsys):
-    spec = get_suite("MANIP").spec("1", 0)
-    moves = [str(step["a0"]) for step in oracle_actions(spec)]
-    # a typo (invalid, counted), an action by its number (0 = MoveAhead... undone by MoveBack), then the plan
-    lines = ["dance wildly", "0", "MoveBack", *moves]
-    out = tmp_path / "human"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embodied.cli",
-            "bench",
-            "run",
-            "--suite",
-            "MANIP",
-            "--tiers",
-            "1",
-            "--seeds",
-            "0",
-            "--agent",
-            "human",
-            "--out",
-            str(out),
-            "--size",
-            "48",
-            "--agent-opt",
-            f"frame_dir={tmp_path}",
-        ],
+def bench_human(suite: str, seed: int, out: Path, frame_dir: Path, lines: list[str]):
+    """``embodied bench run --agent human`` on tier 1 of ``suite``, one seed, with ``lines`` typed in."""
+    argv = f"bench run --suite {suite} --tiers 1 --seeds {seed} --agent human --size 48".split()
+    argv += ["--out", str(out), "--agent-opt", f"frame_dir={frame_dir}"]
+    return subprocess.run(
+        [sys.executable, "-m", "embodied.cli", *argv],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=120,
     )
+
+
+def test_human_plays_from_stdin_and_joins_the_leaderboard(tmp_path, capsys):
+    spec = get_suite("MANIP").spec("1", 0)
+    moves = [str(step["a0"]) for step in oracle_actions(spec)]
+    # a typo (invalid, counted), an action by its number (0 = MoveAhead... undone by MoveBack), then the plan
+    lines = ["dance wildly", "0", "MoveBack", *moves]
+    out = tmp_path / "human"
+    r = bench_human("MANIP", 0, out, tmp_path, lines)
     assert r.returncode == 0, r.stderr
     assert " 0. MoveAhead" in r.stdout and "frame:" in r.stdout
     assert (tmp_path / "embodied-human" / "frame_a0.png").exists()
@@ -68,34 +55,7 @@ def test_human_plays_from_stdin_and_joins_the_leaderboard(tmp_path, capsys):
 
 def test_human_end_of_input_is_done(tmp_path):
     out = tmp_path / "human"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embodied.cli",
-            "bench",
-            "run",
-            "--suite",
-            "NAV",
-            "--tiers",
-            "1",
-            "--seeds",
-            "3",
-            "--agent",
-            "human",
-            "--out",
-            str(out),
-            "--size",
-            "48",
-            "--agent-opt",
-            f"frame_dir={tmp_path}",
-        ],
-        input="RotateLeft\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    r = bench_human("NAV", 3, out, tmp_path, ["RotateLeft"])
     assert r.returncode == 0, r.stderr
     (res,) = RunDir(out).results()
     assert not res["success"] and res["steps"] == 2
