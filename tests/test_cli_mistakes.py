@@ -31,6 +31,7 @@ def run(argv, capsys):
             ["engine", "serve", "--protocol", "unrealcv", "--port", "0", "--scene", "nosuch"],
             "cannot load scene 'nosuch': invalid scene spec: no scene file 'nosuch'",
         ),
+        (["gallery", "--out", "bad.yaml"], "--out bad.yaml is a file; give a directory"),  # was 'File exists'
         (["doctor", "--frobnicate"], "unrecognized arguments: --frobnicate (see 'embodied doctor --help')"),
         (["demo", "extra.json"], "unrecognized arguments: extra.json (see 'embodied demo --help')"),
         (["play", "key_door", "--retries", "-1", *KEY], "retries and backoff must be 0 or more"),

@@ -108,6 +108,7 @@ def llm_maker(suite: Suite, client, on_event=None, report=None):
 
     settings = dict(suite.raw.get("generator", {}))
     tries = int(settings.get("max_repairs", 3)) + 1
+    answered = []  # whether the endpoint ever answered
 
     def make(ep):
         t = suite.tier(ep.tier)
@@ -126,6 +127,12 @@ def llm_maker(suite: Suite, client, on_event=None, report=None):
                 "cache_hits": res.cache_hits,
                 "cost_usd": res.cost_usd,
             }
+        if res.requests:
+            answered.append(True)
+        elif not answered:  # a wrong --base-url/--model: stop now, not after every episode's retries
+            raise SuiteError(
+                f"{suite.name}: {'; '.join(res.reasons)}; nothing was frozen (check --base-url and --model)"
+            )
         if not res.ok:
             return None
         data = res.spec.to_json()

@@ -180,6 +180,8 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown type {unknown[0]!r}; known: {', '.join(sorted(TYPES))}")
     if not 16 <= args.size <= 2048:
         raise ConfigError(f"--size {args.size} is out of range; use 16..2048")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out} is a file; give a directory (it is made if missing)")
     try:
         paths = render_gallery(Path(args.out), args.size, args.types, not args.no_rooms, args.seed)
     except OSError as e:

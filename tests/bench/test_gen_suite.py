@@ -105,3 +105,21 @@ def test_shipped_gen_suite_is_listed_unavailable_with_the_reason(capsys):
         pytest.skip("GEN is frozen in this checkout")
     assert cli(["bench", "list"]) == 0
     assert "not generated yet" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_freeze_stops_at_once_when_the_endpoint_never_answers(tmp_path):
+    # a wrong --base-url used to cost every episode its retries (30 episodes x ~30 s, silently)
+    from embodied.agents.openai_client import ChatClient
+    from embodied.bench.sources import llm_maker
+    from embodied.bench.suites import SuiteError
+    from embodied.testing import refused_base_url
+
+    path = tmp_path / "gentest.yaml"
+    path.write_text(SUITE)
+    suite = get_suite(str(path))
+    client = ChatClient("gpt-4o-mini", base_url=refused_base_url(), retries=0)
+    tried = []
+    make = llm_maker(suite, client)
+    with pytest.raises(SuiteError, match=r"GENTEST: the model's endpoint failed: .*check --base-url"):
+        suite.freeze(make_spec=lambda ep: tried.append(ep) or make(ep))
+    assert len(tried) == 1 and not (tmp_path / "gentest.lock.json").exists()
