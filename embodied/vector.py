@@ -427,12 +427,15 @@ def _objects(vals: Sequence) -> np.ndarray:
 
 def _lanes(num_envs: int, engine_per: int, parts: int) -> list[list[int]]:
     """Env indices per lane: lane ``j`` holds the ``j``-th part of every engine's envs (env ``i``
-    is on engine ``i // engine_per``); parts as even as can be, the smaller first (the engine starts sooner)."""
+    is on engine ``i // engine_per``). The first part is small (a quarter, at least one env), so
+    the engines start rendering soon; the others share the rest evenly."""
     lanes: list[list[int]] = [[] for _ in range(parts)]
     for start in range(0, num_envs, engine_per):
         group = list(range(start, min(start + engine_per, num_envs)))
         k = min(parts, len(group))
-        cut = [len(group) * j // k for j in range(k + 1)]
+        first = len(group) if k == 1 else max(1, len(group) // 4)
+        rest = len(group) - first
+        cut = [0] + [first + rest * j // (k - 1) for j in range(k)] if k > 1 else [0, first]
         for j in range(k):
             lanes[j] += group[cut[j] : cut[j + 1]]
     return [lane for lane in lanes if lane]
