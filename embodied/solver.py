@@ -116,6 +116,7 @@ class Relevance:
     def __init__(self, w: World, put_objects: set[str]):
         spec = w.spec
         self.offers: dict[tuple, list[Action]] = {}  # rules.interactions, remembered per search
+        self.known: dict[tuple, dict] = {}  # (agent, read, heard) -> the codes it knows
         self.put_objects = put_objects
         words = _strings(spec.goal) | _strings(spec.checkpoints or [])
         self.goal_ids = words
@@ -275,10 +276,15 @@ def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None 
             if _worth_trying(w, aid, act, put_objects) and (rel is None or _relevant(w, aid, act, rel)):
                 out.append(PlanStep(aid, act.name, _fill_code(w, act)))
     if len(w.state["agents"]) > 1:
-        locks = rel.code_locks if rel is not None else [w.lock(x) for x in list(w.objs) + list(w.door_specs)]
-        for lk in locks:
-            if lk is not None and lk.kind == "code" and w.knows_code(aid, lk):
-                codes[lk.code] = lk
+        if rel is not None:  # what aid knows follows from what it read and heard: remembered
+            ck = (aid, tuple(a["read"]), tuple(a["heard"]))
+            codes = rel.known.get(ck)
+            if codes is None:
+                codes = rel.known[ck] = {lk.code: lk for lk in rel.code_locks if w.knows_code(aid, lk)}
+        else:
+            for lk in [w.lock(x) for x in list(w.objs) + list(w.door_specs)]:
+                if lk is not None and lk.kind == "code" and w.knows_code(aid, lk):
+                    codes[lk.code] = lk
         said = {s[1] for s in w.state["said"] if s[0] == aid}
         for code in sorted(codes):
             text = f"the code is {code}"
