@@ -54,10 +54,11 @@ def validate(
     ``time_limit`` bounds each search in seconds (None: only ``max_states``, so the verdict does
     not depend on the machine's load, as generators need).
 
-    ``fast`` uses the scene's landmarks (:mod:`embodied.landmarks`): the optimal plan is searched
-    best first, and a required lock whose unlocking every plan needs is proven unskippable without
-    a search. The problems and the plan's length are those of ``fast=False`` (the breadth-first
-    searches); the plan may order its steps differently."""
+    ``fast`` uses the scene's landmarks (:mod:`embodied.landmarks`): a required lock whose
+    unlocking every plan needs is proven unskippable without a search, and (with ``walk=False``)
+    the optimal plan is searched best first. The problems and the plan's length are those of
+    ``fast=False`` (the breadth-first searches); the plan may order its steps differently (with
+    ``walk=True`` it is the breadth-first plan, the one walked)."""
     try:
         spec = load_spec(src)
     except SpecError as e:
@@ -68,7 +69,9 @@ def validate(
     report.problems += [("clue", p, m) for p, m in check_clues(spec)]
     base = World(spec, layout=layout)  # one world (and layout) for every search below
     marks = Landmarks(base) if fast else None  # facts every plan needs: guide the search, prove locks needed
-    verdict = solve(spec, max_states=max_states, time_limit=time_limit, world=base, guided=marks or False)
+    # (the walk checks the breadth-first plan itself: another optimal order might walk differently)
+    guide = marks if marks is not None and not walk else False
+    verdict = solve(spec, max_states=max_states, time_limit=time_limit, world=base, guided=guide)
     report.verdict = verdict
     if not verdict.solvable:
         report.problems.append(("unsolvable", "goal", verdict.reason))
