@@ -266,9 +266,7 @@ def candidates(w: World, aid: str, put_objects: set[str], rel: Relevance | None 
             st = w.thing(t)
             mk = (t, st["open"], st["locked"], st.get("on"), tuple(held))
             offered = memo.get(mk)
-            if (
-                offered is None
-            ):  # (less what _worth_trying refuses whatever the state: Close, a wrong key, Put)
+            if offered is None:  # less what no state makes worth trying (Close, a wrong key, Put)
                 offered = memo[mk] = [
                     x for x in interactions(w, aid, t, held) if _may_help(w, x, put_objects)
                 ]

@@ -145,22 +145,23 @@ def test_guided_search_searches_few_states_where_chains_interleave():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # (about a minute of CPU; more wall time on a loaded machine)
 def test_fast_validation_equals_the_plain_search_over_many_seeds():
-    """80 more sweep seeds (knobs across the ranges) and their broken variants: the same problems
+    """50 more sweep seeds (knobs across the ranges) and their broken variants: the same problems
     as the breadth-first validation, and the same length as the plain exhaustive search
-    (``reduce=False``) wherever that finishes within 8,000 states."""
+    (``reduce=False``) wherever that finishes within 5,000 states."""
     compared = 0
-    for seed in range(1000, 1080):
+    for seed in range(1000, 1050):
         data = _scene(seed, **sample_knobs(seed))
         variants = [data, _key_locked_in(data)]
         if len(data["objects"]) <= 8:
             variants += [_spilled(data), _shared(data)]
         for variant in filter(None, variants):
             fast, reduced = _same_verdicts(variant)
-            if fast.verdict is None or reduced.verdict.states > 1_500:  # (the plain search would not finish)
+            if fast.verdict is None or reduced.verdict.states > 1_000:  # (the plain search would not finish)
                 continue
-            plain = solve(load_spec(copy.deepcopy(variant)), time_limit=None, reduce=False, max_states=8_000)
+            plain = solve(load_spec(copy.deepcopy(variant)), time_limit=None, reduce=False, max_states=5_000)
             if not plain.too_large:
                 assert (plain.solvable, plain.length) == (fast.verdict.solvable, fast.verdict.length), seed
                 compared += 1
-    assert compared > 60, compared
+    assert compared > 40, compared
