@@ -149,3 +149,29 @@ def test_all_info_keys_engine_restart_and_bad_arguments():
             embodied.make_vec("escape/key-door", 2, **kw)
     with pytest.raises(ConfigError):
         embodied.make_vec("escape/key-door", 0)
+
+
+def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
+    """A bad action in the second lane raises after the first lane's request went out: every env's
+    step is rolled back, the late answer is dropped, and the next step gives plain envs' frames."""
+    from embodied.errors import ActionError
+
+    vec = embodied.make_vec("escape/key-door", 4, engine_per=4, **KW)
+    try:
+        vec.reset(seed=0)
+        assert vec._lanes == [[0], [1, 2, 3]]
+        with pytest.raises(ActionError):
+            vec.step(np.array([0, 4, 99, 5]))
+        obs, _, _, _, infos = vec.step(np.array([0, 4, 4, 5]))
+        assert list(infos["step"]) == [1, 1, 1, 1]
+    finally:
+        vec.close()
+    engine = embodied.launch()
+    try:
+        for i, a in enumerate([0, 4, 4, 5]):
+            env = EmbodiedGymEnv("escape/key-door", engine=engine, **KW)
+            env.reset(seed=i)
+            assert np.array_equal(env.step(a)[0], obs[i]), i
+            env.close()
+    finally:
+        engine.close()
