@@ -6,14 +6,19 @@
     obs, rew, term, trunc, infos = vec.step(vec.action_space.sample())
 
 The ``n`` envs live in ``ceil(n / engine_per)`` engine processes, ``engine_per`` scenes each (one
-scene handle per env, so they never see each other's worlds). A step applies every env's action,
-then sends ONE render request per engine naming all its scenes (all engines render in parallel),
-then finishes each env's step. More engines use more cores; more envs per engine cut round trips.
+scene handle per env, so they never see each other's worlds). A step sends two render requests
+per engine, pipelined: the first quarter of its envs apply their actions and their request goes
+out, then the rest do while the engine renders the first (all engines render in parallel); the
+rewards and infos are computed while they render, then the frames are taken in the order sent
+(docs/performance.md, "Batched envs"). The results are those of each env stepped on its own.
+Each step returns a new observation array. More engines use more cores; more envs per engine cut
+round trips.
 Each env is an :class:`~embodied.adapters.gym.EmbodiedGymEnv`, so every keyword it takes works
 (``action_mode``, ``obs_mode``, ``modalities``, ``max_steps``, ...). Autoreset follows Gymnasium's
 ``NEXT_STEP`` mode: the step after an env's episode ended resets it (its action is ignored).
 
-``infos`` holds, per key, an array over envs plus a ``_key`` mask (Gymnasium's convention). By
+``infos`` holds, per key, an array over envs plus a ``_key`` mask (Gymnasium's convention), built
+when first read. By
 default only the cheap keys are gathered (``info_keys="cheap"``: everything but ``objects`` and
 ``allowed_actions``, which cost most of a step to build); pass ``info_keys="all"`` or a tuple of
 names. A dead engine is restarted and its envs' scenes reloaded in their current state (the step
