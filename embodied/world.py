@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import SpecError, StateError
 from .layout import WALL_T, Layout, Rect, build_layout
-from .nav import NavConfig, circle_hits_rect, in_view, line_of_sight
+from .nav import NavConfig, in_view, line_of_sight
 from .objtypes import TYPES
 from .spec import OUTSIDE, Lock, Spec, affordances
 
@@ -272,8 +272,13 @@ class World:
         if self.layout.room_at(x, y) == OUTSIDE and not any(r.contains(x, y) for r in self.layout.outside):
             return False
         r = self.nav.radius
-        obstacles = obstacles if obstacles is not None else self.blockers() + self.footprints()
-        return not any(circle_hits_rect(x, y, r, o) for o in obstacles)
+        limit = r * r - 1e-9  # circle_hits_rect, inlined (every move and every planner node asks)
+        for o in obstacles if obstacles is not None else (*self.blockers(), *self.footprints()):
+            cx = min(max(x, o.x0), o.x1)
+            cy = min(max(y, o.y0), o.y1)
+            if (x - cx) ** 2 + (y - cy) ** 2 < limit:
+                return False
+        return True
 
     def free_for(self, aid: str, x: float, y: float, obstacles: list[Rect] | None = None) -> bool:
         """May agent ``aid`` stand at (x, y)? :meth:`free`, and clear of every other agent."""

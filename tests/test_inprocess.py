@@ -2,7 +2,10 @@
 test's process, checked against the engine process it stands in for."""
 
 import json
+import os
 import random
+import subprocess
+import sys
 
 import gymnasium
 import numpy as np
@@ -188,3 +191,20 @@ def test_two_agents_render_alike(engine):
     finally:
         ours.close()
         theirs.close()
+
+
+def test_benchmark_cli_runs_in_process(tmp_path):
+    """`EMBODIED_ENGINE=inprocess embodied bench run ...`: the CLI's envs run in-process, with the
+    results of the engine process."""
+    exe = os.path.join(os.path.dirname(sys.executable), "embodied")
+    rows = {}
+    for name in ("panda3d", "inprocess"):
+        out = tmp_path / name
+        cmd = [exe, "bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", str(out)]
+        cmd += ["--tiers", "1", "--episodes", "2", "--size", "48", "--frames", "none"]
+        subprocess.run(
+            cmd, check=True, env={**os.environ, "EMBODIED_ENGINE": name}, capture_output=True, timeout=300
+        )
+        lines = (out / "results.jsonl").read_text().splitlines()
+        rows[name] = [(r["success"], r["steps"]) for r in map(json.loads, lines)]
+    assert rows["inprocess"] == rows["panda3d"] and all(s for s, _ in rows["inprocess"])
