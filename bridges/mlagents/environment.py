@@ -92,8 +92,17 @@ def open_unity(file_name=None, base_port: int | None = None, worker_id: int = 0,
     ``base_port=None`` (the default): a free, locked port (``worker_id`` must be 0); else
     ``base_port + worker_id`` as ML-Agents does. Other keyword arguments go to
     ``UnityEnvironment`` (``seed``, ``no_graphics``, ``timeout_wait``, ``additional_args``,
-    ``side_channels``, ``log_folder``...).
+    ``side_channels``, ``log_folder``...). The player's scene channel
+    (:func:`~embodied.bridges.mlagents.channel.scene_channel`) is added when ``side_channels``
+    lacks it: the player sends a step event on it every step, which ML-Agents would otherwise log
+    as "Unknown side channel data received", once per step.
     """
+    from .channel import CHANNEL_ID, scene_channel
+
+    channels = list(kwargs.pop("side_channels", None) or [])
+    if not any(c.channel_id == CHANNEL_ID for c in channels):
+        channels.append(scene_channel())
+    kwargs["side_channels"] = channels
     env_cls, in_use = _classes()
     last = None
     for _ in range(retries if base_port is None else 1):

@@ -91,7 +91,7 @@ def test_genuine_client_reset_step_side_channel_close(tmp_path):
     assert "closed by the trainer (status 400)" in log
 
 
-def test_gymnasium_and_pettingzoo_wrappers():
+def test_gymnasium_and_pettingzoo_wrappers(capfd, caplog):
     gym_env = UnityGymEnv(open_unity(player_path(), timeout_wait=60, additional_args=SMALL))
     try:
         obs, info = gym_env.reset()
@@ -124,6 +124,9 @@ def test_gymnasium_and_pettingzoo_wrappers():
         assert steps == 3 and all(term.values()) and not par.agents
     finally:
         par.close()
+    # open_unity listens on the player's channel: its step events are not 'unknown' every step
+    out, err = capfd.readouterr()
+    assert "Unknown side channel" not in out + err + caplog.text
 
 
 def test_env_parity_and_engine_unity_and_a_crashed_player():
