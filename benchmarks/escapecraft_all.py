@@ -53,4 +53,11 @@ def main(levels_dir: str, out: str | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or not any(Path(sys.argv[1]).glob("*.json")):
+        print(
+            "usage: python benchmarks/escapecraft_all.py LEVELS_DIR [OUT]: a directory of EscapeCraft "
+            "level files (*.json), e.g. EscapeCraft/levels of a clone, or tasks/escapecraft",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     raise SystemExit(main(*sys.argv[1:3]))
