@@ -254,3 +254,20 @@ def test_set_values_are_typed_as_the_agent_takes_them():
     assert ana["top_p"] is None and ana["temperature"] == 1.0 and isinstance(ana["temperature"], float)
     assert ana["api_key_env"] == "123" and ana["hints"] is True and ana["history_k"] == 2
     assert opts["bo"] == ("random", {"seed": 9})
+
+
+def test_suite_with_a_builder_that_does_not_import_is_one_line(tmp_path, capsys):
+    # the docs' example suite as written (my_package does not exist): was a ModuleNotFoundError traceback
+    suite = tmp_path / "mysuite.yaml"
+    suite.write_text(
+        "suite: MYSUITE\nversion: 1\nbuilder: my_package.builders:rooms\nseeds: 2\n"
+        'tiers:\n  - {tier: "1", params: {rooms: 1}}\n'
+    )
+    for argv in (
+        ["run", "--suite", str(suite), "--agent", "oracle", "--out", str(tmp_path / "r")],
+        ["freeze", str(suite)],
+    ):
+        rc, err = run(["bench", *argv], capsys)
+        assert rc == 2 and len(err.strip().splitlines()) == 1, err
+        assert "its builder my_package.builders:rooms cannot be loaded (No module named 'my_package')" in err
+    assert not (tmp_path / "r").exists()

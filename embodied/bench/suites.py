@@ -99,7 +99,23 @@ class Suite:
             except (ImportError, AttributeError) as e:
                 return False, f"its source {self.source} is not installed ({e})"
             return check(self)
+        if self.builder:
+            try:
+                self._builder()
+            except SuiteError as e:
+                return False, str(e)
         return True, ""
+
+    def _builder(self):
+        """The ``builder`` function; SuiteError (one line) when it cannot be imported."""
+        module, _, fn = str(self.builder).partition(":")
+        try:
+            return getattr(importlib.import_module(module), fn)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise SuiteError(
+                f"its builder {self.builder} cannot be loaded ({e}); give an importable "
+                "'package.module:function'"
+            ) from None
 
     def tier(self, name: str) -> Tier:
         for t in self.tiers:
@@ -133,8 +149,7 @@ class Suite:
             return load_spec(getattr(importlib.import_module(module), fn)(self, t, seed))
         if not self.builder:
             raise SuiteError(f"suite {self.name} has neither a builder nor a source")
-        module, fn = self.builder.split(":")
-        data = getattr(importlib.import_module(module), fn)(random.Random(seed), **t.params)
+        data = self._builder()(random.Random(seed), **t.params)
         data.setdefault("seed", seed)
         data["name"] = f"{self.name.lower()}_t{t.tier}_s{seed}"
         try:
