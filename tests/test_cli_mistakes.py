@@ -124,7 +124,7 @@ def run(argv, capsys):
             "serve: error: --max-message-bytes must be at least",
         ),
         (["engine", "serve", "--protocol", "unrealcv", "--port", "70000"], "must be 0..65535, got 70000"),
-        (["engine", "serve", "--protocol", "unrealcv", "--width", "0"], "--width/--ResX: must be 16..8192"),
+        (["engine", "serve", "--protocol", "unrealcv", "--width", "0"], "--width/--ResX: must be 16..4096"),
     ],
 )
 def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_path):

@@ -484,11 +484,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         sock.bind(f"tcp://{host}:{args.port if args.port else '*'}")
     except zmq.ZMQError as exc:
-        print(
-            f"error: cannot bind tcp://{host}:{args.port}: {exc}. Use --port 0 for a free port.",
-            file=sys.stderr,
+        return _usage(
+            f"cannot bind tcp://{host}:{args.port}: {exc}. Use --port 0 for a free port.", args.prog
         )
-        return 2
     endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
     stop = []
     beating = _start_heartbeat(args.heartbeat_file) if args.heartbeat_file else None

@@ -55,10 +55,10 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--no-tcp", action="store_true", help="listen on the Unix socket only")
     add_renderer_option(p)
     p.add_argument(
-        "--width", "--ResX", type=int_in(16, 8192), default=640, help="default camera width (pixels)"
+        "--width", "--ResX", type=int_in(16, 4096), default=640, help="default camera width (pixels)"
     )
     p.add_argument(
-        "--height", "--ResY", type=int_in(16, 8192), default=480, help="default camera height (pixels)"
+        "--height", "--ResY", type=int_in(16, 4096), default=480, help="default camera height (pixels)"
     )
     p.add_argument("--fov", type=float, default=90.0, help="default horizontal fov (degrees)")
     p.add_argument("--assets", metavar="YAML", help="asset table merged over the shipped one")
@@ -75,7 +75,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log detail on stderr (default: %(default)s)",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.prog = p.prog  # errors name the command ('embodied engine serve --protocol unrealcv: error: ...')
+    return args
 
 
 def frame(payload: bytes) -> bytes:
@@ -222,20 +224,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"{args.prog}: error: {message}", file=sys.stderr)
+        return code
+
     if args.host not in LOCAL_HOSTS:
-        print(
-            f"error: refusing to bind {args.host!r}: the UnrealCV protocol has no authentication. "
-            "Bind 127.0.0.1 and tunnel (ssh -L) to reach it from elsewhere.",
-            file=sys.stderr,
+        return fail(
+            f"refusing to bind {args.host!r}: the UnrealCV protocol has no authentication. "
+            "Bind 127.0.0.1 and tunnel (ssh -L) to reach it from elsewhere."
         )
-        return 2
     if args.no_tcp and not args.unix:
-        print("error: --no-tcp needs --unix PATH", file=sys.stderr)
-        return 2
-    for name in ("width", "height"):
-        if not 1 <= getattr(args, name) <= 4096:
-            print(f"error: --{name} must be 1..4096 pixels", file=sys.stderr)
-            return 2
+        return fail("--no-tcp needs --unix PATH")
     from embodied.bridges.panda3d.renderer import Renderer  # heavy import after the checks
     from embodied.bridges.unrealcv.assets import load_table
     from embodied.bridges.unrealcv.level import Level
@@ -249,16 +249,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         listeners = _listen(args)
     except OSError as exc:
         where = args.unix if args.no_tcp else f"{args.host}:{args.port}"
-        print(
-            f"error: cannot listen on {where}: {exc}. Pick another --port (0: a free one).", file=sys.stderr
-        )
-        return 2
+        return fail(f"cannot listen on {where}: {exc}. Pick another --port (0: a free one).")
     try:
         table = load_table(args.assets)
         renderer = Renderer(args.renderer)
     except EmbodiedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return fail(str(exc), 3)
     level = Level(renderer, table, args.width, args.height, args.fov)
     actions = None
     if args.scene:
@@ -267,12 +263,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         try:
             actions = SceneActions(level, args.scene, args.width, args.height, args.fov)
         except (EmbodiedError, ValueError) as exc:
-            print(
-                f"{prog or 'error'}{': error' if prog else ''}: cannot load scene {args.scene!r}: "
-                f"{' '.join(str(exc).split())}",
-                file=sys.stderr,
-            )
-            return 2
+            return fail(f"cannot load scene {args.scene!r}: {' '.join(str(exc).split())}")
     where = []
     for s in listeners:
         name = s.getsockname()
