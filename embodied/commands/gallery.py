@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 VIEW_DISTANCE = 0.9  # meters (horizontal) from the object's front, where an agent interacts
@@ -123,22 +124,39 @@ def room_views(size: int, seed: int | None) -> list[tuple[str, list, dict]]:
     return out
 
 
+def file_name(label: str) -> str:
+    """A view's file name from its label: lowercase, only ``[a-z0-9_-]`` ("key (close)" -> "key_close")."""
+    return re.sub(r"[^a-z0-9_-]+", "_", label.lower()).strip("_") or "view"
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        return ImageFont.load_default()
+
+
 def contact_sheet(tiles: list[tuple[str, object]], cols: int = 8):
-    """One image of labelled tiles (label under each picture)."""
-    from PIL import Image, ImageDraw, ImageFont
+    """One image of labelled tiles (label under each picture), as many columns as tiles up to
+    ``cols`` (no empty band beside a short row); a label wider than its tile is drawn smaller."""
+    from PIL import Image, ImageDraw
 
     w, h = tiles[0][1].size
     label_h = 22
+    cols = max(1, min(cols, len(tiles)))
     rows = math.ceil(len(tiles) / cols)
     sheet = Image.new("RGB", (cols * w, rows * (h + label_h)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    try:
-        font = ImageFont.load_default(size=15)
-    except TypeError:
-        font = ImageFont.load_default()
     for i, (label, img) in enumerate(tiles):
         x, y = (i % cols) * w, (i // cols) * (h + label_h)
         sheet.paste(img, (x, y))
+        size = 15
+        font = _font(size)
+        while size > 8 and draw.textlength(label, font=font) > w - 4:
+            size -= 1
+            font = _font(size)
         draw.text((x + w / 2, y + h + label_h / 2), label, fill=(0, 0, 0), font=font, anchor="mm")
     return sheet
 
@@ -160,7 +178,7 @@ def render_gallery(
             r.load_scene(nodes, label, background=(0.62, 0.76, 0.92))
             r.set_cameras([cam])
             img = Image.fromarray(r.render(["a0"], ("rgb",))["a0"]["rgb"])
-            path = out / (label.replace(" ", "_") + ".png")
+            path = out / (file_name(label) + ".png")
             img.save(path)
             paths.append(path)
             tiles.append((label, img))
@@ -180,10 +198,16 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown type {unknown[0]!r}; known: {', '.join(sorted(TYPES))}")
     if not 16 <= args.size <= 2048:
         raise ConfigError(f"--size {args.size} is out of range; use 16..2048")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    out = Path(args.out)
+    clash = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if clash == out:
         raise ConfigError(f"--out {args.out} is a file; give a directory (it is made if missing)")
+    if clash is not None:
+        raise ConfigError(
+            f"--out {args.out}: {clash} is a file, not a directory; give a path under a directory"
+        )
     try:
-        paths = render_gallery(Path(args.out), args.size, args.types, not args.no_rooms, args.seed)
+        paths = render_gallery(out, args.size, args.types, not args.no_rooms, args.seed)
     except OSError as e:
         raise ConfigError(f"cannot write to {args.out!r}: {e.strerror}") from e
     print(f"wrote {len(paths) - 1} views and {paths[-1]}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from embodied.bridges.panda3d.geometry import intersect
@@ -180,10 +182,45 @@ def test_gallery_cli(tmp_path, capsys):
         == 0
     )
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert "contact_sheet.png" in names and "chest_open.png" in names and "key_(close).png" in names
+    assert "contact_sheet.png" in names and "chest_open.png" in names and "key_close.png" in names
+    assert all(re.fullmatch(r"[a-z0-9_-]+\.png", n) for n in names), names
+    # 5 views (chest, unlocked, open; key, key close) -> one row of 5 tiles, no empty band beside it
+    from PIL import Image
+
+    sheet = np.asarray(Image.open(tmp_path / "contact_sheet.png").convert("RGB"))
+    assert sheet.shape[1] == 5 * 64
+    assert (sheet[:64, -8:] != 255).any(axis=-1).all()  # the last column is a picture, not white
     assert main(["gallery", "--out", str(tmp_path), "--types", "unicorn"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown type 'unicorn'" in err[0]
+
+
+def test_gallery_out_is_a_file(tmp_path, capsys):
+    from embodied.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    assert main(["gallery", "--out", str(afile), "--types", "key", "--no-rooms"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file" in err[0] and "directory" in err[0], err
+    assert "Traceback" not in err[0] and "File exists" not in err[0]
+    assert main(["gallery", "--out", str(afile / "sub"), "--types", "key", "--no-rooms"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file" in err[0], err
+    assert afile.read_text() == "keep me"
+
+
+def test_gallery_file_names_and_sheet_columns():
+    from PIL import Image
+
+    from embodied.commands.gallery import contact_sheet, file_name
+
+    assert file_name("key (close)") == "key_close"
+    assert file_name("room Two Rooms!") == "room_two_rooms"
+    assert file_name("chest unlocked") == "chest_unlocked"
+    tile = Image.new("RGB", (32, 32), (10, 20, 30))
+    assert contact_sheet([("a", tile)] * 3).size[0] == 3 * 32
+    assert contact_sheet([("a", tile)] * 11).size == (8 * 32, 2 * (32 + 22))
 
 
 def test_gltf_asset_with_panda3d_gltf(tmp_path, monkeypatch):
