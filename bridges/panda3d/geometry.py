@@ -53,18 +53,21 @@ RGB_FORMAT = _format(
 )
 RGB_DTYPE = np.dtype([("v", "<f4", 3), ("n", "<f4", 3), ("c", "<f4", 4), ("t", "<f4", 2)])
 # Baked meshes: lighting is computed per vertex in numpy (see :func:`shade`) and drawn unlit.
+# Positions are stored as 4 floats (w = 1): tinydisplay reads a 4-float point column directly,
+# while a 3-float one goes through a generic converter (~65 instructions more per vertex per
+# frame; the rasteriser assumes w = 1 either way, so the pixels are the same).
 BAKED_FORMAT = _format(
-    ("vertex", 3, Geom.NT_float32, Geom.C_point),
+    ("vertex", 4, Geom.NT_float32, Geom.C_point),
     ("color", 4, Geom.NT_float32, Geom.C_color),
     ("texcoord", 2, Geom.NT_float32, Geom.C_texcoord),
 )
-BAKED_DTYPE = np.dtype([("v", "<f4", 3), ("c", "<f4", 4), ("t", "<f4", 2)])
+BAKED_DTYPE = np.dtype([("v", "<f4", 4), ("c", "<f4", 4), ("t", "<f4", 2)])
 FLAT_FORMAT = _format(
-    ("vertex", 3, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_float32, Geom.C_color)
+    ("vertex", 4, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_float32, Geom.C_color)
 )
-FLAT_DTYPE = np.dtype([("v", "<f4", 3), ("c", "<f4", 4)])
-ID_FORMAT = _format(("vertex", 3, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_uint8, Geom.C_color))
-ID_DTYPE = np.dtype([("v", "<f4", 3), ("c", "u1", 4)])
+FLAT_DTYPE = np.dtype([("v", "<f4", 4), ("c", "<f4", 4)])
+ID_FORMAT = _format(("vertex", 4, Geom.NT_float32, Geom.C_point), ("color", 4, Geom.NT_uint8, Geom.C_color))
+ID_DTYPE = np.dtype([("v", "<f4", 4), ("c", "u1", 4)])
 
 Poly = tuple[np.ndarray, np.ndarray]  # (k, 3) vertices, (k, 3) normals
 
@@ -293,18 +296,43 @@ class BakedMesh:
 
     __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals", "vdata")
 
-    def __init__(self, polys: list, textured: bool):
-        """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame."""
+    def __init__(self, polys: list, textured: bool, share: bool = True):
+        """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame.
+
+        ``share``: polygons meeting at a vertex with the same position, normal, colour, glow and
+        texture coordinate share one vertex (the smooth sides of round parts: a third fewer vertices
+        to transform per frame; the triangles and their vertex values are unchanged, so are the
+        pixels). Not with room lights, where each polygon's own centre picks its light."""
         counts = [len(p[0]) for p in polys]
-        self.data = np.zeros(sum(counts), BAKED_DTYPE if textured else FLAT_DTYPE)
-        self.data["v"] = np.concatenate([p[0] for p in polys])
+        verts = np.concatenate([p[0] for p in polys]).astype(np.float64)
+        uv = (
+            np.concatenate([p[3] for p in polys]).astype(np.float64)
+            if textured
+            else np.zeros((len(verts), 0))
+        )
+        normals = np.concatenate([p[1] for p in polys]).astype(np.float64)
+        centres = np.repeat(np.array([p[0].mean(axis=0) for p in polys]), counts, axis=0)
+        base = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys]).astype(np.float64)
+        glow = np.repeat(np.array([bool(p[4]) for p in polys]), counts)
+        tris = _triangles(counts)
+        if share:
+            key = np.concatenate([verts, normals, base, glow[:, None], uv], axis=1)
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            order = np.argsort(first)  # keep the vertices in their first use's order
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            keep = first[order]
+            tris = rank[inverse.reshape(-1)][tris].astype(np.uint32)
+            verts, uv, normals, centres, base, glow = (
+                a[keep] for a in (verts, uv, normals, centres, base, glow)
+            )
+        self.data = np.zeros(len(verts), BAKED_DTYPE if textured else FLAT_DTYPE)
+        self.data["v"][:, :3] = verts
+        self.data["v"][:, 3] = 1.0
         if textured:
-            self.data["t"] = np.concatenate([p[3] for p in polys])
-        self.normals = np.concatenate([p[1] for p in polys]).astype(np.float64)
-        self.centres = np.repeat(np.array([p[0].mean(axis=0) for p in polys]), counts, axis=0)
-        self.base = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys]).astype(np.float64)
-        self.glow = np.repeat(np.array([bool(p[4]) for p in polys]), counts)
-        self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, _triangles(counts))
+            self.data["t"] = uv
+        self.normals, self.centres, self.base, self.glow = normals, centres, base, glow
+        self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, tris)
         # The colours are rewritten in this very vertex data (a write through geom.modify_vertex_data()
         # copied it on write each time, and Panda3D's geom cache kept every copy's munged form: an
         # engine grew ~1 KB per state change, 20 MB over 20,000 steps, until 5,000 entries).
@@ -372,7 +400,8 @@ def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
     """The id-pass mesh: polygon i drawn flat in the colour of face id ``first_id + i``."""
     counts = [len(v) for v in verts]
     data = np.zeros(sum(counts), ID_DTYPE)
-    data["v"] = np.concatenate(verts)
+    data["v"][:, :3] = np.concatenate(verts)
+    data["v"][:, 3] = 1.0
     data["c"] = np.repeat(id_colors(np.arange(first_id, first_id + len(verts))), counts, axis=0)
     return _make_geom(ID_FORMAT, data, _triangles(counts))
 

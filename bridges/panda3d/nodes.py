@@ -165,7 +165,7 @@ class NodeBuilder:
                     id_verts.append(v - pivot)
             meshes, geoms = [], []
             for mat, polys in batches.items():
-                mesh = G.BakedMesh(polys, textured=bool(mat))
+                mesh = G.BakedMesh(polys, textured=bool(mat), share=not self.current.regions)
                 attribs = [LightAttrib.make_all_off()]  # lit by its vertex colours (see _shade)
                 if mat:
                     attribs.append(TextureAttrib.make(texture(mat, seed)))
