@@ -641,29 +641,33 @@ class Renderer(NodeBuilder):
         """Seg and exact z-depth from the id pass's face ids, run by run: a row of the frame is a
         few runs of one face each, so the per-face tables are read once per run (not per pixel)
         and spread with ``np.repeat``. Along a run 1/depth = a x + k with k = b + c z (x, z: the
-        pixel centre's ray at view-axis distance 1)."""
+        pixel centre's ray at view-axis distance 1). Few numpy calls: each costs about a
+        microsecond, most of the time at 84² (docs/rendering.md)."""
         h, w = t.height, t.width
         fid = np.ascontiguousarray(t.raw()).reshape(-1)  # row 0 = top
-        n = self.n_faces
-        if fid.max() >= n:  # never drawn; keeps a corrupt frame from indexing past the tables
-            np.minimum(fid, np.uint32(n - 1), out=fid)
         change = np.empty(fid.shape, bool)
         np.not_equal(fid[1:], fid[:-1], out=change[1:])
         change[::w] = True  # runs end with their row
         starts = np.flatnonzero(change)
-        lengths = np.diff(starts, append=fid.size)
-        ids = fid[starts]
+        lengths = np.empty_like(starts)
+        np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+        lengths[-1] = fid.size - starts[-1]
+        ids = fid.take(starts)
+        n = self.n_faces
+        if ids.max() >= n:  # never drawn; keeps a corrupt frame from indexing past the tables
+            np.minimum(ids, np.uint32(n - 1), out=ids)
         if want_seg:
-            res["seg"] = np.repeat(np.take(self.face_seg, ids), lengths).reshape(h, w)
+            res["seg"] = self.face_seg.take(ids).repeat(lengths).reshape(h, w)
         if not want_depth:
             return
-        tab = np.take(self._face_table(t), ids, axis=0)
+        tab = self._face_table(t).take(ids, axis=0)
         xs, zs = t.pixel_rays(cam)
-        k = tab[:, 2] * np.take(zs[:, 0], starts // w)
+        row = starts // w
+        a, k = tab[:, 0], tab[:, 2] * zs[:, 0].take(row)
         k += tab[:, 1]
-        inv = np.repeat(tab[:, 0], lengths).reshape(h, w)
+        inv = a.repeat(lengths).reshape(h, w)
         inv *= xs
-        inv += np.repeat(k, lengths).reshape(h, w)
+        inv += k.repeat(lengths).reshape(h, w)
         with np.errstate(divide="ignore", invalid="ignore"):
             depth = np.reciprocal(inv, out=inv)  # void (a = b = c = 0): inf
         if not depth.min() > 0:  # NaN: a face seen exactly edge-on; <= 0: a pixel centre just
@@ -683,9 +687,12 @@ class Renderer(NodeBuilder):
         eye = np.array(t.eye.get_mat(self.world), dtype=np.float64).reshape(4, 4)
         pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
         with np.errstate(divide="ignore", invalid="ignore"):
-            tab[:] = -pc[:, :3] / pc[:, 3:4]  # a plane through the eye (edge-on): inf/NaN
-        tab[~np.isfinite(tab).all(axis=1)] = np.nan
-        tab[0] = 0.0  # void
+            np.divide(pc[:, :3], pc[:, 3:4], out=tab, casting="same_kind")  # through the eye: inf/NaN
+        np.negative(tab, out=tab)
+        tab[0] = 0.0  # void (its plane is 0: NaN above)
+        total = float(tab.sum())  # NaN or inf if any entry is (or, harmlessly, if the sum overflows)
+        if total != total or abs(total) == math.inf:  # a face seen edge-on: NaN for its whole row
+            tab[~np.isfinite(tab).all(axis=1)] = np.nan
         return tab
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
