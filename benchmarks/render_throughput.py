@@ -7,7 +7,8 @@ Prints frames per second for each modality set, in-process (the Renderer alone) 
 client -> engine process -> client (one `render` request per step carrying a small node
 update, as an env step does), and their ratio. ``--scenes`` adds an in-process table over
 every shipped scene (the escape rooms as an agent sees them: the scene graph's own nodes,
-each agent's eye turning a full circle over 36 views).
+each agent's eye turning a full circle over 36 views), the targets' lines (rgb frames/s at
+224², and rgb+depth+seg / rgb at each of ``--ratio-sizes``, worst shipped scene).
 """
 
 from __future__ import annotations
@@ -147,6 +148,48 @@ def scene_rates(renderer: str, size: int, seconds: float) -> dict[str, dict[tupl
 RGB_TARGET, FULL_RATIO_TARGET = 3000.0, 0.5
 
 
+RATIO_SIZES = ((84, 84), (128, 128), (224, 224), (640, 480))  # the sizes of the depth+seg target
+
+
+def ratio_rates(renderer: str, sizes, seconds: float) -> dict[tuple, dict[str, tuple[float, float]]]:
+    """Per size and shipped scene: (rgb, rgb+depth+seg) frames/s in-process (alternating)."""
+    from embodied.spec import shipped_scenes
+
+    out: dict[tuple, dict[str, tuple[float, float]]] = {}
+    r = Renderer(renderer)
+    for w, h in sizes:
+        out[w, h] = {}
+        for name in shipped_scenes():
+            nodes, cams = scene_views(name, w)
+            cams = [dict(c, width=w, height=h) for c in cams]
+            r.load_scene(nodes, name)
+            rates = []
+            for mods in (MODALITY_SETS[0], MODALITY_SETS[-1]):
+
+                def step(i, m=mods, cams=cams):
+                    r.set_cameras([cams[i % len(cams)]])
+                    r.render(["a0"], m)
+
+                rates.append(rate(step, seconds))
+            out[w, h][name] = (rates[0], rates[1])
+    r.close()
+    return out
+
+
+def print_ratio_targets(table: dict, cpu: bool) -> None:
+    """One target line per size: the worst shipped scene's rgb+depth+seg / rgb (in-process)."""
+    unit = "per CPU-second" if cpu else "wall clock"
+    print(f"\nrgb+depth+seg / rgb per size, in-process ({unit}; worst shipped scene):")
+    for (w, h), rows in table.items():
+        ratio = {name: full / rgb for name, (rgb, full) in rows.items()}
+        low = min(ratio, key=ratio.get)
+        rgb, full = rows[low]
+        print(
+            f"  {w}x{h}: {ratio[low]:.2f} ({low}: {rgb:,.0f} rgb, {full:,.0f} rgb+depth+seg frames/s)  "
+            f"target >= {FULL_RATIO_TARGET:g}  {'met' if ratio[low] >= FULL_RATIO_TARGET else 'NOT met'}"
+        )
+
+
 def print_targets(table: dict, size: int, cpu: bool) -> None:
     """One line per target: the worst scene's figure, the target, met?"""
     rgb = {name: row[MODALITY_SETS[0]] for name, row in table.items()}
@@ -173,12 +216,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenes", action="store_true", help="also render every shipped scene in-process")
     p.add_argument("--in-process-only", action="store_true", help="skip the engine-process rounds")
     p.add_argument(
+        "--ratio-sizes",
+        default="84,128,224,640x480",
+        help="with --scenes: sizes (N or WxH, comma-separated) of the rgb+depth+seg / rgb target lines; "
+        "'' for none (default 84,128,224,640x480)",
+    )
+    p.add_argument(
         "--cpu",
         action="store_true",
         help="in-process rates per CPU-second of this process (one core; steadier on a shared machine); "
         "client-server rates stay wall-clock",
     )
     args = p.parse_args(argv)
+    try:
+        ratio_sizes = [
+            tuple(int(v) for v in (part.split("x") if "x" in part else (part, part)))
+            for part in args.ratio_sizes.replace(" ", "").split(",")
+            if part
+        ]
+    except ValueError:
+        p.error(f"--ratio-sizes {args.ratio_sizes!r}: expected sizes like 84,128,640x480")
     if args.cpu:
         global CLOCK
         CLOCK = time.process_time
@@ -231,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             full = row[MODALITY_SETS[-1]] / row[MODALITY_SETS[0]]
             print(f"{name:<20}" + "".join(f"{row[m]:>16,.0f}" for m in MODALITY_SETS) + f"{full:>9.2f}")
         print_targets(table, args.size, args.cpu)
+        if ratio_sizes:
+            print_ratio_targets(ratio_rates(args.renderer, ratio_sizes, args.seconds), args.cpu)
     return 0
 
 
