@@ -61,6 +61,7 @@ class Landmarks:
         self.dist = {r: self._distances(r) for r in self.rooms}
         self.start_rooms = {a["room"] for a in w.state["agents"].values()}
         self._region = None
+        self._tellers: dict[str, tuple] = {}  # code -> (the one agent who can learn it, or None; its lock)
         self._rooms_done: set[str] = set()
         self._room(self.exit_room)
         self._open(self.door)
@@ -165,6 +166,9 @@ class Landmarks:
             self._can_learn_and_use(a, clues, [t, *keypads]) for a in w.agent_ids
         ):
             self._add("heard", lk.code, None)
+            region = self._regions()
+            learners = [a for a in w.agent_ids if all(self._in_region(c, region[a]) for c in clues)]
+            self._tellers[lk.code] = (learners[0] if len(learners) == 1 else None, lk)
 
     def _can_learn_and_use(self, aid: str, clues: list[str], inputs: list[str]) -> bool:
         """Could ``aid`` ever (relaxed: every lock that could open, opened) reach all ``clues`` and an input?"""
@@ -313,6 +317,14 @@ class Landmarks:
                     done = kind == "read" and any(t in a["read"] for a in agents.values())
                     if not done and self._reachable_now(w, t):
                         return PlanStep(aid, verb, (t,))
+        for code, _ in self._by["heard"]:  # only one agent can ever learn it: it says it as soon as it knows
+            aid, lk = self._tellers.get(code, (None, None))
+            if aid in actors and agents[aid]["room"] != OUTSIDE and w.knows_code(aid, lk):
+                text = f"the code is {code}"
+                if not any(code in h for a in agents.values() for h in a["heard"]) and not any(
+                    s[0] == aid and s[1] == text for s in st["said"]
+                ):
+                    return PlanStep(aid, "Say", (text,))
         return None
 
     @staticmethod
