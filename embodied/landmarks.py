@@ -168,7 +168,8 @@ class Landmarks:
             self._add("heard", lk.code, None)
             region = self._regions()
             learners = [a for a in w.agent_ids if all(self._in_region(c, region[a]) for c in clues)]
-            self._tellers[lk.code] = (learners[0] if len(learners) == 1 else None, lk)
+            alone = len(learners) == 1 and not self._meet()
+            self._tellers[lk.code] = (learners[0] if alone else None, lk)
 
     def _can_learn_and_use(self, aid: str, clues: list[str], inputs: list[str]) -> bool:
         """Could ``aid`` ever (relaxed: every lock that could open, opened) reach all ``clues`` and an input?"""
@@ -181,6 +182,8 @@ class Landmarks:
         w = self.w
         if t in w.door_specs:
             return any(r in region for r in (w.layout.doors[t].rooms if t in w.layout.doors else ()))
+        if self._meet() and w.can(t, "pickupable"):
+            return True  # it may be handed over by a teammate
         room = self._where(t)
         return room is None or room in region  # None: it may be carried anywhere
 
@@ -190,6 +193,15 @@ class Landmarks:
 
             self._region = Relevance(self.w, set()).region
         return self._region
+
+    def _meet(self) -> bool:
+        """Could two agents ever stand in one room (and so hand things over)?"""
+        if getattr(self, "_meets", None) is None:
+            region, ids = self._regions(), self.w.agent_ids
+            self._meets = any(
+                region[a] & region[b] - {OUTSIDE} for i, a in enumerate(ids) for b in ids[i + 1 :]
+            )
+        return self._meets
 
     def _locks(self):
         w = self.w
@@ -274,8 +286,8 @@ class Landmarks:
         for (kind, t), room in self.facts.items():
             if regions is None:
                 self._sole[(kind, t)] = self.w.agent_ids[0]
-            elif kind in ("read", "held") and room is not None:
-                who = [a for a in self.w.agent_ids if room in regions[a]]
+            elif kind in ("read", "held") and room is not None and not self._meet():
+                who = [a for a in self.w.agent_ids if room in regions[a]]  # (nobody can hand it over)
                 self._sole[(kind, t)] = who[0] if len(who) == 1 else None
 
     def safe_step(self, w: World, actors: list[str]):
