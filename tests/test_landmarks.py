@@ -165,3 +165,32 @@ def test_fast_validation_equals_the_plain_search_over_many_seeds():
                 assert (plain.solvable, plain.length) == (fast.verdict.solvable, fast.verdict.length), seed
                 compared += 1
     assert compared > 40, compared
+
+
+def test_guided_search_with_a_handover():
+    # a1 holds the keypad's side; the code is in a book in a0's den, behind a hatch both can pass:
+    # reading it where it lies, or handing it over, or saying the code - the guided search must
+    # count none of these as forced (they can meet) and still find the optimal length
+    spec = load_spec(
+        {
+            "rooms": [
+                {"id": "hall", "size": [4, 4], "at": [0, 0]},
+                {"id": "den", "size": [4, 4], "at": [4, 0]},
+            ],
+            "doors": [
+                {"id": "hatch", "between": ["den", "hall"]},
+                {"id": "exit", "between": ["hall", "outside"], "lock": {"kind": "code", "code": "4172"}},
+            ],
+            "objects": [
+                {"id": "book", "type": "book", "room": "den", "text": "4172"},
+                {"id": "box", "type": "box", "room": "den", "contains": ["key"]},
+                {"id": "key", "type": "key"},
+            ],
+            "agents": [{"id": "a0", "room": "den"}, {"id": "a1", "room": "hall"}],
+            "goal": {"exit_through": "exit"},
+        }
+    )
+    marks = Landmarks(World(spec))
+    assert marks.ok and ("heard", "4172") not in marks.facts
+    plain, guided = solve(spec, time_limit=None, reduce=False), solve(spec, time_limit=None, guided=True)
+    assert guided.solvable and guided.length == plain.length
