@@ -271,3 +271,14 @@ def test_suite_with_a_builder_that_does_not_import_is_one_line(tmp_path, capsys)
         assert rc == 2 and len(err.strip().splitlines()) == 1, err
         assert "its builder my_package.builders:rooms cannot be loaded (No module named 'my_package')" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_bench_run_checks_the_model_agent_before_the_run_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    out = tmp_path / "run"
+    argv = ["bench", "run", "--suite", "NAV", "--agent", "openai:m", "--out", str(out)]
+    rc, err = run([*argv, "--api-key-env", "NO_SUCH_KEY_VAR"], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "no API key" in err, err
+    rc, err = run([*argv, "--jpeg-quality", "200"], capsys)
+    assert rc == 2 and "jpeg_quality must be 1..95" in err, err
+    assert not out.exists()  # was: a run directory with config.json, then the error from the first episode

@@ -142,7 +142,7 @@ def main(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from .agents import options_not_taken, resolve
+    from .agents import build_agent, options_not_taken, resolve
     from .metrics import fmt
     from .runner import RunSpec, run
     from .suites import get_suite
@@ -164,6 +164,8 @@ def main(args: argparse.Namespace) -> int:
             f"{named}: --agent {args.agent} takes no such option (the VLM options are for openai:MODEL "
             "agents); drop it or use --agent openai:MODEL"
         )
+    if args.agent.split(":", 1)[0] == "openai" and not args.ray:  # (Ray workers may hold their own key)
+        build_agent(args.agent, options, seed=0, agent_id="a0")  # no key, a bad option: one line, no run dir
     human = args.agent == "human"
     if human and (args.workers > 1 or args.ray):
         raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")
