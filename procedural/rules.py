@@ -102,6 +102,7 @@ class _Builder:
         self.objects: list[dict[str, Any]] = []
         self.required: list[str] = []
         self.count: dict[str, int] = {}
+        self.codes: set[str] = set()  # every code drawn so far: no two locks share one
         self.colors = list(self.t["colors"])
         rng.shuffle(self.colors)
         self.readers = [f"a{i}" for i in range(1, k["agents"])]
@@ -109,6 +110,16 @@ class _Builder:
         self.clue_objects = 0
 
     # ------------------------------------------------------------ ids and names
+    def new_code(self) -> str:
+        """A code no other lock of this scene has: two locks sharing a code would let one's clue
+        open the other (a shortcut past every lock in between). Drawn again only on a clash, so
+        scenes without one are what they always were."""
+        code = new_code(self.rng)
+        while code in self.codes:
+            code = new_code(self.rng)
+        self.codes.add(code)
+        return code
+
     def new_id(self, kind: str) -> str:
         self.count[kind] = self.count.get(kind, 0) + 1
         return f"{kind}_{self.count[kind]}"
@@ -145,7 +156,7 @@ class _Builder:
             thing["lock"] = {"kind": "key", "key": key}
             self.hide([key], access, n - 1)
             return
-        code = new_code(self.rng)
+        code = self.new_code()
         target = self.phrase(gate)
         if is_door:  # doors are operated from a keypad beside them
             self.objects.append(
@@ -262,7 +273,7 @@ class _Builder:
                         "type": ctype,
                         "room": room,
                         "color": self.color(),
-                        "lock": {"kind": "code", "code": new_code(self.rng), "given": False},
+                        "lock": {"kind": "code", "code": self.new_code(), "given": False},
                     }
                 )
             elif kind == "note":

@@ -55,6 +55,16 @@ def test_every_required_lock_is_needed():
         assert not solve(spec, forbid_unlock=frozenset([r])).solvable
 
 
+@pytest.mark.parametrize(("seed", "knobs"), [(304, {"agents": 3}), (494, {"depth": 6})])
+def test_no_two_locks_share_a_code(seed, knobs):
+    # these seeds once drew one code twice: the clue for door_1 then opened the chest behind the
+    # drawer too (a shortcut), and generate() refused its own scene
+    spec = procedural.generate(seed, **knobs)
+    codes = [t.lock.code for t in [*spec.objects, *spec.doors] if t.lock and t.lock.kind == "code"]
+    codes = [c for c in codes if set(c) != {"0"}]  # the sealed doors' fixed 000000
+    assert len(codes) == len(set(codes)) >= 2
+
+
 def test_fixpoint_agrees_with_the_exact_search():
     for seed in range(4):
         spec = procedural.generate(seed, depth=2, decoys=2, agents=1 + seed % 2)
