@@ -424,24 +424,10 @@ def solve(
     parents: dict[tuple, tuple[tuple, PlanStep] | None] = {node0: None}
     tags: dict[tuple, set] = {node0[0]: {None}}
     queue = deque([(start, node0)])
-    seen_union: dict[str, set] = {
-        "held": set(),
-        "unlocked": set(),
-        "opened": set(),
-        "read": set(),
-        "rooms": set(),
-    }
+    seen_union = _seen_union()
     while queue:
         if len(tags) > max_states or (deadline is not None and time.monotonic() > deadline):
-            why = f"{max_states} states" if len(tags) > max_states else f"{time_limit:g} s"
-            return Verdict(
-                False,
-                [],
-                f"too large: the search stopped after {why} ({len(tags)} states) without "
-                "an answer; make the scene smaller (fewer objects, notes or puzzles)",
-                len(tags),
-                too_large=True,
-            )
+            return _too_large(len(tags), max_states, time_limit)
         blob, node = queue.popleft()
         w.restore(blob)
         _note(w, seen_union)
@@ -501,24 +487,10 @@ def _astar(w, marks, put_objects, rel, max_states, deadline, time_limit, start) 
     tags: dict[tuple, set] = {node0[0]: {None}}
     heap = [(marks.estimate(w), 0, 0, start, node0)]
     count = 1
-    seen_union: dict[str, set] = {
-        "held": set(),
-        "unlocked": set(),
-        "opened": set(),
-        "read": set(),
-        "rooms": set(),
-    }
+    seen_union = _seen_union()
     while heap:
         if len(tags) > max_states or (deadline is not None and time.monotonic() > deadline):
-            why = f"{max_states} states" if len(tags) > max_states else f"{time_limit:g} s"
-            return Verdict(
-                False,
-                [],
-                f"too large: the search stopped after {why} ({len(tags)} states) without "
-                "an answer; make the scene smaller (fewer objects, notes or puzzles)",
-                len(tags),
-                too_large=True,
-            )
+            return _too_large(len(tags), max_states, time_limit)
         _, neg_g, _, blob, node = heapq.heappop(heap)
         g = -neg_g
         if best[node] < g:
@@ -664,4 +636,22 @@ def _why_room(w: World, u, room: str, seen: set) -> str:
     return (
         "; ".join(_why_closed(w, u, d, seen) for d in doors if d not in u["opened"])
         or f"{room} is behind open doors yet unreachable"
+    )
+
+
+def _seen_union() -> dict[str, set]:
+    """What any searched state has held, unlocked, opened, read or entered (for the reasons an
+    unsolvable scene is given)."""
+    return {"held": set(), "unlocked": set(), "opened": set(), "read": set(), "rooms": set()}
+
+
+def _too_large(states: int, max_states: int, time_limit: float | None) -> Verdict:
+    why = f"{max_states} states" if states > max_states else f"{time_limit:g} s"
+    return Verdict(
+        False,
+        [],
+        f"too large: the search stopped after {why} ({states} states) without "
+        "an answer; make the scene smaller (fewer objects, notes or puzzles)",
+        states,
+        too_large=True,
     )
