@@ -40,7 +40,7 @@ import zmq
 
 from embodied import auth
 from embodied import protocol as P
-from embodied.errors import EngineError, EngineHung, EngineTimeout, ProtocolError
+from embodied.errors import ConfigError, EngineError, EngineHung, EngineTimeout, ProtocolError
 from embodied.shm import MAX_PACKET as SHM_MAX_PACKET
 from embodied.shm import FastClient
 
@@ -601,7 +601,7 @@ def launch(
     """
     engine = engine or os.environ.get("EMBODIED_ENGINE") or "panda3d"
     if engine not in ENGINES:
-        raise EngineError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
+        raise ConfigError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
     if ":" in ENGINES[engine]:  # a backend with its own launcher
         module, func = ENGINES[engine].split(":")
         own = getattr(importlib.import_module(module), func)

@@ -145,6 +145,7 @@ class Env:
             )
         if fov is not None and not 1 <= float(fov) < 180:
             raise ConfigError(f"fov must be in 1..179 degrees, got {fov}")
+        seed, appearance_seed = _seed("seed", seed), _seed("appearance_seed", appearance_seed)
         self.task: Task = make_task(scene)
         self.width, self.height = int(width), int(height)
         self.nav = nav if nav is not None else NavConfig(fov=float(fov) if fov is not None else 90.0)
@@ -209,6 +210,7 @@ class Env:
     def reset_all(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         """Like :meth:`reset`, for every agent: ``({agent: obs}, {agent: info})``."""
         self._check_open("reset")
+        seed = _seed("seed", seed)
         self._seal_infos(materialize=seed is not None and self.task.seeded and seed != self.seed)
         if seed is not None:
             if self.task.seeded and seed != self.seed:
@@ -744,3 +746,12 @@ class Env:
 
     def render(self) -> np.ndarray | None:
         return None if self.last_obs is None else self.last_obs[self.agent_id]["rgb"]
+
+
+def _seed(name: str, v: Any) -> int | None:
+    """A seed as given by a user: a whole number or None (a ConfigError otherwise)."""
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ConfigError(f"{name} must be a whole number or None, got {v!r}")
+    return int(v)

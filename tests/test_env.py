@@ -165,6 +165,20 @@ def test_note_is_in_frame_when_read(make_env):
     assert "4172" in obs["text"]
 
 
+@pytest.mark.parametrize("bad", ["abc", "7", 1.5, True])
+def test_a_seed_that_is_not_a_whole_number_is_refused(make_env, bad):
+    import embodied
+    from embodied.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="seed must be a whole number or None"):
+        embodied.make("escape/key-door", seed=bad)  # refused before any engine starts
+    env = make_env("key_door")
+    with pytest.raises(ConfigError, match="seed must be a whole number or None"):
+        env.reset(seed=bad)
+    env.reset(seed=np.int64(3))  # numpy's whole numbers are seeds too
+    assert env.seed == 3 and type(env.seed) is int
+
+
 def test_truncation_at_budget(make_env):
     env = make_env("key_door", max_steps=3)
     env.reset()

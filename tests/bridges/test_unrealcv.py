@@ -27,7 +27,7 @@ from unrealcv.api import UnrealCv_API  # noqa: E402
 
 import embodied  # noqa: E402
 from embodied.env import Env  # noqa: E402
-from embodied.errors import EngineError, EngineTimeout  # noqa: E402
+from embodied.errors import ConfigError, EngineError, EngineTimeout  # noqa: E402
 from tests.helpers import oracle_steps  # noqa: E402
 
 CUBE = "/Engine/BasicShapes/Cube.Cube"
@@ -354,7 +354,7 @@ def test_default_engine_from_the_environment(monkeypatch):
     with embodied.launch(timeout=30) as eng:  # what code that launches with the defaults gets
         assert isinstance(eng, UnrealCVEngine) and eng.hello()["engine"] == "unreal"
     monkeypatch.setenv("EMBODIED_ENGINE", "nope")
-    with pytest.raises(EngineError, match="unknown engine 'nope'"):
+    with pytest.raises(ConfigError, match="unknown engine 'nope'"):
         embodied.launch()
 
 
