@@ -291,14 +291,15 @@ class EngineClient:
 
     def scene(self) -> RemoteScene:
         """A new, empty scene on this engine (created there by its first :meth:`RemoteScene.load`).
-        Each env holds its own, so envs sharing an engine never see each other's worlds."""
-        return RemoteScene(self)
+        Each env holds its own, so envs sharing an engine never see each other's worlds. Its class
+        is the engine's ``scene_class`` (each backend names its own)."""
+        return self.scene_class(self)
 
     @property
     def default_scene(self) -> RemoteScene:
         """The scene the client's own ``load_scene``/``update``/``render``... act on."""
         if self._default is None:
-            self._default = RemoteScene(self)
+            self._default = self.scene_class(self)
         return self._default
 
     def load_scene(
@@ -529,6 +530,9 @@ class RemoteScene:
 
     def __repr__(self) -> str:
         return f"<RemoteScene {self.handle or '(not loaded)'} on {self.client.endpoint}>"
+
+
+EngineClient.scene_class = RemoteScene  # (defined after the client, which it talks through)
 
 
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")

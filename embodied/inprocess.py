@@ -154,16 +154,6 @@ class InProcessEngine(EngineClient):
             out.setdefault(d.get("scene"), {}).setdefault(d["agent"], {})[d["name"]] = _owned(b)
         return out
 
-    def scene(self) -> InProcessScene:
-        """A new, empty scene on the shared renderer (created by its first ``load``)."""
-        return InProcessScene(self)
-
-    @property
-    def default_scene(self) -> InProcessScene:
-        if self._default is None:
-            self._default = InProcessScene(self)
-        return self._default
-
     def hello(self, timeout: float | None = None) -> dict:
         """What the engine process's ``hello`` says (protocol, renderer, capabilities...), plus ``inprocess``."""
         info = super().hello(timeout)
@@ -240,6 +230,9 @@ class InProcessScene(RemoteScene):
             if rgb is not None and not rgb.flags.c_contiguous:
                 arrays["rgb"] = np.ascontiguousarray(rgb)
         return lambda: out
+
+
+InProcessEngine.scene_class = InProcessScene
 
 
 def _owned(buf: Any) -> Any:

@@ -39,6 +39,8 @@ CAPABILITIES = ["rgb", "depth", "seg", "multi_agent", "render_updates"]
 class UnityEngine(EngineClient):
     """Our engine interface over an ML-Agents player (see the module docstring)."""
 
+    scene_class = SingleScene
+
     def __init__(self, uenv, channel, timeout: float, log_path: str | None, tmp_dir: str | None = None):
         self.uenv, self.channel = uenv, channel
         self.endpoint = f"mlagents://127.0.0.1:{uenv._port}"
@@ -110,15 +112,6 @@ class UnityEngine(EngineClient):
         t0 = time.perf_counter()
         self.call("info")
         return time.perf_counter() - t0
-
-    def scene(self) -> SingleScene:
-        return SingleScene(self)
-
-    @property
-    def default_scene(self) -> SingleScene:
-        if self._default is None:
-            self._default = SingleScene(self)
-        return self._default
 
     def load_scene(self, nodes, name: str = "", background=None, timeout: float | None = None) -> int:
         fields = {"nodes": [P.check_node(n, f"nodes[{i}]") for i, n in enumerate(nodes)], "name": name}

@@ -30,15 +30,6 @@ class LocalEngine(EngineClient):
     def ping(self, timeout=None) -> float:
         return 0.0
 
-    def scene(self) -> LocalScene:
-        return LocalScene(self)
-
-    @property
-    def default_scene(self) -> LocalScene:
-        if self._default is None:
-            self._default = LocalScene(self)
-        return self._default
-
     def render_many(self, items, modalities=("rgb",), timeout=None):
         out = [sc.render(modalities=modalities, **f) for sc, f in items]
         return lambda: out
@@ -98,3 +89,6 @@ class LocalScene:
         handle, self.handle = self.handle, None
         if handle is not None and not self.client._closed:
             self.client.renderer.close_scene(handle)
+
+
+LocalEngine.scene_class = LocalScene

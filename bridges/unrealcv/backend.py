@@ -51,6 +51,8 @@ class UnrealCVEngine(EngineClient):
     for lit and object-mask images. ``depth_far_cm``: depths at or beyond this become ``inf``.
     """
 
+    scene_class = SingleScene  # an Unreal level holds one scene: load it, close it before the next
+
     def __init__(
         self,
         transport,
@@ -157,16 +159,6 @@ class UnrealCVEngine(EngineClient):
             "pid": getattr(self.process, "pid", None),
         }
         return self.info
-
-    def scene(self) -> UnrealScene:
-        """A scene on this engine. An Unreal level holds one: load it, close it before the next."""
-        return UnrealScene(self)
-
-    @property
-    def default_scene(self) -> UnrealScene:
-        if self._default is None:
-            self._default = UnrealScene(self)
-        return self._default
 
     def render_many(self, items, modalities=("rgb",), timeout=None):
         """Several scenes in one round trip: a level holds one scene, so at most one item."""
