@@ -1,4 +1,4 @@
-"""Generate scenes (rules or an LLM), replay each with the oracle in the engine, save them.
+"""generate scenes (rules or an LLM), replay each with the oracle in the engine, save them
 
     embodied gen --generator rules --n 20 --seed 0 --out gen/ --depth 3 --rooms 2
     embodied gen --generator llm --prompt "a Victorian study with a hidden safe" --out gen/ --model gpt-4o-mini

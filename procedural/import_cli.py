@@ -1,4 +1,4 @@
-"""Import a level from another benchmark's format as a scene spec (replayed by the oracle, with pictures).
+"""import a level from another benchmark's format as a scene spec (replayed by the oracle, with pictures)
 
     embodied import escapecraft levels/level3_key_first.json levels/scene_data/level3_key_first/1.json \\
         --out level3.json --seed 7

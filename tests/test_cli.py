@@ -122,6 +122,28 @@ def test_version_and_every_option_has_help():
     assert missing == []
 
 
+def test_subcommand_help_lines_share_one_style():
+    """Every subcommand's help line in 'embodied --help' (and nested ones) starts lower case, no full stop."""
+    import argparse
+
+    from embodied.cli import build_parser
+
+    odd = []
+
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    text = choice.help or ""
+                    if not text[:1].islower() or text.endswith("."):
+                        odd.append(f"{name} {choice.dest}: {text!r}")
+                for sub, p in action.choices.items():
+                    walk(p, f"{name} {sub}")
+
+    walk(build_parser(), "embodied")
+    assert odd == []
+
+
 def test_engine_serve_help_names_itself_without_markup():
     r = cli("engine", "serve", "--help")
     assert r.returncode == 0, r.stderr

@@ -1,4 +1,4 @@
-"""Benchmark suites: list, run, compare, report, export, freeze.
+"""benchmark suites: list, run, compare, report, export, freeze
 
 One module per subcommand (``embodied/bench/cmd_*.py``), each with ``add_arguments``/``main``;
 see docs/benchmark.md.
