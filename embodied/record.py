@@ -32,7 +32,9 @@ class EpisodeMetrics:
     steps_per_second: float
     frames_dir: str | None = None
     gif: str | None = None
-    end_reason: str = ""  # "goal reached" | "agent stopped (Done)" | "step budget reached (N steps)"
+    end_reason: str = (
+        ""  # "goal reached" | "agent said Done before the goal" | "step budget of N steps reached" | ...
+    )
     task: str = ""  # the goal in words
     goal: dict | None = None
     episode_return: float = 0.0
@@ -218,9 +220,9 @@ def run_episode(
     if info["success"]:
         reason = "goal reached"
     elif said_done:
-        reason = "agent stopped (Done) before the goal"
+        reason = "agent said Done before the goal"
     elif truncated:
-        reason = f"step budget reached ({env.max_steps} steps)"
+        reason = f"step budget of {env.max_steps} steps reached"
     elif error is not None:
         reason = f"stopped by an error: {type(error).__name__}: {error}"
     else:

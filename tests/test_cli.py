@@ -55,9 +55,10 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "task: escape through exit" in r.stdout
-    assert "did not finish (step budget reached (12 steps))" in r.stdout, r.stdout
+    assert "did not finish (step budget of 12 steps reached): 12 steps" in r.stdout, r.stdout
+    assert "((" not in r.stdout and "))" not in r.stdout, r.stdout
     m = json.loads((out / "metrics.json").read_text())
-    assert m["steps"] == 12 and not m["success"] and m["end_reason"] == "step budget reached (12 steps)"
+    assert m["steps"] == 12 and not m["success"] and m["end_reason"] == "step budget of 12 steps reached"
     run = m["run"]
     assert run["seed"] == 5 and run["max_steps"] == 12 and run["agent"] == "random"
     assert run["agent_options"] == {"seed": 5} and run["scene"] == "key_door"
