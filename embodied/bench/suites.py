@@ -129,13 +129,27 @@ class Suite:
         self, tiers: list[str] | None = None, episodes: int | None = None, seeds: list[int] | None = None
     ) -> list[Episode]:
         """The episodes of the chosen tiers (all by default): the first ``episodes`` seeds of each,
-        or exactly ``seeds``."""
+        or exactly ``seeds``, which must be seeds of the suite: a seed outside it is not an episode
+        of this suite and version (it has no frozen hash or budget), so it is refused (SuiteError)
+        rather than run unchecked under the suite's name."""
         chosen = [self.tier(t) for t in tiers] if tiers else self.tiers
         out = []
         for t in chosen:
+            if seeds is not None and any(s not in t.seeds for s in seeds):
+                self._foreign_seeds(t, [s for s in seeds if s not in t.seeds])
             ss = list(seeds) if seeds is not None else t.seeds[: episodes or None]
             out += [Episode(self.name, self.version, t.tier, s) for s in ss]
         return out
+
+    def _foreign_seeds(self, t: Tier, bad: list[int]):
+        where = str(self.path) if self.path else "its suite YAML"
+        frozen = ", frozen in its lock file" if self.lock_status() == "frozen" else ""
+        raise SuiteError(
+            f"--seeds {seed_ranges(bad)}: not episodes of {self.name} v{self.version} tier {t.tier} "
+            f"(its seeds are {seed_ranges(t.seeds)}{frozen}); "
+            f"pick among those, or run other seeds as your own suite: copy {where} under a new "
+            "'suite:' name with 'seeds: [...]' and give its path to --suite (see docs/benchmark.md)"
+        )
 
     # -------------------------------------------------------------- scenes
     def spec(self, tier: str, seed: int) -> Spec:
@@ -224,6 +238,17 @@ class Suite:
         return "frozen"
 
 
+def seed_ranges(seeds: list[int]) -> str:
+    """``0-9,12`` for [0, 1, ..., 9, 12] (sorted, runs of consecutive seeds as ranges)."""
+    out: list[tuple[int, int]] = []
+    for s in sorted(set(seeds)):
+        if out and s == out[-1][1] + 1:
+            out[-1] = (out[-1][0], s)
+        else:
+            out.append((s, s))
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in out)
+
+
 @cache
 def _read_lock(path: str) -> dict[str, Any]:
     p = Path(path)
@@ -235,7 +260,10 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     for k in ("suite", "version", "tiers"):
         if k not in data:
             raise SuiteError(f"{where}: missing {k!r}")
-    n_seeds = int(data.get("seeds", 10))
+    top = data.get("seeds", 10)  # a count (seeds 0..N-1) or a list of seeds, for every tier
+    if not (isinstance(top, int) or (isinstance(top, list) and all(isinstance(x, int) for x in top))):
+        raise SuiteError(f"{where}: 'seeds' must be a count like 10 or a list like [99, 100], got {top!r}")
+    n_seeds = top if isinstance(top, int) else len(top)
     tiers = []
     for i, t in enumerate(data["tiers"]):
         if "tier" not in t:
@@ -244,6 +272,8 @@ def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
         if "prompts" in t:  # a generated suite: one episode per prompt
             params["prompts"] = list(t["prompts"])
         seeds = t.get("seeds", list(range(len(t["prompts"]) if "prompts" in t else n_seeds)))
+        if "seeds" not in t and isinstance(top, list) and "prompts" not in t:
+            seeds = top
         if isinstance(seeds, int):
             seeds = list(range(seeds))
         tiers.append(

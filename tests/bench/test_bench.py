@@ -233,3 +233,50 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
         assert cli(["bench", *argv]) == 2, argv
         err = capsys.readouterr().err
         assert needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_seeds_outside_a_suite_are_refused_and_run_as_their_own_suite(tmp_path):
+    """'--seeds 99' on NAV (frozen seeds 0-9) ran unchecked under NAV's name: now one line naming the
+    suite's seeds and how to run others; a copy of the suite with 'seeds: [99]' runs and freezes."""
+    out = tmp_path / "r"
+    r = bench(
+        "run",
+        "--suite",
+        "NAV",
+        "--tiers",
+        "1",
+        "--seeds",
+        "8-9",
+        "99",
+        "--agent",
+        "oracle",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (
+        "--seeds 99: not episodes of NAV v1 tier 1 (its seeds are 0-9, frozen in its lock file)" in r.stderr
+    )
+    assert "give its path to --suite" in r.stderr and not out.exists()
+    mine = tmp_path / "mynav.yaml"
+    text = (REPO / "tasks" / "nav.yaml").read_text()
+    mine.write_text(text.replace("suite: NAV", "suite: MYNAV").replace("seeds: 10", "seeds: [99]"))
+    assert get_suite(str(mine)).tier("1").seeds == [99]
+    r = bench("freeze", str(mine))
+    assert r.returncode == 0 and (tmp_path / "mynav.lock.json").exists(), r.stderr
+    r = bench(
+        "run",
+        "--suite",
+        str(mine),
+        "--tiers",
+        "1",
+        "--agent",
+        "oracle",
+        "--out",
+        str(out),
+        "--frames",
+        "none",
+    )
+    assert r.returncode == 0, r.stderr
+    (line,) = (json.loads(x) for x in (out / "results.jsonl").read_text().splitlines())
+    assert line["suite"] == "MYNAV" and line["seed"] == 99 and line["success"]
