@@ -19,11 +19,12 @@ from PIL import Image, ImageDraw
 
 from ..actions import NAVIGATION
 from ..errors import EngineError, ProtocolError
-from ..record import fit_text
+from ..record import _font, fit_text
 from .suites import Episode, Suite
 
 FRAME_MODES = ("none", "gif", "all")
 CAPTION_LINES = 3
+CAPTION_ROWS = 2  # rows per caption line in a replay
 
 
 def make_agents(agent: str, agent_kwargs: dict[str, Any], agent_ids: list[str], seed: int) -> dict[str, Any]:
@@ -58,18 +59,40 @@ def telemetry(agent) -> dict[str, Any]:
     return dict(getattr(agent, "last", None) or {})
 
 
-def caption(frame: np.ndarray, lines: list[str], scale: int = 2) -> Image.Image:
-    """The frame enlarged with a caption bar: thought, action, feedback."""
-    img = Image.fromarray(frame).resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
-    h = 6 + 17 * CAPTION_LINES
-    out = Image.new("RGB", (img.width, img.height + h), (20, 20, 24))
+def caption(frame: np.ndarray, lines: list[str], scale: int = 1) -> Image.Image:
+    """The frame (at its own size: a viewer or the report enlarges it) with a caption bar:
+    thought, action, feedback, each on up to ``CAPTION_ROWS`` rows (then cut with '…')."""
+    img = Image.fromarray(frame)
+    if scale != 1:
+        img = img.resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
+    row = 13
+    out = Image.new("RGB", (img.width, img.height + 4 + row * CAPTION_LINES * CAPTION_ROWS), (20, 20, 24))
     out.paste(img, (0, 0))
     draw = ImageDraw.Draw(out)
     colors = [(180, 190, 255), (235, 235, 235), (150, 210, 150)]
+    y = img.height + 2
     for i, line in enumerate(lines[:CAPTION_LINES]):
-        font, text = fit_text(draw, line, img.width - 10, sizes=(13, 11))  # whole, or cut with '…'
-        draw.text((5, img.height + 3 + 17 * i), text, fill=colors[i % 3], font=font)
+        for text in _rows(draw, line, img.width - 6):
+            draw.text((3, y), text, fill=colors[i % 3], font=_font(11))
+            y += row
     return out
+
+
+def _rows(draw: ImageDraw.ImageDraw, line: str, room: float) -> list[str]:
+    """``line`` broken at spaces into at most ``CAPTION_ROWS`` rows of ``room`` pixels (the last cut
+    with '…' if the rest does not fit)."""
+    words, rows = line.split(), []
+    while words and len(rows) < CAPTION_ROWS - 1:
+        n = len(words)
+        while n > 1 and draw.textlength(" ".join(words[:n]), font=_font(11)) > room:
+            n -= 1
+        if draw.textlength(" ".join(words[:n]), font=_font(11)) > room:
+            break  # one word longer than a row: cut below
+        rows.append(" ".join(words[:n]))
+        words = words[n:]
+    if words:
+        rows.append(fit_text(draw, " ".join(words), room, sizes=(11,))[1])
+    return rows
 
 
 def _state_key(env, aid: str) -> tuple:
@@ -194,8 +217,8 @@ def play(
     info = infos[ids[0]]
     if out is not None:
         if gif:
-            gif += [gif[-1]] * 5
-            gif[0].save(out / "replay.gif", save_all=True, append_images=gif[1:], duration=250, loop=0)
+            ms = [250] * (len(gif) - 1) + [1500]  # the last frame held (not five copies of it)
+            gif[0].save(out / "replay.gif", save_all=True, append_images=gif[1:], duration=ms, loop=0)
         (out / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in steps_log))
     return {"success": bool(info["success"]), "progress": float(info["progress"]), "seconds": seconds, **c}
 

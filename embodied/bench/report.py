@@ -1,6 +1,6 @@
 """One self-contained HTML report of benchmark runs: leaderboard, plots, replays, cost.
 
-Everything is inline (CSS, plots as base64 PNG, replays as base64 GIF), so the file opens
+Everything is inline (CSS, plots as base64 PNG, replays as base64 animated WebP), so the file opens
 from disk with no server and no network, and can be mailed or attached to a paper's review.
 """
 
@@ -25,7 +25,7 @@ th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f0f0f3} td:nth-child(-n+4){text-align:left} tr.all td{font-weight:600;background:#f6f8ff}
 .plots img{max-width:100%;border:1px solid #ddd;background:#fff}
 .replays{display:flex;flex-wrap:wrap;gap:12px}
-img.replay{min-width:320px;image-rendering:pixelated}
+img.replay{image-rendering:pixelated}
 figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px} figcaption{font-size:12px;max-width:460px}
 .ok{color:#17803d;font-weight:600} .fail{color:#b3261e;font-weight:600} code{font-size:12px}
 """
@@ -75,10 +75,39 @@ def _plots(runs: list[tuple[str, dict, list]]) -> list[tuple[str, str]]:
     return out
 
 
-def _gif(path: Path, max_bytes: int) -> str | None:
+def _replay(path: Path, max_bytes: int) -> tuple[str, int] | None:
+    """A replay GIF as an inline image and the width to show it at (twice its own when small).
+
+    Every frame and its time is kept, encoded as animated WebP (lossy, quality 80), which is
+    about a tenth of the GIF for rendered rooms; the GIF itself when that is smaller or Pillow
+    has no WebP."""
     if not path.exists() or path.stat().st_size > max_bytes:
         return None
-    return "data:image/gif;base64," + base64.b64encode(path.read_bytes()).decode()
+    from PIL import Image, ImageSequence, features
+
+    data, kind = path.read_bytes(), "gif"
+    with Image.open(path) as im:
+        width = im.width
+        if features.check("webp"):
+            frames, ms = [], []
+            for f in ImageSequence.Iterator(im):
+                frames.append(f.convert("RGB"))
+                ms.append(f.info.get("duration", 250))
+            buf = io.BytesIO()
+            frames[0].save(
+                buf,
+                "WEBP",
+                save_all=True,
+                append_images=frames[1:],
+                duration=ms,
+                loop=0,
+                quality=80,
+                method=4,
+            )
+            if buf.tell() < len(data):
+                data, kind = buf.getvalue(), "webp"
+    shown = width * 2 if width <= 400 else width
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode(), shown
 
 
 def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
@@ -154,15 +183,18 @@ def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
             k = (r["suite"], str(r["tier"]))
             if shown.get(k, 0) >= replays or not r.get("replay"):
                 continue
-            uri = _gif(Path(dirs[[x[0] for x in runs].index(label)]) / r["replay"], int(max_gif_mb * 2**20))
-            if uri is None:
+            shown_as = _replay(
+                Path(dirs[[x[0] for x in runs].index(label)]) / r["replay"], int(max_gif_mb * 2**20)
+            )
+            if shown_as is None:
                 continue
+            uri, width = shown_as
             shown[k] = shown.get(k, 0) + 1
             verdict = (
                 "<span class='ok'>success</span>" if r["success"] else "<span class='fail'>failed</span>"
             )
             parts.append(
-                f"<figure><img class='replay' alt='replay {e(r['key'])}' src='{uri}'><figcaption><code>{e(r['key'])}</code> "
+                f"<figure><img class='replay' width='{width}' alt='replay {e(r['key'])}' src='{uri}'><figcaption><code>{e(r['key'])}</code> "
                 f"{verdict} in {r['steps']} steps (oracle {r['optimal_steps']}, budget {r['budget']}), "
                 f"progress {r['progress']:.0%}</figcaption></figure>"
             )

@@ -280,3 +280,30 @@ def test_seeds_outside_a_suite_are_refused_and_run_as_their_own_suite(tmp_path):
     assert r.returncode == 0, r.stderr
     (line,) = (json.loads(x) for x in (out / "results.jsonl").read_text().splitlines())
     assert line["suite"] == "MYNAV" and line["seed"] == 99 and line["success"]
+
+
+def test_report_keeps_every_replay_frame_in_a_fraction_of_the_gif_bytes(tmp_path):
+    """A 7+7 episode report was 19.6 MB: replays were 2x-enlarged GIFs (4x the pixels) with five
+    copies of the last frame, embedded as base64. Now the replay is the frame's own size (shown
+    at 2x by the page) and the report embeds it as animated WebP, every frame kept."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from embodied.bench.report import build
+
+    out = tmp_path / "run"
+    run(RunSpec([get_suite("ESC")], "random", out, tiers=["1"], episodes=1, size=224))
+    (r,) = RunDir(out).results()
+    gif = out / r["replay"]
+    with Image.open(gif) as im:
+        assert im.size[0] == 224 and im.n_frames == r["steps"] + 1, (im.size, im.n_frames)
+    text = build([str(out)])
+    (m,) = re.finditer(
+        r"<img class='replay' width='(\d+)' alt='[^']+' src='data:image/webp;base64,([^']+)'", text
+    )
+    with Image.open(io.BytesIO(base64.b64decode(m.group(2)))) as webp:
+        assert webp.n_frames == r["steps"] + 1 and webp.size[0] == 224 and m.group(1) == "448"
+    assert len(text) < 0.6 * gif.stat().st_size, (len(text), gif.stat().st_size)

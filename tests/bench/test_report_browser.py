@@ -37,7 +37,8 @@ def report(tmp_path_factory) -> Path:
 def test_report_is_one_self_contained_file(report):
     text = report.read_text()
     assert "src='http" not in text and "href='http" not in text and "<script" not in text
-    assert text.count("data:image/png;base64,") == 1 and text.count("data:image/gif;base64,") == 4
+    replays = text.count("data:image/webp;base64,") + text.count("data:image/gif;base64,")
+    assert text.count("data:image/png;base64,") == 1 and replays == 4
     assert "Leaderboard" in text and "Paired difference" in text and "Cost" in text
 
 
