@@ -84,6 +84,9 @@ class LLMResult:
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)  # per answer: stage, problems
+    api_errors: list[str] = field(
+        default_factory=list
+    )  # when the endpoint failed: each attempt's error class
 
     @property
     def ok(self) -> bool:
@@ -256,6 +259,7 @@ def generate_llm(
         res.reasons = [str(e)]
     except AgentAPIError as e:
         res.reasons = [f"the model's endpoint failed: {e}"]
+        res.api_errors = list(getattr(e, "errors", None) or [type(e).__name__])
     return res
 
 

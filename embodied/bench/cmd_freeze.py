@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..cli import int_in
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("suites", nargs="+", help="suite names (see 'embodied bench list') or suite .yaml paths")
@@ -13,11 +15,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     g.add_argument("--cache-dir", default=None, help="on-disk response cache (a re-freeze replays it)")
     g.add_argument("--prices", default=None, help="price table (YAML or JSON) for the cost figures")
+    g.add_argument(
+        "--retries",
+        type=int_in(0),
+        default=5,
+        help="retries per request (refused, 5xx, timeouts) (default 5)",
+    )
+    g.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request (default 60)")
 
 
 def main(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from .sources import FreezeStopped
     from .suites import SuiteError, get_suite
 
     worst = 0
@@ -38,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
                 api_key_env=args.api_key_env,
                 cache_dir=args.cache_dir,
                 prices=args.prices,
+                retries=args.retries,
+                timeout=args.request_timeout,
             )
             make = llm_maker(s, client, report=report)
         else:
@@ -47,7 +59,14 @@ def main(args: argparse.Namespace) -> int:
         n = len(s.episodes())
         with Progress(transient=True) as bar:
             task = bar.add_task(f"{s.name} v{s.version}", total=n)
-            data = s.freeze(progress=lambda ep, t=task: bar.advance(t), make_spec=make)
+            try:
+                data = s.freeze(progress=lambda ep, t=task: bar.advance(t), make_spec=make)
+            except FreezeStopped as e:  # the endpoint went down: one line, what was frozen is kept
+                k = len(s.lock().get("episodes", {})) if s.lock().get("version") == s.version else 0
+                raise FreezeStopped(
+                    f"{e}; {k}/{n} episodes are frozen in {s.lock_path} and kept: run the same command "
+                    "again when the endpoint is back, it generates only the rest"
+                ) from None
         failed = {k: v for k, v in report.items() if not v["ok"]}
         print(f"{s.name} v{s.version}: {len(data['episodes'])}/{n} episodes frozen into {s.lock_path}")
         for k, v in failed.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..errors import EmbodiedError
 from .suites import Suite, SuiteError, Tier
 
 IMPORTER = "embodied.procedural.escapecraft"  # MM-Escape's EscapeCraft levels -> our spec
@@ -102,6 +103,14 @@ def generator_prompt(tier: Tier, seed: int) -> str:
     return f"{p['prompts'][seed]}.{extra}"
 
 
+# an endpoint error after which the next request is not worth making (the client retried it)
+ENDPOINT_DOWN = {"APIConnectionError", "APITimeoutError", "InternalServerError", "RateLimitError"}
+
+
+class FreezeStopped(EmbodiedError):
+    """Freezing stopped early (the endpoint is down); what was frozen is written and kept."""
+
+
 def llm_maker(suite: Suite, client, on_event=None, report=None):
     """``make_spec(episode)`` for :meth:`Suite.freeze`: the LLM generator with ``client`` (a ChatClient)."""
     from ..procedural.llm import generate_llm
@@ -131,7 +140,14 @@ def llm_maker(suite: Suite, client, on_event=None, report=None):
             answered.append(True)
         elif not answered:  # a wrong --base-url/--model: stop now, not after every episode's retries
             raise SuiteError(
-                f"{suite.name}: {'; '.join(res.reasons)}; nothing was frozen (check --base-url and --model)"
+                f"{suite.name}: {'; '.join(res.reasons)}; nothing new was frozen (check --base-url and --model)"
+            )
+        if res.api_errors and res.api_errors[-1] in ENDPOINT_DOWN:
+            # the client's retries are spent on this episode: the endpoint is down (refused, timing
+            # out, 5xx, rate limited); the next episodes would each spend them again
+            raise FreezeStopped(
+                f"{suite.name}: stopped at {ep.key}: the endpoint failed {len(res.api_errors)} times in a "
+                f"row ({res.api_errors[-1]})"
             )
         if not res.ok:
             return None

@@ -194,19 +194,30 @@ class Suite:
         """Compute every episode's hash, oracle steps and budget, and write the lock file.
 
         ``make_spec(episode) -> Spec | None`` makes the scenes of a generated suite (kept in the
-        lock); an episode it cannot make (None) is left out and the suite stays unavailable."""
+        lock); an episode it cannot make (None) is left out and the suite stays unavailable. When
+        ``make_spec`` raises (an endpoint that went down, Ctrl-C), the scenes made so far are
+        written with the ones frozen before, then the error goes on: a second freeze makes only
+        the rest."""
         old = self.lock() if self.lock().get("version") == self.version else {}
-        eps = {}
+        eps: dict[str, Any] = {}
+        made = 0
         for ep in self.episodes():
             key = f"{ep.tier}/{ep.seed}"
             kept = old.get("episodes", {}).get(key, {})
             if make_spec is not None and "spec" not in kept:
-                spec = make_spec(ep)
+                try:
+                    spec = make_spec(ep)
+                except BaseException:
+                    if made:  # nothing lost: this run's scenes and every earlier one
+                        rest = {k: v for k, v in old.get("episodes", {}).items() if k not in eps}
+                        self._write_lock({**rest, **eps})
+                    raise
                 if spec is None:
                     if progress:
                         progress(ep)
                     continue
                 kept = {"spec": spec.to_json()}
+                made += 1
             spec = load_spec(kept["spec"]) if "spec" in kept else self.spec(ep.tier, ep.seed)
             optimal = oracle_steps(spec)
             cap = self.tier(ep.tier).max_steps
@@ -219,6 +230,9 @@ class Suite:
                 eps[key]["spec"] = kept["spec"]
             if progress:
                 progress(ep)
+        return self._write_lock(eps)
+
+    def _write_lock(self, eps: dict[str, Any]) -> dict[str, Any]:
         data = {
             "suite": self.name,
             "version": self.version,

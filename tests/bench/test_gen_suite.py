@@ -123,3 +123,52 @@ def test_freeze_stops_at_once_when_the_endpoint_never_answers(tmp_path):
     with pytest.raises(SuiteError, match=r"GENTEST: the model's endpoint failed: .*check --base-url"):
         suite.freeze(make_spec=lambda ep: tried.append(ep) or make(ep))
     assert len(tried) == 1 and not (tmp_path / "gentest.lock.json").exists()
+
+
+def test_freeze_stops_when_the_endpoint_goes_down_and_keeps_what_it_froze(tmp_path, monkeypatch, capsys):
+    """The endpoint drops every connection after the first scene: freezing stops after that
+    episode's retries (not every remaining episode's), writes the scene it made, says how to
+    resume; a second freeze with the server gone loses nothing, a third asks only for the rest."""
+    from embodied.testing import Reply
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    path = tmp_path / "gentest.yaml"
+    path.write_text(SUITE)
+    scenes = {
+        "a dusty attic": [good(1, rooms=1, depth=1)],
+        "a ship's cabin": [good(2, rooms=1, depth=1)],
+        "a greenhouse": [good(3, rooms=1, depth=2)],
+        "a wine cellar": [good(4, rooms=2, depth=3)],
+    }
+    answer = model(scenes)
+    up = {"attic": True}
+
+    def flaky(req):
+        if not up["attic"] or "a dusty attic" not in json.dumps(req.messages):
+            up["attic"] = False  # down from the second episode on
+            return Reply(close=True)
+        return answer(req)
+
+    args = ["bench", "freeze", str(path), "--model", "gpt-4o-mini", "--retries", "1"]
+    lock = tmp_path / "gentest.lock.json"
+    with FakeOpenAI(flaky) as srv:
+        assert cli([*args, "--base-url", srv.base_url]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert (
+            "GENTEST: stopped at GENTEST/1/1: the endpoint failed 2 times in a row (APIConnectionError)"
+            in err[0]
+        )
+        assert f"1/4 episodes are frozen in {lock} and kept: run the same command again" in err[0]
+        failed = [r for r in srv.completions if "a dusty attic" not in json.dumps(r.json["messages"])]
+        assert len(failed) == 2  # one episode's two attempts, not three episodes' worth
+        base_url = srv.base_url
+    assert list(json.loads(lock.read_text())["episodes"]) == ["1/0"]
+    assert cli([*args, "--base-url", base_url]) in (1, 2)  # the server is gone: refused
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert list(json.loads(lock.read_text())["episodes"]) == ["1/0"]  # nothing lost
+    with FakeOpenAI(model(scenes)) as srv:
+        assert cli([*args, "--base-url", srv.base_url]) == 0
+        assert "4/4 episodes frozen" in capsys.readouterr().out
+        assert not any("a dusty attic" in json.dumps(r.json["messages"]) for r in srv.completions)
+    assert get_suite(str(path)).availability() == (True, "")
