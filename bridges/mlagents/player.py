@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 import time
 
@@ -449,6 +450,9 @@ def play(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # gRPC's core logs the trainer's expected shutdown (its GOAWAY) at INFO level straight to this
+    # process's stderr, which is the user's terminal: show its errors only, unless the user chose
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     args = parse_args(sys.argv[1:] if argv is None else argv)
     handlers = [logging.FileHandler(args.log_file)] if args.log_file else [logging.StreamHandler(sys.stderr)]
     logging.basicConfig(
