@@ -28,7 +28,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import weakref
@@ -640,8 +639,7 @@ def launch(
         "--parent-pid",
         str(os.getpid()),
     ]
-    if threading.current_thread() is threading.main_thread():  # see the server's _die_with_parent
-        cmd.append("--die-with-parent")
+    cmd.append("--die-with-parent")  # from any thread: see the server's _wake_on_parent_death
     if tmp_dir:
         cmd += ["--cleanup-dir", tmp_dir]
     server_key = None

@@ -63,8 +63,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument(
         "--die-with-parent",
         action="store_true",
-        help="Linux: the kernel resumes this engine (SIGCONT) when the --parent-pid thread that started "
-        "it exits, so a stopped engine exits too (what launch() asks for from a main thread)",
+        help="Linux: the kernel resumes this engine (SIGCONT) when its --parent-pid process dies, so a "
+        "stopped engine exits too (what launch() asks for)",
     )
     p.add_argument(
         "--token",
@@ -329,8 +329,10 @@ def _wake_on_parent_death(pid: int) -> bool:
     (``prctl(PR_SET_PDEATHSIG)``): an engine stopped (SIGSTOP) when its client is killed resumes,
     and its :func:`_parent_alive` watchdog then exits cleanly (removing its temp log dir), where
     before it stayed behind in state T. SIGCONT, not SIGKILL: a killed engine could not clean
-    up. The launcher asks for it only from its main thread: the signal follows the spawning
-    thread, so a worker thread's exit would fire it early. Returns False when ``pid`` is no
+    up. The signal follows the thread that forked us: when that thread exits first (a launching
+    worker thread), the kernel sends it (a SIGCONT to a running process does nothing), hands us
+    to another thread of the parent and keeps the request, so it fires again when the parent
+    process dies; launching from any thread is covered. Returns False when ``pid`` is no
     longer our parent (it died before the request took hold); True elsewhere than Linux."""
     if not sys.platform.startswith("linux"):
         return True

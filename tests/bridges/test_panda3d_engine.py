@@ -326,6 +326,43 @@ def test_stopped_engine_dies_with_its_parent():
             os.kill(engine_pid, signal.SIGKILL)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_engine_started_by_a_worker_thread_outlives_the_thread_not_the_process():
+    # PR_SET_PDEATHSIG follows the thread that forked the engine: launch() from a worker thread
+    # used to go without it (a stopped engine then stayed behind in state T when its process died)
+    script = textwrap.dedent("""
+        import threading, time
+        from embodied.engine import launch
+        got = []
+        t = threading.Thread(target=lambda: got.append(launch()))
+        t.start()
+        t.join()  # the launching thread is gone
+        time.sleep(0.5)
+        eng = got[0]
+        assert eng.ping() < 5.0  # still serving
+        print(eng._tmp_dir, eng.process.pid, flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    engine_pid = None
+    try:
+        tmp, engine_pid = child.stdout.readline().split()
+        engine_pid = int(engine_pid)
+        assert _alive(engine_pid)
+        with open(f"/proc/{engine_pid}/cmdline", "rb") as f:
+            assert b"--die-with-parent" in f.read().split(b"\0")
+        os.kill(engine_pid, signal.SIGSTOP)
+        child.kill()
+        assert _wait_gone(engine_pid, 5.0), "a stopped engine launched by a thread survived its process"
+        assert not os.path.exists(tmp), "and left its temp log dir behind"
+    finally:
+        child.kill()
+        child.wait()
+        if engine_pid and _alive(engine_pid):  # never leave a stopped engine behind
+            os.kill(engine_pid, signal.SIGCONT)
+            os.kill(engine_pid, signal.SIGKILL)
+
+
 def test_a_hung_engine_ends_itself_after_its_parent_is_gone(tmp_path):
     # the serving loop's watchdog cannot run while the main thread hangs: the orphan guard thread
     # removes the temp dir and exits (here the "engine" main thread just sleeps)
