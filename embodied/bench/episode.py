@@ -79,19 +79,17 @@ def caption(frame: np.ndarray, lines: list[str], scale: int = 1) -> Image.Image:
 
 
 def _rows(draw: ImageDraw.ImageDraw, line: str, room: float) -> list[str]:
-    """``line`` broken at spaces into at most ``CAPTION_ROWS`` rows of ``room`` pixels (the last cut
-    with '…' if the rest does not fit)."""
-    words, rows = line.split(), []
-    while words and len(rows) < CAPTION_ROWS - 1:
-        n = len(words)
-        while n > 1 and draw.textlength(" ".join(words[:n]), font=_font(11)) > room:
-            n -= 1
-        if draw.textlength(" ".join(words[:n]), font=_font(11)) > room:
+    """``line`` broken at spaces (its own spacing kept) into at most ``CAPTION_ROWS`` rows of
+    ``room`` pixels, the last cut with '…' if the rest does not fit."""
+    font, rows, rest = _font(11), [], line.strip()
+    while rest and len(rows) < CAPTION_ROWS - 1 and draw.textlength(rest, font=font) > room:
+        cuts = [i for i, ch in enumerate(rest) if ch == " " and draw.textlength(rest[:i], font=font) <= room]
+        if not cuts:
             break  # one word longer than a row: cut below
-        rows.append(" ".join(words[:n]))
-        words = words[n:]
-    if words:
-        rows.append(fit_text(draw, " ".join(words), room, sizes=(11,))[1])
+        rows.append(rest[: cuts[-1]].rstrip())
+        rest = rest[cuts[-1] :].lstrip()
+    if rest:
+        rows.append(fit_text(draw, rest, room, sizes=(11,))[1])
     return rows
 
 
@@ -208,8 +206,12 @@ def play(
             [
                 " | ".join(f"{who(r)}{r['thought']}" for r in shown if r.get("thought")) or "",
                 f"{c['steps']:3d} "
-                + "  ".join(f"{who(r)}{r['action']}{'' if r['success'] else ' (failed)'}" for r in shown),
-                " ".join((r["text"] or r.get("error") or "") for r in shown)
+                + " | ".join(f"{who(r)}{r['action']}{'' if r['success'] else ' (failed)'}" for r in shown),
+                " | ".join(
+                    f"{who(r)}{r['text'] or r.get('error') or ''}"
+                    for r in shown
+                    if r["text"] or r.get("error")
+                )
                 or f"room: {infos[ids[0]]['agent']['room']}",
             ],
         )
