@@ -1,8 +1,10 @@
 """benchmark suites: list, run, compare, report, export, freeze
 
-One module per subcommand (``embodied/bench/cmd_*.py``), each with ``add_arguments``/``main``;
-see docs/benchmark.md.
+Run agents on task suites of rising difficulty (frozen scenes and step budgets), compare the
+runs with their standard errors and write one HTML report; see docs/benchmark.md.
 """
+
+# one module per subcommand (embodied/bench/cmd_*.py), each with add_arguments/main
 
 from __future__ import annotations
 
