@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} alternating rounds of {args.seconds:g} s; medians; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)"
     )
+    from embodied.bridges.panda3d.decode import describe
+
+    print(f"depth/seg decoder: {describe()}")
     head = f"{'size':>8s} {'cores':>5s} " + " ".join(
         f"{title:>{max(len(title), 5)}s}" for title, _ in COLUMNS
     )

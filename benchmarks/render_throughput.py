@@ -179,7 +179,9 @@ def ratio_rates(renderer: str, sizes, seconds: float) -> dict[tuple, dict[str, t
 def print_ratio_targets(table: dict, cpu: bool) -> None:
     """One target line per size: the worst shipped scene's rgb+depth+seg / rgb (in-process)."""
     unit = "per CPU-second" if cpu else "wall clock"
-    print(f"\nrgb+depth+seg / rgb per size, in-process ({unit}; worst shipped scene):")
+    from embodied.bridges.panda3d.decode import describe
+
+    print(f"\nrgb+depth+seg / rgb per size, in-process ({unit}; worst shipped scene; {describe()} decoder):")
     for (w, h), rows in table.items():
         ratio = {name: full / rgb for name, (rgb, full) in rows.items()}
         low = min(ratio, key=ratio.get)

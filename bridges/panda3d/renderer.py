@@ -32,6 +32,7 @@ from collections import OrderedDict
 
 import numpy as np
 from embodied.bridges.panda3d import geometry as G
+from embodied.bridges.panda3d.decode import decode
 from embodied.bridges.panda3d.models import Model, load_models
 from embodied.bridges.panda3d.nodes import NodeBuilder, split_look
 from panda3d.core import (
@@ -39,6 +40,7 @@ from panda3d.core import (
     Camera,
     CullBinEnums,
     CullBinManager,
+    Datagram,
     DirectionalLight,
     FrameBufferProperties,
     GraphicsEngine,
@@ -172,21 +174,6 @@ def _cv2():
     return _CV2[0]
 
 
-def _fill_from_neighbours(depth: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """Each hole gets the nearest finite depth among its 8 neighbours (a few passes)."""
-    for _ in range(3):
-        pad = np.pad(depth, 1, constant_values=np.inf)
-        h, w = depth.shape
-        near = np.min(
-            [pad[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0
-        )
-        depth = np.where(holes, near, depth)
-        holes = holes & np.isinf(depth)
-        if not holes.any():
-            break
-    return depth
-
-
 class _Buffer:
     """An offscreen buffer with its RAM texture and display region. Panda3D never gives back the
     memory of a removed buffer, so buffers are pooled and resized (which does free memory)."""
@@ -261,23 +248,16 @@ class _Target:
         img = img.reshape(self.height, self.width, 3)[::-1]
         return img if view else np.ascontiguousarray(img)
 
-    def raw(self) -> np.ndarray:
-        """The frame as uint32 B | G << 8 | R << 16 (row 0 = top), a view."""
-        if self.tex.get_num_components() == 4:
-            img = np.frombuffer(self.tex.get_ram_image(), np.uint32)
-        else:  # a GL buffer may hand back 3-byte RGB: widen it, alpha (255) masked off
-            img = np.frombuffer(self.tex.get_ram_image_as("BGRA"), np.uint32) & 0xFFFFFF
-        return img.reshape(self.height, self.width)[::-1]
-
     def pixel_rays(self, cam: dict):
-        """Camera-space x and z of each pixel centre's ray at view-axis distance 1."""
+        """Camera-space x (per column) and z (per row, top first) of each pixel centre's ray at
+        view-axis distance 1."""
         key = (cam["width"], cam["height"], cam["fov"])
         if key != self.key:
             w, h = cam["width"], cam["height"]
             tx = math.tan(math.radians(cam["fov"]) / 2)
             tz = tx * h / w
-            self.xs = (((np.arange(w) + 0.5) / w * 2 - 1) * tx).astype(np.float32)[None, :]
-            self.zs = ((1 - (np.arange(h) + 0.5) / h * 2) * tz).astype(np.float32)[:, None]
+            self.xs = (((np.arange(w) + 0.5) / w * 2 - 1) * tx).astype(np.float32)
+            self.zs = ((1 - (np.arange(h) + 0.5) / h * 2) * tz).astype(np.float32)
             self.key = key
         return self.xs, self.zs
 
@@ -313,7 +293,6 @@ class _Scene:
         self.planes = np.zeros((1024, 4), np.float64)  # world-space face planes; row 0 = void
         self.n_faces = 1
         self.dirty: set[str] = set()  # nodes whose planes must be recomputed
-        self.table = np.zeros((0, 3), np.float32)  # per face (a, b, c) of the last depth frame
 
 
 def _scene_attr(name: str) -> property:
@@ -638,62 +617,31 @@ class Renderer(NodeBuilder):
         return sc.planes[: sc.n_faces]
 
     def _decode(self, t: _Target, cam: dict, want_seg: bool, want_depth: bool, res: dict) -> None:
-        """Seg and exact z-depth from the id pass's face ids, run by run: a row of the frame is a
-        few runs of one face each, so the per-face tables are read once per run (not per pixel)
-        and spread with ``np.repeat``. Along a run 1/depth = a x + k with k = b + c z (x, z: the
-        pixel centre's ray at view-axis distance 1). Few numpy calls: each costs about a
-        microsecond, most of the time at 84² (docs/rendering.md)."""
-        h, w = t.height, t.width
-        fid = np.ascontiguousarray(t.raw()).reshape(-1)  # row 0 = top
-        change = np.empty(fid.shape, bool)
-        np.not_equal(fid[1:], fid[:-1], out=change[1:])
-        change[::w] = True  # runs end with their row
-        starts = np.flatnonzero(change)
-        lengths = np.empty_like(starts)
-        np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
-        lengths[-1] = fid.size - starts[-1]
-        ids = fid.take(starts)
-        n = self.n_faces
-        if ids.max() >= n:  # never drawn; keeps a corrupt frame from indexing past the tables
-            np.minimum(ids, np.uint32(n - 1), out=ids)
-        if want_seg:
-            res["seg"] = self.face_seg.take(ids).repeat(lengths).reshape(h, w)
-        if not want_depth:
-            return
-        tab = self._face_table(t).take(ids, axis=0)
+        """Seg and exact z-depth from the id pass's face ids (:mod:`.decode`: compiled with
+        numba when it imports, else numpy; the same arrays). The frame is read as tinydisplay
+        copied it (rows bottom-up): no flip, no copy."""
+        if t.tex.get_num_components() == 4:
+            buf = np.frombuffer(t.tex.get_ram_image(), np.uint32)
+        else:  # a GL buffer may hand back 3-byte RGB: widen it, alpha (255) masked off
+            buf = np.frombuffer(t.tex.get_ram_image_as("BGRA"), np.uint32) & 0xFFFFFF
+        pc = self._camera_planes(t) if want_depth else None
         xs, zs = t.pixel_rays(cam)
-        row = starts // w
-        a, k = tab[:, 0], tab[:, 2] * zs[:, 0].take(row)
-        k += tab[:, 1]
-        inv = a.repeat(lengths).reshape(h, w)
-        inv *= xs
-        inv += k.repeat(lengths).reshape(h, w)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            depth = np.reciprocal(inv, out=inv)  # void (a = b = c = 0): inf
-        if not depth.min() > 0:  # NaN: a face seen exactly edge-on; <= 0: a pixel centre just
-            holes = ~(depth > 0)  # past a grazing face's horizon. Both are lines 1 pixel wide:
-            depth[holes] = np.inf  # they take the neighbours' depth
-            depth = _fill_from_neighbours(depth, holes)
-        res["depth"] = depth
+        seg, depth = decode(
+            buf, t.height, t.width, self.n_faces, self.face_seg, pc, xs, zs, want_seg, want_depth
+        )
+        if want_seg:
+            res["seg"] = seg
+        if want_depth:
+            res["depth"] = depth
 
-    def _face_table(self, t: _Target) -> np.ndarray:
-        """Per face: (a, b, c) of 1/depth = a x + b + c z in this camera (NaN: edge-on)."""
-        sc = self.current
+    def _camera_planes(self, t: _Target) -> np.ndarray:
+        """The face planes in camera space (x right, y forward, z up), float64 (n, 4)."""
         planes = self._world_planes()
-        n = len(planes)
-        if sc.table.shape[0] < n:
-            sc.table = np.empty((len(sc.planes), 3), np.float32)
-        tab = sc.table[:n, :3]
-        eye = np.array(t.eye.get_mat(self.world), dtype=np.float64).reshape(4, 4)
-        pc = planes @ eye.T  # camera-space planes (x right, y forward, z up)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(pc[:, :3], pc[:, 3:4], out=tab, casting="same_kind")  # through the eye: inf/NaN
-        np.negative(tab, out=tab)
-        tab[0] = 0.0  # void (its plane is 0: NaN above)
-        total = float(tab.sum())  # NaN or inf if any entry is (or, harmlessly, if the sum overflows)
-        if total != total or abs(total) == math.inf:  # a face seen edge-on: NaN for its whole row
-            tab[~np.isfinite(tab).all(axis=1)] = np.nan
-        return tab
+        dg = Datagram()  # the eye's matrix as its 16 floats (np.array(LMatrix4f) is 2x slower)
+        t.eye.get_mat(self.world).write_datagram_fixed(dg)
+        raw = dg.get_message()
+        eye = np.frombuffer(raw, "<f4" if len(raw) == 64 else "<f8").astype(np.float64).reshape(4, 4)
+        return planes @ eye.T
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
         """Ray parameters of rays from frame's origin along dirs (in frame's axes) hitting rec's hull."""

@@ -1,0 +1,124 @@
+"""The compiled id-frame decoder (numba): one pass over the frame, the same arrays as the numpy
+decoder of :mod:`.decode` (see there). Imported only when depth or seg is first asked for.
+
+Float32 arithmetic in the same order as numpy's (``a * x`` then ``+ k``, with ``k = c * z + b``;
+no fused multiply-add: fastmath is off), so depth is bit-identical."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_JIT = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+
+
+@njit(**_JIT)
+def _fill_holes(depth, h, w, bad):
+    """Pixels whose depth is not > 0 (``bad`` of them) take the smallest depth of their 8
+    neighbours and themselves, set to inf first; up to 3 passes, each reading the previous
+    one's depths (as the numpy decoder's ``fill_from_neighbours``)."""
+    idx = np.empty(bad, np.int64)
+    m = 0
+    for y in range(h):
+        for x in range(w):
+            if not depth[y, x] > 0:
+                depth[y, x] = np.inf
+                idx[m] = y * w + x
+                m += 1
+    near = np.empty(m, np.float32)
+    for _ in range(3):
+        for j in range(m):
+            y, x = idx[j] // w, idx[j] % w
+            best = np.float32(np.inf)
+            for yy in range(max(y - 1, 0), min(y + 2, h)):
+                for xx in range(max(x - 1, 0), min(x + 2, w)):
+                    v = depth[yy, xx]
+                    if v < best:
+                        best = v
+            near[j] = best
+        left = 0
+        for j in range(m):
+            depth[idx[j] // w, idx[j] % w] = near[j]
+            if near[j] == np.inf:
+                idx[left] = idx[j]
+                left += 1
+        m = left
+        if m == 0:
+            break
+
+
+@njit(**_JIT)
+def _coefficients(pc, f):
+    """Face f's (a, b, c), as :func:`.decode.face_table` computes them (float64 quotients
+    rounded to float32, negated; a row with a non-finite entry all NaN; the void face 0)."""
+    if f == 0:
+        zero = np.float32(0.0)
+        return zero, zero, zero
+    d = pc[f, 3]
+    a = -np.float32(pc[f, 0] / d)
+    b = -np.float32(pc[f, 1] / d)
+    c = -np.float32(pc[f, 2] / d)
+    if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c)):
+        nan = np.float32(np.nan)
+        return nan, nan, nan
+    return a, b, c
+
+
+@njit(**_JIT)
+def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth):
+    """Fill ``seg`` (int32 (h, w)) and/or ``depth`` (float32 (h, w)) from ``buf`` (h * w
+    uint32, rows bottom-up); ``pc``: float64 (n, 4) camera-space face planes. Returns how many
+    depth pixels needed their neighbours."""
+    one = np.float32(1.0)
+    top = np.uint32(n - 1)
+    bad = 0
+    for y in range(h):
+        src = (h - 1 - y) * w
+        row = buf[src : src + w]  # (indexing a row view with x >= 0 skips negative-index checks)
+        z = zs[y]
+        prev = row[0] ^ np.uint32(1)  # differs from the first pixel: its face is looked up
+        s = np.int32(0)
+        a = np.float32(0.0)
+        k = np.float32(0.0)
+        if want_depth:
+            drow = depth[y]
+            if want_seg:
+                srow = seg[y]
+                for x in range(w):
+                    v = row[x]
+                    if v != prev:
+                        prev = v
+                        f = v if v < top else top
+                        s = face_seg[f]
+                        a, b, c = _coefficients(pc, f)
+                        k = c * z
+                        k = k + b
+                    srow[x] = s
+                    drow[x] = a * xs[x] + k
+            else:
+                for x in range(w):
+                    v = row[x]
+                    if v != prev:
+                        prev = v
+                        f = v if v < top else top
+                        a, b, c = _coefficients(pc, f)
+                        k = c * z
+                        k = k + b
+                    drow[x] = a * xs[x] + k
+            for x in range(w):
+                drow[x] = one / drow[x]
+            row_bad = 0
+            for x in range(w):
+                row_bad += not drow[x] > 0
+            bad += row_bad
+        else:
+            srow = seg[y]
+            for x in range(w):
+                v = row[x]
+                if v != prev:
+                    prev = v
+                    s = face_seg[v if v < top else top]
+                srow[x] = s
+    if bad:
+        _fill_holes(depth, h, w, bad)
+    return bad

@@ -1,0 +1,95 @@
+"""The id-frame decoder: the compiled (numba) and numpy decoders give identical depth and seg
+(bit for bit) on shipped scenes from many poses, including frames whose grazing faces leave
+holes to fill; a bad EMBODIED_DECODE is one clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from embodied.bridges.panda3d import decode as D
+from embodied.bridges.panda3d.renderer import Renderer
+
+from embodied.errors import EngineError
+from embodied.scene_graph import SceneGraph
+from embodied.spec import load_spec
+from embodied.world import World
+
+numba = pytest.importorskip("numba", reason="the compiled decoder needs numba (pip install 'embodied[fast]')")
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = Renderer("software")
+    yield r
+    r.close()
+
+
+def _both(monkeypatch, r, cam, mods):
+    """The frame decoded by numba and by numpy (same id pass)."""
+    out = []
+    for mode in ("numba", "numpy"):
+        monkeypatch.setenv("EMBODIED_DECODE", mode)
+        monkeypatch.setattr(D, "_KERNEL", [])
+        r.set_cameras([cam])
+        out.append(r.render(["a0"], mods)["a0"])
+    assert D.kernel() is None
+    return out
+
+
+@pytest.mark.parametrize("scene", ["collab_split", "chest_split_code"])
+def test_numba_and_numpy_decode_identically(renderer, monkeypatch, scene):
+    world = World(load_spec(scene))
+    renderer.load_scene(SceneGraph(world).build_nodes(), scene)
+    a = world.agent(world.agent_ids[0])
+    rng = np.random.default_rng(7)
+    for k in range(24):
+        w, h = ((84, 84), (160, 120), (224, 224))[k % 3]
+        pos = [a["x"] + rng.uniform(-1, 1), a["y"] + rng.uniform(-1, 1), rng.uniform(0.3, 2.0)]
+        hpr = [rng.uniform(0, 360), rng.uniform(-70, 30), rng.uniform(-8, 8) if k % 4 == 0 else 0.0]
+        cam = {"agent": "a0", "pos": pos, "hpr": hpr, "fov": 90.0, "width": w, "height": h}
+        mods = [("depth", "seg"), ("depth",), ("seg",), ("rgb", "seg", "depth")][k % 4]
+        fast, slow = _both(monkeypatch, renderer, cam, mods)
+        for m in mods:
+            assert (
+                fast[m].dtype == slow[m].dtype
+                and fast[m].shape == slow[m].shape
+                and fast[m].shape[:2] == (h, w)
+            )
+            assert fast[m].flags.c_contiguous
+            assert fast[m].tobytes() == slow[m].tobytes(), (scene, k, m)
+        if "depth" in mods:
+            assert np.all(fast["depth"] > 0)  # no NaN, no non-positive depth (holes are filled)
+
+
+def test_holes_are_filled_identically(monkeypatch):
+    """A frame with non-positive 1/depth pixels (as a grazing face gives): both decoders fill
+    them from their neighbours the same way, leaving inf where no neighbour is finite."""
+    h, w = 9, 11
+    buf = np.ones(h * w, np.uint32)  # face 1 everywhere (rows bottom-up)
+    buf[: 2 * w] = 0  # bottom two rows: void
+    buf[5 * w + 3] = 2  # face 2: one pixel (an edge-on face, its row NaN)
+    buf[6 * w + 4 : 6 * w + 7] = 3  # face 3: seen from behind (negative depth)
+    pc = np.zeros((4, 4))
+    pc[1] = [0.1, -1.0, 0.05, 2.0]  # depth about 2 m
+    pc[2] = [1.0, 0.0, 0.0, 0.0]  # through the eye
+    pc[3] = [0.0, 1.0, 0.0, 2.0]  # behind
+    face_seg = np.array([0, 5, 6, 7], np.int32)
+    xs = np.linspace(-1, 1, w, dtype=np.float32)
+    zs = np.linspace(0.8, -0.8, h, dtype=np.float32)
+    out = {}
+    for mode in ("numba", "numpy"):
+        monkeypatch.setenv("EMBODIED_DECODE", mode)
+        monkeypatch.setattr(D, "_KERNEL", [])
+        out[mode] = D.decode(buf, h, w, 4, face_seg, pc, xs, zs, True, True)
+    (seg_a, d_a), (seg_b, d_b) = out["numba"], out["numpy"]
+    assert seg_a.tobytes() == seg_b.tobytes() and d_a.tobytes() == d_b.tobytes()
+    assert np.all(d_a[:7] > 0) and np.isfinite(d_a[:7]).all()  # holes took their neighbours' depth
+    assert np.isinf(d_a[7:]).all()  # the void rows (bottom of the image)
+    assert seg_a[3, 3] == 6 and seg_a[2, 4] == 7  # seg is the face's, hole or not
+
+
+def test_bad_decode_setting_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("EMBODIED_DECODE", "fastest")
+    monkeypatch.setattr(D, "_KERNEL", [])
+    with pytest.raises(EngineError, match="EMBODIED_DECODE='fastest': expected 'auto', 'numba' or 'numpy'"):
+        D.kernel()
