@@ -264,7 +264,7 @@ def _triangles(counts: list[int]) -> np.ndarray:
     return np.asarray(idx, np.uint32).reshape(-1)
 
 
-def _make_geom(fmt, data: np.ndarray, tris: np.ndarray) -> Geom:
+def make_geom(fmt, data: np.ndarray, tris: np.ndarray) -> Geom:
     vdata = GeomVertexData("mesh", fmt, Geom.UH_static)
     vdata.unclean_set_num_rows(len(data))
     vdata.modify_array_handle(0).copy_data_from(data.tobytes())
@@ -284,7 +284,7 @@ def rgb_geom(polys: list) -> Geom:
     data["n"] = np.concatenate([p[1] for p in polys])
     data["c"] = np.concatenate([np.broadcast_to(p[2], (len(p[0]), 4)) for p in polys])
     data["t"] = np.concatenate([p[3] for p in polys])
-    return _make_geom(RGB_FORMAT, data, _triangles(counts))
+    return make_geom(RGB_FORMAT, data, _triangles(counts))
 
 
 class BakedMesh:
@@ -294,7 +294,7 @@ class BakedMesh:
     their colour). :meth:`shade` recomputes the colours for a new orientation,
     colour or light rig."""
 
-    __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals", "vdata")
+    __slots__ = ("base", "centres", "data", "geom", "glow", "key", "normals", "tris", "vdata")
 
     def __init__(self, polys: list, textured: bool, share: bool = True):
         """``polys``: (verts, normals, rgba, uv, glow) per polygon, in the mesh's frame.
@@ -332,7 +332,8 @@ class BakedMesh:
         if textured:
             self.data["t"] = uv
         self.normals, self.centres, self.base, self.glow = normals, centres, base, glow
-        self.geom = _make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, tris)
+        self.tris = np.asarray(tris, np.uint32)
+        self.geom = make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, tris)
         # The colours are rewritten in this very vertex data (a write through geom.modify_vertex_data()
         # copied it on write each time, and Panda3D's geom cache kept every copy's munged form: an
         # engine grew ~1 KB per state change, 20 MB over 20,000 steps, until 5,000 entries).
@@ -403,7 +404,7 @@ def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
     data["v"][:, :3] = np.concatenate(verts)
     data["v"][:, 3] = 1.0
     data["c"] = np.repeat(id_colors(np.arange(first_id, first_id + len(verts))), counts, axis=0)
-    return _make_geom(ID_FORMAT, data, _triangles(counts))
+    return make_geom(ID_FORMAT, data, _triangles(counts))
 
 
 def geom_node(name: str, geoms) -> GeomNode:

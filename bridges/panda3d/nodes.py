@@ -85,9 +85,23 @@ def _segments(part: Part, size: np.ndarray) -> int:
     return min(part.segments, max(MIN_SEGMENTS, int(np.ceil(SEGMENTS_PER_M * extent))))
 
 
+def _same(a, b) -> bool:
+    """Two field values (numbers, bools or sequences of numbers) are equal."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(float(x) == float(y) for x, y in zip(a, b))
+    return a == b
+
+
 def _rotation(hpr) -> np.ndarray:
     m = TransformState.make_hpr(tuple(hpr)).get_mat()
     return np.array([[m[i][j] for j in range(3)] for i in range(3)])
+
+
+# A room's structure (its floor, ceiling and walls) is drawn as one geom per render state: a
+# drawn geom costs ~20 k instructions per frame (cull, state, transform set-up) whatever its
+# size, and a room's pieces are mostly in view together (docs/rendering.md).
+STRUCTURE = frozenset(("floor", "ceiling", "wall"))
+ROOM_MARGIN = 0.3  # m: a piece whose centre lies this close to a floor's rectangle is that room's
 
 
 class _Group:
@@ -109,6 +123,8 @@ class _Group:
 
 class NodeBuilder:
     """Builds, recolours, poses and labels scene nodes (mixed into the Renderer)."""
+
+    merge_structure = True  # draw each room's structure as one geom (see _merge_structure)
 
     def _parts(self, n: dict) -> tuple[Part, ...]:
         model = self.models.get(n["model"]) if n["model"] else None
@@ -253,6 +269,85 @@ class NodeBuilder:
             tuple(rec.get("text_color") or ()),
         ):
             self._text(rec)  # redraw only when the text or its colors really changed
+
+    def _merge_structure(self) -> None:
+        """Draw each room's structure as one geom per render state, in the scene's frame, ahead of
+        the other nodes (which drew after the structure already). A room is a floor node's
+        rectangle; a static, visible, text-less floor, ceiling or wall joins the first room whose
+        rectangle (grown by ROOM_MARGIN) holds its centre. The pieces' own nodes are stashed, not
+        removed: raycasts read them and the id pass keeps its own nodes. An update that changes a
+        piece undoes its room's merge (:meth:`_unmerge`)."""
+        sc = self.current
+        sc.merged, sc.merges = {}, {}
+        if not self.merge_structure:
+            return
+        floors = [self.nodes[n] for n in self.order if self.nodes[n]["kind"] == "floor"]
+        rooms: dict[int, list] = {}
+        for nid in self.order:
+            rec = self.nodes[nid]
+            if not (
+                rec["kind"] in STRUCTURE
+                and rec.get("visible", True)
+                and rec["textnp"] is None
+                and rec["groups"]
+                and all(g.meshes and g.rule == (None, None, None) for g in rec["groups"])
+            ):
+                continue
+            x, y = rec["pos"][0], rec["pos"][1]
+            for k, f in enumerate(floors):
+                (fx, fy), (sx, sy) = f["pos"][:2], f["size"][:2]
+                if abs(x - fx) <= sx / 2 + ROOM_MARGIN and abs(y - fy) <= sy / 2 + ROOM_MARGIN:
+                    rooms.setdefault(k, []).append(rec)
+                    break
+        for k, recs in rooms.items():
+            if len(recs) < 2:
+                continue
+            states: list = []  # [(RenderState, [(vertex data, triangles)])] in first-use order
+            for rec in recs:
+                for g in rec["groups"]:
+                    mat = np.array(g.rgb.get_mat(self.scene), dtype=np.float64).reshape(4, 4)
+                    node = g.rgb.node()
+                    for i, mesh in enumerate(g.meshes):
+                        state = node.get_geom_state(i)
+                        data = mesh.data.copy()
+                        data["v"] = mesh.data["v"].astype(np.float64) @ mat
+                        for st, parts in states:
+                            if st == state:
+                                parts.append((data, mesh.tris))
+                                break
+                        else:
+                            states.append((state, [(data, mesh.tris)]))
+            geoms = []
+            for state, parts in states:
+                offsets = np.cumsum([0] + [len(d) for d, _t in parts[:-1]])
+                data = np.concatenate([d for d, _t in parts])
+                tris = np.concatenate([t + o for (_d, t), o in zip(parts, offsets)]).astype(np.uint32)
+                fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
+                geoms.append((G.make_geom(fmt, data, tris), state))
+            merged = self.scene.attach_new_node(G.geom_node(f"room{k}", geoms), -1)
+            sc.merges[k] = (merged, [rec["id"] for rec in recs])
+            for rec in recs:
+                rec["np"].stash()
+                sc.merged[rec["id"]] = k
+
+    def _unmerge(self, u: dict) -> None:
+        """Undo the merge of the room holding node ``u['id']`` if the update ``u`` changes it."""
+        sc = self.current
+        key = getattr(sc, "merged", {}).get(u["id"])
+        if key is None:
+            return
+        rec = self.nodes[u["id"]]
+        same = {"pos": "pos", "hpr": "hpr", "color": "color", "visible": "visible"}
+        if all(
+            k == "id" or (k in same and _same(u[k], rec.get(same[k]))) or (k == "text" and not u[k])
+            for k in u
+        ):
+            return  # nothing this node shows changes
+        merged, ids = sc.merges.pop(key)
+        merged.remove_node()
+        for nid in ids:
+            self.nodes[nid]["np"].unstash()
+            del sc.merged[nid]
 
     def _pose_groups(self, rec: dict):
         """Apply the node's state to its dynamic groups (hinges, slides, recolours, show/hide)."""

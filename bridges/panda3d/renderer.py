@@ -503,6 +503,7 @@ class Renderer(NodeBuilder):
         self._lights(lights)
         for index, n in enumerate(checked):
             self._build(index, n)
+        self._merge_structure()
         return len(checked) + len(lights)
 
     def update(self, updates: list) -> int:
@@ -521,6 +522,7 @@ class Renderer(NodeBuilder):
             checked.append(u)
         check_update_ids(checked, self.nodes, scene=self.name)
         for u in checked:
+            self._unmerge(u)
             self._apply(self.nodes[u["id"]], u)
         return len(checked)
 

@@ -351,3 +351,51 @@ def test_room_light_from_the_spec(r):
         load_spec(
             {"rooms": [{"id": "a", "light": "disco"}], "agents": [{"id": "a0"}], "goal": {"in": ["a0", "a"]}}
         )
+
+
+def test_room_structure_is_merged_and_an_update_undoes_it(r):
+    """Each room's floor, ceiling and walls draw as one geom (docs/rendering.md); the frame is the
+    unmerged one up to a few pixels along seams, and updating a piece shows at once."""
+    from embodied.scene_graph import SceneGraph
+    from embodied.spec import load_spec
+    from embodied.world import World
+
+    world = World(load_spec("two_rooms"))
+    nodes = SceneGraph(world).build_nodes()
+    a0 = world.agent(world.agent_ids[0])
+    cams = [
+        {"agent": "a0", "pos": [a0["x"], a0["y"], 1.5], "hpr": [a0["yaw"] + 10 * k, -10.0, 0.0], "fov": 90}
+        | {"width": 160, "height": 160}
+        for k in range(36)
+    ]
+    frames = {}
+    for merge in (False, True):
+        r.merge_structure = merge
+        try:
+            r.load_scene(nodes, "two_rooms")
+        finally:
+            r.merge_structure = True
+        frames[merge] = []
+        for cam in cams[::4]:
+            r.set_cameras([cam])
+            frames[merge].append(r.render(["a0"], ("rgb",))["a0"]["rgb"])
+    merged = r.current.merges
+    assert len(merged) == 2 and all(len(ids) >= 4 for _np, ids in merged.values())
+    a, b = np.array(frames[False]), np.array(frames[True])
+    assert (a != b).any(axis=-1).mean() < 1e-3  # the same pixels but where a seam's edge rounds differently
+    wall = next(n for n in nodes if n["kind"] == "wall" and n["id"] in r.current.merged)
+
+    def views():
+        out = []
+        for cam in cams:
+            r.set_cameras([cam])
+            out.append(r.render(["a0"], ("rgb",))["a0"]["rgb"])
+        return np.array(out)
+
+    before = views()
+    r.update([{"id": wall["id"], "pos": list(wall["pos"])}])  # no change: stays merged
+    assert wall["id"] in r.current.merged
+    r.update([{"id": wall["id"], "visible": False}])
+    assert wall["id"] not in r.current.merged
+    changed = (views() != before).any(axis=-1).mean(axis=(1, 2))
+    assert changed.max() > 0.05  # the wall is gone: what is behind it shows
