@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .actions import MAX_INPUT_CHARS, NAVIGATION, Action, ActionError, from_mapping, parse_canonical
+from .actions import MAX_INPUT_CHARS, Action, ActionError, from_mapping, parse_canonical
 from .engine import EngineClient, launch
 from .errors import (
     ConfigError,
@@ -56,9 +56,10 @@ log = logging.getLogger("embodied.env")
 MODALITIES = ("rgb", "depth", "segmentation")
 SKY = (0.62, 0.76, 0.92)
 _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
-# actions that change nothing but the acting agent's pose (and room): visibility then depends on
-# the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change)
-POSE_ONLY = frozenset(NAVIGATION) | {"Done", "Pass"}
+# A step whose actions never got past their checks to an effect (World.touch: navigation,
+# Done/Pass, and every action that failed) changed nothing but poses: visibility then depends on
+# the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change).
+_POSE_KEYS = ("x", "y", "yaw", "horizon", "room", "exited")  # what navigation changes in an agent
 _PARSED: dict[str, Action] = {}  # canonical action strings parsed before
 VIS_CACHE = 4096  # poses whose visibility is kept while the rest of the world stays the same
 
@@ -184,6 +185,7 @@ class Env:
         """(Re)build everything that depends on the scene; the engine reloads it on the next reset."""
         self.spec = spec
         self.world = World(self.spec, self.nav, aspect=self.width / self.height)
+        self.world.free_cache = {}  # (the env keeps it true: it sees every change, see World.touch)
         self.agent_id = self._agent_arg or self.world.agent_ids[0]
         if self.agent_id not in self.world.agent_ids:
             raise ConfigError(f"unknown agent {self._agent_arg!r}; agents: {self.world.agent_ids}")
@@ -330,22 +332,36 @@ class Env:
             bad = [m for m in modalities if m not in MODALITIES]
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
-        blob = self.world.snapshot()  # the state the last infos describe, and the undo point
-        self._seal_infos(blob=blob)
-        undo = (blob, set(self._reached), self._done, self._ended, self._success)
+        w = self.world
+        # the undo point: poses here (cheap), the rest of the state snapshotted by the world only
+        # if an action is about to change more than poses (World.touch); infos of the last step
+        # still waiting for entries need a snapshot of this state anyway, and it serves as both
+        w.arm_undo(self._seal_infos())
+        poses = [(aid, *(a[k] for k in _POSE_KEYS), len(a["seen"])) for aid, a in w.state["agents"].items()]
+        undo = (w.state["step"], set(self._reached), self._done, self._ended, self._success)
         try:
-            return (yield from self._step_all(actions, modalities))
+            result = yield from self._step_all(actions, modalities)
         except BaseException as exc:
-            self.world.restore(undo[0])
+            blob = w.take_undo()
+            if blob is not None:
+                w.restore(blob)
+            agents = w.state["agents"]
+            for aid, *vals, seen in poses:
+                a = agents[aid]
+                a.update(zip(_POSE_KEYS, vals))
+                del a["seen"][seen:]
+            w.state["step"] = undo[0]
             self._reached, self._done, self._ended, self._success = undo[1:]
             self._forget()
-            self.world.mark_changed()  # the engine may hold half of the failed step: resend everything
+            w.mark_changed()  # the engine may hold half of the failed step: resend everything
             if isinstance(exc, EngineError) and not isinstance(exc, StepRolledBack):
                 raise StepRolledBack(
                     f"step {self.world.state['step'] + 1} was rolled back (the world is as before it; "
                     f"sending the same action again is safe): {exc}"
                 ) from exc
             raise
+        w.take_undo()  # (disarmed: the step stands)
+        return result
 
     def _step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None):
         restarts = self.engine_restarts
@@ -354,6 +370,7 @@ class Env:
         canon: dict[str, Action | None] = {}
         agents = self.world.state["agents"]
         rooms = [(a["room"], a["exited"]) for a in agents.values()]
+        changes = self.world.changes
         for aid in self.world.agent_ids:
             if aid not in actions:
                 continue
@@ -376,7 +393,7 @@ class Env:
             if act is not None and act.name == "Done":
                 self._done = True
         self.world.tick()
-        pose_only = all(a is None or a.name in POSE_ONLY for a in canon.values())
+        pose_only = self.world.changes == changes  # (no action got past its checks to an effect)
         if not pose_only:
             self._vis_cache = _VisCache()
         self._vis = {}
@@ -655,21 +672,23 @@ class Env:
             f"episode, limit {self.MAX_RESTARTS}): {last}"
         ) from last
 
-    def _seal_infos(self, materialize: bool = False, blob: bytes | None = None) -> None:
+    def _seal_infos(self, materialize: bool = False) -> bytes | None:
         """The world is about to change: infos of the last step still alive (an RL loop drops them
         unread) get a snapshot of the state they describe, so entries read later stay true to it.
-        ``materialize``: compute them now instead (the world is about to be replaced). ``blob``: a
-        :meth:`World.snapshot` of the current state, if the caller took one already."""
+        ``materialize``: compute them now instead (the world is about to be replaced). Returns the
+        :meth:`World.snapshot` taken of the current state, None if none was needed."""
+        if not self._open_infos:
+            return None
         live = [i for i in (ref() for ref in self._open_infos) if i is not None and i.pending]
         self._open_infos = []
         if not live:
-            return
+            return None
         if materialize:
             for info in live:
                 info.copy()
-            return
+            return None
         w, vis, cache = self.world, self._vis, self._vis_cache
-        blob = blob if blob is not None else w.snapshot()
+        blob = w.snapshot()
 
         def run(make: Callable[[], Any]) -> Any:
             now, now_vis, now_cache = w.snapshot(), self._vis, self._vis_cache
@@ -683,6 +702,7 @@ class Env:
 
         for info in live:
             info.seal(run)
+        return blob
 
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         """This step's info for ``aid``; ``objects`` and ``allowed_actions`` are computed when read."""

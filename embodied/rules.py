@@ -289,7 +289,10 @@ MAX_SAID = 100  # utterances kept in the state (said, and heard per agent)
 
 
 def apply(w: World, aid: str, action: Action) -> Result:
-    """Apply one action for agent ``aid``; on failure the world is unchanged."""
+    """Apply one action for agent ``aid``; on failure the world is unchanged (but for the
+    display of a keypad a wrong code was entered at). Anything but a navigation action calls
+    :meth:`World.touch` before it changes the world: a step that never does changed nothing but
+    poses (rooms, ``exited``), which the env's lean step relies on."""
     name = action.name
     if name in NAVIGATION:
         return _navigate(w, aid, name)
@@ -301,6 +304,7 @@ def apply(w: World, aid: str, action: Action) -> Result:
             return fail("nobody hears you: Say is for teammates, and this scene has a single agent")
         if len(text) > MAX_SAY_CHARS:
             return fail(f"Say is limited to {MAX_SAY_CHARS} characters, got {len(text)}; say less")
+        w.touch()
         said = w.state["said"]
         said.append([aid, text, w.state["step"]])
         del said[:-MAX_SAID]  # the state keeps the latest utterances only
@@ -323,6 +327,7 @@ def apply(w: World, aid: str, action: Action) -> Result:
         good, why = w.interactable(aid, t)
         if not good:
             return fail(f"cannot {name} {t}: {why}")
+    w.touch()  # (the effect may change the world: the undo point and the pose-only caches know)
     return effect(w, aid, t, action.args)
 
 

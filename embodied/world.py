@@ -49,6 +49,13 @@ class World:
         self.dirty: set[str] = set()  # things whose look changed since the engine was told
         self._blockers_key: tuple | None = None
         self._blockers: dict[str | None, list[Rect]] = {}
+        # (x, y) -> free(x, y), for an owner that turns it on (the env: ``{}``); it holds while
+        # only agents' poses change, and :meth:`touch`, :meth:`restore`, :meth:`set_state` and
+        # :meth:`reset_state` empty it
+        self.free_cache: dict[tuple[float, float], bool] | None = None
+        self.changes = 0  # calls of touch(): something other than agents' poses changed
+        self._undo: bytes | None = None  # the snapshot touch() took for the armed step
+        self._armed = False
         self.state = self.initial_state()
 
     # ---------------------------------------------------------------- state
@@ -97,6 +104,7 @@ class World:
         """Back to the spec's initial state; nothing is pending for the engine (it reloads the scene)."""
         self.state = self.initial_state()
         self.dirty = set()
+        self._forget_free()
 
     def get_state(self) -> dict[str, Any]:
         """A deep copy of the state: plain JSON-able data."""
@@ -109,6 +117,33 @@ class World:
     def restore(self, blob: bytes) -> None:
         """Return to a :meth:`snapshot` of this world (or of a world of the same spec)."""
         self.state = pickle.loads(blob)
+        if self.free_cache:  # (inlined _forget_free: the solver restores millions of times)
+            self.free_cache.clear()
+
+    def touch(self) -> None:
+        """Something other than agents' poses is about to change (the rules call this before an
+        action's effect): drops what holds only while poses alone change, and takes the armed
+        undo snapshot (:meth:`arm_undo`) if this is the first change since it was armed."""
+        self.changes += 1
+        if self.free_cache:
+            self.free_cache.clear()
+        if self._armed:
+            self._armed = False
+            self._undo = pickle.dumps(self.state)
+
+    def arm_undo(self, blob: bytes | None = None) -> None:
+        """Start an undo point: the first :meth:`touch` from now snapshots the state (``blob``: a
+        snapshot of the current state taken already). Pose changes are the caller's to undo."""
+        self._undo, self._armed = blob, blob is None
+
+    def take_undo(self) -> bytes | None:
+        """The snapshot of the armed undo point, None if nothing but poses changed since; disarms."""
+        blob, self._undo, self._armed = self._undo, None, False
+        return blob
+
+    def _forget_free(self) -> None:
+        if self.free_cache:
+            self.free_cache.clear()
 
     def tick(self) -> int:
         """Advance the step counter; returns the new step."""
@@ -141,6 +176,7 @@ class World:
         check_state(self, state)
         self.state = copy.deepcopy(state)
         self.dirty = set(self.objs) | set(self.door_specs)
+        self._forget_free()
 
     def _reference_problem(self, state: dict[str, Any]) -> str:
         agents, objects = state["agents"], state["objects"]
@@ -266,6 +302,17 @@ class World:
 
     def free(self, x: float, y: float, obstacles: list[Rect] | None = None) -> bool:
         """May an agent stand at (x, y)? Walls, closed doors and furniture block; the world has edges."""
+        cache = self.free_cache
+        if obstacles is None and cache is not None:
+            hit = cache.get((x, y))
+            if hit is None:
+                if len(cache) >= 65536:
+                    cache.clear()
+                hit = cache[(x, y)] = self._free(x, y, None)
+            return hit
+        return self._free(x, y, obstacles)
+
+    def _free(self, x: float, y: float, obstacles: list[Rect] | None) -> bool:
         b = self.layout.bounds
         if not (b.x0 - 1.0 <= x <= b.x1 + 1.0 and b.y0 - 1.0 <= y <= b.y1 + 1.0):
             return False
