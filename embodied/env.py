@@ -61,19 +61,35 @@ _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
 # the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change).
 _POSE_KEYS = ("x", "y", "yaw", "horizon", "room", "exited")  # what navigation changes in an agent
 _PARSED: dict[str, Action] = {}  # canonical action strings parsed before
-VIS_CACHE = 4096  # poses whose visibility is kept while the rest of the world stays the same
+VIS_CACHE = 4096  # poses whose visibility a table keeps
+VIS_TABLES = 8  # visibility tables kept (one per agent and state of the things and doors)
+
+
+class _VisTable:
+    """Visibility for one agent, one :meth:`World.visibility_basis` and one set of open doors (all
+    it depends on besides the pose and the static walls): per pose, what the agent sees; per
+    standing point and thing, line of sight; per ``(x, y, yaw)``, what is within the horizontal
+    field of view (:meth:`World.visible_all`). An env keeps a few, so a state seen before (the
+    start of every episode) finds its table again."""
+
+    __slots__ = ("basis", "poses", "sight", "views")
+
+    def __init__(self, basis: dict[str, Any]):
+        self.basis = basis
+        self.poses: dict[tuple, dict[str, bool]] = {}  # (x, y, yaw, horizon) -> visibility
+        self.sight: dict[tuple, bool] = {}  # (x, y, thing) -> line of sight
+        self.views: dict[tuple, tuple] = {}  # (x, y, yaw) -> World.visible_all's view
 
 
 class _VisCache:
-    """What the lean step knows of visibility while only poses change: per pose, what each agent
-    sees; per standing point and thing, whether walls and closed doors leave a line of sight."""
+    """What the lean step knows of visibility while only poses change: each agent's table."""
 
-    __slots__ = ("basis", "poses", "sight")
+    __slots__ = ("poses", "sight", "tables")
 
     def __init__(self):
-        self.poses: dict[tuple, dict[str, bool]] = {}  # (agent, x, y, yaw, horizon) -> visibility
-        self.sight: dict[tuple, bool] = {}  # (x, y, thing) -> line of sight (World.visible)
-        self.basis: dict[str, dict] = {}  # agent -> World.visibility_basis
+        self.tables: dict[str, _VisTable] = {}  # agent -> its table for the current state
+        self.poses: dict[tuple, dict[str, bool]] = {}  # abstract worlds: (agent, pose) -> visibility
+        self.sight: dict[tuple, bool] = {}  # abstract worlds: World.visible's cache
 
 
 class Env:
@@ -195,6 +211,7 @@ class Env:
             self._max_steps_arg or self.spec.max_steps or max(200, 30 * max(1, self.verdict.length))
         )
         self.graph = SceneGraph(self.world, appearance_seed=getattr(self, "appearance_seed", None))
+        self._vis_tables: dict[tuple, _VisTable] = {}  # (agent, doors open, basis) -> its table
         self._loaded = False
         self._forget()
 
@@ -337,7 +354,10 @@ class Env:
         # if an action is about to change more than poses (World.touch); infos of the last step
         # still waiting for entries need a snapshot of this state anyway, and it serves as both
         w.arm_undo(self._seal_infos())
-        poses = [(aid, *(a[k] for k in _POSE_KEYS), len(a["seen"])) for aid, a in w.state["agents"].items()]
+        poses = [
+            (aid, a["x"], a["y"], a["yaw"], a["horizon"], a["room"], a["exited"], len(a["seen"]))
+            for aid, a in w.state["agents"].items()
+        ]
         undo = (w.state["step"], set(self._reached), self._done, self._ended, self._success)
         try:
             result = yield from self._step_all(actions, modalities)
@@ -532,33 +552,51 @@ class Env:
 
     def visible(self, aid: str) -> dict[str, bool]:
         """Which objects and doors ``aid`` sees now; computed once per state and shared (read only).
-        While steps only move agents, a pose seen before gets the visibility computed then."""
+        A pose seen before in the same state of the things and doors (in this episode or an
+        earlier one) gets the visibility computed then."""
         vis = self._vis.get(aid)
         if vis is None:
             w = self.world
-            key = (aid, *w.pose(aid))
             cache = self._vis_cache
-            vis = cache.poses.get(key)
+            if w.abstract:
+                key = (aid, *w.pose(aid))
+                vis = cache.poses.get(key)
+                if vis is None:
+                    if len(cache.poses) >= VIS_CACHE:
+                        cache.poses.clear()
+                    vis = {t: w.visible(aid, t, sight=cache.sight) for t in (*w.objs, *w.door_specs)}
+                    cache.poses[key] = vis
+                self._vis[aid] = vis
+                return vis
+            table = cache.tables.get(aid)
+            if table is None:
+                basis = w.visibility_basis(aid)
+                doors = w.state["doors"]
+                key = (aid, tuple(doors[d]["open"] for d in w.door_specs), tuple(basis.items()))
+                table = self._vis_tables.get(key)
+                if table is None:
+                    if len(self._vis_tables) >= VIS_TABLES:
+                        self._vis_tables.clear()
+                    table = self._vis_tables[key] = _VisTable(basis)
+                cache.tables[aid] = table
+            pose = w.pose(aid)
+            vis = table.poses.get(pose)
             if vis is None:
-                sight = cache.sight
-                if w.abstract:
-                    vis = {t: w.visible(aid, t, sight=sight) for t in (*w.objs, *w.door_specs)}
-                else:
-                    basis = cache.basis.get(aid)
-                    if basis is None:
-                        basis = cache.basis[aid] = w.visibility_basis(aid)
-                    vis = w.visible_all(key[1:], basis, sight)
-                if len(cache.poses) >= VIS_CACHE:
-                    cache.poses.clear()
-                if len(sight) >= 8 * VIS_CACHE:
-                    sight.clear()
-                cache.poses[key] = vis
+                if len(table.poses) >= VIS_CACHE:
+                    table.poses.clear()
+                if len(table.sight) >= 8 * VIS_CACHE:
+                    table.sight.clear()
+                vis = table.poses[pose] = w.visible_all(pose, table.basis, table.sight, table.views)
             self._vis[aid] = vis
         return vis
 
     def _mark_seen(self) -> None:
+        agents = self.world.state["agents"]
         for aid in self.world.agent_ids:
-            self.world.note_seen(aid, [t for t, v in self.visible(aid).items() if v])
+            seen = agents[aid]["seen"]  # (World.note_seen, inlined: every step asks)
+            new = [t for t, v in self.visible(aid).items() if v and t not in seen]
+            if new:
+                seen += new
 
     def _update_progress(self) -> None:
         """Checkpoints reached and goal_reached() of the current state."""
@@ -583,37 +621,50 @@ class Env:
     def _observe(self, results: dict[str, Result], modalities: Sequence[str]) -> Callable[[], dict]:
         """Send this step's scene changes and cameras and ask for frames; returns a function that waits for them."""
         w = self.world
+        ids = w.agent_ids
         dirty = w.take_changed()
         for r in results.values():
-            dirty.update(r.changed)
-        avatars = [u for u in self.graph.agent_updates() if self._sent_agents.get(u["id"]) != u]
-        self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
-        updates = self.graph.updates_for(sorted(dirty)) + avatars
-        cams = [self.camera(aid) for aid in w.agent_ids]
-        wire = [_WIRE[m] for m in modalities]
-        request = dict(agents=list(w.agent_ids), modalities=wire, updates=updates, cameras=cams)
+            if r.changed:
+                dirty.update(r.changed)
+        graph = self.graph
+        updates = graph.updates_for(sorted(dirty)) if dirty else []
+        if graph.show_agents:
+            avatars = [u for u in graph.agent_updates() if self._sent_agents.get(u["id"]) != u]
+            self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
+            updates += avatars
+        request = {
+            "agents": list(ids),
+            "modalities": [_WIRE[m] for m in modalities],
+            "updates": updates,
+            "cameras": [self.camera(aid) for aid in ids],
+        }
         try:
             # (an in-process scene renders the env's own requests without checking them again)
             render = self.render_hook or getattr(self.scene, "render_own", None) or self.scene.render_async
             pending = render(**request)
         except EngineError as e:
             pending = self._recover(e, request)
-        texts = {}
         said = w.state["said"]
-        for aid in w.agent_ids:
-            r = results.get(aid)
-            heard = [f"{s[0]} says: {s[1]}" for s in said if s[2] == w.state["step"] - 1 and s[0] != aid]
-            texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
+        if said:  # what teammates said last step is heard
+            texts = {}
+            for aid in ids:
+                r = results.get(aid)
+                heard = [f"{s[0]} says: {s[1]}" for s in said if s[2] == w.state["step"] - 1 and s[0] != aid]
+                texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
+        else:
+            texts = {aid: (r.text or r.message) if (r := results.get(aid)) else "" for aid in ids}
+        pairs = [(m, _WIRE[m]) for m in modalities]
 
         def obs() -> dict[str, dict[str, Any]]:
             try:
                 frames = pending()
             except EngineError as e:
                 frames = self._recover(e, request)()
-            out = {
-                aid: {**{m: frames[aid][_WIRE[m]] for m in modalities}, "text": texts[aid]}
-                for aid in w.agent_ids
-            }
+            out = {}
+            for aid in ids:
+                mine = frames[aid]
+                o = out[aid] = {m: mine[k] for m, k in pairs}
+                o["text"] = texts[aid]
             self.last_obs = out
             return out
 

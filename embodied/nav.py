@@ -38,12 +38,15 @@ def forward(yaw: float) -> tuple[float, float]:
 def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
     fx, fy = forward(yaw)
     # right of forward (fx, fy) is (fy, -fx)
-    return {
-        "MoveAhead": (fx * step, fy * step),
-        "MoveBack": (-fx * step, -fy * step),
-        "MoveRight": (fy * step, -fx * step),
-        "MoveLeft": (-fy * step, fx * step),
-    }[action]
+    if action == "MoveAhead":
+        return (fx * step, fy * step)
+    if action == "MoveBack":
+        return (-fx * step, -fy * step)
+    if action == "MoveRight":
+        return (fy * step, -fx * step)
+    if action == "MoveLeft":
+        return (-fy * step, fx * step)
+    raise KeyError(action)
 
 
 ROTATIONS = ("RotateLeft", "RotateRight", "TurnAround")
@@ -60,7 +63,7 @@ def next_pose(action: str, pose: tuple[float, float, float, float], cfg: NavConf
         dx, dy = move_delta(action, yaw, cfg.step)
         return (x + dx, y + dy, yaw, hz)
     if action in ROTATIONS:
-        delta = {"RotateLeft": cfg.rotate, "RotateRight": -cfg.rotate, "TurnAround": 180.0}[action]
+        delta = cfg.rotate if action == "RotateLeft" else -cfg.rotate if action == "RotateRight" else 180.0
         return (x, y, (yaw + delta) % 360.0, hz)
     if action in LOOKS:
         h = hz + (cfg.look if action == "LookDown" else -cfg.look)

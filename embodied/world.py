@@ -329,10 +329,13 @@ class World:
 
     def free_for(self, aid: str, x: float, y: float, obstacles: list[Rect] | None = None) -> bool:
         """May agent ``aid`` stand at (x, y)? :meth:`free`, and clear of every other agent."""
+        if not self.free(x, y, obstacles):
+            return False
         r2 = (2 * self.nav.radius) ** 2
-        return self.free(x, y, obstacles) and all(
-            (x - b["x"]) ** 2 + (y - b["y"]) ** 2 >= r2 for o, b in self.state["agents"].items() if o != aid
-        )
+        for o, b in self.state["agents"].items():
+            if o != aid and (x - b["x"]) ** 2 + (y - b["y"]) ** 2 < r2:
+                return False
+        return True
 
     def pose(self, aid: str) -> tuple[float, float, float, float]:
         a = self.agent(aid)
@@ -390,42 +393,62 @@ class World:
         return out
 
     def visible_all(
-        self, pose: tuple, basis: dict[str, Any], sight: dict, margin: float = 2.0
+        self, pose: tuple, basis: dict[str, Any], sight: dict, views: dict | None = None, margin: float = 2.0
     ) -> dict[str, bool]:
         """:meth:`visible` of every thing in ``basis`` (from :meth:`visibility_basis`) at ``pose``, in
-        one pass: the same frustum test (:func:`~embodied.nav.in_view`, inlined) and line of sight."""
+        one pass: the same frustum test (:func:`~embodied.nav.in_view`, inlined) and line of sight.
+
+        ``sight`` caches line of sight per standing point and thing; ``views`` (optional) caches
+        per ``(x, y, yaw)`` what does not depend on the horizon: which things lie within the
+        horizontal field of view and at what angle below the horizontal (the caller keeps both
+        only while ``basis`` and the doors hold). The dict is in ``basis`` order."""
         x, y, yaw, horizon = pose
+        key = (x, y, yaw)
+        view = views.get(key) if views is not None else None
+        if view is None:
+            view = self._view(x, y, yaw, basis, margin)
+            if views is not None:
+                if len(views) >= 4096:
+                    views.clear()
+                views[key] = view
+        base, cands, lim = view
+        out = dict(base)
+        for t, down, p in cands:
+            if abs(down - horizon) <= lim:
+                k = (x, y, t)
+                seen = sight.get(k)
+                if seen is None:
+                    ex, ey = _pull_back(x, y, p[0], p[1], 0.06)
+                    seen = sight[k] = line_of_sight(
+                        x, y, ex, ey, self.blockers(exclude=t if t in self.door_specs else None)
+                    )
+                out[t] = seen
+        return out
+
+    def _view(self, x: float, y: float, yaw: float, basis: dict[str, Any], margin: float) -> tuple:
+        """For :meth:`visible_all`: (every thing False but for the fixed True/False of ``basis``;
+        ``(thing, angle below the horizontal, position)`` of the things within view distance and
+        the horizontal field of view; the largest ``|angle - horizon|`` still in view)."""
         cfg = self.nav
         eye, far = cfg.eye_height, cfg.view_distance
         half_h = cfg.fov / 2
         half_v = math.degrees(math.atan(math.tan(math.radians(half_h)) / self.aspect))
-        out: dict[str, bool] = {}
+        base: dict[str, bool] = {}
+        cands = []
         for t, p in basis.items():
             if p is True or p is False:
-                out[t] = p
+                base[t] = p
                 continue
+            base[t] = False
             dx, dy, dz = p[0] - x, p[1] - y, p[2] - eye
             dist = math.hypot(dx, dy)
             if dist < 1e-6 or dist > far:
-                out[t] = False
                 continue
             rel = (math.degrees(math.atan2(-dx, dy)) - yaw + 180.0) % 360.0 - 180.0
             if abs(rel) > half_h - margin:
-                out[t] = False
                 continue
-            down = math.degrees(math.atan2(-dz, dist * math.cos(math.radians(rel))))
-            if not abs(down - horizon) <= half_v - margin:
-                out[t] = False
-                continue
-            key = (x, y, t)
-            seen = sight.get(key)
-            if seen is None:
-                ex, ey = _pull_back(x, y, p[0], p[1], 0.06)
-                seen = sight[key] = line_of_sight(
-                    x, y, ex, ey, self.blockers(exclude=t if t in self.door_specs else None)
-                )
-            out[t] = seen
-        return out
+            cands.append((t, math.degrees(math.atan2(-dz, dist * math.cos(math.radians(rel)))), p))
+        return base, cands, half_v - margin
 
     def interactable(
         self, aid: str, tid: str, pose: tuple | None = None, visible: bool | None = None, margin: float = 2.0

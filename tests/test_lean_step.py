@@ -118,9 +118,53 @@ def test_what_the_lean_step_remembers_equals_what_it_would_compute(make_env):
         aid = env.agent_id
         fresh = {t: w.visible(aid, t) for t in (*w.objs, *w.door_specs)}
         assert env.visible(aid) == fresh, act
+        assert list(env.visible(aid)) == list(fresh)  # (the order allowed_actions lists things in)
+        a = w.agent(aid)
+        for dx, dy in ((0.25, 0.0), (-0.25, 0.0), (0.0, 0.25), (0.0, -0.25)):  # free(), remembered
+            assert w.free(a["x"] + dx, a["y"] + dy) == w._free(a["x"] + dx, a["y"] + dy, None), act
         assert info["success"] == w.goal_reached()
         holding = {i for i, cp in enumerate(env.checkpoints) if w.holds(cp)}
         assert holding <= env._reached, act
         if term or trunc:
             env.reset()
     assert interactions > 20  # the walk did change the world, not only the poses
+
+
+def test_a_step_closed_midway_leaves_the_world_as_it_was(make_env):
+    """The undo point is cheap (poses field by field; the world snapshotted only when an action
+    gets to its effect), yet a step abandoned after its actions were applied and its frame
+    requested leaves exactly the state before it: along a random walk that moves, turns, bumps
+    into walls and picks up, unlocks and opens things, every step is first tried and rolled back."""
+    import random
+
+    from embodied.actions import NAVIGATION
+
+    env = make_env("key_door", width=32, height=32, max_steps=10_000)
+    env.reset()
+    aid = env.agent_id
+    rng = random.Random(3)
+    info = None
+    done = {"moved": 0, "blocked": 0, "changed": 0}
+    for _ in range(300):
+        allowed = [a for a in env.allowed_actions() if a.name not in ("Done", "Pass", "Say")]
+        other = [a for a in allowed if a.name not in NAVIGATION]
+        act = rng.choice(other) if other and rng.random() < 0.4 else rng.choice(NAVIGATION)
+        before, reached = env.get_state(), set(env._reached)
+        st = env.stepper({aid: act})
+        next(st)
+        next(st)
+        st.close()  # rolled back
+        assert env.get_state() == before, act
+        assert env._reached == reached, act
+        changes = env.world.changes
+        _, _, term, trunc, info = env.step(act)
+        ok = info["lastActionSuccess"]
+        if rng.random() < 0.8:  # (an info kept alive with entries unread makes the env snapshot the
+            del info  # state at the next step anyway: mostly test the step without one)
+        if act in NAVIGATION:
+            done["moved" if ok else "blocked"] += 1
+        elif env.world.changes != changes and ok:
+            done["changed"] += 1
+        if term or trunc:
+            env.reset()
+    assert min(done.values()) > 3, done
