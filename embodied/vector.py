@@ -13,6 +13,9 @@ rewards and infos are computed while they render, then the frames are taken in t
 (docs/performance.md, "Batched envs"). The results are those of each env stepped on its own.
 Each step returns a new observation array. More engines use more cores; more envs per engine cut
 round trips.
+``engine="inprocess"`` puts every env's scene on this process's own renderer instead (no engine
+process, no socket: one core; ``engine_per`` then only groups the envs' batched requests);
+``engine="panda3d"`` (the default, unless ``$EMBODIED_ENGINE`` says otherwise) launches processes.
 Each env is an :class:`~embodied.adapters.gym.EmbodiedGymEnv`, so every keyword it takes works
 (``action_mode``, ``obs_mode``, ``modalities``, ``max_steps``, ...). Autoreset follows Gymnasium's
 ``NEXT_STEP`` mode: the step after an env's episode ended resets it (its action is ignored).
@@ -45,6 +48,7 @@ from .lazyinfo import LazyInfo
 
 log = logging.getLogger("embodied.vector")
 LAZY_KEYS = ("objects", "allowed_actions")
+VEC_ENGINES = (None, "panda3d", "inprocess")  # what make_vec(engine=) launches
 
 
 class _Slot:
@@ -178,20 +182,23 @@ class EmbodiedVectorEnv(VectorEnv):
         info_keys: str | Sequence[str] = "cheap",
         renderer: str = "software",
         engine_timeout: float = 30.0,
+        engine: str | None = None,
         **env_kwargs: Any,
     ):
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ConfigError(f"num_envs must be a positive integer, got {num_envs!r}")
         if not isinstance(engine_per, int) or engine_per < 1:
             raise ConfigError(f"engine_per must be a positive integer, got {engine_per!r}")
-        if "engine" in env_kwargs:
+        if engine not in VEC_ENGINES:
             raise ConfigError(
-                "make_vec launches its own engines; pass engine_per= (envs per engine), not engine="
+                f"make_vec(engine={engine!r}): make_vec launches its own engines, so engine= names one "
+                f"of {VEC_ENGINES} (None: $EMBODIED_ENGINE, else 'panda3d'); pass engine_per= for envs "
+                "per engine"
             )
         if not (info_keys in ("cheap", "all") or isinstance(info_keys, (list, tuple))):
             raise ConfigError(f"info_keys must be 'cheap', 'all' or a tuple of names, got {info_keys!r}")
         self.info_keys = info_keys
-        self._launch_args = dict(renderer=renderer, timeout=engine_timeout)
+        self._launch_args = dict(engine=engine, renderer=renderer, timeout=engine_timeout)
         self.engines: list[EngineClient] = []
         self.envs: list[EmbodiedGymEnv] = []
         self.engine_restarts = 0

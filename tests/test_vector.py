@@ -144,8 +144,8 @@ def test_all_info_keys_engine_restart_and_bad_arguments():
         assert list(infos["step"]) == [3, 3]
     finally:
         vec.close()
-    for kw in ({"engine_per": 0}, {"info_keys": 3}, {"engine": "panda3d"}):
-        with pytest.raises(ConfigError):
+    for kw in ({"engine_per": 0}, {"info_keys": 3}, {"engine": "unity"}, {"engine": vec}):
+        with pytest.raises(ConfigError, match="engine_per|info_keys|'panda3d', 'inprocess'"):
             embodied.make_vec("escape/key-door", 2, **kw)
     with pytest.raises(ConfigError):
         embodied.make_vec("escape/key-door", 0)
@@ -175,3 +175,26 @@ def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
             env.close()
     finally:
         engine.close()
+
+
+def test_in_process_vector_env_steps_like_engine_processes():
+    """make_vec(engine="inprocess"): every env's scene on this process's renderer, one batched
+    request per step; the same observations and returns as envs on an engine process."""
+    acts = np.random.default_rng(1).integers(0, 9, size=(6, 3))
+    runs = []
+    for engine in ("inprocess", "panda3d"):
+        vec = embodied.make_vec("escape/key-door", 3, engine_per=3, engine=engine, max_steps=4, **KW)
+        try:
+            assert all(
+                e.frame_transport == ("inprocess" if engine == "inprocess" else "shm") for e in vec.engines
+            )
+            obs, _ = vec.reset(seed=0)
+            out = [obs.copy()]
+            for a in acts:
+                obs, rew, term, trunc, infos = vec.step(a)
+                out += [obs.copy(), rew.copy(), term | trunc, infos["step"].copy()]
+        finally:
+            vec.close()
+        runs.append(out)
+    for x, y in zip(*runs):
+        assert np.array_equal(x, y)
