@@ -145,7 +145,7 @@ def test_all_info_keys_engine_restart_and_bad_arguments():
     finally:
         vec.close()
     for kw in ({"engine_per": 0}, {"info_keys": 3}, {"engine": "unity"}, {"engine": vec}):
-        with pytest.raises(ConfigError, match="engine_per|info_keys|'panda3d', 'inprocess'"):
+        with pytest.raises(ConfigError, match=r"engine_per|info_keys|'panda3d', 'inprocess'"):
             embodied.make_vec("escape/key-door", 2, **kw)
     with pytest.raises(ConfigError):
         embodied.make_vec("escape/key-door", 0)
