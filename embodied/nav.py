@@ -46,7 +46,7 @@ def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
         return (fy * step, -fx * step)
     if action == "MoveLeft":
         return (-fy * step, fx * step)
-    raise KeyError(action)
+    raise ActionError(f"{action!r} is not a move")
 
 
 ROTATIONS = ("RotateLeft", "RotateRight", "TurnAround")
