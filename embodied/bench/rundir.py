@@ -26,6 +26,20 @@ from .suites import SuiteError
 
 # config keys that must match when a run is resumed (the rest, e.g. workers, may change)
 PINNED = ("suites", "agent", "agent_options", "size", "frames")
+FLAGS = {"suites": "--suite", "agent": "--agent", "agent_options": "agent options", "size": "--size"}
+FLAGS["frames"] = "--frames"
+
+
+def _shown(key: str, value: Any, definition: bool = False) -> str:
+    """A pinned setting as a user wrote it: 'NAV v1, ESC v3', 'temperature=0.2', 224."""
+    if key == "suites" and isinstance(value, dict):
+        return ", ".join(
+            f"{n} v{d.get('version')}" + (f" (definition {d.get('definition')})" if definition else "")
+            for n, d in value.items()
+        )
+    if key == "agent_options" and isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return str(value)
 
 
 class RunDir:
@@ -51,9 +65,12 @@ class RunDir:
         old = self.config()
         for k in PINNED:
             if old.get(k) != config.get(k):
+                was, now = _shown(k, old.get(k)), _shown(k, config.get(k))
+                if was == now:  # same names and versions: the suite's definition changed
+                    was, now = _shown(k, old.get(k), True), _shown(k, config.get(k), True)
                 raise SuiteError(
-                    f"{self.path} holds a run with a different {k} ({old.get(k)!r}, now {config.get(k)!r}); "
-                    "use another --out or the original settings to resume it"
+                    f"{self.path} holds a run with other {FLAGS[k]} ({was}; now {now}): use another "
+                    "--out, or the same settings to resume it"
                 )
 
     def start(self, config: dict[str, Any]) -> None:

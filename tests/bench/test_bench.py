@@ -224,7 +224,11 @@ def test_cli_list_run_compare_and_one_line_errors(tmp_path, capsys):
         (["run", "--suite", "NOPE", "--agent", "oracle", "--out", a], "unknown suite 'NOPE'"),
         (["run", "--suite", "NAV", "--agent", "wizard", "--out", a], "unknown agent 'wizard'"),
         (["run", "--suite", "NAV", "--tiers", "9", "--agent", "oracle", "--out", a], "no tier 9"),
-        ([*manip, "--agent", "random", "--out", a], "different agent"),
+        ([*manip, "--agent", "random", "--out", a], "holds a run with other --agent (oracle; now random)"),
+        (
+            ["run", "--suite", "MANIP,NAV", "--agent", "oracle", "--out", a],
+            "holds a run with other --suite (MANIP v1; now MANIP v1, NAV v1): use another --out",
+        ),
         (["compare", str(tmp_path / "missing")], "no such run directory"),
         (["report", str(tmp_path / "afile")], "afile: no such run directory"),  # was "File exists"
         (["run", "--suite", "GEN", "--agent", "oracle", "--out", a], "suite GEN is unavailable"),
