@@ -21,6 +21,23 @@ def main(args: argparse.Namespace) -> int:
 
     if args.replays < 0:
         raise SuiteError(f"--replays {args.replays}: use 0 or more")
-    out = write(args.runs, args.out or Path(args.runs[0]) / "report.html", replays=args.replays)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("replays", total=None)
+
+        def progress(done: int, total: int, key: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"replay {key}")
+
+        out = write(
+            args.runs, args.out or Path(args.runs[0]) / "report.html", replays=args.replays, progress=progress
+        )
     print(f"report: {out} ({out.stat().st_size / 1024:.0f} KiB, opens from disk with no server)")
     return 0

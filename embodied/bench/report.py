@@ -110,8 +110,9 @@ def _replay(path: Path, max_bytes: int) -> tuple[str, int] | None:
     return f"data:image/{kind};base64," + base64.b64encode(data).decode(), shown
 
 
-def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
-    """The report's HTML for run directories ``dirs`` (the first is the baseline for paired differences)."""
+def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0, progress=None) -> str:
+    """The report's HTML for run directories ``dirs`` (the first is the baseline for paired
+    differences). ``progress(done, total, key)`` is called as each replay is encoded."""
     runs = load_runs(dirs)
     board = leaderboard(dirs)
     e = html.escape
@@ -176,6 +177,8 @@ def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
         "<p class='muted'>Each frame's caption: the agent's thought (when it gives one), the action, "
         "and the feedback.</p>"
     )
+    groups = [{(r["suite"], str(r["tier"])) for r in results if r.get("replay")} for _, _, results in runs]
+    total, done = sum(len(g) for g in groups) * replays, 0
     for label, _cfg, results in runs:
         shown: dict[tuple[str, str], int] = {}
         parts.append(f"<h3>{e(label)}</h3><div class='replays'>")
@@ -183,6 +186,9 @@ def build(dirs: list[str], replays: int = 1, max_gif_mb: float = 4.0) -> str:
             k = (r["suite"], str(r["tier"]))
             if shown.get(k, 0) >= replays or not r.get("replay"):
                 continue
+            if progress:
+                progress(done, total, r["key"])
+            done += 1
             shown_as = _replay(
                 Path(dirs[[x[0] for x in runs].index(label)]) / r["replay"], int(max_gif_mb * 2**20)
             )

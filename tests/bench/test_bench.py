@@ -304,7 +304,9 @@ def test_report_keeps_every_replay_frame_in_a_fraction_of_the_gif_bytes(tmp_path
     gif = out / r["replay"]
     with Image.open(gif) as im:
         assert im.size[0] == 224 and im.n_frames == r["steps"] + 1, (im.size, im.n_frames)
-    text = build([str(out)])
+    calls = []
+    text = build([str(out)], progress=lambda *a: calls.append(a))
+    assert calls == [(0, 1, "ESC/1/0")]  # 'embodied bench report' shows a progress bar while it encodes
     (m,) = re.finditer(
         r"<img class='replay' width='(\d+)' alt='[^']+' src='data:image/webp;base64,([^']+)'", text
     )
