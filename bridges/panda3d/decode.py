@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -29,6 +30,8 @@ from embodied.errors import EngineError
 
 _KERNEL: list = []  # [compiled decoder or None], decided on the first call
 _NO_PLANES = np.zeros((1, 4))
+POOL = 6  # output arrays remembered per target (see recycled)
+_NO_SEG, _NO_DEPTH = np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
 
 
 def kernel():
@@ -74,20 +77,42 @@ def decode(
     zs: np.ndarray,
     want_seg: bool,
     want_depth: bool,
+    pool: list | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seg, depth) of an id frame ``buf`` (h * w uint32, rows bottom-up), each None unless
     wanted. ``n``: face ids in use (larger values are never drawn; they are clamped so a corrupt
     frame cannot index past the tables); ``face_seg``: int32 per face; ``pc``: float64 (n, 4)
     camera-space face planes (x right, y forward, z up), needed for depth; ``xs`` (w,), ``zs``
-    (h,): float32 rays, ``zs[0]`` the top row."""
+    (h,): float32 rays, ``zs[0]`` the top row. ``pool``: a list kept per target, from which
+    the compiled decoder takes output arrays nobody holds any more (:func:`recycled`)."""
     fn = kernel()
     if fn is None:
         tab = face_table(pc) if want_depth else None
         return _decode_numpy(buf, h, w, n, face_seg, tab, xs, zs, want_seg, want_depth)
-    seg = np.empty((h, w) if want_seg else (0, 0), np.int32)
-    depth = np.empty((h, w) if want_depth else (0, 0), np.float32)
+    pool = [] if pool is None else pool
+    seg = recycled(pool, (h, w), np.int32) if want_seg else _NO_SEG
+    depth = recycled(pool, (h, w), np.float32) if want_depth else _NO_DEPTH
     fn(buf, h, w, n, face_seg, pc if want_depth else _NO_PLANES, xs, zs, seg, depth, want_seg, want_depth)
     return (seg if want_seg else None), (depth if want_depth else None)
+
+
+def recycled(pool: list, shape: tuple, dtype) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` from ``pool`` that nothing but the pool references
+    any more (the caller dropped the frame it was, and no view, memoryview or zero-copy send
+    holds it), else a new one, remembered in the pool (the oldest of more than POOL is
+    forgotten, not touched). A frame a caller still holds is never written again. Why: a new
+    2.4 MB of depth + seg per 640x480 frame came from fresh pages each time (glibc gives large
+    freed blocks back to the system), ~280 page faults a frame."""
+    for i in range(len(pool)):
+        if sys.getrefcount(pool[i]) == 2 and pool[i].dtype == dtype and pool[i].shape == shape:
+            arr = pool.pop(i)  # (in use now: to the end, the oldest stays first)
+            pool.append(arr)
+            return arr
+    arr = np.empty(shape, dtype)
+    pool.append(arr)
+    if len(pool) > POOL:
+        del pool[0]
+    return arr
 
 
 def face_table(pc: np.ndarray) -> np.ndarray:

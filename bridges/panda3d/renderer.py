@@ -213,6 +213,7 @@ class _Target:
         self.region.set_camera(self.cam)
         self.key = None
         self.xs = self.zs = None
+        self.outputs: list[np.ndarray] = []  # depth/seg arrays to recycle once dropped (decode.recycled)
         self.fov = None  # the lens's horizontal fov
 
     def free(self) -> _Buffer:
@@ -629,7 +630,7 @@ class Renderer(NodeBuilder):
         pc = self._camera_planes(t) if want_depth else None
         xs, zs = t.pixel_rays(cam)
         seg, depth = decode(
-            buf, t.height, t.width, self.n_faces, self.face_seg, pc, xs, zs, want_seg, want_depth
+            buf, t.height, t.width, self.n_faces, self.face_seg, pc, xs, zs, want_seg, want_depth, t.outputs
         )
         if want_seg:
             res["seg"] = seg

@@ -4,6 +4,8 @@ holes to fill; a bad EMBODIED_DECODE is one clear error."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 from embodied.bridges.panda3d import decode as D
@@ -93,3 +95,40 @@ def test_bad_decode_setting_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(D, "_KERNEL", [])
     with pytest.raises(EngineError, match="EMBODIED_DECODE='fastest': expected 'auto', 'numba' or 'numpy'"):
         D.kernel()
+
+
+def test_kept_frames_stay_intact_and_dropped_ones_are_reused(renderer):
+    """Output arrays are recycled only once nothing else references them: a frame the caller
+    keeps (or a view of it) is never written again; dropped frames' memory is reused."""
+    world = World(load_spec("key_door"))
+    renderer.load_scene(SceneGraph(world).build_nodes(), "key_door")
+    a = world.agent(world.agent_ids[0])
+    cams = [
+        {
+            "agent": "a0",
+            "pos": [a["x"], a["y"], 1.5],
+            "hpr": [a["yaw"] + 30 * k, -10.0, 0.0],
+            "fov": 90.0,
+            "width": 64,
+            "height": 48,
+        }
+        for k in range(12)
+    ]
+    renderer.set_cameras([cams[0]])
+    kept = renderer.render(["a0"], ("depth", "seg"))["a0"]
+    copies = {m: kept[m].copy() for m in kept}
+    view = None
+    earlier, reused = [], 0
+    for k in range(1, 12):
+        renderer.set_cameras([cams[k]])
+        out = renderer.render(["a0"], ("depth", "seg"))["a0"]
+        reused += sum(any(r() is out[m] for r in earlier) for m in out)
+        earlier += [weakref.ref(out[m]) for m in out]
+        if k == 1:
+            view = out["depth"][::2]  # a view keeps its frame's depth alive too
+            view_copy = view.copy()
+    for m in kept:
+        assert kept[m].tobytes() == copies[m].tobytes()
+    assert view.tobytes() == view_copy.tobytes()
+    assert reused >= 14  # of 20 arrays after the first frames: the dropped frames' arrays again
+    assert not any(r() is kept[m] for r in earlier for m in kept)
