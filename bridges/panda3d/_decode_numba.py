@@ -9,10 +9,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_JIT = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+_JIT = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
-@njit(**_JIT)
+def _jit(fn):
+    """Compiled with its machine code cached on disk (beside this file, or in numba's cache
+    directory); where neither is writable, compiled once per process instead (~2 s)."""
+    try:
+        return njit(cache=True, **_JIT)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(**_JIT)(fn)
+
+
+@_jit
 def _fill_holes(depth, h, w, bad):
     """Pixels whose depth is not > 0 (``bad`` of them) take the smallest depth of their 8
     neighbours and themselves, set to inf first; up to 3 passes, each reading the previous
@@ -47,7 +56,7 @@ def _fill_holes(depth, h, w, bad):
             break
 
 
-@njit(**_JIT)
+@_jit
 def _coefficients(pc, f):
     """Face f's (a, b, c), as :func:`.decode.face_table` computes them (float64 quotients
     rounded to float32, negated; a row with a non-finite entry all NaN; the void face 0)."""
@@ -64,7 +73,7 @@ def _coefficients(pc, f):
     return a, b, c
 
 
-@njit(**_JIT)
+@_jit
 def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth):
     """Fill ``seg`` (int32 (h, w)) and/or ``depth`` (float32 (h, w)) from ``buf`` (h * w
     uint32, rows bottom-up); ``pc``: float64 (n, 4) camera-space face planes. Returns how many
