@@ -73,6 +73,11 @@ def run(argv, capsys):
             "embodied bench run: error: --seeds: 'a' is not a seed",  # named by its subcommand
         ),
         (
+            ["bench", "run", "--suite", "ESC-MM", "--agent", "oracle", "--out", "OUT", "--seeds", "15"],
+            "--seeds 15: not episodes of ESC-MM v1 tier 1 (its seeds are 0-10, frozen in its lock file); "
+            "add --tiers 3, or pick among those",
+        ),
+        (
             ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--bogus"],
             "embodied bench run: error: unrecognized arguments: --bogus (see 'embodied bench run --help')",
         ),

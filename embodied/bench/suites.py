@@ -144,11 +144,19 @@ class Suite:
     def _foreign_seeds(self, t: Tier, bad: list[int]):
         where = str(self.path) if self.path else "its suite YAML"
         frozen = ", frozen in its lock file" if self.lock_status() == "frozen" else ""
+        having = [x.tier for x in self.tiers if all(s in x.seeds for s in bad)]
+        if having:  # e.g. ESC-MM's tier 3 has more layouts than tier 1
+            fix = f"add --tiers {','.join(having)}, or pick among those"
+        elif self.source:  # imported or generated episodes: there are no others
+            fix = "pick among those"
+        else:
+            fix = (
+                f"pick among those, or run other seeds as your own suite: copy {where} under a new "
+                "'suite:' name with 'seeds: [...]' and give its path to --suite (see docs/benchmark.md)"
+            )
         raise SuiteError(
             f"--seeds {seed_ranges(bad)}: not episodes of {self.name} v{self.version} tier {t.tier} "
-            f"(its seeds are {seed_ranges(t.seeds)}{frozen}); "
-            f"pick among those, or run other seeds as your own suite: copy {where} under a new "
-            "'suite:' name with 'seeds: [...]' and give its path to --suite (see docs/benchmark.md)"
+            f"(its seeds are {seed_ranges(t.seeds)}{frozen}); {fix}"
         )
 
     # -------------------------------------------------------------- scenes
