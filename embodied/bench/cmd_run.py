@@ -133,18 +133,10 @@ def json_or_text(text: str):
 
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from .agents import build_agent, options_not_taken, resolve
     from .metrics import fmt
-    from .runner import RunSpec, run
+    from .runner import RunSpec
     from .suites import get_suite
 
     if args.workers < 1:
@@ -196,6 +188,43 @@ def main(args: argparse.Namespace) -> int:
     from .rundir import RunDir
 
     RunDir(spec.out).check(spec.config(__version__))
+    try:
+        metrics = _run(spec, args, human)
+    except KeyboardInterrupt:  # (Ctrl-C) what is finished is saved: say so, and how to go on
+        keys = {e.key for _, e in spec.episode_list()}
+        done = len(RunDir(spec.out).done_keys() & keys) if RunDir(spec.out).exists() else 0
+        Console(stderr=True).print(
+            f"embodied bench run: interrupted; {done}/{len(keys)} episodes are saved in {spec.out}: "
+            "the same command resumes the run",
+            highlight=False,
+        )
+        return 130
+    out = Console()
+    for name, s in metrics["suites"].items():
+        for t, m in s["tiers"].items():
+            out.print(
+                f"{name} tier {t}: success {fmt(m['success'], pct=True, unit=' %')}  "
+                f"SPL {fmt(m['spl'])}  steps {fmt(m['steps'], digits=1)}  "
+                f"(n={m['episodes']})"
+            )
+    out.print(f"run directory: {spec.out}  (metrics.json, results.jsonl, episodes/)")
+    return 0
+
+
+def _run(spec, args: argparse.Namespace, human: bool) -> dict:
+    """Run ``spec`` with a progress bar (or a line per episode for a human player); its metrics."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .runner import run
+
     console = Console(stderr=True)
     stats = {"ok": 0, "n": 0, "cost": 0.0}
     if human:
@@ -238,13 +267,4 @@ def main(args: argparse.Namespace) -> int:
                 task, completed=len(RunDir(spec.out).done_keys() & {e.key for _, e in spec.episode_list()})
             )
             metrics = run(spec, on_result=on_result)
-    out = Console()
-    for name, s in metrics["suites"].items():
-        for t, m in s["tiers"].items():
-            out.print(
-                f"{name} tier {t}: success {fmt(m['success'], pct=True, unit=' %')}  "
-                f"SPL {fmt(m['spl'])}  steps {fmt(m['steps'], digits=1)}  "
-                f"(n={m['episodes']})"
-            )
-    out.print(f"run directory: {spec.out}  (metrics.json, results.jsonl, episodes/)")
-    return 0
+    return metrics

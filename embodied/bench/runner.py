@@ -170,10 +170,19 @@ def run(
             _close_engine()
     else:
         ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=spec.workers, mp_context=ctx) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=spec.workers, mp_context=ctx)
+        try:
             futures = [pool.submit(run_job, job(s, e)) for s, e in todo]
             for f in cf.as_completed(futures):
                 commit(f.result())
+        except BaseException:  # Ctrl-C or an error: stop now; what was committed stays
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for w in workers:  # (their engines see their parent go and exit)
+                with contextlib.suppress(Exception):
+                    w.terminate()
+            raise
+        pool.shutdown()
     shutil.rmtree(rd.path / "staging", ignore_errors=True)
     metrics = aggregate(rd.results())
     metrics["run"] = {

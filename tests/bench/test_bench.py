@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -313,3 +314,43 @@ def test_report_keeps_every_replay_frame_in_a_fraction_of_the_gif_bytes(tmp_path
     with Image.open(io.BytesIO(base64.b64decode(m.group(2)))) as webp:
         assert webp.n_frames == r["steps"] + 1 and webp.size[0] == 224 and m.group(1) == "448"
     assert len(text) < 0.6 * gif.stat().st_size, (len(text), gif.stat().st_size)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_worker_pool_run_at_once_and_says_how_to_resume(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) used to let the pool run every queued
+    episode (and discard it) before exiting; now the run stops at once, keeps what finished, and
+    one line says how many episodes are saved and that the same command resumes."""
+    out = tmp_path / "run"
+    args = ["run", "--suite", "ESC", "--tiers", "1", "--episodes", "10", "--agent", "random", "--size", "48"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "bench", *args, "--workers", "2", "--out", str(out)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    results = out / "results.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        err = proc.communicate(timeout=10)[1]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 5, (proc.returncode, err)
+    saved = len(RunDir(out).results())
+    assert 1 <= saved < 10
+    assert (
+        f"interrupted; {saved}/10 episodes are saved in {out}: the same command resumes the run"
+        in " ".join(err.split())
+    ), err
+    assert "Traceback" not in err
+    time.sleep(1.5)  # the workers' engines see their parent go
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == [], left
