@@ -27,3 +27,11 @@ def test_bench_replay_caption_fits_too():
     )
     short = bench_caption(frame, ["x", "start", "room: hall"])
     assert bench_caption(frame, [long, "start", "room: hall"]).size == short.size
+
+
+def test_bench_replay_of_small_frames_leaves_the_caption_room():
+    from embodied.bench.episode import caption as bench_caption
+
+    small = bench_caption(np.zeros((64, 64, 3), np.uint8), ["", "  3 Read(note_left) (failed)", "read it"])
+    assert small.width == 256  # enlarged 4x (nearest), so 'Read(note_left) (failed)' is not cut to a stub
+    assert bench_caption(np.zeros((224, 224, 3), np.uint8), ["", "x", "y"]).width == 224  # kept as is

@@ -59,10 +59,13 @@ def telemetry(agent) -> dict[str, Any]:
     return dict(getattr(agent, "last", None) or {})
 
 
-def caption(frame: np.ndarray, lines: list[str], scale: int = 1) -> Image.Image:
+def caption(frame: np.ndarray, lines: list[str], scale: int | None = None) -> Image.Image:
     """The frame (at its own size: a viewer or the report enlarges it) with a caption bar:
-    thought, action, feedback, each on up to ``CAPTION_ROWS`` rows (then cut with '…')."""
+    thought, action, feedback, each on up to ``CAPTION_ROWS`` rows (then cut with '…').
+    ``scale`` None: a frame narrower than 224 px is enlarged (whole times) so the caption has room."""
     img = Image.fromarray(frame)
+    if scale is None:
+        scale = max(1, -(-224 // frame.shape[1]))
     if scale != 1:
         img = img.resize((frame.shape[1] * scale, frame.shape[0] * scale), Image.NEAREST)
     row = 13
