@@ -36,6 +36,7 @@ def run(argv, capsys):
         (["demo", "extra.json"], "unrecognized arguments: extra.json (see 'embodied demo --help')"),
         (["play", "key_door", "--retries", "-1", *KEY], "retries and backoff must be 0 or more"),
         (["play", "key_door", "--timeout", "0", *KEY], "timeout must be more than 0"),
+        (["play", "key_door", "--request-timeout", "0", *KEY], "timeout must be more than 0"),
         (["play", "key_door", "--temperature", "-1", *KEY], "temperature must be 0..2"),
         (["play", "key_door", "--top-p", "5", *KEY], "top_p must be in (0, 1]"),
         (["play", "key_door", "--history-k", "-1", *KEY], "history_k must be 0 or more"),

@@ -232,7 +232,7 @@ class ChatClient:
                 self._sleep(self.delay(attempt, wait))
         raise api_error(
             f"{self.model} at {self.base_url or 'the default endpoint'} failed {len(errors)} times "
-            f"({', '.join(errors)}); check the endpoint, or raise --retries / --timeout",
+            f"({', '.join(errors)}); check the endpoint, or raise --retries / --request-timeout",
             errors,
         )
 

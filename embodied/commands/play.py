@@ -100,7 +100,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="image detail requested (default: %(default)s)",
     )
-    m.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default: %(default)s)")
+    m.add_argument(
+        "--request-timeout",
+        "--timeout",
+        dest="timeout",
+        type=float,
+        default=60.0,
+        help="seconds per request, as in bench run/freeze (default: %(default)s)",
+    )
     m.add_argument(
         "--retries", type=int, default=5, help="retries of 429/5xx/timeouts/refused (default: %(default)s)"
     )
