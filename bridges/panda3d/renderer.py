@@ -211,6 +211,7 @@ class _Target:
         idcam.set_scene(renderer.id_root)
         self.idcam = self.eye.attach_new_node(idcam)
         self.region.set_camera(self.cam)
+        self.drawn_by, self.clear = self.cam, None  # what draw() last set on the region and buffer
         self.key = None
         self.xs = self.zs = None
         self.outputs: list[np.ndarray] = []  # depth/seg arrays to recycle once dropped (decode.recycled)
@@ -225,8 +226,12 @@ class _Target:
         return slot
 
     def draw(self, camera_np, clear) -> None:
-        self.region.set_camera(camera_np)
-        self.buffer.set_clear_color(clear)
+        if camera_np is not self.drawn_by:  # (the rgb and id passes take turns on one region)
+            self.region.set_camera(camera_np)
+            self.drawn_by = camera_np
+        if clear != self.clear:
+            self.buffer.set_clear_color(clear)
+            self.clear = clear
         self.buffer.set_active(True)
         self.buffer.get_engine().render_frame()
         self.buffer.set_active(False)
@@ -530,21 +535,23 @@ class Renderer(NodeBuilder):
     def set_cameras(self, cameras: list, checked: bool = False) -> None:
         """Set each agent's camera pose, horizontal fov (degrees) and resolution (all or nothing).
         ``checked``: the cameras already passed ``check_camera`` (the server validates each request once)."""
+        known = self.current.cameras
         for c in cameras if checked else check_cameras(cameras):
-            self.cameras[c["agent"]] = c
+            known[c["agent"]] = c
 
     # ------------------------------------------------------------ rendering
     def _target(self, cam: dict) -> _Target:
+        sc = self.current
         key = (cam["width"], cam["height"])
-        lru_key = (self.current.handle, *key)
-        if key not in self.targets:
+        lru_key = (sc.handle, *key)
+        t = sc.targets.get(key)
+        if t is None:
             self._make_room(key[0] * key[1])
-            t = self.targets[key] = _Target(self, *key)
+            t = sc.targets[key] = _Target(self, *key)
             if self.gsg is None:
                 self.gsg = t.buffer.get_gsg()
             self._lru[lru_key] = t
         self._lru.move_to_end(lru_key)
-        t = self.targets[key]
         pose = (*cam["pos"], *cam["hpr"])
         if pose != t.pose:  # a camera that did not move costs nothing
             t.eye.set_pos_hpr(*pose)
@@ -563,16 +570,17 @@ class Renderer(NodeBuilder):
         ``checked``: agents and modalities were validated already (the server does it once per
         request). ``views``: rgb may be a read-only view with rows in reverse memory order, valid
         until the next render (the engine server copies it straight into its reply)."""
+        sc = self.current
         if not checked:
-            agents = check_render_agents(list(agents), self.cameras)
+            agents = check_render_agents(list(agents), sc.cameras)
             modalities = check_str_list(list(modalities), "modalities", MODALITIES)
         out: dict[str, dict[str, np.ndarray]] = {}
         for a in agents:
-            cam = self.cameras[a]
+            cam = sc.cameras[a]
             t = self._target(cam)
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
-                t.draw(t.cam, (*self.background, 1))
+                t.draw(t.cam, (*sc.background, 1))
                 res["rgb"] = t.rgb(views)
             if "depth" in modalities or "seg" in modalities:
                 t.draw(t.idcam, (0, 0, 0, 0))
