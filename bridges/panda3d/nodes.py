@@ -104,6 +104,29 @@ STRUCTURE = frozenset(("floor", "ceiling", "wall"))
 ROOM_MARGIN = 0.3  # m: a piece whose centre lies this close to a floor's rectangle is that room's
 
 
+class _Gate:
+    """A merged room drawn whole, or (``pick`` with the eye's height between the room's floor
+    undersides and its wall tops) without the level faces that face away from such an eye."""
+
+    __slots__ = ("full", "hi", "inside", "lo", "whole", "z")
+
+    def __init__(self, inside, full, lo: float, hi: float):
+        self.inside, self.full, self.lo, self.hi = inside, full, lo, hi
+        self.whole = True
+        self.z = None
+        inside.stash()
+
+    def pick(self, z: float) -> None:
+        if z == self.z:
+            return
+        self.z = z
+        whole = not self.lo <= z <= self.hi
+        if whole != self.whole:
+            (self.inside if whole else self.full).stash()
+            (self.full if whole else self.inside).unstash()
+            self.whole = whole
+
+
 class _Group:
     """One mesh of a node: its static parts, or the parts that share one move/recolour/show rule."""
 
@@ -278,7 +301,7 @@ class NodeBuilder:
         removed: raycasts read them and the id pass keeps its own nodes. An update that changes a
         piece undoes its room's merge (:meth:`_unmerge`)."""
         sc = self.current
-        sc.merged, sc.merges = {}, {}
+        sc.merged, sc.merges, sc.gates = {}, {}, {}
         if not self.merge_structure:
             return
         floors = [self.nodes[n] for n in self.order if self.nodes[n]["kind"] == "floor"]
@@ -317,14 +340,31 @@ class NodeBuilder:
                                 break
                         else:
                             states.append((state, [(data, mesh.tris)]))
-            geoms = []
+            geoms, inside, lo, hi = [], [], -np.inf, np.inf
             for state, parts in states:
                 offsets = np.cumsum([0] + [len(d) for d, _t in parts[:-1]])
                 data = np.concatenate([d for d, _t in parts])
                 tris = np.concatenate([t + o for (_d, t), o in zip(parts, offsets)]).astype(np.uint32)
                 fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
                 geoms.append((G.make_geom(fmt, data, tris), state))
-            merged = self.scene.attach_new_node(G.geom_node(f"room{k}", geoms), -1)
+                # without the level faces below the room's mid-height that face down and those above
+                # it that face up (undersides of floors and walls, tops of walls and ceilings): they
+                # face away from an eye between the highest of the former and the lowest of the latter
+                p = data["v"][:, :3].astype(np.float64)[tris.reshape(-1, 3)]
+                nz = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+                nz = nz[:, 2] / np.maximum(np.linalg.norm(nz, axis=1), 1e-12)
+                level = np.ptp(p[:, :, 2], axis=1) == 0
+                mid = (data["v"][:, 2].min() + data["v"][:, 2].max()) / 2
+                down = level & (nz < -0.999) & (p[:, 0, 2] < mid)
+                up = level & (nz > 0.999) & (p[:, 0, 2] > mid)
+                lo = max(lo, p[down, 0, 2].max(initial=-np.inf))
+                hi = min(hi, p[up, 0, 2].min(initial=np.inf))
+                keep = tris.reshape(-1, 3)[~(down | up)].reshape(-1)
+                used, remap = np.unique(keep, return_inverse=True)
+                inside.append((G.make_geom(fmt, data[used], remap.astype(np.uint32)), state))
+            merged = self.scene.attach_new_node(f"room{k}", -1)  # drawn first, as the pieces were
+            full = merged.attach_new_node(G.geom_node("full", geoms))
+            sc.gates[k] = _Gate(merged.attach_new_node(G.geom_node("inside", inside)), full, lo, hi)
             sc.merges[k] = (merged, [rec["id"] for rec in recs])
             for rec in recs:
                 rec["np"].stash()
@@ -344,6 +384,7 @@ class NodeBuilder:
         ):
             return  # nothing this node shows changes
         merged, ids = sc.merges.pop(key)
+        del sc.gates[key]
         merged.remove_node()
         for nid in ids:
             self.nodes[nid]["np"].unstash()

@@ -575,9 +575,13 @@ class Renderer(NodeBuilder):
             agents = check_render_agents(list(agents), sc.cameras)
             modalities = check_str_list(list(modalities), "modalities", MODALITIES)
         out: dict[str, dict[str, np.ndarray]] = {}
+        gates = getattr(sc, "gates", None)
         for a in agents:
             cam = sc.cameras[a]
             t = self._target(cam)
+            if gates:
+                for gate in gates.values():  # merged rooms seen from the eye's height
+                    gate.pick(cam["pos"][2])
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
                 t.draw(t.cam, (*sc.background, 1))

@@ -354,8 +354,9 @@ def test_room_light_from_the_spec(r):
 
 
 def test_room_structure_is_merged_and_an_update_undoes_it(r):
-    """Each room's floor, ceiling and walls draw as one geom (docs/rendering.md); the frame is the
-    unmerged one up to a few pixels along seams, and updating a piece shows at once."""
+    """Each room's floor, ceiling and walls draw as one geom (docs/rendering.md), without the level
+    faces that face away from an eye inside the room unless the eye is above (or below) them; the
+    frame is the unmerged one up to a few pixels along seams, and updating a piece shows at once."""
     from embodied.scene_graph import SceneGraph
     from embodied.spec import load_spec
     from embodied.world import World
@@ -368,6 +369,7 @@ def test_room_structure_is_merged_and_an_update_undoes_it(r):
         | {"width": 160, "height": 160}
         for k in range(36)
     ]
+    above = [dict(c, pos=[c["pos"][0], c["pos"][1], 4.0], hpr=[c["hpr"][0], -70.0, 0.0]) for c in cams[::9]]
     frames = {}
     for merge in (False, True):
         r.merge_structure = merge
@@ -376,7 +378,7 @@ def test_room_structure_is_merged_and_an_update_undoes_it(r):
         finally:
             r.merge_structure = True
         frames[merge] = []
-        for cam in cams[::4]:
+        for cam in cams[::4] + above + cams[:1]:  # from above the roof, the roof shows whole
             r.set_cameras([cam])
             frames[merge].append(r.render(["a0"], ("rgb",))["a0"]["rgb"])
     merged = r.current.merges
