@@ -102,6 +102,8 @@ def _room(back: float) -> list[dict]:
          "color": [0.78, 0.74, 0.66], "material": "plaster"},
         {"id": "wall2", "seg": s, "kind": "wall", "shape": "box", "size": [0.1, 6, 2.6], "pos": [-1.6, -2, 1.3],
          "color": [0.78, 0.74, 0.66], "material": "plaster"},
+        {"id": "ceiling", "seg": s, "kind": "ceiling", "shape": "box", "size": [6, 6, 0.1], "pos": [0, -2, 2.65],
+         "color": [0.9, 0.9, 0.88], "material": "plaster"},  # a view up past the walls sees a ceiling, not the sky
     ]  # fmt: skip
 
 
