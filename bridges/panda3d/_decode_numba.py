@@ -22,13 +22,16 @@ def _jit(fn):
 
 
 @_jit
-def _fill_holes(depth, h, w, bad):
-    """Pixels whose depth is not > 0 (``bad`` of them) take the smallest depth of their 8
-    neighbours and themselves, set to inf first; up to 3 passes, each reading the previous
-    one's depths (as the numpy decoder's ``fill_from_neighbours``)."""
+def _fill_holes(depth, h, w, bad, bad_rows):
+    """Pixels whose depth is not > 0 (``bad`` of them, in the rows flagged in ``bad_rows``)
+    take the smallest depth of their 8 neighbours and themselves, set to inf first; up to 3
+    passes, each reading the previous one's depths (as the numpy decoder's
+    ``fill_from_neighbours``)."""
     idx = np.empty(bad, np.int64)
     m = 0
     for y in range(h):
+        if not bad_rows[y]:
+            continue
         for x in range(w):
             if not depth[y, x] > 0:
                 depth[y, x] = np.inf
@@ -81,6 +84,7 @@ def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth)
     one = np.float32(1.0)
     top = np.uint32(n - 1)
     bad = 0
+    bad_rows = np.zeros(h if want_depth else 0, np.uint8)
     for y in range(h):
         src = (h - 1 - y) * w
         row = buf[src : src + w]  # (indexing a row view with x >= 0 skips negative-index checks)
@@ -119,7 +123,9 @@ def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth)
             row_bad = 0
             for x in range(w):
                 row_bad += not drow[x] > 0
-            bad += row_bad
+            if row_bad:
+                bad += row_bad
+                bad_rows[y] = 1
         else:
             srow = seg[y]
             for x in range(w):
@@ -129,5 +135,5 @@ def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth)
                     s = face_seg[v if v < top else top]
                 srow[x] = s
     if bad:
-        _fill_holes(depth, h, w, bad)
+        _fill_holes(depth, h, w, bad, bad_rows)
     return bad
