@@ -206,8 +206,11 @@ def check_color(value: Any, field: str) -> tuple[float, float, float]:
 
 
 def check_str_list(value: Any, field: str, allowed: Iterable[str] | None = None) -> list[str]:
-    check_type(value, (list, tuple), field, "a list of strings")
-    out = [check_type(v, str, f"{field}[{i}]", "a string") for i, v in enumerate(value)]
+    if type(value) is list and all(type(v) is str for v in value):  # the common case, in one pass
+        out = list(value)
+    else:
+        check_type(value, (list, tuple), field, "a list of strings")
+        out = [check_type(v, str, f"{field}[{i}]", "a string") for i, v in enumerate(value)]
     if allowed is not None:
         allowed = list(allowed)
         for v in out:
@@ -341,10 +344,10 @@ def check_render_agents(
 ) -> list[str]:
     """The agents to render: a list of ids, each with a camera (known, or sent in this request)."""
     agents = check_str_list(agents, field)
-    known = set(known_cameras)
-    where = f" in scene {scene!r}" if scene else ""
+    known = known_cameras if isinstance(known_cameras, (set, dict, frozenset)) else set(known_cameras)
     for a in agents:
         if a not in known:
+            where = f" in scene {scene!r}" if scene else ""
             raise ProtocolError(
                 f"field '{field}': no camera for agent {brief(a)}{where}; send 'cameras' with this "
                 f"request or the 'camera' op first (known: {sorted(known)[:20]})"
