@@ -44,7 +44,7 @@ def test_depth_and_seg_exact_for_every_type_and_state(r, label, nodes, cam):
     assert obj.sum() > 15, label  # the object is in view
     assert np.isfinite(depth[seg > 0]).all() and np.isinf(depth[seg == 0]).all()
     assert (depth[seg > 0] > 0).all()
-    # the floor and back wall are exact planes: their depth is the analytic ray/box hit
+    # the room's floor, walls and ceiling are exact planes: their depth is the analytic ray/box hit
     h, w = seg.shape
     tx = np.tan(np.radians(cam["fov"]) / 2)
     tz = tx * h / w
@@ -53,7 +53,7 @@ def test_depth_and_seg_exact_for_every_type_and_state(r, label, nodes, cam):
     eye = np.array(r.targets[(w, h)].eye.get_mat(r.world)).reshape(4, 4)
     world_dirs = rays @ eye[:3, :3]
     best = np.full(len(xs), np.inf)
-    for n in nodes[:3]:  # floor and walls (axis-aligned boxes)
+    for n in nodes[:4]:  # floor, walls and ceiling (axis-aligned boxes, seg 1)
         size, pos = np.array(n["size"]), np.array(n["pos"])
         t = intersect("box", (eye[3, :3] - pos) / size, world_dirs / size, strict=True)
         best = np.minimum(best, t)
