@@ -309,21 +309,7 @@ def test_stopped_engine_dies_with_its_parent():
         print(eng._tmp_dir, eng.process.pid, flush=True)
         time.sleep(60)
     """)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    engine_pid = None
-    try:
-        tmp, engine_pid = child.stdout.readline().split()
-        engine_pid = int(engine_pid)
-        os.kill(engine_pid, signal.SIGSTOP)
-        child.kill()
-        assert _wait_gone(engine_pid, 5.0), "a stopped engine survived kill -9 of its parent"
-        assert not os.path.exists(tmp), "and left its temp log dir behind"
-    finally:
-        child.kill()
-        child.wait()
-        if engine_pid and _alive(engine_pid):  # never leave a stopped engine behind
-            os.kill(engine_pid, signal.SIGCONT)
-            os.kill(engine_pid, signal.SIGKILL)
+    _stop_engine_then_kill_its_parent(script, "a stopped engine survived kill -9 of its parent")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
@@ -343,17 +329,30 @@ def test_engine_started_by_a_worker_thread_outlives_the_thread_not_the_process()
         print(eng._tmp_dir, eng.process.pid, flush=True)
         time.sleep(60)
     """)
+
+    def launched_with_the_flag(engine_pid):
+        assert _alive(engine_pid)
+        with open(f"/proc/{engine_pid}/cmdline", "rb") as f:
+            assert b"--die-with-parent" in f.read().split(b"\0")
+
+    _stop_engine_then_kill_its_parent(
+        script, "a stopped engine launched by a thread survived its process", launched_with_the_flag
+    )
+
+
+def _stop_engine_then_kill_its_parent(script: str, survived: str, check=None) -> None:
+    """Run ``script`` (it prints its engine's temp dir and pid, then sleeps), SIGSTOP the engine,
+    kill -9 the script: the engine must go, and take its temp dir with it."""
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     engine_pid = None
     try:
         tmp, engine_pid = child.stdout.readline().split()
         engine_pid = int(engine_pid)
-        assert _alive(engine_pid)
-        with open(f"/proc/{engine_pid}/cmdline", "rb") as f:
-            assert b"--die-with-parent" in f.read().split(b"\0")
+        if check:
+            check(engine_pid)
         os.kill(engine_pid, signal.SIGSTOP)
         child.kill()
-        assert _wait_gone(engine_pid, 5.0), "a stopped engine launched by a thread survived its process"
+        assert _wait_gone(engine_pid, 5.0), survived
         assert not os.path.exists(tmp), "and left its temp log dir behind"
     finally:
         child.kill()
