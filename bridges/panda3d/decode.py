@@ -34,6 +34,16 @@ POOL = 6  # output arrays remembered per target (see recycled)
 _NO_SEG, _NO_DEPTH = np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
 
 
+def _refcount_in_a_list_alone() -> int:
+    """What ``sys.getrefcount`` says of an array only a list holds: 2 up to Python 3.13, but
+    later versions may skip counting the call's own argument, so it is measured, not assumed."""
+    held = [np.empty(0)]
+    return sys.getrefcount(held[0])
+
+
+_ALONE = _refcount_in_a_list_alone()
+
+
 def kernel():
     """The compiled decoder, or None (numba missing, or ``EMBODIED_DECODE=numpy``)."""
     if not _KERNEL:
@@ -104,7 +114,7 @@ def recycled(pool: list, shape: tuple, dtype) -> np.ndarray:
     2.4 MB of depth + seg per 640x480 frame came from fresh pages each time (glibc gives large
     freed blocks back to the system), ~280 page faults a frame."""
     for i in range(len(pool)):
-        if sys.getrefcount(pool[i]) == 2 and pool[i].dtype == dtype and pool[i].shape == shape:
+        if sys.getrefcount(pool[i]) == _ALONE and pool[i].dtype == dtype and pool[i].shape == shape:
             arr = pool.pop(i)  # (in use now: to the end, the oldest stays first)
             pool.append(arr)
             return arr
