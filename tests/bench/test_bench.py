@@ -351,6 +351,11 @@ def test_ctrl_c_stops_a_worker_pool_run_at_once_and_says_how_to_resume(tmp_path)
         in " ".join(err.split())
     ), err
     assert "Traceback" not in err
-    time.sleep(1.5)  # the workers' engines see their parent go
-    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    deadline = time.monotonic() + 15  # the workers' engines see their parent go (watchdog; slow under load)
+    while left := subprocess.run(
+        ["pgrep", "-g", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split():
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert left == [], left
