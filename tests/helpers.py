@@ -57,3 +57,21 @@ def oracle_steps(env):
         yield act, obs, info
         if term or trunc:
             return
+
+
+def bench_oracle_rows(out_dir, engine: str, size: int) -> list[tuple[bool, int]]:
+    """(success, steps) per episode of `embodied bench run` (ESC tier 1, two oracle episodes) with
+    ``EMBODIED_ENGINE=engine``, run as a user would: the installed CLI in a subprocess."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "embodied")
+    cmd = [exe, "bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", str(out_dir)]
+    cmd += ["--tiers", "1", "--episodes", "2", "--size", str(size), "--frames", "none"]
+    subprocess.run(
+        cmd, check=True, env={**os.environ, "EMBODIED_ENGINE": engine}, capture_output=True, timeout=300
+    )
+    lines = (out_dir / "results.jsonl").read_text().splitlines()
+    return [(r["success"], r["steps"]) for r in map(json.loads, lines)]

@@ -2,10 +2,7 @@
 test's process, checked against the engine process it stands in for."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 
 import gymnasium
 import numpy as np
@@ -16,6 +13,8 @@ from embodied.agents import make_agent
 from embodied.env import Env
 from embodied.errors import EngineError, ProtocolError
 from embodied.inprocess import InProcessEngine
+
+from .helpers import bench_oracle_rows
 
 ALL = ("rgb", "depth", "segmentation")
 NAV = ("MoveAhead", "MoveBack", "RotateLeft", "RotateRight", "LookUp", "LookDown", "MoveLeft")
@@ -196,15 +195,5 @@ def test_two_agents_render_alike(engine):
 def test_benchmark_cli_runs_in_process(tmp_path):
     """`EMBODIED_ENGINE=inprocess embodied bench run ...`: the CLI's envs run in-process, with the
     results of the engine process."""
-    exe = os.path.join(os.path.dirname(sys.executable), "embodied")
-    rows = {}
-    for name in ("panda3d", "inprocess"):
-        out = tmp_path / name
-        cmd = [exe, "bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", str(out)]
-        cmd += ["--tiers", "1", "--episodes", "2", "--size", "48", "--frames", "none"]
-        subprocess.run(
-            cmd, check=True, env={**os.environ, "EMBODIED_ENGINE": name}, capture_output=True, timeout=300
-        )
-        lines = (out / "results.jsonl").read_text().splitlines()
-        rows[name] = [(r["success"], r["steps"]) for r in map(json.loads, lines)]
+    rows = {name: bench_oracle_rows(tmp_path / name, name, 48) for name in ("panda3d", "inprocess")}
     assert rows["inprocess"] == rows["panda3d"] and all(s for s, _ in rows["inprocess"])

@@ -28,7 +28,7 @@ from unrealcv.api import UnrealCv_API  # noqa: E402
 import embodied  # noqa: E402
 from embodied.env import Env  # noqa: E402
 from embodied.errors import ConfigError, EngineError, EngineTimeout  # noqa: E402
-from tests.helpers import oracle_steps  # noqa: E402
+from tests.helpers import bench_oracle_rows, oracle_steps  # noqa: E402
 
 CUBE = "/Engine/BasicShapes/Cube.Cube"
 pytestmark = pytest.mark.filterwarnings(
@@ -364,15 +364,5 @@ def test_benchmark_runs_unchanged_on_the_bridge(engine, tmp_path):
     """`embodied bench run` with EMBODIED_ENGINE set: the same results as the embedded engine."""
     if engine == "unity":
         pytest.importorskip("mlagents_envs")
-    exe = os.path.join(os.path.dirname(sys.executable), "embodied")
-    rows = {}
-    for name in ("panda3d", engine):
-        out = tmp_path / name
-        cmd = [exe, "bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", str(out)]
-        cmd += ["--tiers", "1", "--episodes", "2", "--size", "64", "--frames", "none"]
-        subprocess.run(
-            cmd, check=True, env={**os.environ, "EMBODIED_ENGINE": name}, capture_output=True, timeout=300
-        )
-        lines = (out / "results.jsonl").read_text().splitlines()
-        rows[name] = [(r["success"], r["steps"]) for r in map(json.loads, lines)]
+    rows = {name: bench_oracle_rows(tmp_path / name, name, 64) for name in ("panda3d", engine)}
     assert rows[engine] == rows["panda3d"] and all(s for s, _ in rows[engine])
