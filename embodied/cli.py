@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 
@@ -51,6 +52,28 @@ def int_in(lo: int, hi: int | None = None):
                 f"must be {lo}..{hi}, got {n}" if hi else f"must be at least {lo}, got {n}"
             )
         return n
+
+    return parse
+
+
+def positive_float(what: str = "value", unit: str = ""):
+    """An argparse ``type``: a finite number more than 0 (a timeout, a rate), else a one-line usage error.
+
+    ``what`` and ``unit`` name it in the message: ``timeout must be more than 0 seconds, got -1``.
+    """
+    of_unit = f" of {unit}" if unit else ""
+    unit = f" {unit}" if unit else ""
+
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number{of_unit}, got {text}")
+        if x <= 0:
+            raise argparse.ArgumentTypeError(f"{what} must be more than 0{unit}, got {text}")
+        return x
 
     return parse
 

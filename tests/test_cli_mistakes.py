@@ -37,6 +37,24 @@ def run(argv, capsys):
         (["play", "key_door", "--retries", "-1", *KEY], "retries and backoff must be 0 or more"),
         (["play", "key_door", "--timeout", "0", *KEY], "timeout must be more than 0"),
         (["play", "key_door", "--request-timeout", "0", *KEY], "timeout must be more than 0"),
+        (["play", "key_door", "--timeout", "-1", "--agent", "oracle"], "timeout must be more than 0 seconds"),
+        (
+            ["play", "key_door", "--timeout", "inf", *KEY],
+            "timeout must be a finite number of seconds, got inf",
+        ),
+        # refused by the parser even when no model request would be made (a plain suite, the oracle)
+        (
+            ["bench", "freeze", "ESC", "--request-timeout", "-1"],
+            "argument --request-timeout: timeout must be more than 0 seconds, got -1",
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--request-timeout", "0"],
+            "argument --request-timeout: timeout must be more than 0 seconds, got 0",
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--request-timeout", "x"],
+            "argument --request-timeout: 'x' is not a number",
+        ),
         (["play", "key_door", "--temperature", "-1", *KEY], "temperature must be 0..2"),
         (["play", "key_door", "--top-p", "5", *KEY], "top_p must be in (0, 1]"),
         (["play", "key_door", "--history-k", "-1", *KEY], "history_k must be 0 or more"),
@@ -245,6 +263,10 @@ def test_unity_player_help_and_mistakes(capsys):
         parse_args(["--width", "0"])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1 and "--width: must be 16..4096, got 0" in err[0]
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--connect-timeout", "-5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "timeout must be more than 0 seconds, got -5" in err[0]
     assert parse_args(["-batchmode", "-unityOption", "x"]).width == 84  # Unity's own options are ignored
 
 

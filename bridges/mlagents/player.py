@@ -43,7 +43,7 @@ API_VERSION = "1.5.0"
 
 
 def parse_args(argv):
-    from embodied.cli import Parser, add_renderer_option, int_in  # one-line usage errors
+    from embodied.cli import Parser, add_renderer_option, int_in, positive_float  # one-line usage errors
 
     p = Parser(
         prog="embodied-unity-player",
@@ -87,7 +87,7 @@ def parse_args(argv):
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     p.add_argument(
         "--connect-timeout",
-        type=float,
+        type=positive_float("timeout", "seconds"),
         default=60.0,
         help="seconds to wait for the trainer (default: %(default)s)",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import int_in
+from ..cli import int_in, positive_float
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,7 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=5,
         help="retries per request (refused, 5xx, timeouts) (default 5)",
     )
-    g.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    g.add_argument(
+        "--request-timeout",
+        type=positive_float("timeout", "seconds"),
+        default=60.0,
+        help="seconds per request (default 60)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..cli import positive_float
 from ..commands.demo import frame_size, positive_int
 from .suites import SuiteError
 
@@ -25,7 +26,7 @@ AGENT_FLAGS = [
     ("--image-size", "image_size", int, "resize frames to this many pixels before sending"),
     ("--jpeg-quality", "jpeg_quality", int, "1..95"),
     ("--detail", "detail", str, "image detail: low | high | auto"),
-    ("--request-timeout", "timeout", float, "seconds per model request"),
+    ("--request-timeout", "timeout", positive_float("timeout", "seconds"), "seconds per model request"),
     ("--retries", "retries", int, "retries per request (rate limits, timeouts, 5xx)"),
     ("--history", "history", str, "none | last | keyframes | full"),
     ("--history-k", "history_k", int, "turns kept with --history last"),

@@ -17,7 +17,7 @@ import argparse
 import re
 from typing import Any
 
-from ..cli import add_renderer_option
+from ..cli import add_renderer_option, positive_float
 from .demo import frame_size, positive_int
 
 MODEL_KNOBS = (  # flag dest -> OpenAIAgent argument (same name)
@@ -104,7 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--request-timeout",
         "--timeout",
         dest="timeout",
-        type=float,
+        type=positive_float("timeout", "seconds"),
         default=60.0,
         help="seconds per request, as in bench run/freeze (default: %(default)s)",
     )
