@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(args, "_extra_args", False):  # named by the subcommand they were given to
         parser.exit(2, f"{prog}: error: unrecognized arguments: {' '.join(extra)} (see '{prog} --help')\n")
     args.extra = extra
+    args.argv = argv  # what the user typed after 'embodied' (a command that says how to resume repeats it)
     try:
         return int(args._main(args) or 0)
     except (ConfigError, SpecError, ActionError) as e:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 from ..cli import int_in, positive_float
 
@@ -35,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     from .sources import FreezeStopped
     from .suites import SuiteError, get_suite
 
-    worst = 0
+    worst, done = 0, []
     for name in args.suites:
         s = get_suite(name)
         make, report = None, {}
@@ -62,16 +64,22 @@ def main(args: argparse.Namespace) -> int:
             if not ok:
                 raise SuiteError(f"suite {s.name} is unavailable: {why}")
         n = len(s.episodes())
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"{s.name} v{s.version}", total=n)
-            try:
+        try:
+            with Progress(transient=True) as bar:
+                task = bar.add_task(f"{s.name} v{s.version}", total=n)
                 data = s.freeze(progress=lambda ep, t=task: bar.advance(t), make_spec=make)
-            except FreezeStopped as e:  # the endpoint went down: one line, what was frozen is kept
-                k = len(s.lock().get("episodes", {})) if s.lock().get("version") == s.version else 0
-                raise FreezeStopped(
-                    f"{e}; {k}/{n} episodes are frozen in {s.lock_path} and kept: run the same command "
-                    "again when the endpoint is back, it generates only the rest"
-                ) from None
+        except FreezeStopped as e:  # the endpoint went down: one line, what was frozen is kept
+            k = len(s.lock().get("episodes", {})) if s.lock().get("version") == s.version else 0
+            raise FreezeStopped(
+                f"{e}; {k}/{n} episodes are frozen in {s.lock_path} and kept: run the same command "
+                "again when the endpoint is back, it generates only the rest"
+            ) from None
+        except KeyboardInterrupt:  # Ctrl-C: say what is kept and the command that goes on
+            print(
+                f"embodied bench freeze: interrupted; {interrupted(s, make, n, done, args)}", file=sys.stderr
+            )
+            return 130
+        done.append(s.name)
         failed = {k: v for k, v in report.items() if not v["ok"]}
         print(f"{s.name} v{s.version}: {len(data['episodes'])}/{n} episodes frozen into {s.lock_path}")
         for k, v in failed.items():
@@ -83,3 +91,21 @@ def main(args: argparse.Namespace) -> int:
             print(f"  LLM: {reqs} answers ({hits} from the cache), ${cost:.4f}")
         worst = max(worst, 1 if len(data["episodes"]) < n else 0)
     return worst
+
+
+def interrupted(s, make, n: int, done: list[str], args: argparse.Namespace) -> str:
+    """What an interrupted freeze of suite ``s`` kept, and the command that goes on from there.
+
+    A generated suite's scenes made so far are in its lock file and are not asked for again; a
+    plain suite's lock file is written only at the end, so it is as it was, and is computed anew."""
+    argv = getattr(args, "argv", None) or ["bench", "freeze", *args.suites]
+    again = "embodied " + shlex.join(argv)
+    before = f" ({', '.join(done)} finished before it)" if done else ""
+    if make is not None:
+        lock = s.lock() if s.lock().get("version") == s.version else {}
+        k = sum("spec" in e for e in lock.get("episodes", {}).values())
+        return (
+            f"{k}/{n} scenes of {s.name} are generated and kept in {s.lock_path}{before}; "
+            f"'{again}' generates only the rest"
+        )
+    return f"{s.name} was not frozen, {s.lock_path} is as it was{before}; '{again}' freezes it again"

@@ -72,7 +72,8 @@ def escapecraft(suite: Suite, tier: Tier, seed: int) -> Any:
 
 def generated_available(suite: Suite) -> tuple[bool, str]:
     eps = suite.lock().get("episodes", {})
-    if eps and all("spec" in eps.get(f"{e.tier}/{e.seed}", {}) for e in suite.episodes()):
+    # a scene whose oracle was interrupted is kept with its spec alone; it is not frozen yet
+    if eps and all({"spec", "budget"} <= eps.get(f"{e.tier}/{e.seed}", {}).keys() for e in suite.episodes()):
         return True, ""
     if _module(LLM_GENERATOR) is None:
         return False, (

@@ -209,35 +209,36 @@ class Suite:
         old = self.lock() if self.lock().get("version") == self.version else {}
         eps: dict[str, Any] = {}
         made = 0
-        for ep in self.episodes():
-            key = f"{ep.tier}/{ep.seed}"
-            kept = old.get("episodes", {}).get(key, {})
-            if make_spec is not None and "spec" not in kept:
-                try:
+        try:
+            for ep in self.episodes():
+                key = f"{ep.tier}/{ep.seed}"
+                kept = old.get("episodes", {}).get(key, {})
+                if make_spec is not None and "spec" not in kept:
                     spec = make_spec(ep)
-                except BaseException:
-                    if made:  # nothing lost: this run's scenes and every earlier one
-                        rest = {k: v for k, v in old.get("episodes", {}).items() if k not in eps}
-                        self._write_lock({**rest, **eps})
-                    raise
-                if spec is None:
-                    if progress:
-                        progress(ep)
-                    continue
-                kept = {"spec": spec.to_json()}
-                made += 1
-            spec = load_spec(kept["spec"]) if "spec" in kept else self.spec(ep.tier, ep.seed)
-            optimal = oracle_steps(spec)
-            cap = self.tier(ep.tier).max_steps
-            eps[key] = {
-                "hash": spec_hash(spec),
-                "optimal": optimal,
-                "budget": cap or budget_rule(optimal, **self.budget),
-            }
-            if "spec" in kept:
-                eps[key]["spec"] = kept["spec"]
-            if progress:
-                progress(ep)
+                    if spec is None:
+                        if progress:
+                            progress(ep)
+                        continue
+                    kept = {"spec": spec.to_json()}
+                    made += 1
+                    eps[key] = kept  # kept if the oracle below is interrupted
+                spec = load_spec(kept["spec"]) if "spec" in kept else self.spec(ep.tier, ep.seed)
+                optimal = oracle_steps(spec)
+                cap = self.tier(ep.tier).max_steps
+                eps[key] = {
+                    "hash": spec_hash(spec),
+                    "optimal": optimal,
+                    "budget": cap or budget_rule(optimal, **self.budget),
+                }
+                if "spec" in kept:
+                    eps[key]["spec"] = kept["spec"]
+                if progress:
+                    progress(ep)
+        except BaseException:
+            if made:  # nothing lost: this run's scenes and every earlier one
+                rest = {k: v for k, v in old.get("episodes", {}).items() if k not in eps}
+                self._write_lock({**rest, **eps})
+            raise
         return self._write_lock(eps)
 
     def _write_lock(self, eps: dict[str, Any]) -> dict[str, Any]:

@@ -172,3 +172,70 @@ def test_freeze_stops_when_the_endpoint_goes_down_and_keeps_what_it_froze(tmp_pa
         assert "4/4 episodes frozen" in capsys.readouterr().out
         assert not any("a dusty attic" in json.dumps(r.json["messages"]) for r in srv.completions)
     assert get_suite(str(path)).availability() == (True, "")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_freeze_keeps_the_scenes_made_and_names_the_command_that_goes_on(tmp_path, monkeypatch):
+    """Ctrl-C during 'bench freeze' of a generated suite printed only 'interrupted': now one line
+    says how many scenes are kept in which lock file, and the exact command that generates only the
+    rest (a real process, SIGINT to its process group while the second scene's request waits)."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    path = tmp_path / "gentest.yaml"
+    path.write_text(SUITE)
+    scenes = {
+        "a dusty attic": [good(1, rooms=1, depth=1)],
+        "a ship's cabin": [good(2, rooms=1, depth=1)],
+        "a greenhouse": [good(3, rooms=1, depth=2)],
+        "a wine cellar": [good(4, rooms=2, depth=3)],
+    }
+    answer, release, waiting = model(scenes), threading.Event(), threading.Event()
+
+    def hangs_after_the_attic(req):
+        if "a dusty attic" not in json.dumps(req.messages):
+            waiting.set()
+            release.wait(30)  # the second scene's request hangs until the test is done
+        return answer(req)
+
+    lock = tmp_path / "gentest.lock.json"
+    with FakeOpenAI(hangs_after_the_attic) as srv:
+        argv = ["bench", "freeze", str(path), "--model", "gpt-4o-mini", "--base-url", srv.base_url]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "embodied.cli", *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            assert waiting.wait(60), "the second scene was never asked for"
+            time.sleep(0.2)
+            os.killpg(proc.pid, signal.SIGINT)
+            err = proc.communicate(timeout=15)[1]
+        finally:
+            release.set()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        lines = err.strip().splitlines()
+        assert proc.returncode == 130 and len(lines) == 1 and "Traceback" not in err, err
+        again = "embodied " + shlex.join(argv)
+        assert lines[0] == (
+            f"embodied bench freeze: interrupted; 1/4 scenes of GENTEST are generated and kept in {lock}; "
+            f"'{again}' generates only the rest"
+        )
+        assert list(json.loads(lock.read_text())["episodes"]) == ["1/0"]
+        # the command it names, run as it says: only the three missing scenes are asked for
+        before = len(srv.completions)
+        srv.set_script(answer)
+        assert cli(shlex.split(again)[1:]) == 0
+        asked = [json.dumps(r.json["messages"]) for r in srv.completions[before:]]
+        assert asked and not any("a dusty attic" in a for a in asked)
+    assert get_suite(str(path)).availability() == (True, "")
