@@ -22,8 +22,8 @@ wall). Furniture is not imported. Without a scene file our layout places everyth
 
 Tiers follow the paper: 1 = just open the door, 2 = a key or a password, 3 = both in a chain
 (note first or key first), 3.5 = two keys; their step caps (50 / 75 / 100 / 100) count their
-compound steps and become ``max_steps`` scaled to our steps (see :func:`our_cap`); ``metadata``
-records the source, tier, their cap, the oracle's steps here and its compound steps there.
+compound steps; ``max_steps`` is 10x our oracle's steps, at most 1,000 (see :func:`our_cap`);
+``metadata`` records the source, tier, their cap, the oracle's steps here and its compound steps there.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from ..errors import SpecError
 from ..spec import Spec, load_spec
 
 STEP_CAPS = {1: 50, 2: 75, 3: 100, 3.5: 100}
+OUR_FACTOR = 10  # the scaled cap: this many times our oracle's steps (see our_cap)
+OUR_MAX = 1000  # ... but at most this many (unless the oracle needs more than OUR_MAX - their cap)
 TYPES = {"box": "box", "key": "key", "paper": "note"}
 MARGIN = 0.5  # keep imported positions this far inside the walls
 
@@ -186,21 +188,29 @@ def cap_note(spec: Spec) -> str:
             f"max_steps {spec.max_steps}: their cap of {theirs} steps unscaled (as the frozen ESC-MM "
             "bench suite keeps it; each of our steps is one move, turn or interaction)"
         )
-    return (
-        f"max_steps {spec.max_steps}: their cap of {theirs} compound steps scaled by our oracle's "
-        f"{md['oracle_steps']} single steps for {md['compound_steps']} of theirs (--their-cap keeps {theirs})"
-    )
+    ours, n = md["oracle_steps"], spec.max_steps
+    if n == OUR_FACTOR * ours:
+        rule = f"{OUR_FACTOR} x our oracle's {ours} single steps"
+    elif n == OUR_MAX:
+        rule = f"{OUR_FACTOR} x our oracle's {ours} single steps, at most {OUR_MAX}"
+    else:
+        rule = f"our oracle's {ours} single steps and their cap of {theirs} to spare"
+    return f"max_steps {n}: {rule} (--their-cap keeps their {theirs} compound steps)"
 
 
 def our_cap(spec: Spec, cap: int) -> int:
-    """Their step cap in our steps, with the same slack over the shortest solution.
+    """Their step cap in our steps: ``OUR_FACTOR`` x our oracle's steps, at most ``OUR_MAX``, and
+    never fewer than the oracle's steps plus their whole cap as spare.
 
     One EscapeCraft step is a compound action (move forward any distance, turn any angle, look,
-    and one grab or read); ours is one move of 0.25 m, one turn or one interaction. So the cap is
-    scaled by the oracle's own ratio: our steps for it (walking included) over the compound
-    steps it would need there (one per interaction; opening what was just unlocked, and walking
-    out of the open exit, are part of that interaction there). The level-3 oracle takes 42-101 of
-    our steps for 4 of theirs: a cap of 100 of ours left it no slack at all."""
+    and one grab or read); ours is one move of 0.25 m, one turn or one interaction, so their cap
+    as is leaves too little (the level-3 oracle needs 99 of our steps for 4 of theirs: 1 to spare
+    of 100). Scaling their cap by that ratio kept their slack over the shortest solution, but
+    their slack is 25-50x (a cap of 50 for a one-step level): 2,063 steps for a level-2 room our
+    oracle leaves in 55, and more for level 1 than for level 3. One multiple for every level
+    keeps the levels comparable. ``metadata`` records ``oracle_steps`` and ``compound_steps``
+    (the oracle's plan in their steps: one per interaction; opening what was just unlocked, and
+    walking out of the open exit, are part of that interaction there)."""
     from ..bench.budget import oracle_steps
     from ..solver import solve
 
@@ -212,7 +222,7 @@ def our_cap(spec: Spec, cap: int) -> int:
     )
     ours = oracle_steps(spec)
     spec.metadata.update(oracle_steps=ours, compound_steps=max(1, theirs))
-    return max(cap, math.ceil(cap * ours / max(1, theirs)))
+    return max(ours + cap, min(OUR_FACTOR * ours, OUR_MAX))
 
 
 def _plain(contents: list[Any]) -> list[str]:

@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--their-cap",
         action="store_true",
         help="max_steps = their step cap (50/75/100) as is, as the frozen ESC-MM suite keeps it; "
-        "default: scaled to our single steps (docs/generation.md)",
+        "default: 10x our oracle's steps, at most 1000 (docs/generation.md)",
     )
 
 

@@ -34,12 +34,32 @@ def test_every_shipped_level_imports_validates_and_solves(level, scene):
     assert report.ok, report.lines()
     m = spec.metadata
     assert m["tier"] == TIERS[level] and m["step_cap"] == STEP_CAPS[TIERS[level]]
-    # their cap counts compound steps (move + turn + one interaction): scaled by the oracle's ratio,
-    # the same slack over the shortest solution here as there (a cap of 100 of our steps left the
-    # level-3 oracle 1 step to spare)
+    # their cap counts compound steps (move + turn + one interaction); ours is one multiple of the
+    # oracle's single steps for every level (their cap scaled by their slack gave 2,063 steps for
+    # a level-2 room the oracle leaves in 55), never less than the oracle plus their cap
     assert m["compound_steps"] == {1: 1, 2: 2, 3: 4, 3.5: 4}[m["tier"]]
-    assert spec.max_steps == -(-m["step_cap"] * m["oracle_steps"] // m["compound_steps"])
-    assert spec.max_steps >= 10 * m["oracle_steps"]
+    assert spec.max_steps == 10 * m["oracle_steps"] <= 1000
+    assert spec.max_steps >= m["oracle_steps"] + m["step_cap"]
+
+
+def test_imported_budgets_are_one_multiple_of_the_oracle_for_every_level():
+    from embodied.procedural.escapecraft import our_cap
+
+    level2 = import_level(DATA / "level2.json", DATA / "scene_data" / "level2" / "1.json", seed=0)
+    assert level2.metadata["oracle_steps"] == 55 and level2.max_steps == 550  # was 75 x 55 / 2 = 2,063
+    level1 = import_level(DATA / "level1.json", DATA / "scene_data" / "level1" / "1.json", seed=0)
+    level3 = import_level(DATA / "level3_key_first.json", seed=0)
+    ratios = {s.max_steps / s.metadata["oracle_steps"] for s in (level1, level2, level3)}
+    assert ratios == {10.0}, ratios  # was 50 for level 1, 37.5 for level 2, 25 for level 3
+    # a long walk (a 15 m room, exit in the far corner): 10 x would be 1,090; at most 1,000
+    far = {
+        "room_polygon": [{"polygon": [[0, 0], [15, 0], [15, 15], [0, 15]]}],
+        "player": {"position": [1, 0, 1], "rotation": [0, 0, 0]},
+        "instances": [{"item_id": "exit", "item_type": "exit", "position": [14, 0, 14]}],
+    }
+    big = import_level(DATA / "level1.json", far, seed=0)
+    assert big.metadata["oracle_steps"] > 100 and big.max_steps == 1000
+    assert our_cap(big, 950) == big.metadata["oracle_steps"] + 950  # never less than the oracle + their cap
 
 
 def test_password_comes_from_the_seed_and_is_on_the_paper():
@@ -160,7 +180,7 @@ def test_cli_import_says_which_step_cap_it_wrote(tmp_path):
         sorted((DATA / "scene_data" / "level3_key_first").glob("*.json"))[0],
     )
     for extra, says, cap in (
-        ([], "their cap of 100 compound steps scaled by our oracle's", None),
+        ([], "max_steps 990: 10 x our oracle's 99 single steps (--their-cap keeps their 100", 990),
         (["--their-cap"], "max_steps 100: their cap of 100 steps unscaled", 100),
     ):
         out = tmp_path / f"l3{len(extra)}.json"
@@ -171,4 +191,4 @@ def test_cli_import_says_which_step_cap_it_wrote(tmp_path):
         assert r.returncode == 0 and says in r.stdout, r.stdout + r.stderr
         written = json.loads(out.read_text())
         assert f"max_steps {written['max_steps']}:" in r.stdout
-        assert written["max_steps"] == cap if cap else written["max_steps"] > 100
+        assert written["max_steps"] == cap
