@@ -602,9 +602,11 @@ def launch(
     ``engine`` defaults to ``$EMBODIED_ENGINE``, else ``"panda3d"`` (so code that launches with the
     defaults, like the benchmark's workers, runs on another engine unchanged).
     """
+    from_env = not engine and os.environ.get("EMBODIED_ENGINE")
     engine = engine or os.environ.get("EMBODIED_ENGINE") or "panda3d"
     if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
+        where = " (from $EMBODIED_ENGINE)" if from_env else ""
+        raise ConfigError(f"unknown engine {engine!r}{where}; known: {sorted(ENGINES)}")
     if ":" in ENGINES[engine]:  # a backend with its own launcher
         module, func = ENGINES[engine].split(":")
         own = getattr(importlib.import_module(module), func)

@@ -195,6 +195,7 @@ class EmbodiedVectorEnv(VectorEnv):
                 f"of {VEC_ENGINES} (None: $EMBODIED_ENGINE, else 'panda3d'); pass engine_per= for envs "
                 "per engine"
             )
+        _check_env_engine(engine, num_envs, engine_per)
         if not (info_keys in ("cheap", "all") or isinstance(info_keys, (list, tuple))):
             raise ConfigError(f"info_keys must be 'cheap', 'all' or a tuple of names, got {info_keys!r}")
         self.info_keys = info_keys
@@ -435,6 +436,20 @@ _DTYPES = {bool: bool, float: np.float64, int: np.int64}
 
 def _objects(vals: Sequence) -> np.ndarray:
     return np.fromiter(vals, dtype=object, count=len(vals))  # (element by element: lists stay lists)
+
+
+def _check_env_engine(engine: str | None, num_envs: int, engine_per: int) -> None:
+    """ConfigError before anything starts when ``$EMBODIED_ENGINE`` names an engine ``make_vec`` cannot
+    batch envs on: an Unreal level or a Unity player holds one scene (an unknown name: launch says so)."""
+    import os
+
+    chosen = os.environ.get("EMBODIED_ENGINE") if engine is None else None
+    if chosen in ("unity", "unreal") and engine_per > 1 and num_envs > 1:
+        raise ConfigError(
+            f"make_vec with $EMBODIED_ENGINE={chosen}: a {chosen} engine holds one scene, so give "
+            f"engine_per=1 (one engine per env), or unset EMBODIED_ENGINE to batch {engine_per} envs "
+            "per embedded engine"
+        )
 
 
 def _lanes(num_envs: int, engine_per: int, parts: int) -> list[list[int]]:

@@ -1,0 +1,44 @@
+"""make_vec with $EMBODIED_ENGINE naming another engine: one clear ConfigError before anything starts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import embodied
+from embodied.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", ["unity", "unreal"])
+def test_make_vec_on_a_one_scene_engine_says_engine_per_1(name, monkeypatch):
+    # was: engines launched, then 'EngineError: ... already shows a scene' from inside reset
+    monkeypatch.setenv("EMBODIED_ENGINE", name)
+    t0 = time.monotonic()
+    with pytest.raises(ConfigError) as e:
+        embodied.make_vec("escape/key-door", 2)
+    assert time.monotonic() - t0 < 2  # refused before any engine started
+    assert str(e.value) == (
+        f"make_vec with $EMBODIED_ENGINE={name}: a {name} engine holds one scene, so give engine_per=1 "
+        "(one engine per env), or unset EMBODIED_ENGINE to batch 4 envs per embedded engine"
+    )
+
+
+def test_make_vec_with_an_unknown_engine_in_the_environment(monkeypatch):
+    monkeypatch.setenv("EMBODIED_ENGINE", "unrael")
+    with pytest.raises(ConfigError, match=r"unknown engine 'unrael' \(from \$EMBODIED_ENGINE\); known: \["):
+        embodied.make_vec("escape/key-door", 2)
+
+
+@pytest.mark.slow
+def test_make_vec_with_engine_per_1_runs_on_the_unreal_bridge(monkeypatch):
+    pytest.importorskip("unrealcv")
+    monkeypatch.setenv("EMBODIED_ENGINE", "unreal")
+    vec = embodied.make_vec("escape/key-door", 2, engine_per=1)
+    try:
+        vec.reset(seed=0)
+        obs, *_ = vec.step(vec.action_space.sample())
+        assert obs["rgb"].shape[0] == 2 and obs["rgb"].any()
+        assert len(vec.engines) == 2 and all(type(e).__name__ == "UnrealCVEngine" for e in vec.engines)
+    finally:
+        vec.close()
