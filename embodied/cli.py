@@ -119,6 +119,30 @@ def error_line(e: BaseException) -> str:
     return " ".join(str(e).split())
 
 
+def check_environment() -> None:
+    """The ``EMBODIED_*`` settings a command reads later (maybe only at its first depth frame, or in
+    a worker), checked before it starts: ConfigError naming the values that work."""
+    from .errors import ConfigError
+
+    decode = os.environ.get("EMBODIED_DECODE", "")
+    if decode.strip():
+        from .bridges.panda3d.decode import MODES
+
+        if decode.strip().lower() not in MODES:
+            raise ConfigError(
+                f"EMBODIED_DECODE={decode!r} is not a depth/segmentation decoder; set {'|'.join(MODES)} "
+                "or unset it (docs/rendering.md)"
+            )
+    engine = os.environ.get("EMBODIED_ENGINE", "")
+    if engine:
+        from .engine import ENGINES
+
+        if engine not in ENGINES:
+            raise ConfigError(
+                f"EMBODIED_ENGINE={engine!r} is not an engine; set {'|'.join(ENGINES)} or unset it"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     from .errors import ActionError, ConfigError, EmbodiedError, SpecError
 
@@ -131,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args.extra = extra
     args.argv = argv  # what the user typed after 'embodied' (a command that says how to resume repeats it)
     try:
+        check_environment()
         return int(args._main(args) or 0)
     except (ConfigError, SpecError, ActionError) as e:
         print(f"{prog}: error: {error_line(e)}", file=sys.stderr)

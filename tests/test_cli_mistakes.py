@@ -310,3 +310,35 @@ def test_bench_run_checks_the_model_agent_before_the_run_directory(tmp_path, cap
     rc, err = run([*argv, "--jpeg-quality", "200"], capsys)
     assert rc == 2 and "jpeg_quality must be 1..95" in err, err
     assert not out.exists()  # was: a run directory with config.json, then the error from the first episode
+
+
+@pytest.mark.parametrize(
+    "var, value, argv, says",
+    [
+        # doctor renders depth and segmentation: the bad setting was a FAIL row, found only then
+        (
+            "EMBODIED_DECODE",
+            "bogus",
+            ["doctor"],
+            "EMBODIED_DECODE='bogus' is not a depth/segmentation decoder",
+        ),
+        ("EMBODIED_DECODE", "fast", ["demo", "--out", "OUT"], "set auto|numba|numpy or unset it"),
+        # was: a run directory made, then the error from the first episode's engine
+        (
+            "EMBODIED_ENGINE",
+            "unrael",
+            ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "OUT"],
+            "EMBODIED_ENGINE='unrael' is not an engine; set panda3d|unreal|unity|inprocess or unset it",
+        ),
+    ],
+)
+def test_bad_environment_setting_is_one_line_before_anything_runs(
+    var, value, argv, says, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(var, value)
+    rc, err = run(argv, capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and says in lines[0], err
+    assert lines[0].startswith(f"embodied {argv[0]}") and "Traceback" not in err
+    assert not (tmp_path / "OUT").exists()

@@ -29,6 +29,7 @@ import numpy as np
 from embodied.errors import EngineError
 
 _KERNEL: list = []  # [compiled decoder or None], decided on the first call
+MODES = ("auto", "numba", "numpy")  # $EMBODIED_DECODE's values (the CLI checks it before a command runs)
 _NO_PLANES = np.zeros((1, 4))
 POOL = 6  # output arrays remembered per target (see recycled)
 _NO_SEG, _NO_DEPTH = np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
@@ -48,7 +49,7 @@ def kernel():
     """The compiled decoder, or None (numba missing, or ``EMBODIED_DECODE=numpy``)."""
     if not _KERNEL:
         mode = os.environ.get("EMBODIED_DECODE", "auto").strip().lower() or "auto"
-        if mode not in ("auto", "numba", "numpy"):
+        if mode not in MODES:
             raise EngineError(f"EMBODIED_DECODE={mode!r}: expected 'auto', 'numba' or 'numpy'")
         fn = None
         if mode != "numpy":
