@@ -122,6 +122,11 @@ def run(argv, capsys):
             ["play", "key_door", "--prompt", "bad.yaml", *KEY],
             "prompt bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
         ),
+        (  # a suite file that is not YAML: was a yaml.scanner traceback
+            ["bench", "run", "--suite", "bad.yaml", "--agent", "oracle", "--out", "OUT"],
+            "bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
+        ),
+        (["bench", "freeze", "bad.yaml"], "bad.yaml: not valid YAML at line 2 col 1"),
         (
             ["demo", "--scene", str(ROOT / "tasks" / "escapecraft" / "level1.json")],
             "looks like an EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",
@@ -342,3 +347,18 @@ def test_bad_environment_setting_is_one_line_before_anything_runs(
     assert rc == 2 and len(lines) == 1 and says in lines[0], err
     assert lines[0].startswith(f"embodied {argv[0]}") and "Traceback" not in err
     assert not (tmp_path / "OUT").exists()
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("- a\n", "a suite file is a mapping with suite, version and tiers"),
+        ("suite: X\nversion: one\ntiers: []\n", "'version' must be a whole number like 1, got 'one'"),
+        ("suite: X\nversion: 1\ntiers: [a, b]\n", "'tiers' must be a list of mappings"),
+    ],
+)
+def test_suite_file_of_the_wrong_shape_is_one_line(text, says, tmp_path, capsys):
+    suite = tmp_path / "mine.yaml"
+    suite.write_text(text)  # each was a TypeError/ValueError/AttributeError traceback
+    rc, err = run(["bench", "freeze", str(suite)], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and f"{suite}: {says}" in err, err

@@ -278,11 +278,34 @@ def _read_lock(path: str) -> dict[str, Any]:
     return json.loads(p.read_text()) if p.exists() else {}
 
 
+def read_suite_file(path: Path) -> Any:
+    """A suite file's YAML; SuiteError (one line, where and why) when it does not parse."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1} col {mark.column + 1}" if mark else ""
+        why = getattr(e, "problem", None) or "cannot parse"
+        raise SuiteError(
+            f"{path}: not valid YAML{where} ({why}); see docs/benchmark.md for a suite file"
+        ) from None
+
+
 def parse_suite(data: dict[str, Any], path: Path | None = None) -> Suite:
     where = str(path or "suite")
+    if not isinstance(data, dict):
+        raise SuiteError(
+            f"{where}: a suite file is a mapping with suite, version and tiers (docs/benchmark.md)"
+        )
     for k in ("suite", "version", "tiers"):
         if k not in data:
             raise SuiteError(f"{where}: missing {k!r}")
+    if not isinstance(data["version"], int):
+        raise SuiteError(f"{where}: 'version' must be a whole number like 1, got {data['version']!r}")
+    if not (
+        isinstance(data["tiers"], list) and data["tiers"] and all(isinstance(t, dict) for t in data["tiers"])
+    ):
+        raise SuiteError(f"{where}: 'tiers' must be a list of mappings like {{tier: \"1\", params: {{...}}}}")
     top = data.get("seeds", 10)  # a count (seeds 0..N-1) or a list of seeds, for every tier
     if not (isinstance(top, int) or (isinstance(top, list) and all(isinstance(x, int) for x in top))):
         raise SuiteError(f"{where}: 'seeds' must be a count like 10 or a list like [99, 100], got {top!r}")
@@ -330,7 +353,7 @@ def load_suites() -> dict[str, Suite]:
     out: dict[str, Suite] = {}
     for d in suite_dirs():
         for p in sorted(d.glob("*.yaml")):
-            s = parse_suite(yaml.safe_load(p.read_text()), p)
+            s = parse_suite(read_suite_file(p), p)
             out[s.name] = s
     return out
 
@@ -339,6 +362,6 @@ def get_suite(name: str) -> Suite:
     suites = load_suites()
     if name.upper() not in suites:
         if Path(name).suffix in (".yaml", ".yml") and Path(name).exists():
-            return parse_suite(yaml.safe_load(Path(name).read_text()), Path(name))
+            return parse_suite(read_suite_file(Path(name)), Path(name))
         raise SuiteError(f"unknown suite {name!r}; suites: {', '.join(suites)} (or a path to a suite .yaml)")
     return suites[name.upper()]
