@@ -127,6 +127,15 @@ def run(argv, capsys):
             "bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
         ),
         (["bench", "freeze", "bad.yaml"], "bad.yaml: not valid YAML at line 2 col 1"),
+        (  # was the parser's whole multi-line message squeezed into one line
+            ["play", "key_door", "--prices", "bad.yaml", *KEY],
+            "cannot read price table bad.yaml: at line 2 col 1 (expected ',' or ']', but got '<stream end>'); "
+            "give a YAML/JSON file of model: [in, out]",
+        ),
+        (
+            ["play", "key_door", "--prices", "nosuch.yaml", *KEY],
+            "cannot read price table nosuch.yaml: No such file or directory; give a YAML/JSON file",
+        ),
         (
             ["demo", "--scene", str(ROOT / "tasks" / "escapecraft" / "level1.json")],
             "looks like an EscapeCraft level, not a scene spec; convert it with: embodied import escapecraft",

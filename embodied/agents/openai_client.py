@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from .. import yamlio
 from ..errors import AgentAPIError, ConfigError
 
 RETRIED = (
@@ -58,8 +59,9 @@ def load_prices(source: str | Path | dict | None = None) -> dict[str, tuple[floa
         try:
             extra = yaml.safe_load(Path(source).read_text())
         except (OSError, yaml.YAMLError) as e:
+            why = yamlio.error_text(e) if isinstance(e, yaml.YAMLError) else e.strerror or e
             raise ConfigError(
-                f"cannot read price table {source}: {e}; give a YAML/JSON file of model: [in, out]"
+                f"cannot read price table {source}: {why}; give a YAML/JSON file of model: [in, out]"
             ) from None
         source = extra.get("models", extra) if isinstance(extra, dict) else None
         if source is None:

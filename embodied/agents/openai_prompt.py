@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from .. import yamlio
 from ..errors import ConfigError
 
 DEFAULT_PROMPT = "v1"
@@ -64,11 +65,8 @@ class PromptSet:
         try:
             data = yaml.safe_load(raw)
         except yaml.YAMLError as e:  # a user's own template file: one line, not a parser traceback
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1} col {mark.column + 1}" if mark else ""
             raise ConfigError(
-                f"prompt {source}: not valid YAML{where} ({getattr(e, 'problem', None) or 'cannot parse'}); "
-                "copy prompts/v1.yaml and edit it"
+                f"prompt {source}: not valid YAML {yamlio.error_text(e)}; copy prompts/v1.yaml and edit it"
             ) from None
         missing = [k for k in REQUIRED if not isinstance(data, dict) or k not in data]
         if missing:

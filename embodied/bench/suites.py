@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from .. import yamlio
 from ..errors import ConfigError, SpecError
 from ..spec import Spec, load_spec
 from .budget import budget as budget_rule
@@ -283,11 +284,8 @@ def read_suite_file(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1} col {mark.column + 1}" if mark else ""
-        why = getattr(e, "problem", None) or "cannot parse"
         raise SuiteError(
-            f"{path}: not valid YAML{where} ({why}); see docs/benchmark.md for a suite file"
+            f"{path}: not valid YAML {yamlio.error_text(e)}; see docs/benchmark.md for a suite file"
         ) from None
 
 
