@@ -248,8 +248,13 @@ def load_spec(src: Any) -> Spec:
         try:
             data = _json(Path(path).read_text())
         except json.JSONDecodeError as e:
+            yaml_hint = (
+                "; scene specs are JSON, not YAML (docs/scene-format.md)"
+                if Path(path).suffix.lower() in (".yaml", ".yml")
+                else ""
+            )
             raise SpecError(
-                [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}")], source
+                [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}{yaml_hint}")], source
             ) from None
         except (OSError, UnicodeDecodeError) as e:
             raise SpecError(f"cannot read {path}: {e}", source) from None

@@ -122,6 +122,10 @@ def run(argv, capsys):
             ["play", "key_door", "--prompt", "bad.yaml", *KEY],
             "prompt bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
         ),
+        (  # a scene spec written in YAML: 'not valid JSON' alone left a new user guessing
+            ["demo", "--scene", "bad.yaml"],
+            "bad.yaml: line 1 col 1: not valid JSON: Expecting value; scene specs are JSON, not YAML",
+        ),
         (  # a suite file that is not YAML: was a yaml.scanner traceback
             ["bench", "run", "--suite", "bad.yaml", "--agent", "oracle", "--out", "OUT"],
             "bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
