@@ -97,6 +97,23 @@ def run(argv, capsys):
             "add --tiers 3, or pick among those",
         ),
         (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--seeds", "5-2"],
+            "--seeds 5-2: an empty range; write it low to high: 2-5",  # was 'no episodes selected'
+        ),
+        (  # was accepted, and sent to the endpoint with every request
+            ["bench", "run", "--suite", "ESC", "--agent", "openai:m", "--out", "OUT", "--max-tokens", "-5"],
+            "argument --max-tokens: must be at least 1, got -5",
+        ),
+        (["play", "key_door", "--set", "max_tokens=0", *KEY], "max_tokens must be at least 1"),
+        (  # ray.init retried an address where nothing listens for minutes
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--ray", "127.0.0.1:9"],
+            "--ray 127.0.0.1:9: nothing answers at 127.0.0.1:9 (Connection refused); start a head there",
+        ),
+        (
+            ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--ray", "headnode"],
+            "--ray headnode: give HOST:PORT (a Ray head), ray://HOST:PORT, or local",
+        ),
+        (
             ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--bogus"],
             "embodied bench run: error: unrecognized arguments: --bogus (see 'embodied bench run --help')",
         ),
@@ -375,3 +392,19 @@ def test_suite_file_of_the_wrong_shape_is_one_line(text, says, tmp_path, capsys)
     suite.write_text(text)  # each was a TypeError/ValueError/AttributeError traceback
     rc, err = run(["bench", "freeze", str(suite)], capsys)
     assert rc == 2 and len(err.strip().splitlines()) == 1 and f"{suite}: {says}" in err, err
+
+
+def test_bench_help_names_agent_values_as_their_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "run", "--help"])
+    out = capsys.readouterr().out
+    assert "--base-url BASE_URL" in out and "--request-timeout REQUEST_TIMEOUT" in out
+    assert "AGENT_BASE_URL" not in out and "--agent-seed AGENT_SEED" in out  # was --base-url AGENT_BASE_URL
+
+
+def test_a_suite_named_twice_runs_once(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["bench", "run", "--suite", "NAV,nav", "--agent", "oracle", "--tiers", "1", "--episodes", "1"]
+    rc, err = run([*argv, "--size", "32", "--frames", "none", "--out", str(out)], capsys)
+    assert rc == 0, err
+    assert len((out / "results.jsonl").read_text().splitlines()) == 1  # was the same episode twice

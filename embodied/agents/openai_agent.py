@@ -102,6 +102,8 @@ class OpenAIAgent:
             raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
         if int(history_k) < 0:
             raise ConfigError(f"history_k must be 0 or more turns, got {history_k}")
+        if max_tokens is not None and int(max_tokens) < 1:
+            raise ConfigError(f"max_tokens must be at least 1 (or None: the endpoint's), got {max_tokens}")
         self.model = model
         self.sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "seed": seed}
         self.image_size, self.jpeg_quality, self.detail = image_size, int(jpeg_quality), detail

@@ -21,7 +21,7 @@ AGENT_FLAGS = [
     ),
     ("--temperature", "temperature", float, "sampling temperature"),
     ("--top-p", "top_p", float, "nucleus sampling top_p"),
-    ("--max-tokens", "max_tokens", int, "answer length cap in tokens"),
+    ("--max-tokens", "max_tokens", positive_int, "answer length cap in tokens"),
     ("--agent-seed", "seed", int, "sampling seed sent to the model"),
     ("--image-size", "image_size", int, "resize frames to this many pixels before sending"),
     ("--jpeg-quality", "jpeg_quality", int, "1..95"),
@@ -74,7 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g = p.add_argument_group("VLM agent options (passed to the agent)")
     for flag, dest, typ, text in AGENT_FLAGS:
-        g.add_argument(flag, dest=f"agent_{dest}", type=typ, default=None, help=text)
+        metavar = flag[2:].upper().replace("-", "_")  # --base-url BASE_URL, not AGENT_BASE_URL
+        g.add_argument(flag, dest=f"agent_{dest}", type=typ, default=None, metavar=metavar, help=text)
     for flag, dest, text in AGENT_SWITCHES:
         g.add_argument(flag, dest=f"agent_{dest}", action="store_true", default=None, help=text)
 
@@ -88,15 +89,15 @@ def parse_seeds(items: list[str] | None) -> list[int] | None:
         if not it:
             continue
         try:
-            if "-" in it[1:]:
-                a, b = it.split("-", 1)
-                out += list(range(int(a), int(b) + 1))
-            else:
-                out.append(int(it))
+            a, _, b = it.partition("-") if "-" in it[1:] else (it, "", it)
+            lo, hi = int(a), int(b)
         except ValueError:
             raise SuiteError(
                 f"--seeds: {it!r} is not a seed; use numbers like 0 1 2 or a range 0-9"
             ) from None
+        if hi < lo:
+            raise SuiteError(f"--seeds {it}: an empty range; write it low to high: {hi}-{lo}")
+        out += list(range(lo, hi + 1))
     return out
 
 
@@ -142,7 +143,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise SuiteError(f"--workers {args.workers}: use 1 or more")
-    suites = [get_suite(n.strip()) for n in args.suite.split(",") if n.strip()]
+    named = [get_suite(n.strip()) for n in args.suite.split(",") if n.strip()]
+    suites = list({s.name: s for s in named}.values())  # NAV,nav runs NAV once
     for s in suites:
         ok, why = s.availability()
         if not ok:
@@ -159,6 +161,10 @@ def main(args: argparse.Namespace) -> int:
         )
     if args.agent.split(":", 1)[0] == "openai" and not args.ray:  # (Ray workers may hold their own key)
         build_agent(args.agent, options, seed=0, agent_id="a0")  # no key, a bad option: one line, no run dir
+    if args.ray:
+        from .runner import check_ray_address
+
+        check_ray_address(args.ray)
     human = args.agent == "human"
     if human and (args.workers > 1 or args.ray):
         raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")

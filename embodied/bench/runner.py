@@ -194,6 +194,29 @@ def run(
     return metrics
 
 
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """SuiteError (one line) unless ``address`` is ``local``/``auto`` or a Ray head answers there:
+    ``ray.init`` on an address where nothing listens retries for minutes, printing warnings."""
+    import socket
+
+    from .suites import SuiteError
+
+    if address in ("local", "auto"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise SuiteError(f"--ray {address}: give HOST:PORT (a Ray head), ray://HOST:PORT, or local")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        raise SuiteError(
+            f"--ray {address}: nothing answers at {host}:{port} ({why}); start a head there "
+            "('ray start --head') or use --ray local"
+        ) from None
+
+
 def _run_ray(spec: RunSpec, jobs: list[Job], commit) -> None:
     try:
         import ray
