@@ -53,6 +53,7 @@ ENGINES = {
     "unity": "embodied.bridges.mlagents.backend:launch",
     "inprocess": "embodied.inprocess:launch",  # Panda3D in this process: no socket (docs/performance.md)
 }
+RENDERERS = ("software", "gl", "auto")  # launch(renderer=), the CLI's --renderer
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 HEARTBEAT_TIMEOUT = 1.5  # s without a heartbeat before a launched engine counts as hung
 
@@ -602,6 +603,10 @@ def launch(
     ``engine`` defaults to ``$EMBODIED_ENGINE``, else ``"panda3d"`` (so code that launches with the
     defaults, like the benchmark's workers, runs on another engine unchanged).
     """
+    if renderer not in RENDERERS:  # else the engine process refuses it, after starting
+        raise ConfigError(
+            f"unknown renderer {renderer!r}; choose software (works everywhere), gl (GPU/EGL) or auto"
+        )
     from_env = not engine and os.environ.get("EMBODIED_ENGINE")
     engine = engine or os.environ.get("EMBODIED_ENGINE") or "panda3d"
     if engine not in ENGINES:

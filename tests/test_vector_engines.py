@@ -1,4 +1,5 @@
-"""make_vec with $EMBODIED_ENGINE naming another engine: one clear ConfigError before anything starts."""
+"""Choosing an engine or a renderer (make_vec with $EMBODIED_ENGINE naming another engine, make with
+an unknown renderer): one clear ConfigError before anything starts."""
 
 from __future__ import annotations
 
@@ -42,3 +43,15 @@ def test_make_vec_with_engine_per_1_runs_on_the_unreal_bridge(monkeypatch):
         assert len(vec.engines) == 2 and all(type(e).__name__ == "UnrealCVEngine" for e in vec.engines)
     finally:
         vec.close()
+
+
+def test_unknown_renderer_is_a_config_error_before_an_engine_starts():
+    # was: an engine process started, refused the option, and make raised EngineError with its log
+    t0 = time.monotonic()
+    with pytest.raises(
+        ConfigError, match=r"unknown renderer 'vulkan'; choose software \(works everywhere\), gl"
+    ):
+        embodied.make("escape/key-door", renderer="vulkan")
+    with pytest.raises(ConfigError, match="unknown renderer 'GL'"):
+        embodied.launch(renderer="GL")
+    assert time.monotonic() - t0 < 2
