@@ -744,6 +744,11 @@ def connect(
     ``curve_server_key``: the engine's CURVE public key file (for an engine started with
     ``--curve-secret-file``); ``curve_client_key``: this client's '.key_secret' file when the
     engine only admits listed clients."""
+    if not isinstance(endpoint, str) or "://" not in endpoint:  # zmq says only 'Invalid argument'
+        raise ConfigError(
+            f"endpoint {endpoint!r} is not a ZeroMQ address; give tcp://HOST:PORT, as "
+            "'embodied engine serve' prints it (READY tcp://...)"
+        )
     token = auth.check_token(token) if token is not None else auth.read_token(token_file)
     return _greeted(
         EngineClient(

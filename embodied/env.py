@@ -163,6 +163,8 @@ class Env:
         if fov is not None and not 1 <= float(fov) < 180:
             raise ConfigError(f"fov must be in 1..179 degrees, got {fov}")
         seed, appearance_seed = _seed("seed", seed), _seed("appearance_seed", appearance_seed)
+        if max_steps is not None and (_seed("max_steps", max_steps) or 0) < 1:  # -1 was accepted
+            raise ConfigError(f"max_steps must be at least 1 (or None: the task's budget), got {max_steps!r}")
         self.task: Task = make_task(scene)
         self.width, self.height = int(width), int(height)
         self.nav = nav if nav is not None else NavConfig(fov=float(fov) if fov is not None else 90.0)

@@ -1,5 +1,6 @@
-"""Choosing an engine or a renderer (make_vec with $EMBODIED_ENGINE naming another engine, make with
-an unknown renderer): one clear ConfigError before anything starts."""
+"""Mistakes through the Python API (make_vec with $EMBODIED_ENGINE naming another engine, an unknown
+renderer, a bad step budget, an endpoint that is not an address): one clear ConfigError before
+anything starts."""
 
 from __future__ import annotations
 
@@ -55,3 +56,14 @@ def test_unknown_renderer_is_a_config_error_before_an_engine_starts():
     with pytest.raises(ConfigError, match="unknown renderer 'GL'"):
         embodied.launch(renderer="GL")
     assert time.monotonic() - t0 < 2
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 2.5])
+def test_bad_step_budget_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="max_steps must be"):  # -1 and 0 were accepted
+        embodied.make("escape/key-door", max_steps=bad)
+
+
+def test_connect_to_something_that_is_not_an_address():
+    with pytest.raises(ConfigError, match=r"endpoint 'localhost:5555' is not a ZeroMQ address; give tcp://"):
+        embodied.connect("localhost:5555")  # was zmq.ZMQError: Invalid argument
