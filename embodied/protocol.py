@@ -78,6 +78,14 @@ def error_reply(exc: BaseException) -> dict:
 _DTYPE_NAMES = {np.dtype(t).num: name for name, t in DTYPES.items()}
 
 
+_FRAME_DTYPES = {"rgb": np.dtype(np.uint8), "depth": np.dtype(np.float32), "seg": np.dtype(np.int32)}
+
+
+def frame_spec(modality: str, width: int, height: int) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of the frame a camera of ``width`` x ``height`` gives for a modality."""
+    return ((height, width, 3) if modality == "rgb" else (height, width)), _FRAME_DTYPES[modality]
+
+
 def describe(agent: str, name: str, array: np.ndarray, scene: str | None = None) -> dict:
     """The header entry that describes one array buffer."""
     dtype = _DTYPE_NAMES.get(array.dtype.num) or array.dtype.name  # (.name is slow Python code)

@@ -86,7 +86,8 @@ class _Ring:
 
     def close(self) -> None:
         del self.bytes  # (an exported buffer would keep the map from closing)
-        self.mm.close()
+        with contextlib.suppress(BufferError):  # (arrays still viewing it unmap it when they go)
+            self.mm.close()
         os.close(self.fd)
 
 
@@ -95,8 +96,33 @@ class _Conn:
         self.sock = sock
         self.ring: _Ring | None = None
         self.gens = 0
+        self.fresh = False  # the ring is new: its fd rides along with the next reply that has frames
+        self.planned: list | None = None  # what sink() handed out for the request being handled
 
-    def serve(self, handle: Callable[[list], list]) -> bool:
+    def _slot(self, need: int) -> int:
+        """The offset of the slot the next reply with frames uses (a larger ring if ``need``
+        bytes do not fit: the client keeps its mapping of the old one as long as it needs it)."""
+        if self.ring is None or need > self.ring.slot:
+            if self.ring is not None:
+                self.ring.close()
+            self.gens += 1
+            self.ring = _Ring(need, self.gens)
+            self.fresh = True
+        return (self.ring.next % DEPTH) * self.ring.slot
+
+    def sink(self, specs: list) -> list:
+        """Arrays in the reply's ring slot for frames of these ``(shape, dtype)``, in reply
+        order: the engine renders into them, so they need no copy into the ring afterwards."""
+        sizes = [math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in specs]
+        base = self._slot(sum(_aligned(n) for n in sizes))
+        ring, out, off = self.ring.bytes, [], base
+        for (shape, dtype), n in zip(specs, sizes):
+            out.append(ring[off : off + n].view(dtype).reshape(shape))
+            off += _aligned(n)
+        self.planned = out
+        return out
+
+    def serve(self, handle: Callable[..., list]) -> bool:
         """Answer one request; False when the client has gone."""
         try:
             data = self.sock.recv(MAX_PACKET + SEQ.size)
@@ -109,32 +135,34 @@ class _Conn:
         if len(data) < SEQ.size:
             return True  # not even a sequence number: nothing to answer to
         (seq,) = SEQ.unpack_from(data)
-        frames = handle([data[SEQ.size :]])
+        self.planned = None
+        frames = handle([data[SEQ.size :]], self.sink)
         header, bufs = frames[0], frames[1:]
+        planned, self.planned = self.planned, None
         fds, base, new = [], 0, 0
         if bufs:
             sizes = [b.nbytes if isinstance(b, np.ndarray) else memoryview(b).nbytes for b in bufs]
-            need = sum(_aligned(n) for n in sizes)
-            if self.ring is None or need > self.ring.slot:
-                if self.ring is not None:
-                    self.ring.close()  # the client keeps its own mapping as long as it needs it
-                self.gens += 1
-                self.ring = _Ring(need, self.gens)
-                fds, new = [self.ring.fd], 1
+            if planned is not None and [p.nbytes for p in planned] == sizes:
+                base = self.ring.next % DEPTH * self.ring.slot
+            else:  # (frames the sink was not asked for)
+                planned = None
+                base = self._slot(sum(_aligned(n) for n in sizes))
             ring = self.ring
-            base = (ring.next % DEPTH) * ring.slot
             ring.next += 1
             off = base
-            for b, n in zip(bufs, sizes):
-                ring.put(off, b)
+            for i, (b, n) in enumerate(zip(bufs, sizes)):
+                if planned is None or b is not planned[i]:  # (rgb was read back into the slot)
+                    ring.put(off, b)
                 off += _aligned(n)
+            if self.fresh:
+                fds, new, self.fresh = [ring.fd], 1, False
         ring = self.ring
         prefix = REPLY.pack(seq, ring.gen if ring else 0, new, ring.size if ring else 0, base)
         try:
             if fds:
-                socket.send_fds(self.sock, [prefix + bytes(header)], fds)
+                socket.send_fds(self.sock, [prefix, header], fds)
             else:
-                self.sock.send(prefix + bytes(header))
+                self.sock.sendmsg([prefix, header])
         except OSError:
             return False
         return True

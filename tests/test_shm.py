@@ -99,3 +99,56 @@ def test_crash_recovery_over_shm():
         obs, _, _, _, info = env.step("MoveAhead")
         assert env.engine.process.pid != pid and env.engine.frame_transport == "shm"
         assert info["lastActionSuccess"] and np.array_equal(obs["rgb"], want)
+
+
+def test_rgb_is_read_back_straight_into_the_ring_slot(monkeypatch):
+    """The engine's fast path renders rgb into the reply's ring slot (no frame of its own, no copy
+    into the ring): only depth and seg are copied in. Same pixels as the renderer gives alone."""
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+    from embodied import shm
+
+    renderer = Renderer("software")
+    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
+    nodes = [
+        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
+        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
+    ]
+    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    registered: list[int] = []
+    fast = shm.FastServer(server.handle, registered.append, lambda fd: None)
+    client = shm.FastClient(fast.name)
+    fast.ready(fast.listener.fileno())  # (accepts the client's connection)
+    copied = []
+    put = shm._Ring.put
+    monkeypatch.setattr(
+        shm._Ring, "put", lambda ring, off, buf: (copied.append(buf.dtype), put(ring, off, buf))
+    )
+    try:
+        for i, mods in enumerate((["rgb"], ["rgb", "depth", "seg"], ["depth", "rgb"])):
+            cam = {
+                "agent": "a0",
+                "pos": [0, -2, 1],
+                "hpr": [10 * i, -20, 0],
+                "fov": 80,
+                "width": 40,
+                "height": 30,
+            }
+            request = {"op": "render", "scene": handle, "modalities": mods, "cameras": [cam]}
+            copied.clear()
+            client.send(P.pack(request)[0])
+            fast.ready(registered[-1])
+            header, base, _seq = client.receive()
+            got = client.decode(P.unpack_header(header), header, base)[handle]["a0"]
+            assert np.uint8 not in copied and len(copied) == len(mods) - 1, (mods, copied)
+            renderer.use(handle)
+            want = renderer.render(["a0"], mods)["a0"]  # (the same camera: set by the request)
+            for m in mods:
+                assert np.array_equal(got[m], want[m]), (mods, m)
+            assert got["rgb"].mean() > 10
+    finally:
+        client.close()
+        fast.close()
+        renderer.close()

@@ -236,9 +236,11 @@ class _Target:
         self.buffer.get_engine().render_frame()
         self.buffer.set_active(False)
 
-    def rgb(self, view: bool = False) -> np.ndarray:
+    def rgb(self, view: bool = False, out: np.ndarray | None = None) -> np.ndarray:
         """The frame, row 0 at the top: a C-contiguous copy, or (``view``) possibly a view with
-        negative row stride into the converted image (for a caller that copies it anyway).
+        negative row stride into the converted image (for a caller that copies it anyway), or
+        written into ``out`` (a C-contiguous (H, W, 3) uint8 array, e.g. a slot of the engine's
+        shared-memory ring: no array of its own, no copy after) and returned.
 
         With OpenCV importable (the ``unreal``, ``rl`` and ``test`` extras bring it) the BGRA
         frame is converted and flipped in one SIMD pass, ~3x faster than Panda3D's
@@ -248,10 +250,20 @@ class _Target:
         if cv2 is not None and comps in (3, 4):
             src = np.frombuffer(memoryview(self.tex.get_ram_image()), np.uint8)
             src = src.reshape(self.height, self.width, comps)
-            out = cv2.cvtColor(src, cv2.COLOR_BGRA2RGB if comps == 4 else cv2.COLOR_BGR2RGB)
-            return cv2.flip(out, 0, dst=out) if out.flags.c_contiguous else out[::-1].copy()
+            code = cv2.COLOR_BGRA2RGB if comps == 4 else cv2.COLOR_BGR2RGB
+            if out is not None:
+                got = cv2.cvtColor(src, code, dst=out)
+                if got is out:  # (cv2 wrote in place, as it does for a matching array)
+                    return cv2.flip(out, 0, dst=out)
+                np.copyto(out, got[::-1])
+                return out
+            img = cv2.cvtColor(src, code)
+            return cv2.flip(img, 0, dst=img) if img.flags.c_contiguous else img[::-1].copy()
         img = np.frombuffer(self.tex.get_ram_image_as("RGB"), np.uint8)
         img = img.reshape(self.height, self.width, 3)[::-1]
+        if out is not None:
+            np.copyto(out, img)
+            return out
         return img if view else np.ascontiguousarray(img)
 
     def pixel_rays(self, cam: dict):
@@ -564,12 +576,19 @@ class Renderer(NodeBuilder):
         return t
 
     def render(
-        self, agents=("a0",), modalities=("rgb",), checked: bool = False, views: bool = False
+        self,
+        agents=("a0",),
+        modalities=("rgb",),
+        checked: bool = False,
+        views: bool = False,
+        into: dict[str, np.ndarray] | None = None,
     ) -> dict[str, dict[str, np.ndarray]]:
         """Render each agent's view: ``{agent: {modality: array}}`` (see module docstring).
         ``checked``: agents and modalities were validated already (the server does it once per
         request). ``views``: rgb may be a read-only view with rows in reverse memory order, valid
-        until the next render (the engine server copies it straight into its reply)."""
+        until the next render (the engine server copies it straight into its reply). ``into``:
+        per agent, the array its rgb frame is written into (the engine's shared-memory ring:
+        the frame is read back straight into the reply, docs/protocol.md "Local fast path")."""
         sc = self.current
         if not checked:
             agents = check_render_agents(list(agents), sc.cameras)
@@ -585,7 +604,7 @@ class Renderer(NodeBuilder):
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
                 t.draw(t.cam, (*sc.background, 1))
-                res["rgb"] = t.rgb(views)
+                res["rgb"] = t.rgb(views, into.get(a) if into else None)
             if "depth" in modalities or "seg" in modalities:
                 t.draw(t.idcam, (0, 0, 0, 0))
                 self._decode(t, cam, "seg" in modalities, "depth" in modalities, res)

@@ -23,6 +23,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import zmq
@@ -129,6 +130,11 @@ class Server:
         self.closing = False
         self.shm_name: str | None = None  # the shared-memory frame path, offered in hello (embodied.shm)
         self._log_window, self._logged, self._suppressed = 0.0, 0, 0
+        self._token = token.encode() if token is not None else None
+        # where the request being handled wants its frames: the shared-memory path's ring slot
+        # (embodied.shm), given the frames' (shape, dtype) in reply order; None: arrays of their own
+        self.sink: Callable[[list], list | None] | None = None
+        self._replies: dict[tuple, bytes] = {}  # render reply headers packed before (same request shape)
 
     pack = staticmethod(P.pack)  # how a reply leaves call(): msgpack header, then the buffers
     LOG_BURST, LOG_WINDOW = 10, 10.0  # at most 10 bad-request lines per 10 s, then one summary
@@ -153,7 +159,15 @@ class Server:
         self.note_bad(f"bad request: {exc}")
         return P.pack(P.error_reply(exc))
 
-    def handle(self, frames: list) -> list:
+    def handle(self, frames: list, sink: Callable[[list], list | None] | None = None) -> list:
+        """Answer one request (its frames as received). ``sink``: see ``self.sink``."""
+        self.sink = sink
+        try:
+            return self._handle(frames)
+        finally:
+            self.sink = None
+
+    def _handle(self, frames: list) -> list:
         try:
             size = sum(len(f) for f in frames)
             if size > self.max_bytes:
@@ -164,7 +178,7 @@ class Server:
             header = P.unpack_header(frames[0])
             if self.token is not None:
                 got = header.get("token")
-                if not isinstance(got, str) or not hmac.compare_digest(got.encode(), self.token.encode()):
+                if not isinstance(got, str) or not hmac.compare_digest(got.encode(), self._token):
                     raise ProtocolError(
                         "missing or wrong 'token': this engine requires one; pass the engine's "
                         "token to the client (connect(token=...) or $EMBODIED_ENGINE_TOKEN)"
@@ -301,19 +315,53 @@ class Server:
         else:
             parts = [self._render_item(h, "")]
         r = self.renderer
-        descs, bufs = [], []
+        dest = self._destinations(parts, mods) if self.sink is not None else None
+        into = None
+        key, bufs = [], []
         for handle, agents, cams, updates in parts:
             r.use(handle)
             if updates:
                 r.update(updates)
             if cams:
                 r.set_cameras(cams, checked=True)  # _render_item checked them
-            out = r.render(agents, mods, checked=True, views=True)  # (views: copied out below)
+            if dest is not None and "rgb" in mods:  # read back straight into the ring slot
+                i = len(bufs) + mods.index("rgb")
+                into = {a: dest[i + j * len(mods)] for j, a in enumerate(agents)}
+            out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
             for a in agents:
                 for m in mods:
-                    descs.append(P.describe(a, m, out[a][m], handle))
-                    bufs.append(out[a][m])
-        return self.pack({"ok": True, "buffers": descs}, bufs)
+                    arr = out[a][m]
+                    key.append((handle, a, m, arr.shape, arr.dtype.num))
+                    bufs.append(arr)
+        return self._render_reply(tuple(key), bufs)
+
+    def _destinations(self, parts: list, mods: list) -> list | None:
+        """The sink's arrays for every frame of a checked render request, in reply order."""
+        shapes = []
+        for handle, agents, cams, _updates in parts:
+            known = self.renderer.scenes[handle].cameras
+            sent = {c["agent"]: c for c in cams}
+            for a in agents:
+                c = sent.get(a) or known[a]
+                w, h = c["width"], c["height"]
+                shapes += [P.frame_spec(m, w, h) for m in mods]
+        return self.sink(shapes)
+
+    REPLIES = 64  # packed render reply headers remembered
+
+    def _render_reply(self, key: tuple, bufs: list) -> list:
+        """The reply to a render request: its header is the same for every request of the same
+        shape (scenes, agents, modalities, frame sizes), so it is packed once."""
+        header = self._replies.get(key) if self.pack is P.pack else None
+        if header is None:
+            descs = [P.describe(a, m, arr, h) for (h, a, m, _s, _n), arr in zip(key, bufs)]
+            if self.pack is not P.pack:  # (an in-process server keeps replies as objects)
+                return self.pack({"ok": True, "buffers": descs}, bufs)
+            header = P.pack({"ok": True, "buffers": descs})[0]
+            if len(self._replies) >= self.REPLIES:
+                self._replies.clear()
+            self._replies[key] = header
+        return [header, *bufs]
 
     def op_raycast(self, h):
         self._use(h)

@@ -1,0 +1,157 @@
+"""Instructions per ``env.step`` through the engine process, client and engine apart (callgrind).
+
+    python benchmarks/step_cost.py [--size 84] [--steps 100] [--scene chest_split_code]
+
+Runs the same random navigation twice, ``--steps`` N and 3N steps after ``--warmup`` steps,
+each time with this script's client and its engine process both under
+``valgrind --tool=callgrind``, and prints per step (the difference of the two runs divided by
+2N, so start-up, imports and load do not enter): the client process, the engine process, and
+the engine without Panda3D's ``render_frame`` (request handling, readback, the reply). The
+engine is started without a heartbeat file (its thread would add instructions per second of
+wall time, not per step). Needs valgrind; takes a few minutes (valgrind runs ~50x slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
+VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no"]
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Start an engine under callgrind, step an env on it, close both."""
+    from embodied import auth
+    from embodied.engine import connect
+    from embodied.env import Env
+
+    token = auth.random_token()
+    ready = os.path.join(args.out, "ready.json")
+    cmd = [
+        *VALGRIND,
+        f"--callgrind-out-file={args.out}/engine.{args.steps}.out",
+        sys.executable,
+        "-m",
+        "embodied.bridges.panda3d.server",
+        "--port",
+        "0",
+        "--ready-file",
+        ready,
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+    env_vars = {**os.environ, auth.TOKEN_ENV: token}
+    with open(os.path.join(args.out, f"engine.{args.steps}.log"), "wb") as log:
+        proc = subprocess.Popen(cmd, env=env_vars, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while not os.path.exists(ready):
+            if proc.poll() is not None:
+                raise SystemExit(f"engine exited with {proc.returncode}; see its log in {args.out}")
+            time.sleep(0.2)
+        with open(ready) as f:
+            endpoint = json.load(f)["endpoint"]
+        client = connect(endpoint, token=token, timeout=600)
+        env = Env(args.scene, engine=client, width=args.width, height=args.height)
+        env.reset()
+        rng = random.Random(0)
+
+        def step() -> None:  # (the step's results are dropped at once, as an RL loop drops infos)
+            _, _, term, trunc, _ = env.step(rng.choice(NAV))
+            if term or trunc:
+                env.reset()
+
+        for _ in range(args.warmup + args.steps):
+            step()
+        print(f"transport {client.frame_transport}", flush=True)
+        env.close()
+        client.request("close")
+        client.close()
+        proc.wait(600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.unlink(ready) if os.path.exists(ready) else None
+    return 0
+
+
+def totals(path: str) -> tuple[int, int]:
+    """(all instructions, inclusive instructions of render_frame) of one callgrind output."""
+    out = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    total = int(re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+    render = 0
+    for line in out.splitlines():
+        if "GraphicsEngine::render_frame" in line:
+            render = max(render, int(line.split()[0].replace(",", "")))
+    return total, render
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--steps", type=int, default=100, help="N: runs of N and 3N steps")
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--scene", default="chest_split_code")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    w, _, h = args.size.lower().partition("x")
+    args.width, args.height = int(w), int(h or w)
+    if args.worker:
+        return worker(args)
+    out = tempfile.mkdtemp(prefix="step-cost-")
+    counts = {}
+    for n in (args.steps, 3 * args.steps):
+        cmd = [
+            *VALGRIND,
+            f"--callgrind-out-file={out}/client.{n}.out",
+            sys.executable,
+            __file__,
+            "--worker",
+            "--out",
+            out,
+            "--steps",
+            str(n),
+            "--warmup",
+            str(args.warmup),
+            "--size",
+            args.size,
+            "--scene",
+            args.scene,
+        ]
+        subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+        counts[n] = {side: totals(f"{out}/{side}.{n}.out") for side in ("client", "engine")}
+    n1, n3 = args.steps, 3 * args.steps
+    per = {
+        side: [(counts[n3][side][i] - counts[n1][side][i]) / (n3 - n1) for i in (0, 1)] for side in counts[n1]
+    }
+    print(
+        f"instructions per env.step through the engine process, {args.width}x{args.height}, {args.scene}, "
+        f"random navigation ((3N - N steps) / 2N, N = {args.steps}, {args.warmup} warm-up steps):"
+    )
+    print(f"  client process:                    {per['client'][0]:12,.0f}")
+    print(f"  engine process:                    {per['engine'][0]:12,.0f}")
+    print(f"    of which render_frame:           {per['engine'][1]:12,.0f}")
+    print(f"    engine without render_frame:     {per['engine'][0] - per['engine'][1]:12,.0f}")
+    print(
+        f"  client + engine without render:    {per['client'][0] + per['engine'][0] - per['engine'][1]:12,.0f}"
+    )
+    print(f"(callgrind outputs in {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
