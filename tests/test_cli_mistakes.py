@@ -61,8 +61,29 @@ def run(argv, capsys):
         (["play", "key_door", "--base-url", "localhost:8000", *KEY], "must start with http:// or https://"),
         (["play", "key_door", "--set", "colour=red", *KEY], "no option 'colour'; options: base_url"),
         (
-            ["play", "collab_split", "--agent", "ana=oracle", "--api-key-env", "NO_SUCH_KEY_VAR"],
+            [
+                "play",
+                "collab_split",
+                "--agent",
+                "ana=oracle",
+                "--agent",
+                "bo=openai:m",
+                "--api-key-env",
+                "NO",
+            ],
             "agent bo (openai:",
+        ),
+        (  # bo was played by openai:gpt-4o at OpenAI's endpoint, unasked
+            ["play", "collab_split", "--agent", "ana=oracle"],
+            "--agent: bo has no agent; give bo=AGENT too, or one for the rest (e.g. --agent oracle)",
+        ),
+        (  # the second silently replaced the first
+            ["play", "collab_split", "--agent", "ana=oracle", "--agent", "ana=random"],
+            "--agent ana=random: agent ana is already given (ana=oracle); give it once",
+        ),
+        (
+            ["play", "key_door", "--agent", "oracle", "--agent", "random"],
+            "--agent oracle and --agent random: give one agent for all, or one per agent (ID=AGENT; agents: a0)",
         ),
         (["gen", "--out", "OUT", "--size", "0"], "argument --size: must be at least 1"),
         (["gen", "--out", "OUT", "--tries", "-1"], "argument --tries: must be 0 or more"),
@@ -317,6 +338,12 @@ def test_set_values_are_typed_as_the_agent_takes_them():
     assert ana["top_p"] is None and ana["temperature"] == 1.0 and isinstance(ana["temperature"], float)
     assert ana["api_key_env"] == "123" and ana["hints"] is True and ana["history_k"] == 2
     assert opts["bo"] == ("random", {"seed": 9})
+    # one agent for the rest, whatever the order: bo random, ana oracle
+    for order in (["oracle", "bo=random"], ["bo=random", "oracle"]):
+        args = build_parser().parse_args(
+            ["play", "collab_split", *[x for a in order for x in ("--agent", a)]]
+        )
+        assert agent_specs(args, ["ana", "bo"]) == {"ana": ("oracle", {}), "bo": ("random", {"seed": 0})}
 
 
 def test_suite_with_a_builder_that_does_not_import_is_one_line(tmp_path, capsys):

@@ -6,8 +6,9 @@ OUT/steps.jsonl (per step: prompt hash, raw answer, parse path, action, result, 
 and OUT/metrics.json (outcome, run config with every knob, per-agent token/cost/error totals).
 
 Multi-agent scenes: '--agent openai:gpt-4o' plays every agent; '--agent ana=openai:gpt-4o
---agent bo=oracle' gives each its own; '--set bo.temperature=0.7 --set bo.model=gpt-4o-mini'
-overrides one agent's options. The API key comes from the environment (OPENAI_API_KEY or
+--agent bo=oracle' gives each its own; '--agent oracle --agent bo=random' gives bo random and
+the rest oracle; '--set bo.temperature=0.7 --set bo.model=gpt-4o-mini' overrides one agent's
+options. The API key comes from the environment (OPENAI_API_KEY or
 --api-key-env NAME) and is never written anywhere. See docs/agents.md.
 """
 
@@ -168,17 +169,32 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
     from ..agents import agent_class, option_value
     from ..errors import ConfigError
 
-    names = {aid: "openai:gpt-4o" for aid in agent_ids}
-    for spec in args.agent or ["openai:gpt-4o"]:
+    named: dict[str, str] = {}  # ID=AGENT, each id once
+    bare = [spec for spec in args.agent or [] if "=" not in spec]  # AGENT: every agent not named
+    if len(bare) > 1:
+        raise ConfigError(
+            f"--agent {bare[0]} and --agent {bare[1]}: give one agent for all, or one per agent "
+            f"(ID=AGENT; agents: {', '.join(agent_ids)})"
+        )
+    for spec in args.agent or []:
         if "=" in spec:
             aid, _, name = spec.partition("=")
-            if aid not in names:
+            if aid not in agent_ids:
                 raise ConfigError(
                     f"--agent {spec}: no agent {aid!r} in this scene; agents: {', '.join(agent_ids)}"
                 )
-            names[aid] = name
-        else:
-            names = dict.fromkeys(agent_ids, spec)
+            if aid in named:
+                raise ConfigError(
+                    f"--agent {spec}: agent {aid} is already given ({aid}={named[aid]}); give it once"
+                )
+            named[aid] = name
+    left = [aid for aid in agent_ids if aid not in named]
+    if named and left and not bare:  # they would play as openai:gpt-4o, at OpenAI, unasked
+        raise ConfigError(
+            f"--agent: {', '.join(left)} {'has' if len(left) == 1 else 'have'} no agent; give "
+            f"{left[0]}=AGENT too, or one for the rest (e.g. --agent oracle)"
+        )
+    names = {aid: named.get(aid, bare[0] if bare else "openai:gpt-4o") for aid in agent_ids}
     knobs = {k: getattr(args, "seed_model" if k == "seed" else k) for k in MODEL_KNOBS}
     out = {}
     for aid, name in names.items():
