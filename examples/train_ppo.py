@@ -15,7 +15,6 @@ timesteps beside the random agent's, and ``ppo_out/result.json`` the figures.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -175,10 +174,18 @@ def plot(steps: list, success: list, base: float, path: str, timesteps: int) -> 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--timesteps", type=int, default=10000)
-    p.add_argument("--out", default="ppo_out")
-    p.add_argument("--seed", type=int, default=0)
+    from embodied.cli import Parser, int_in  # one-line usage errors
+
+    p = Parser(prog="train_ppo.py", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--timesteps", type=int_in(1), default=10000, help="PPO environment steps (default: %(default)s)"
+    )
+    p.add_argument(
+        "--out",
+        default="ppo_out",
+        help="directory for learning_curve.png and result.json (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
     args = p.parse_args()
     missing = [m for m in ("torch", "stable_baselines3", "matplotlib") if importlib.util.find_spec(m) is None]
     if missing:  # the [rl] extra is optional: one line on what to install, not a traceback

@@ -22,3 +22,13 @@ def test_train_ppo_without_torch_names_the_rl_extra():
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert "torch" in lines[0] and "'.[rl]'" in lines[0] and "download.pytorch.org/whl/cpu" in lines[0]
+
+
+def test_train_ppo_refuses_a_bad_step_count_in_one_line():
+    script = str(ROOT / "examples" / "train_ppo.py")
+    r = subprocess.run(
+        [sys.executable, script, "--timesteps", "-5"], capture_output=True, text=True, timeout=60
+    )
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr  # was accepted (argparse int, no check)
+    assert lines[0].startswith("train_ppo.py: error: argument --timesteps: must be at least 1, got -5")
