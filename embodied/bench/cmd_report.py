@@ -21,6 +21,20 @@ def main(args: argparse.Namespace) -> int:
 
     if args.replays < 0:
         raise SuiteError(f"--replays {args.replays}: use 0 or more")
+    if args.out:  # before the replays are encoded, not after
+        out = Path(args.out)
+        if out.is_dir():
+            raise SuiteError(f"--out {out} is a directory; give a file, e.g. {out / 'report.html'}")
+        if not out.parent.is_dir():
+            raise SuiteError(f"--out {out}: no directory {out.parent}; create it or write elsewhere")
+        existed = out.exists()
+        try:
+            with open(out, "ab"):
+                pass
+        except OSError as e:
+            raise SuiteError(f"--out {out}: cannot write there ({e.strerror})") from None
+        if not existed:
+            out.unlink()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
