@@ -15,6 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..cli import int_in, positive_float
 from ..commands.demo import frame_size
 from ..errors import ConfigError
 
@@ -62,7 +63,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     m.add_argument("--max-cost", type=nonnegative(float), help="stop before spending more than this many USD")
     m.add_argument("--cache", default=".embodied-cache/llm", help="on-disk answer cache directory")
-    m.add_argument("--prices", help="JSON file: {model: [USD per 1M input tokens, per 1M output tokens]}")
+    m.add_argument(
+        "--prices", help="YAML/JSON file: {model: [USD per 1M input tokens, per 1M output tokens]}"
+    )
+    m.add_argument(
+        "--retries",
+        type=int_in(0),
+        default=5,
+        help="retries per request (refused, 5xx, timeouts) (default: %(default)s)",
+    )
+    m.add_argument(
+        "--request-timeout",
+        type=positive_float("timeout", "seconds"),
+        default=60.0,
+        help="seconds per request (default: %(default)s)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -17,8 +17,16 @@ def run_llm(args: argparse.Namespace, out: Path) -> int:
     from .llm import STAGES, generate_llm
 
     console = Console(stderr=True)
-    prices = json.loads(Path(args.prices).read_text()) if args.prices else None
-    client = ChatClient(args.model, base_url=args.base_url, cache_dir=args.cache, prices=prices)
+    client = (
+        ChatClient(  # a bad --prices file is one line from the client (it was a JSONDecodeError traceback)
+            args.model,
+            base_url=args.base_url,
+            cache_dir=args.cache,
+            prices=args.prices,
+            retries=args.retries,
+            timeout=args.request_timeout,
+        )
+    )
     out.mkdir(parents=True, exist_ok=True)
     engine = None
     if not args.no_replay:

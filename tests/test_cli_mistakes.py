@@ -141,7 +141,10 @@ def run(argv, capsys):
         (["bench", "report", "nosuch"], "embodied bench report: error: nosuch: no such run directory"),
         # refused before the replays are encoded (was a bare '[Errno 2]' once the report was built)
         (["bench", "report", "nosuch", "--out", "/proc/nope"], "--out /proc/nope: cannot write there"),
-        (["bench", "report", "nosuch", "--out", "."], "--out . is a directory; give a file, e.g. report.html"),
+        (
+            ["bench", "report", "nosuch", "--out", "."],
+            "--out . is a directory; give a file, e.g. report.html",
+        ),
         (
             ["validate", str(ROOT / "tasks" / "escapecraft")],
             "with no scene spec (*.json with a 'format' field) in it; level1.json: this looks like an "

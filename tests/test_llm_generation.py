@@ -246,3 +246,23 @@ def test_cli_never_writes_an_invalid_scene(tmp_path):
     assert not list(out.glob("*.json")) or all(p.name.endswith(".log.json") for p in out.glob("*.json"))
     log = json.loads(next(out.glob("*.log.json")).read_text())
     assert any("1234" in x for x in log["reasons"])
+
+
+def test_cli_takes_the_retries_and_request_timeout_its_error_names(tmp_path):
+    # the endpoint error says "raise --retries / --request-timeout": gen had neither (unrecognized arguments)
+    with FakeOpenAI(lambda req: Reply.slow(json.dumps(GOOD), delay=3.0)) as srv:
+        r = _cli(srv, tmp_path, "--no-replay", "--retries", "1", "--request-timeout", "0.3")
+        asked = len(srv.completions)
+    assert r.returncode == 1, r.stderr
+    assert "failed 2 times (APITimeoutError, APITimeoutError)" in " ".join(r.stderr.split()), r.stderr
+    assert asked == 2  # the first try and one retry, each cut at 0.3 s
+
+
+def test_cli_bad_price_table_is_one_line(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text("{not json")  # was a JSONDecodeError traceback
+    with FakeOpenAI([]) as srv:
+        r = _cli(srv, tmp_path, "--no-replay", "--prices", str(prices))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"embodied gen: error: cannot read price table {prices}: at line 1 col 10")
