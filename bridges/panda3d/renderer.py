@@ -103,6 +103,7 @@ MAX_NODES = 1 << 18
 MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently used is freed
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
 DEFAULT_SCENE = "default"
+VOID = (0, 0, 0, 0)  # the id pass's clear colour: face id 0
 LIGHT_KINDS = ("light:ambient", "light:directional")  # nodes of these kinds light the scene
 DEFAULT_RIG = (  # ambient, a key light from above, a fill from the other side (docs/rendering.md)
     {"kind": "light:ambient", "color": (0.5, 0.5, 0.5), "hpr": (0, 0, 0)},
@@ -225,7 +226,8 @@ class _Target:
         slot, self.slot = self.slot, None
         return slot
 
-    def draw(self, camera_np, clear) -> None:
+    def arm(self, camera_np, clear) -> None:
+        """Make the next ``render_frame`` draw ``camera_np``'s view into this buffer."""
         if camera_np is not self.drawn_by:  # (the rgb and id passes take turns on one region)
             self.region.set_camera(camera_np)
             self.drawn_by = camera_np
@@ -233,6 +235,10 @@ class _Target:
             self.buffer.set_clear_color(clear)
             self.clear = clear
         self.buffer.set_active(True)
+
+    def draw(self, camera_np, clear) -> None:
+        """Draw ``camera_np``'s view into this buffer now (one Panda3D frame)."""
+        self.arm(camera_np, clear)
         self.buffer.get_engine().render_frame()
         self.buffer.set_active(False)
 
@@ -303,6 +309,8 @@ class _Scene:
         self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.background = (0.0, 0.0, 0.0)
+        self.gates: dict = {}  # merged rooms' faces picked by the eye's height (Renderer.merge_structure)
+        self.clear = (0.0, 0.0, 0.0, 1)  # the rgb pass's clear colour: the background, opaque
         self.name = ""
         self.reset_faces()
 
@@ -517,6 +525,7 @@ class Renderer(NodeBuilder):
         self.scene = self.root.attach_new_node("scene")
         self.id_scene = self.id_root.attach_new_node("scene")
         self.nodes, self.order, self.name, self.background = {}, [], name, bg
+        self.current.clear = (*bg, 1)
         self.current.reset_faces()
         self._lights(lights)
         for index, n in enumerate(checked):
@@ -594,7 +603,7 @@ class Renderer(NodeBuilder):
             agents = check_render_agents(list(agents), sc.cameras)
             modalities = check_str_list(list(modalities), "modalities", MODALITIES)
         out: dict[str, dict[str, np.ndarray]] = {}
-        gates = getattr(sc, "gates", None)
+        gates = sc.gates
         for a in agents:
             cam = sc.cameras[a]
             t = self._target(cam)
@@ -603,13 +612,90 @@ class Renderer(NodeBuilder):
                     gate.pick(cam["pos"][2])
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
-                t.draw(t.cam, (*sc.background, 1))
+                t.draw(t.cam, sc.clear)
                 res["rgb"] = t.rgb(views, into.get(a) if into else None)
             if "depth" in modalities or "seg" in modalities:
-                t.draw(t.idcam, (0, 0, 0, 0))
+                t.draw(t.idcam, VOID)
                 self._decode(t, cam, "seg" in modalities, "depth" in modalities, res)
             out[a] = {m: res[m] for m in modalities}
         return out
+
+    def render_scenes(
+        self,
+        parts: list[tuple[str, list[str]]],
+        modalities=("rgb",),
+        views: bool = False,
+        into: list[dict[str, np.ndarray] | None] | None = None,
+    ) -> list[dict[str, dict[str, np.ndarray]]]:
+        """:meth:`render` for several scenes at once: ``parts`` is ``[(handle, agents)]``, each
+        scene once, already checked (known handles, agents with cameras, known modalities); one
+        ``{agent: {modality: array}}`` per part, the arrays :meth:`render` gives scene by scene.
+        ``into``: per part, what :meth:`render` takes as ``into`` (or None).
+
+        Each scene draws into its own offscreen buffer, so the first agent of every scene is
+        drawn in ONE Panda3D frame (then the second agents, ...), and the id pass (depth, seg)
+        in one more: the frame's fixed cost (begin/end frame, the engine's window loop, a
+        Python call) is paid once per batch (docs/performance.md, "Batched envs"). A batch
+        larger than the buffer caps (``max_buffers``, ``max_buffer_pixels``) takes more frames."""
+        outs: list[dict[str, dict[str, np.ndarray]]] = [{} for _ in parts]
+        scenes, cap_n, cap_px = self.scenes, self.max_buffers, self.max_buffer_pixels
+        for k in range(max(len(agents) for _, agents in parts)):
+            jobs: list[tuple] = []
+            pixels = 0
+            for n, (handle, agents) in enumerate(parts):
+                if k >= len(agents):
+                    continue
+                sc = self._current = scenes[handle]
+                agent = agents[k]
+                cam = sc.cameras[agent]
+                size = cam["width"] * cam["height"]
+                if jobs and (len(jobs) >= cap_n or pixels + size > cap_px):
+                    self._draw_jobs(jobs, modalities, views)  # (the next target could evict one)
+                    jobs, pixels = [], 0
+                    self._current = sc
+                t = self._target(cam)
+                gates = sc.gates
+                if gates:
+                    for gate in gates.values():  # merged rooms seen from the eye's height
+                        gate.pick(cam["pos"][2])
+                dest = into[n] if into else None
+                jobs.append((outs[n], sc, agent, cam, t, dest.get(agent) if dest else None))
+                pixels += size
+            self._draw_jobs(jobs, modalities, views)
+        return outs
+
+    def _draw_jobs(self, jobs: list[tuple], modalities, views: bool) -> None:
+        """Draw ``jobs`` (output dict, scene, agent, camera, target, rgb destination or None): all
+        rgb views in one frame, then all id passes in one more; each job's arrays go into its
+        output dict."""
+        want_rgb = "rgb" in modalities
+        want_seg, want_depth = "seg" in modalities, "depth" in modalities
+        rgbs: list = []
+        if want_rgb:
+            try:
+                for job in jobs:
+                    t = job[4]
+                    t.arm(t.cam, job[1].clear)
+                self.engine.render_frame()
+            finally:
+                for job in jobs:
+                    job[4].buffer.set_active(False)
+            rgbs = [job[4].rgb(views, job[5]) for job in jobs]
+        if want_seg or want_depth:
+            try:
+                for job in jobs:
+                    t = job[4]
+                    t.arm(t.idcam, VOID)
+                self.engine.render_frame()
+            finally:
+                for job in jobs:
+                    job[4].buffer.set_active(False)
+        for n, (out, sc, agent, cam, t, _) in enumerate(jobs):
+            res: dict[str, np.ndarray] = {"rgb": rgbs[n]} if want_rgb else {}
+            if want_seg or want_depth:
+                self._current = sc
+                self._decode(t, cam, want_seg, want_depth, res)
+            out[agent] = res if len(modalities) == 1 else {m: res[m] for m in modalities}
 
     def _make_room(self, pixels: int) -> None:
         """Free least recently used buffers until one more of ``pixels`` fits the caps."""

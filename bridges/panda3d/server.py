@@ -316,6 +316,8 @@ class Server:
             parts = [self._render_item(h, "")]
         r = self.renderer
         dest = self._destinations(parts, mods) if self.sink is not None else None
+        if len(parts) > 1:  # several scenes: all their views in one Panda3D frame
+            return self._render_scenes(parts, mods, dest)
         into = None
         key, bufs = [], []
         for handle, agents, cams, updates in parts:
@@ -328,6 +330,33 @@ class Server:
                 i = len(bufs) + mods.index("rgb")
                 into = {a: dest[i + j * len(mods)] for j, a in enumerate(agents)}
             out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
+            for a in agents:
+                for m in mods:
+                    arr = out[a][m]
+                    key.append((handle, a, m, arr.shape, arr.dtype.num))
+                    bufs.append(arr)
+        return self._render_reply(tuple(key), bufs)
+
+    def _render_scenes(self, parts: list, mods: list, dest: list | None) -> list:
+        """A checked render request of several scenes: updates and cameras applied scene by
+        scene, then every view drawn in one Panda3D frame (``Renderer.render_scenes``), rgb
+        read back straight into ``dest`` (the ring slot) when given."""
+        r = self.renderer
+        intos: list | None = [] if dest is not None and "rgb" in mods else None
+        i = mods.index("rgb") if intos is not None else 0
+        for handle, agents, cams, updates in parts:
+            if updates or cams:
+                r.use(handle)
+                if updates:
+                    r.update(updates)
+                if cams:
+                    r.set_cameras(cams, checked=True)  # _render_item checked them
+            if intos is not None:
+                intos.append({a: dest[i + j * len(mods)] for j, a in enumerate(agents)})
+                i += len(agents) * len(mods)
+        outs = r.render_scenes([p[:2] for p in parts], mods, views=True, into=intos)
+        key, bufs = [], []
+        for (handle, agents, _, _), out in zip(parts, outs):
             for a in agents:
                 for m in mods:
                     arr = out[a][m]
