@@ -15,7 +15,7 @@ import numpy as np
 from embodied.bridges.panda3d import geometry as G
 from embodied.bridges.panda3d.models import Model, Part, resolve_color, truthy
 from embodied.bridges.panda3d.text import text_card
-from embodied.bridges.panda3d.textures import CELLS, PLAIN, TILE, texture
+from embodied.bridges.panda3d.textures import CELLS, PLAIN, TILE, grain, texture
 from panda3d.core import LightAttrib, RenderState, TextureAttrib, TransformState
 
 from embodied.errors import ProtocolError
@@ -63,6 +63,12 @@ def split_look(raw, field: str, update: bool):
 # only parts big enough to show their grain get one (small parts show their colour and shade).
 TEXTURED = ("wood", "fabric", "paper", "metal", "tiles", "carpet", "planks", "brick", "grass", "plaster")
 MIN_TEXTURED_AREA = 0.08  # m^2, the part's largest face
+# ... and only parts whose grain shows: a texture modulates the part's colour, so on a dark part
+# (a dark wooden door, a black keypad) its grain spans a few levels of 255 and is hardly seen,
+# while each of its pixels costs ~5x an untextured one. A part is textured if the grain's standard
+# deviation, on a face of the part's colour in the scene's brightest light, is at least MIN_GRAIN
+# levels; else it is drawn plain in the texture's mean shade (docs/rendering.md).
+MIN_GRAIN = 6.5
 
 
 def _area(polys) -> float:
@@ -166,6 +172,12 @@ class NodeBuilder:
             groups.setdefault(part.group if part.dynamic else (None, None, None), []).append((part, polys))
         return groups
 
+    def _max_light(self) -> float:
+        """The brightest light of the scene's rigs (ambient plus every directional light, the
+        brightest channel): an upper bound of what a face bakes (G.BakedMesh.shade)."""
+        rig, regions = self.current.lighting
+        return max(float((r[0] + r[2].sum(axis=0)).max()) for r in [rig, *(room for _b, room in regions)])
+
     def _build(self, index: int, n: dict):
         np_ = self.scene.attach_new_node(n["id"])
         idn = self.id_scene.attach_new_node(n["id"])
@@ -197,6 +209,13 @@ class NodeBuilder:
                     id_verts += [v - pivot for v, _n in polys]
                     continue
                 mat = part.material if part.material in TEXTURED and _area(polys) >= MIN_TEXTURED_AREA else ""
+                if mat and not part.color_if:
+                    mean, std = grain(mat, seed)
+                    lit = rgba[:3] if part.glow else rgba[:3] ** 2 * self._max_light()
+                    if 255 * float(lit.max()) * std < MIN_GRAIN:
+                        # plain, in the texture's mean shade (baked light is colour^2 * light)
+                        rgba[:3] *= mean if part.glow else np.sqrt(mean)
+                        mat = ""
                 for v, nrm in polys:
                     face_n = G.plane_of(v)[:3]
                     uv = G.face_uv(v, face_n, tile)

@@ -114,6 +114,13 @@ def pattern(name: str, seed: int = 0, n: int = SIZE) -> np.ndarray:
 
 
 @lru_cache(maxsize=128)
+def grain(name: str, seed: int = 0) -> tuple[float, float]:
+    """(mean, standard deviation) of ``pattern(name, seed)`` as the texture stores it (0..1)."""
+    lum = (pattern(name, seed) * 255).astype(np.uint8) / 255.0
+    return float(lum.mean()), float(lum.std())
+
+
+@lru_cache(maxsize=128)
 def texture(name: str, seed: int = 0) -> Texture:
     """A mipmapped, repeating RGB texture of ``pattern(name, seed)`` (shared, cached)."""
     lum = (pattern(name, seed) * 255).astype(np.uint8)

@@ -401,3 +401,26 @@ def test_room_structure_is_merged_and_an_update_undoes_it(r):
     assert wall["id"] not in r.current.merged
     changed = (views() != before).any(axis=-1).mean(axis=(1, 2))
     assert changed.max() > 0.05  # the wall is gone: what is behind it shows
+
+
+def test_dark_parts_are_plain_in_their_textures_mean_shade(r, monkeypatch):
+    """A part whose texture would hardly show (grain of a few levels of 255 on a dark colour) is
+    drawn plain, in the texture's mean shade; a lighter part keeps its grain."""
+    from embodied.bridges.panda3d import nodes as N
+
+    def front(color) -> np.ndarray:
+        chest = {"id": "c", "seg": 1, "kind": "chest", "model": "chest", "shape": "box"}
+        chest.update(size=[2, 1, 2], pos=[0, 0, 1], color=list(color))
+        r.load_scene([chest], "grain")
+        cam = {"agent": "a0", "pos": [0, -2.5, 0.7], "hpr": [0, 0, 0], "fov": 40, "width": 48, "height": 48}
+        r.set_cameras([cam])
+        return r.render(["a0"], ["rgb"])["a0"]["rgb"][28:40, 14:34].reshape(-1, 3).astype(float)
+
+    dark = (0.3, 0.18, 0.1)
+    assert front((0.85, 0.12, 0.12)).std(axis=0).max() > 2  # a red chest shows its grain
+    plain = front(dark)
+    assert plain.std(axis=0).max() == 0
+    monkeypatch.setattr(N, "MIN_GRAIN", 0.0)
+    grainy = front(dark)
+    assert grainy.std(axis=0).max() > 0
+    assert np.abs(plain.mean(axis=0) - grainy.mean(axis=0)).max() <= 1.5
