@@ -313,7 +313,11 @@ def test_report_keeps_every_replay_frame_in_a_fraction_of_the_gif_bytes(tmp_path
     )
     with Image.open(io.BytesIO(base64.b64decode(m.group(2)))) as webp:
         assert webp.n_frames == r["steps"] + 1 and webp.size[0] == 224 and m.group(1) == "448"
-    assert len(text) < 0.6 * gif.stat().st_size, (len(text), gif.stat().st_size)
+    # the WebP is under half the GIF's bytes (0.47; the GIF shrinks more than the WebP when frames
+    # have flatter surfaces: 0.38 while the dark doors still had a faint wood texture), and the
+    # whole page, base64 and all, stays under the GIF alone
+    webp_bytes, gif_bytes = len(base64.b64decode(m.group(2))), gif.stat().st_size
+    assert webp_bytes < 0.6 * gif_bytes and len(text) < 0.85 * gif_bytes, (webp_bytes, len(text), gif_bytes)
 
 
 @pytest.mark.slow
