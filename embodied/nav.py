@@ -8,6 +8,7 @@ circle of ``radius`` on the floor with its eye at ``eye_height``.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +53,14 @@ def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
 ROTATIONS = ("RotateLeft", "RotateRight", "TurnAround")
 LOOKS = ("LookUp", "LookDown")
 MOVES = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight")
+MAX_NODES = 60_000  # poses plan_path searches by default (enough for rooms up to about 15 m a side)
+_SEARCH = threading.local()  # whether this thread's last plan_path stopped at max_nodes
+
+
+def search_gave_up() -> bool:
+    """True when this thread's last :func:`plan_path` returned None because it searched ``max_nodes``
+    poses, not because no pose reaches the goal (a large room: the goal may still be reachable)."""
+    return getattr(_SEARCH, "gave_up", False)
 
 
 def next_pose(action: str, pose: tuple[float, float, float, float], cfg: NavConfig) -> tuple | None:
@@ -141,7 +150,7 @@ def plan_path(
     goal: Callable[[tuple], bool],
     free: Callable[[float, float], bool],
     cfg: NavConfig,
-    max_nodes: int = 60_000,
+    max_nodes: int = MAX_NODES,
     moves: tuple[str, ...] = ("MoveAhead", "RotateLeft", "RotateRight", "MoveBack", "MoveLeft", "MoveRight"),
     looks: tuple[str, ...] = LOOKS,
 ) -> list[str] | None:
@@ -156,6 +165,7 @@ def plan_path(
         return (round(p[0] * 1000), round(p[1] * 1000), round(p[2] % 360.0, 3), round(p[3], 3))
 
     start = (start[0], start[1], start[2] % 360.0, start[3])
+    _SEARCH.gave_up = False
     if goal(start):
         return []
     prev: dict[tuple, tuple | None] = {key(start): None}
@@ -189,4 +199,5 @@ def plan_path(
                     cur = key(before)
                 return path[::-1]
             queue.append(q)
+    _SEARCH.gave_up = bool(queue)
     return None

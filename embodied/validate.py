@@ -98,6 +98,7 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
     """Replay the plan with real walking and the real interaction rule (no engine needed):
     a solvable puzzle can still be physically impossible (a note behind furniture, a blocked door)."""
     from .actions import Action
+    from .nav import MAX_NODES, search_gave_up
     from .planning import expand_step
     from .rules import apply
     from .world import World
@@ -107,13 +108,16 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
         moves = expand_step(w, step.agent, step)
         if moves is None:
             a = w.agent(step.agent)
-            return [
-                (
-                    f"plan[{i}]",
-                    f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)}): no walkable "
-                    f"path from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']} to where it can be done",
+            where = f"from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']}"
+            what = f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)})"
+            if search_gave_up():  # not proven impossible: the room is too large for the search
+                why = (
+                    f"{what} {where}: the path planner gave up after {MAX_NODES:,} poses (rooms of "
+                    "about 20 m a side are too large for it; make them smaller)"
                 )
-            ]
+            else:
+                why = f"{what}: no walkable path {where} to where it can be done"
+            return [(f"plan[{i}]", why)]
         for m in moves:
             r = apply(w, step.agent, m if isinstance(m, Action) else Action(m))
             if not r.success:

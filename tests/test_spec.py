@@ -187,6 +187,24 @@ def test_physically_impossible_plan_is_reported():
     assert r.verdict.solvable  # logically fine ...
     geo = [m for k, p, m in r.problems if k == "geometry" and p.startswith("plan[")]
     assert geo and "cannot physically do Read(note)" in geo[0]  # ... but the agent is boxed in
+    assert "no walkable path" in geo[0]  # proven: the search ran out of poses, not of budget
+
+
+def test_a_room_too_large_for_the_planner_is_not_called_unwalkable():
+    """A 20 m room: the planner stops at its pose budget before it reaches the far exit; the report
+    said 'no walkable path', which is not true and sends the user hunting for an obstacle."""
+    spec = room(
+        rooms=[{"id": "hall", "size": [20, 20], "at": [0, 0]}],
+        doors=[{"id": "exit", "between": ["hall", "outside"], "wall": "east", "offset": 18.8}],
+        agents=[{"id": "a0", "room": "hall", "at": [1, 1], "yaw": 0}],
+    )
+    r = validate(spec)
+    geo = [m for k, p, m in r.problems if k == "geometry" and p.startswith("plan[")]
+    assert r.verdict.solvable and geo, r.problems
+    assert (
+        "cannot physically do Open(exit) from (1.00, 1.00) in hall: the path planner gave up after" in geo[0]
+    )
+    assert "no walkable path" not in geo[0]
 
 
 def test_escapecraft_files_get_the_import_command_not_missing_fields(tmp_path):
