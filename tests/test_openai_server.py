@@ -113,3 +113,28 @@ def test_answers_file_formats(tmp_path):
     assert _load_answers(str(f)) == ["one", '{"action_id": 2}']
     f.write_text('{"thought": "t", "action_id": 1}\n\nMoveAhead\n"quoted"\n')
     assert _load_answers(str(f)) == ['{"thought": "t", "action_id": 1}', "MoveAhead", "quoted"]
+
+
+def test_command_line_mistakes_are_one_line_on_stderr(tmp_path, capsys):
+    """'python -m embodied.testing': a port out of range or taken was a traceback; a missing answers
+    file printed its error on stdout."""
+    import socket
+
+    from embodied.testing.openai_server import main
+
+    assert main(["--answers", str(tmp_path / "nosuch.txt")]) == 2
+    out, err = capsys.readouterr()
+    assert not out and err.strip() == (
+        f"python -m embodied.testing: error: cannot read answers file {tmp_path / 'nosuch.txt'}: No such "
+        "file or directory; pass --answers FILE (a JSON list or one answer per line)"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["--port", "99999"])
+    assert e.value.code == 2 and "argument --port: must be 0..65535, got 99999" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in err[0]

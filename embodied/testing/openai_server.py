@@ -37,10 +37,10 @@ Only 127.0.0.1 is bound. Nothing received is executed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -419,20 +419,36 @@ def _load_answers(path: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m embodied.testing",
+    from ..cli import Parser, int_in  # one-line usage errors
+
+    prog = "python -m embodied.testing"
+    p = Parser(
+        prog=prog,
         description="Serve scripted chat-completion answers on 127.0.0.1 (an OpenAI-compatible test endpoint).",
     )
     p.add_argument("--answers", help="file of answers: a JSON list, JSON lines, or one answer per line")
     p.add_argument("--default", default=None, help="answer once the file is used up (default: HTTP 400)")
-    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--port", type=int_in(0, 65535), default=0, help="port (default: a free one)")
     args = p.parse_args(argv)
     try:
         answers = _load_answers(args.answers) if args.answers else []
     except OSError as e:
-        print(f"cannot read answers file: {e}; pass --answers FILE (a JSON list or one answer per line)")
+        print(
+            f"{prog}: error: cannot read answers file {args.answers}: {e.strerror or e}; pass --answers FILE "
+            "(a JSON list or one answer per line)",
+            file=sys.stderr,
+        )
         return 2
-    with FakeOpenAI(answers, default=args.default, port=args.port) as srv:
+    try:
+        srv = FakeOpenAI(answers, default=args.default, port=args.port)
+    except OSError as e:  # the port is taken (or not ours to bind): one line, not a traceback
+        print(
+            f"{prog}: error: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}; "
+            "pick another --port, or 0 for a free one",
+            file=sys.stderr,
+        )
+        return 2
+    with srv:
         print(f"serving {len(answers)} scripted answers at {srv.base_url} (Ctrl-C stops)", flush=True)
         try:
             while True:
