@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..cli import int_in, positive_float
@@ -117,7 +118,10 @@ def _rules(args: argparse.Namespace, out: Path) -> int:
         engine = launch()
     rejected = 0
     try:
-        with Progress(transient=True) as bar, (out / "index.jsonl").open("a") as index:
+        with (
+            Progress(transient=True, disable=not sys.stdout.isatty()) as bar,
+            (out / "index.jsonl").open("a") as index,
+        ):
             task = bar.add_task("generating", total=args.n)
             for seed in range(args.seed, args.seed + args.n):
                 row = {"seed": seed, "knobs": knobs}

@@ -52,6 +52,7 @@ def run_llm(args: argparse.Namespace, out: Path) -> int:
             TextColumn("{task.fields[cost]}"),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # off a terminal a transient bar leaves only a blank line
         ) as bar:
             for k in range(args.n):
                 task = bar.add_task(f"scene {k + 1}/{args.n}", total=total, cost="")

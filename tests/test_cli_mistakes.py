@@ -441,3 +441,18 @@ def test_a_suite_named_twice_runs_once(tmp_path, capsys):
     rc, err = run([*argv, "--size", "32", "--frames", "none", "--out", str(out)], capsys)
     assert rc == 0, err
     assert len((out / "results.jsonl").read_text().splitlines()) == 1  # was the same episode twice
+
+
+def test_freeze_and_report_output_starts_with_what_they_say(tmp_path, capsys):
+    """Off a terminal a transient progress bar left a blank first line (freeze's stdout; report's
+    stderr, before its one error line)."""
+    suite = tmp_path / "mine.yaml"
+    suite.write_text(
+        "suite: MINE\nversion: 1\nbuilder: embodied.bench.builders:nav\nseeds: 1\n"
+        'tiers:\n  - {tier: "1", params: {rooms: 1, distractors: 1}}\n'
+    )
+    rc = main(["bench", "freeze", str(suite)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and out.startswith("MINE v1: 1/1 episodes frozen into"), repr(out)
+    rc, err = run(["bench", "report", str(tmp_path / "nosuch")], capsys)
+    assert rc == 2 and err.startswith("embodied bench report: error: "), repr(err)

@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
                 raise SuiteError(f"suite {s.name} is unavailable: {why}")
         n = len(s.episodes())
         try:
-            with Progress(transient=True) as bar:
+            with Progress(transient=True, disable=not sys.stdout.isatty()) as bar:  # no stray blank line
                 task = bar.add_task(f"{s.name} v{s.version}", total=n)
                 data = s.freeze(progress=lambda ep, t=task: bar.advance(t), make_spec=make)
         except FreezeStopped as e:  # the endpoint went down: one line, what was frozen is kept

@@ -42,8 +42,9 @@ def main(args: argparse.Namespace) -> int:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(stderr=True),
+        console=(console := Console(stderr=True)),
         transient=True,
+        disable=not console.is_terminal,  # off a terminal a transient bar leaves only a blank line
     ) as bar:
         task = bar.add_task("replays", total=None)
 

@@ -81,6 +81,7 @@ def main(args: argparse.Namespace) -> int:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # off a terminal a transient bar leaves only a blank line
         ) as bar:
             progress = bar.add_task("episode", total=env.max_steps)
             m = run_episode(
