@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from embodied.testing import FakeOpenAI, Reply
 
 KEY = "sk-PLANTED-d41d8cd98f00b204e9800998ecf8427e"
@@ -89,3 +91,40 @@ def test_play_mistakes_are_one_line_and_exit_2(tmp_path, capsys):
     assert "unknown agent 'gpt5'" in capsys.readouterr().err
     assert main(["play", "chest_split_code", "--set", "bo.temperature", "--out", str(tmp_path)]) == 2
     assert "expected [ID.]KEY=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_which_files_are_kept(tmp_path):
+    """Ctrl-C of 'embodied play' printed only 'interrupted': the frames so far are on disk, the
+    records are written only at the end; one line says so (a real process, SIGINT to its group)."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    with FakeOpenAI(lambda req: Reply.slow('{"thought": "go", "action": "RotateLeft"}', delay=0.3)) as srv:
+        argv = ["play", "key_door", "--agent", "openai:m", "--base-url", srv.base_url, "--quiet"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "embodied.cli", *argv, "--size", "32", "--out", str(out)],
+            env={**os.environ, "OPENAI_API_KEY": "sk-test"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            deadline = time.time() + 90
+            while time.time() < deadline and len(list(out.glob("frames/*.png"))) < 3:
+                time.sleep(0.1)
+            os.killpg(proc.pid, signal.SIGINT)
+            err = proc.communicate(timeout=20)[1]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 130 and len(lines) == 1 and "Traceback" not in err, err
+    n = len(list(out.glob("frames/*.png")))
+    assert n >= 3 and lines[0] == (
+        f"embodied play: interrupted; {n} frames are in {out / 'frames'} (steps.jsonl, metrics.json and the "
+        "GIF are written when the episode ends; the same command plays it again)"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from typing import Any
 
 from ..cli import add_renderer_option, positive_float
@@ -229,9 +230,8 @@ def main(args: argparse.Namespace) -> int:
 
     from ..agents import make_agent
     from ..errors import ConfigError
-    from ..record import run_episode
     from ..tasks import make_task
-    from .episode_out import banner, open_env, out_dir, outputs, verdict
+    from .episode_out import out_dir, outputs, verdict
 
     task = make_task(args.task)  # an unknown task fails here, before an engine starts
     agent_ids = [a.id for a in task.spec(args.seed).agents]
@@ -262,6 +262,32 @@ def main(args: argparse.Namespace) -> int:
     }
     console = Console()
     out = out_dir(args.out)  # a bad --out fails here, before an engine starts
+    try:
+        m = _play(task, args, agents, specs, configs, console, out)
+    except KeyboardInterrupt:  # Ctrl-C: say what is on disk (the frames), and what is not
+        frames = len(list((out / "frames").glob("*.png"))) if (out / "frames").is_dir() else 0
+        print(
+            f"embodied play: interrupted; {frames} frames are in {out / 'frames'} (steps.jsonl, metrics.json "
+            "and the GIF are written when the episode ends; the same command plays it again)",
+            file=sys.stderr,
+        )
+        return 130
+    if not args.quiet:
+        console.print()
+    console.print(
+        f"{verdict(m)}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}"
+    )
+    for aid, s in (m.agent_stats or {}).items():
+        console.print(f"  {aid}: {summary(s)}")
+    outputs(console, m, out)
+    return 0
+
+
+def _play(task, args, agents, specs, configs, console, out):
+    """The episode, shown live and recorded into ``out``; its metrics."""
+    from ..record import run_episode
+    from .episode_out import banner, open_env
+
     with open_env(task, args) as env:
         label = (
             ", ".join(f"{aid}={specs[aid][0]}" for aid in agents)
@@ -279,15 +305,7 @@ def main(args: argparse.Namespace) -> int:
                 agent_options=configs if len(agents) > 1 else configs[env.agent_id],
                 on_records=live.update,
             )
-    if not args.quiet:
-        console.print()
-    console.print(
-        f"{verdict(m)}: {m.steps} steps ({m.optimal_actions} plan actions), progress {m.progress:.0%}"
-    )
-    for aid, s in (m.agent_stats or {}).items():
-        console.print(f"  {aid}: {summary(s)}")
-    outputs(console, m, out)
-    return 0
+    return m
 
 
 def summary(s: dict[str, Any]) -> str:
