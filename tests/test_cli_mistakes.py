@@ -126,6 +126,14 @@ def run(argv, capsys):
             "argument --max-tokens: must be at least 1, got -5",
         ),
         (["play", "key_door", "--set", "max_tokens=0", *KEY], "max_tokens must be at least 1"),
+        (  # a class that is not an agent: was an AttributeError traceback from the first episode
+            ["bench", "run", "--suite", "NAV", "--agent", "json.decoder:JSONDecoder", "--out", "OUT"],
+            "json.decoder:JSONDecoder is not an agent: an agent has reset(env) and act(obs, info) -> action",
+        ),
+        (
+            ["bench", "run", "--suite", "NAV", "--agent", "os.path:sep", "--out", "OUT"],
+            "os.path:sep is not an agent",
+        ),
         (  # ray.init retried an address where nothing listens for minutes
             ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--ray", "127.0.0.1:9"],
             "--ray 127.0.0.1:9: nothing answers at 127.0.0.1:9 (Connection refused); start a head there",

@@ -24,9 +24,12 @@ def resolve(agent: str):
     if ":" in agent and "." in base:
         module, cls = agent.split(":", 1)
         try:
-            return getattr(importlib.import_module(module), cls)
+            found = getattr(importlib.import_module(module), cls)
         except (ImportError, AttributeError) as e:
             raise SuiteError(f"cannot load agent {agent!r}: {e}") from None
+        if not callable(found) or (isinstance(found, type) and not _is_agent(found)):
+            raise SuiteError(f"{agent} is not an agent: {AGENT_CONTRACT}")
+        return found
     raise SuiteError(f"unknown agent {agent!r}; known: {', '.join(sorted(AGENTS))} or package.module:Class")
 
 
@@ -65,4 +68,14 @@ def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
     for name, value in (("seed", seed), ("agent_id", agent_id)):
         if name in params or takes_any:
             kw.setdefault(name, value)
-    return call(**kw)
+    made = call(**kw)
+    if not _is_agent(made):  # a factory that returned something else: one line, not a crash mid-episode
+        raise SuiteError(f"{agent} made a {type(made).__name__}, not an agent: {AGENT_CONTRACT}")
+    return made
+
+
+AGENT_CONTRACT = "an agent has reset(env) and act(obs, info) -> action (docs/agents.md)"
+
+
+def _is_agent(obj: Any) -> bool:
+    return callable(getattr(obj, "reset", None)) and callable(getattr(obj, "act", None))
