@@ -443,12 +443,18 @@ def test_bench_help_names_agent_values_as_their_flags(capsys):
     assert "AGENT_BASE_URL" not in out and "--agent-seed AGENT_SEED" in out  # was --base-url AGENT_BASE_URL
 
 
-def test_a_suite_named_twice_runs_once(tmp_path, capsys):
+def test_a_suite_named_twice_runs_once_and_compare_knows_its_metrics(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["bench", "run", "--suite", "NAV,nav", "--agent", "oracle", "--tiers", "1", "--episodes", "1"]
     rc, err = run([*argv, "--size", "32", "--frames", "none", "--out", str(out)], capsys)
     assert rc == 0, err
     assert len((out / "results.jsonl").read_text().splitlines()) == 1  # was the same episode twice
+    rc, err = run(["bench", "compare", str(out), str(out), "--metric", "sucess"], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err  # was a paired difference of +0.0
+    assert (
+        "--metric 'sucess' is not in these runs' results; choose from " in err
+        and " spl, steps, success" in err
+    )
 
 
 def test_freeze_and_report_output_starts_with_what_they_say(tmp_path, capsys):

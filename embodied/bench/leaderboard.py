@@ -58,8 +58,22 @@ def _cells(label: str, agent: str, suite: str, tier: str, g: dict[str, Any]) -> 
     return [label, agent, suite, tier, str(g["episodes"]), *vals]
 
 
+NOT_METRICS = {"seed", "version", "agents", "tier"}  # numbers in a result that are not outcomes
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, str)
+
+
 def leaderboard(dirs: list[str], metric: str = "success") -> dict[str, Any]:
     runs = load_runs(dirs)
+    numeric = sorted({k for _, _, results in runs for r in results for k, v in r.items() if _is_number(v)})
+    if numeric and metric not in numeric:  # was: a difference of +0.0 everywhere
+        from .suites import SuiteError
+
+        raise SuiteError(
+            f"--metric {metric!r} is not in these runs' results; choose from {', '.join(numeric)}"
+        )
     rows, paired_rows = [], []
     for label, cfg, results in runs:
         m = aggregate(results)
