@@ -255,6 +255,11 @@ def plane_of(verts: np.ndarray) -> np.ndarray:
     return np.array([*n, -float(n @ verts.mean(axis=0))])
 
 
+def fan_triangles(counts) -> np.ndarray:
+    """Triangle fans of consecutive convex polygons with ``counts`` vertices each: uint32 indices."""
+    return _triangles(counts)
+
+
 def _triangles(counts: list[int]) -> np.ndarray:
     idx = []
     base = 0
@@ -405,6 +410,14 @@ def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
     data["v"][:, 3] = 1.0
     data["c"] = np.repeat(id_colors(np.arange(first_id, first_id + len(verts))), counts, axis=0)
     return make_geom(ID_FORMAT, data, _triangles(counts))
+
+
+def id_mesh_geom(pieces: list[tuple[np.ndarray, np.ndarray]]) -> Geom:
+    """One id-pass geom of (ID_DTYPE vertices, triangles) pieces, drawn in this order."""
+    offsets = np.cumsum([0] + [len(d) for d, _t in pieces[:-1]])
+    data = np.concatenate([d for d, _t in pieces])
+    tris = np.concatenate([t + o for (_d, t), o in zip(pieces, offsets)]).astype(np.uint32)
+    return make_geom(ID_FORMAT, data, tris)
 
 
 def geom_node(name: str, geoms) -> GeomNode:

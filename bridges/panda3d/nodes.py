@@ -112,15 +112,18 @@ ROOM_MARGIN = 0.3  # m: a piece whose centre lies this close to a floor's rectan
 
 class _Gate:
     """A merged room drawn whole, or (``pick`` with the eye's height between the room's floor
-    undersides and its wall tops) without the level faces that face away from such an eye."""
+    undersides and its wall tops) without the level faces that face away from such an eye.
+    ``inside`` and ``full`` are tuples of node paths (the RGB pass's and the id pass's), switched
+    together."""
 
     __slots__ = ("full", "hi", "inside", "lo", "whole", "z")
 
-    def __init__(self, inside, full, lo: float, hi: float):
+    def __init__(self, inside: tuple, full: tuple, lo: float, hi: float):
         self.inside, self.full, self.lo, self.hi = inside, full, lo, hi
         self.whole = True
         self.z = None
-        inside.stash()
+        for nodepath in inside:
+            nodepath.stash()
 
     def pick(self, z: float) -> None:
         if z == self.z:
@@ -128,17 +131,19 @@ class _Gate:
         self.z = z
         whole = not self.lo <= z <= self.hi
         if whole != self.whole:
-            (self.inside if whole else self.full).stash()
-            (self.full if whole else self.inside).unstash()
+            for nodepath in self.inside if whole else self.full:
+                nodepath.stash()
+            for nodepath in self.full if whole else self.inside:
+                nodepath.unstash()
             self.whole = whole
 
 
 class _Group:
     """One mesh of a node: its static parts, or the parts that share one move/recolour/show rule."""
 
-    __slots__ = ("first", "idn", "meshes", "pivot", "planes", "rgb", "rule")
+    __slots__ = ("faces", "first", "idn", "meshes", "pivot", "planes", "rgb", "rule")
 
-    def __init__(self, rgb, idn, first, planes, rule, pivot, meshes=()):
+    def __init__(self, rgb, idn, first, planes, rule, pivot, meshes=(), faces=()):
         self.rgb, self.idn, self.first, self.planes, self.rule, self.pivot = (
             rgb,
             idn,
@@ -148,6 +153,9 @@ class _Group:
             pivot,
         )
         self.meshes = meshes  # G.BakedMesh per material (none for a user's asset: it is lit)
+        # per mesh: (face ids of its polygons in its order, their vertex counts), for the id pass's
+        # merged rooms (NodeBuilder._merge_structure)
+        self.faces = faces
 
 
 class NodeBuilder:
@@ -199,6 +207,7 @@ class NodeBuilder:
             move = rule[0]
             pivot = np.array(move.pivot) * size if move is not None else np.zeros(3)
             batches: dict[str, list] = {}
+            faces: dict[str, list] = {}  # per batch: the index in id_verts of each of its polygons
             id_verts = []
             for part, polys in items:
                 col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
@@ -206,6 +215,7 @@ class NodeBuilder:
                 tile = TILE.get(part.material, 1.0)
                 if not rec["model"] and part.material in CELLS | dict.fromkeys(PLAIN):
                     polys = self._cells(polys, part.material, rgba, seed, batches, pivot)
+                    faces.setdefault("", []).extend(range(len(id_verts), len(id_verts) + len(polys)))
                     id_verts += [v - pivot for v, _n in polys]
                     continue
                 mat = part.material if part.material in TEXTURED and _area(polys) >= MIN_TEXTURED_AREA else ""
@@ -220,8 +230,9 @@ class NodeBuilder:
                     face_n = G.plane_of(v)[:3]
                     uv = G.face_uv(v, face_n, tile)
                     batches.setdefault(mat, []).append((v - pivot, nrm, rgba, uv, part.glow))
+                    faces.setdefault(mat, []).append(len(id_verts))
                     id_verts.append(v - pivot)
-            meshes, geoms = [], []
+            meshes, geoms, mesh_faces = [], [], []
             for mat, polys in batches.items():
                 mesh = G.BakedMesh(polys, textured=bool(mat), share=not self.current.regions)
                 attribs = [LightAttrib.make_all_off()]  # lit by its vertex colours (see _shade)
@@ -229,6 +240,7 @@ class NodeBuilder:
                     attribs.append(TextureAttrib.make(texture(mat, seed)))
                 meshes.append(mesh)
                 geoms.append((mesh.geom, RenderState.make(*attribs)))
+                mesh_faces.append(np.array(faces[mat]))
             first = self._alloc(len(id_verts))
             self.face_seg[first : first + len(id_verts)] = rec["seg"]
             planes = np.array([G.plane_of(v) for v in id_verts])
@@ -236,7 +248,9 @@ class NodeBuilder:
             idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, first), None)]))
             for nodepath in (rgb, idn):
                 nodepath.set_pos(*pivot)
-            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot, meshes))
+            counts = np.array([len(v) for v in id_verts])
+            mesh_faces = [(first + f, counts[f]) for f in mesh_faces]
+            rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot, meshes, mesh_faces))
 
     @staticmethod
     def _cells(polys, material: str, rgba, seed: int, batches: dict, pivot) -> list:
@@ -344,7 +358,7 @@ class NodeBuilder:
         for k, recs in rooms.items():
             if len(recs) < 2:
                 continue
-            states: list = []  # [(RenderState, [(vertex data, triangles)])] in first-use order
+            states: list = []  # [(RenderState, [(vertex data, triangles, faces)])] in first-use order
             for rec in recs:
                 for g in rec["groups"]:
                     mat = np.array(g.rgb.get_mat(self.scene), dtype=np.float64).reshape(4, 4)
@@ -353,17 +367,19 @@ class NodeBuilder:
                         state = node.get_geom_state(i)
                         data = mesh.data.copy()
                         data["v"] = mesh.data["v"].astype(np.float64) @ mat
+                        part = (data, mesh.tris, g.faces[i])
                         for st, parts in states:
                             if st == state:
-                                parts.append((data, mesh.tris))
+                                parts.append(part)
                                 break
                         else:
-                            states.append((state, [(data, mesh.tris)]))
+                            states.append((state, [part]))
             geoms, inside, lo, hi = [], [], -np.inf, np.inf
+            ids, id_inside = [], []  # the id pass's room, state by state (see _id_room)
             for state, parts in states:
-                offsets = np.cumsum([0] + [len(d) for d, _t in parts[:-1]])
-                data = np.concatenate([d for d, _t in parts])
-                tris = np.concatenate([t + o for (_d, t), o in zip(parts, offsets)]).astype(np.uint32)
+                offsets = np.cumsum([0] + [len(d) for d, _t, _f in parts[:-1]])
+                data = np.concatenate([d for d, _t, _f in parts])
+                tris = np.concatenate([t + o for (_d, t, _f), o in zip(parts, offsets)]).astype(np.uint32)
                 fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
                 geoms.append((G.make_geom(fmt, data, tris), state))
                 # without the level faces below the room's mid-height that face down and those above
@@ -381,13 +397,43 @@ class NodeBuilder:
                 keep = tris.reshape(-1, 3)[~(down | up)].reshape(-1)
                 used, remap = np.unique(keep, return_inverse=True)
                 inside.append((G.make_geom(fmt, data[used], remap.astype(np.uint32)), state))
+                room = self._id_room(data, parts, offsets)
+                ids.append(room)
+                kept = room[1].reshape(-1, 3)[~(down | up)].reshape(-1)  # (the same triangles)
+                used, remap = np.unique(kept, return_inverse=True)
+                id_inside.append((room[0][used], remap.astype(np.uint32)))
             merged = self.scene.attach_new_node(f"room{k}", -1)  # drawn first, as the pieces were
             full = merged.attach_new_node(G.geom_node("full", geoms))
-            sc.gates[k] = _Gate(merged.attach_new_node(G.geom_node("inside", inside)), full, lo, hi)
-            sc.merges[k] = (merged, [rec["id"] for rec in recs])
+            id_merged = self.id_scene.attach_new_node(f"room{k}", -1)
+            id_full = id_merged.attach_new_node(G.geom_node("full", [(G.id_mesh_geom(ids), None)]))
+            id_in = id_merged.attach_new_node(G.geom_node("inside", [(G.id_mesh_geom(id_inside), None)]))
+            in_ = merged.attach_new_node(G.geom_node("inside", inside))
+            sc.gates[k] = _Gate((in_, id_in), (full, id_full), lo, hi)
+            sc.merges[k] = ((merged, id_merged), [rec["id"] for rec in recs])
             for rec in recs:
                 rec["np"].stash()
+                rec["idn"].stash()
                 sc.merged[rec["id"]] = k
+
+    @staticmethod
+    def _id_room(data: np.ndarray, parts: list, offsets) -> tuple:
+        """The id pass's share of one render state of a merged room: its polygons in the RGB
+        geom's order, each in the colour of its face id, at the very (float32) positions the RGB
+        geom's vertices were moved to, so both passes rasterise the same triangles from the same
+        numbers and their edges stay pixel for pixel aligned. Returns (ID_DTYPE vertices, triangles)."""
+        verts, colors, tris, base = [], [], [], 0
+        for (_d, mesh_tris, (face_ids, counts)), off in zip(parts, offsets):
+            fan = G.fan_triangles(counts)
+            corner = np.empty(int(counts.sum()), np.int64)  # polygon corner -> the mesh's (shared) vertex
+            corner[fan] = mesh_tris
+            verts.append(data["v"][corner + off])
+            colors.append(np.repeat(G.id_colors(face_ids), counts, axis=0))
+            tris.append(fan + base)
+            base += len(corner)
+        out = np.zeros(base, G.ID_DTYPE)
+        out["v"] = np.concatenate(verts)
+        out["c"] = np.concatenate(colors)
+        return out, np.concatenate(tris).astype(np.uint32)
 
     def _unmerge(self, u: dict) -> None:
         """Undo the merge of the room holding node ``u['id']`` if the update ``u`` changes it."""
@@ -404,9 +450,11 @@ class NodeBuilder:
             return  # nothing this node shows changes
         merged, ids = sc.merges.pop(key)
         del sc.gates[key]
-        merged.remove_node()
+        for nodepath in merged:
+            nodepath.remove_node()
         for nid in ids:
             self.nodes[nid]["np"].unstash()
+            self.nodes[nid]["idn"].unstash()
             del sc.merged[nid]
 
     def _pose_groups(self, rec: dict):
