@@ -60,16 +60,19 @@ def _fill_holes(depth, h, w, bad, bad_rows):
 
 
 @_jit
-def _coefficients(pc, f):
-    """Face f's (a, b, c), as :func:`.decode.face_table` computes them (float64 quotients
-    rounded to float32, negated; a row with a non-finite entry all NaN; the void face 0)."""
+def _coefficients(planes, eye, f):
+    """Face f's (a, b, c), as :func:`.decode.face_table` computes them from
+    :func:`.decode.camera_planes` (the world plane moved into camera space with the same float64
+    operations in the same order; quotients rounded to float32, negated; a row with a non-finite
+    entry all NaN; the void face 0)."""
     if f == 0:
         zero = np.float32(0.0)
         return zero, zero, zero
-    d = pc[f, 3]
-    a = -np.float32(pc[f, 0] / d)
-    b = -np.float32(pc[f, 1] / d)
-    c = -np.float32(pc[f, 2] / d)
+    p0, p1, p2, p3 = planes[f, 0], planes[f, 1], planes[f, 2], planes[f, 3]
+    d = p0 * eye[3, 0] + p1 * eye[3, 1] + p2 * eye[3, 2] + p3 * eye[3, 3]
+    a = -np.float32((p0 * eye[0, 0] + p1 * eye[0, 1] + p2 * eye[0, 2] + p3 * eye[0, 3]) / d)
+    b = -np.float32((p0 * eye[1, 0] + p1 * eye[1, 1] + p2 * eye[1, 2] + p3 * eye[1, 3]) / d)
+    c = -np.float32((p0 * eye[2, 0] + p1 * eye[2, 1] + p2 * eye[2, 2] + p3 * eye[2, 3]) / d)
     if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c)):
         nan = np.float32(np.nan)
         return nan, nan, nan
@@ -77,13 +80,17 @@ def _coefficients(pc, f):
 
 
 @_jit
-def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth):
+def decode(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth):
     """Fill ``seg`` (int32 (h, w)) and/or ``depth`` (float32 (h, w)) from ``buf`` (h * w
-    uint32, rows bottom-up); ``pc``: float64 (n, 4) camera-space face planes. Returns how many
-    depth pixels needed their neighbours."""
+    uint32, rows bottom-up); ``planes``: float64 (n, 4) face planes, moved into camera space by
+    ``eye`` (float64 (4, 4)) for the faces the frame shows, each once. Returns how many depth
+    pixels needed their neighbours."""
     one = np.float32(1.0)
     top = np.uint32(n - 1)
     bad = 0
+    # per face: (a, b, c), computed on its first run (known[f])
+    tab = np.empty((n if want_depth else 0, 3), np.float32)
+    known = np.zeros(n if want_depth else 0, np.uint8)
     bad_rows = np.zeros(h if want_depth else 0, np.uint8)
     for y in range(h):
         src = (h - 1 - y) * w
@@ -103,7 +110,10 @@ def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth)
                         prev = v
                         f = v if v < top else top
                         s = face_seg[f]
-                        a, b, c = _coefficients(pc, f)
+                        if not known[f]:
+                            tab[f, 0], tab[f, 1], tab[f, 2] = _coefficients(planes, eye, f)
+                            known[f] = 1
+                        a, b, c = tab[f, 0], tab[f, 1], tab[f, 2]
                         k = c * z
                         k = k + b
                     srow[x] = s
@@ -114,7 +124,10 @@ def decode(buf, h, w, n, face_seg, pc, xs, zs, seg, depth, want_seg, want_depth)
                     if v != prev:
                         prev = v
                         f = v if v < top else top
-                        a, b, c = _coefficients(pc, f)
+                        if not known[f]:
+                            tab[f, 0], tab[f, 1], tab[f, 2] = _coefficients(planes, eye, f)
+                            known[f] = 1
+                        a, b, c = tab[f, 0], tab[f, 1], tab[f, 2]
                         k = c * z
                         k = k + b
                     drow[x] = a * xs[x] + k

@@ -31,6 +31,7 @@ from embodied.errors import EngineError
 _KERNEL: list = []  # [compiled decoder or None], decided on the first call
 MODES = ("auto", "numba", "numpy")  # $EMBODIED_DECODE's values (the CLI checks it before a command runs)
 _NO_PLANES = np.zeros((1, 4))
+_IDENTITY = np.eye(4)
 POOL = 6  # output arrays remembered per target (see recycled)
 _NO_SEG, _NO_DEPTH = np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
 
@@ -89,22 +90,41 @@ def decode(
     want_seg: bool,
     want_depth: bool,
     pool: list | None = None,
+    eye: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seg, depth) of an id frame ``buf`` (h * w uint32, rows bottom-up), each None unless
     wanted. ``n``: face ids in use (larger values are never drawn; they are clamped so a corrupt
     frame cannot index past the tables); ``face_seg``: int32 per face; ``pc``: float64 (n, 4)
-    camera-space face planes (x right, y forward, z up), needed for depth; ``xs`` (w,), ``zs``
-    (h,): float32 rays, ``zs[0]`` the top row. ``pool``: a list kept per target, from which
-    the compiled decoder takes output arrays nobody holds any more (:func:`recycled`)."""
+    face planes, needed for depth: in camera space (x right, y forward, z up), or with ``eye``
+    (float64 (4, 4)) in a frame that ``eye`` maps to camera space (:func:`camera_planes`; the
+    compiled decoder moves only the faces the frame shows); ``xs`` (w,), ``zs`` (h,): float32
+    rays, ``zs[0]`` the top row. ``pool``: a list kept per target, from which the compiled
+    decoder takes output arrays nobody holds any more (:func:`recycled`)."""
+    eye = _IDENTITY if eye is None else eye
     fn = kernel()
     if fn is None:
-        tab = face_table(pc) if want_depth else None
+        tab = face_table(camera_planes(pc, eye)) if want_depth else None
         return _decode_numpy(buf, h, w, n, face_seg, tab, xs, zs, want_seg, want_depth)
     pool = [] if pool is None else pool
     seg = recycled(pool, (h, w), np.int32) if want_seg else _NO_SEG
     depth = recycled(pool, (h, w), np.float32) if want_depth else _NO_DEPTH
-    fn(buf, h, w, n, face_seg, pc if want_depth else _NO_PLANES, xs, zs, seg, depth, want_seg, want_depth)
+    planes = pc if want_depth else _NO_PLANES
+    fn(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth)
     return (seg if want_seg else None), (depth if want_depth else None)
+
+
+def camera_planes(planes: np.ndarray, eye: np.ndarray) -> np.ndarray:
+    """``planes @ eye.T`` (float64 (n, 4)), summed left to right with every product rounded (no
+    fused multiply-add), as the compiled decoder does it face by face: the same bits either way."""
+    out = np.empty_like(planes)
+    tmp = np.empty(len(planes))
+    for j in range(4):
+        col = out[:, j]
+        np.multiply(planes[:, 0], eye[j, 0], out=col)
+        for k in (1, 2, 3):
+            np.multiply(planes[:, k], eye[j, k], out=tmp)
+            col += tmp
+    return out
 
 
 def recycled(pool: list, shape: tuple, dtype) -> np.ndarray:

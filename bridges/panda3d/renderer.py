@@ -744,24 +744,36 @@ class Renderer(NodeBuilder):
             buf = np.frombuffer(t.tex.get_ram_image(), np.uint32)
         else:  # a GL buffer may hand back 3-byte RGB: widen it, alpha (255) masked off
             buf = np.frombuffer(t.tex.get_ram_image_as("BGRA"), np.uint32) & 0xFFFFFF
-        pc = self._camera_planes(t) if want_depth else None
+        planes, eye = self._camera_planes(t) if want_depth else (None, None)
         xs, zs = t.pixel_rays(cam)
         seg, depth = decode(
-            buf, t.height, t.width, self.n_faces, self.face_seg, pc, xs, zs, want_seg, want_depth, t.outputs
+            buf,
+            t.height,
+            t.width,
+            self.n_faces,
+            self.face_seg,
+            planes,
+            xs,
+            zs,
+            want_seg,
+            want_depth,
+            t.outputs,
+            eye,
         )
         if want_seg:
             res["seg"] = seg
         if want_depth:
             res["depth"] = depth
 
-    def _camera_planes(self, t: _Target) -> np.ndarray:
-        """The face planes in camera space (x right, y forward, z up), float64 (n, 4)."""
+    def _camera_planes(self, t: _Target) -> tuple[np.ndarray, np.ndarray]:
+        """The world's face planes, float64 (n, 4), and the matrix that moves them into camera
+        space (x right, y forward, z up): ``planes @ eye.T`` (:func:`.decode.camera_planes`)."""
         planes = self._world_planes()
         dg = Datagram()  # the eye's matrix as its 16 floats (np.array(LMatrix4f) is 2x slower)
         t.eye.get_mat(self.world).write_datagram_fixed(dg)
         raw = dg.get_message()
         eye = np.frombuffer(raw, "<f4" if len(raw) == 64 else "<f8").astype(np.float64).reshape(4, 4)
-        return planes @ eye.T
+        return planes, eye
 
     def _hit_t(self, rec: dict, frame: np.ndarray, dirs: np.ndarray, strict: bool) -> np.ndarray:
         """Ray parameters of rays from frame's origin along dirs (in frame's axes) hitting rec's hull."""
