@@ -331,7 +331,7 @@ class NodeBuilder:
         the other nodes (which drew after the structure already). A room is a floor node's
         rectangle; a static, visible, text-less floor, ceiling or wall joins the first room whose
         rectangle (grown by ROOM_MARGIN) holds its centre. The pieces' own nodes are stashed, not
-        removed: raycasts read them and the id pass keeps its own nodes. An update that changes a
+        removed: raycasts read them. The id pass merges the same rooms (:meth:`_id_room`). An update that changes a
         piece undoes its room's merge (:meth:`_unmerge`)."""
         sc = self.current
         sc.merged, sc.merges, sc.gates = {}, {}, {}
