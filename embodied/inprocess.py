@@ -29,7 +29,7 @@ import atexit
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -163,6 +163,55 @@ class InProcessEngine(EngineClient):
     @property
     def frame_transport(self) -> str:
         return ENGINE
+
+    def render_own_many(
+        self,
+        items: Sequence[tuple[InProcessScene, dict]],
+        modalities: Sequence[str],
+    ) -> Callable[[], list[dict]]:
+        """:meth:`InProcessScene.render_own` for several scenes of ``client`` at once (what
+        :class:`embodied.vector.RenderBatcher` sends: each env's own request): every scene's node
+        updates are checked before any is applied (all or nothing, as the server's batched
+        ``render``), then the cameras are set and every view is drawn in one Panda3D frame
+        (``Renderer.render_scenes``). Returns what :meth:`EngineClient.render_many` returns."""
+        client = self
+        client._check_open()
+        server = client.server
+        r = server.renderer
+        try:
+            with server.lock:
+                parts, checked = [], []
+                for sc, fields in items:
+                    sc._fields("render", {})  # (raises before the first load)
+                    scene = r.use(sc.handle)
+                    updates = fields.get("updates")
+                    checked.append(
+                        P.check_updates(updates, scene.nodes, scene=sc.handle) if updates else None
+                    )
+                    parts.append((sc.handle, fields["agents"]))
+                for (sc, fields), updates in zip(items, checked):
+                    r.use(sc.handle)
+                    if updates:
+                        r.update(updates)
+                    if fields.get("cameras"):
+                        r.set_cameras(fields["cameras"], checked=True)
+                outs = r.render_scenes(parts, list(modalities), views=True)
+        except ProtocolError as exc:
+            raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
+        except EngineError as exc:
+            raise EngineError(f"engine at {client.endpoint} rejected 'render': {exc}") from exc
+        except Exception as exc:  # as the server answers what it did not expect
+            raise EngineError(
+                f"engine at {client.endpoint} rejected 'render': {type(exc).__name__}: {exc}"
+            ) from exc
+        for out in outs:
+            for arrays in out.values():
+                rgb = arrays.get("rgb")
+                if rgb is not None and not rgb.flags.c_contiguous:
+                    arrays["rgb"] = np.ascontiguousarray(rgb)
+        result = lambda: outs  # noqa: E731
+        result.fast = False
+        return result
 
     # ------------------------------------------------------------ lifetime
     def close(self) -> None:

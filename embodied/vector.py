@@ -144,8 +144,12 @@ class RenderBatcher:
             if fresh:
                 fields["updates"] = None  # a reloaded scene already shows the current state
             items.append((s.env.scene, fields))
+        client = chunk[0].env.scene.client
+        own = getattr(client, "render_own_many", None)  # (in-process: the envs' own requests, unchecked)
         try:
-            return chunk[0].env.scene.client.render_many(items, chunk[0].request["modalities"])
+            if own is not None:
+                return own(items, chunk[0].request["modalities"])
+            return client.render_many(items, chunk[0].request["modalities"])
         except EngineError as exc:
             return exc
 

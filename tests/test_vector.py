@@ -180,7 +180,7 @@ def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
 def test_in_process_vector_env_steps_like_engine_processes():
     """make_vec(engine="inprocess"): every env's scene on this process's renderer, one batched
     request per step; the same observations and returns as envs on an engine process."""
-    acts = np.random.default_rng(1).integers(0, 9, size=(6, 3))
+    acts = np.random.default_rng(1).integers(0, 16, size=(6, 3))  # (every table action: interactions too)
     runs = []
     for engine in ("inprocess", "panda3d"):
         vec = embodied.make_vec("escape/key-door", 3, engine_per=3, engine=engine, max_steps=4, **KW)
