@@ -2,6 +2,7 @@
 
 import os
 import signal
+import weakref
 
 import numpy as np
 import pytest
@@ -77,6 +78,42 @@ def test_views_live_until_the_slot_comes_round_again():
         assert np.array_equal(first, kept) and not np.array_equal(second, kept)  # valid while 1 render later
         third = frame(180)
         assert np.array_equal(first, third)  # DEPTH=2: the slot was reused, as documented
+    finally:
+        eng.close()
+
+
+def test_copies_reuse_dropped_frames_never_kept_ones():
+    """Frames copied out of the ring belong to the caller: one still held is never written again;
+    one dropped is reused for a later frame (no new pages each step)."""
+    eng = launch()
+    try:
+        sc = eng.scene()
+        sc.load([{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}])
+
+        def frame(yaw):
+            cam = {
+                "agent": "a0",
+                "pos": [0, -2, 1],
+                "hpr": [yaw, -20, 0],
+                "fov": 90,
+                "width": 48,
+                "height": 40,
+            }
+            return sc.render(cameras=[cam])["a0"]["rgb"]
+
+        kept = [frame(0), frame(5)]  # (the first through the reply's full decoding, then its plan)
+        before = [k.copy() for k in kept]
+        refs = []
+        for i in range(12):
+            f = frame(10 + 7 * i)
+            assert f.flags.writeable and f.flags.c_contiguous
+            assert not any(f is k for k in kept)
+            refs.append(weakref.ref(f))
+            del f
+        alive = [r() for r in refs]
+        assert all(a is not None for a in alive) and len({id(a) for a in alive}) <= 2  # written again
+        for k, b in zip(kept, before):
+            assert np.array_equal(k, b)
     finally:
         eng.close()
 
