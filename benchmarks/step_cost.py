@@ -7,8 +7,10 @@ each time with this script's client and its engine process both under
 ``valgrind --tool=callgrind``, and prints per step (the difference of the two runs divided by
 2N, so start-up, imports and load do not enter): the client process, the engine process, and
 the engine without Panda3D's ``render_frame`` (request handling, readback, the reply). The
-engine is started without a heartbeat file (its thread would add instructions per second of
-wall time, not per step). Needs valgrind; takes a few minutes (valgrind runs ~50x slower).
+engine's counters are zeroed after the warm-up and dumped after the steps
+(``callgrind_control``), so its start-up (whose instruction count varies from run to run by more
+than the steps cost) is left out; it is started without a heartbeat file (its thread would add
+instructions per second of wall time, not per step). Needs valgrind; takes a few minutes (valgrind runs ~50x slower).
 """
 
 from __future__ import annotations
@@ -68,8 +70,13 @@ def worker(args: argparse.Namespace) -> int:
             if term or trunc:
                 env.reset()
 
-        for _ in range(args.warmup + args.steps):
+        for _ in range(args.warmup):
             step()
+        # the engine's counters cover the measured steps only (callgrind_control talks to its valgrind)
+        subprocess.run(["callgrind_control", "--zero", str(proc.pid)], check=True, capture_output=True)
+        for _ in range(args.steps):
+            step()
+        subprocess.run(["callgrind_control", "--dump=steps", str(proc.pid)], check=True, capture_output=True)
         print(f"transport {client.frame_transport}", flush=True)
         env.close()
         client.request("close")
@@ -113,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(args)
     out = tempfile.mkdtemp(prefix="step-cost-")
+    # OpenBLAS's helper threads spin for a while after work; valgrind runs threads one at a time
+    # and ~50x slower, so their spinning would add instructions per second of wall time
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     counts = {}
     for n in (args.steps, 3 * args.steps):
         cmd = [
@@ -133,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             args.scene,
         ]
         subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
-        counts[n] = {side: totals(f"{out}/{side}.{n}.out") for side in ("client", "engine")}
+        counts[n] = {"client": totals(f"{out}/client.{n}.out"), "engine": totals(f"{out}/engine.{n}.out.1")}
     n1, n3 = args.steps, 3 * args.steps
     per = {
         side: [(counts[n3][side][i] - counts[n1][side][i]) / (n3 - n1) for i in (0, 1)] for side in counts[n1]

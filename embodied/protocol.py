@@ -191,8 +191,27 @@ def check_number(value: Any, field: str) -> float:
 _PLAIN_NUMBERS = frozenset((int, float))
 
 
+def _vec3(value: Any) -> tuple[float, float, float] | None:
+    """``check_vec(value, field, 3)`` for the common case (every camera, every pose): a list of 3
+    finite ints or floats, as floats; None for anything else (``check_vec`` then says what is wrong)."""
+    if type(value) is list and len(value) == 3:
+        x, y, z = value
+        tx, ty, tz = type(x), type(y), type(z)
+        if (tx is float or tx is int) and (ty is float or ty is int) and (tz is float or tz is int):
+            try:
+                out = (float(x), float(y), float(z))
+            except OverflowError:
+                return None
+            total = out[0] + out[1] + out[2]
+            if total - total == 0.0:  # (inf or NaN anywhere makes it NaN; a sum that overflows, too)
+                return out
+    return None
+
+
 def check_vec(value: Any, field: str, n: int = 3) -> tuple[float, ...]:
     """A list of n finite numbers."""
+    if n == 3 and (out := _vec3(value)) is not None:
+        return out
     if type(value) is list and len(value) == n and all(type(v) in _PLAIN_NUMBERS for v in value):
         try:  # the common case (every camera, every pose), checked in one pass
             out = tuple(map(float, value))
@@ -220,10 +239,13 @@ def check_str_list(value: Any, field: str, allowed: Iterable[str] | None = None)
         check_type(value, (list, tuple), field, "a list of strings")
         out = [check_type(v, str, f"{field}[{i}]", "a string") for i, v in enumerate(value)]
     if allowed is not None:
-        allowed = list(allowed)
+        if not isinstance(allowed, (tuple, list, set, frozenset)):
+            allowed = list(allowed)
         for v in out:
             if v not in allowed:
-                raise ProtocolError(f"field {field!r}: unknown value {brief(v)}; expected one of {allowed}")
+                raise ProtocolError(
+                    f"field {field!r}: unknown value {brief(v)}; expected one of {list(allowed)}"
+                )
     return out
 
 
@@ -307,6 +329,7 @@ def check_update(upd: Any, field: str) -> dict:
 
 
 MAX_RESOLUTION = 4096
+_ORIGIN = [0, 0, 0]  # (pos and hpr a camera map leaves out; never changed)
 
 
 def check_camera(cam: Any, field: str) -> dict:
@@ -323,9 +346,9 @@ def check_camera(cam: Any, field: str) -> dict:
             and 1 <= w <= MAX_RESOLUTION
             and 1 <= h <= MAX_RESOLUTION
         ):
-            pos = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")
-            hpr = check_vec(cam.get("hpr", [0, 0, 0]), f"{field}.hpr")
-            return {"agent": agent, "pos": pos, "hpr": hpr, "fov": float(fov), "width": w, "height": h}
+            pos, hpr = _vec3(cam.get("pos", _ORIGIN)), _vec3(cam.get("hpr", _ORIGIN))
+            if pos is not None and hpr is not None:
+                return {"agent": agent, "pos": pos, "hpr": hpr, "fov": float(fov), "width": w, "height": h}
     check_type(cam, dict, field, "a camera map")
     out = {"agent": check_type(cam.get("agent"), str, f"{field}.agent", "a string")}
     out["pos"] = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")
@@ -365,6 +388,8 @@ def check_render_agents(
 
 def check_updates(updates: Any, nodes: Iterable[str], field: str = "updates", scene: str = "") -> list[dict]:
     """Node updates, each well-formed and naming a node of the scene (all are checked before any applies)."""
+    if not updates:
+        return []  # (the common case: no node changed)
     checked = [check_update(u, f"{field}[{i}]") for i, u in enumerate(check_list(updates or [], field))]
     return check_update_ids(checked, nodes, field, scene)
 
@@ -373,10 +398,12 @@ def check_update_ids(
     checked: list[dict], nodes: Iterable[str], field: str = "updates", scene: str = ""
 ) -> list[dict]:
     """Checked updates whose ids all name nodes of the scene (else nothing may be applied)."""
+    if not checked:
+        return checked
     names = nodes if isinstance(nodes, (set, dict, frozenset)) else set(nodes)
-    where = f" in scene {scene!r}" if scene else ""
     for i, u in enumerate(checked):
         if u["id"] not in names:
+            where = f" in scene {scene!r}" if scene else ""
             raise ProtocolError(
                 f"field '{field}[{i}].id': unknown node id {brief(u['id'])}{where}; nothing was applied"
             )
