@@ -16,6 +16,7 @@ instructions per second of wall time, not per step). Needs valgrind; takes a few
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -29,17 +30,19 @@ NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRi
 VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no"]
 
 
-def worker(args: argparse.Namespace) -> int:
-    """Start an engine under callgrind, step an env on it, close both."""
+@contextlib.contextmanager
+def engine_under_callgrind(out: str, tag: str):
+    """An engine process started under callgrind (output ``{out}/engine.{tag}.out``) and a client
+    connected to it; on leaving, the engine is asked to close (so callgrind writes its counts) and
+    killed if it has not gone."""
     from embodied import auth
     from embodied.engine import connect
-    from embodied.env import Env
 
     token = auth.random_token()
-    ready = os.path.join(args.out, "ready.json")
+    ready = os.path.join(out, "ready.json")
     cmd = [
         *VALGRIND,
-        f"--callgrind-out-file={args.out}/engine.{args.steps}.out",
+        f"--callgrind-out-file={out}/engine.{tag}.out",
         sys.executable,
         "-m",
         "embodied.bridges.panda3d.server",
@@ -50,17 +53,34 @@ def worker(args: argparse.Namespace) -> int:
         "--parent-pid",
         str(os.getpid()),
     ]
-    env_vars = {**os.environ, auth.TOKEN_ENV: token}
-    with open(os.path.join(args.out, f"engine.{args.steps}.log"), "wb") as log:
-        proc = subprocess.Popen(cmd, env=env_vars, stdout=log, stderr=subprocess.STDOUT)
+    with open(os.path.join(out, f"engine.{tag}.log"), "wb") as log:
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, auth.TOKEN_ENV: token}, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         while not os.path.exists(ready):
             if proc.poll() is not None:
-                raise SystemExit(f"engine exited with {proc.returncode}; see its log in {args.out}")
+                raise SystemExit(f"engine exited with {proc.returncode}; see its log in {out}")
             time.sleep(0.2)
         with open(ready) as f:
-            endpoint = json.load(f)["endpoint"]
-        client = connect(endpoint, token=token, timeout=600)
+            client = connect(json.load(f)["endpoint"], token=token, timeout=600)
+        yield proc, client
+        client.request("close")
+        client.close()
+        proc.wait(600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.exists(ready):
+            os.unlink(ready)
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Start an engine under callgrind, step an env on it, close both."""
+    from embodied.env import Env
+
+    with engine_under_callgrind(args.out, str(args.steps)) as (proc, client):
         env = Env(args.scene, engine=client, width=args.width, height=args.height)
         env.reset()
         rng = random.Random(0)
@@ -79,14 +99,6 @@ def worker(args: argparse.Namespace) -> int:
         subprocess.run(["callgrind_control", "--dump=steps", str(proc.pid)], check=True, capture_output=True)
         print(f"transport {client.frame_transport}", flush=True)
         env.close()
-        client.request("close")
-        client.close()
-        proc.wait(600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.unlink(ready) if os.path.exists(ready) else None
     return 0
 
 

@@ -14,15 +14,13 @@ on one engine (docs/performance.md, "Batched envs"). Needs valgrind; takes sever
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_cost import VALGRIND, totals
+from step_cost import VALGRIND, engine_under_callgrind, totals
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -30,35 +28,9 @@ def worker(args: argparse.Namespace) -> int:
     import numpy as np
 
     import embodied.vector as V
-    from embodied import auth
     from embodied.adapters.gym import EmbodiedGymEnv
-    from embodied.engine import connect
 
-    token = auth.random_token()
-    ready = os.path.join(args.out, "ready.json")
-    tag = f"{args.system}.{args.steps}"
-    cmd = [
-        *VALGRIND,
-        f"--callgrind-out-file={args.out}/engine.{tag}.out",
-        sys.executable,
-        "-m",
-        "embodied.bridges.panda3d.server",
-        "--port",
-        "0",
-        "--ready-file",
-        ready,
-        "--parent-pid",
-        str(os.getpid()),
-    ]
-    with open(os.path.join(args.out, f"engine.{tag}.log"), "wb") as log:
-        proc = subprocess.Popen(cmd, env={**os.environ, auth.TOKEN_ENV: token}, stdout=log, stderr=log)
-    try:
-        while not os.path.exists(ready):
-            if proc.poll() is not None:
-                raise SystemExit(f"engine exited with {proc.returncode}; see its log in {args.out}")
-            time.sleep(0.2)
-        with open(ready) as f:
-            client = connect(json.load(f)["endpoint"], token=token, timeout=600)
+    with engine_under_callgrind(args.out, f"{args.system}.{args.steps}") as (_proc, client):
         kw = dict(action_mode="discrete", obs_mode="image", width=args.width, height=args.height)
         rng = np.random.default_rng(0)
         if args.system == "vec":
@@ -81,17 +53,8 @@ def worker(args: argparse.Namespace) -> int:
         for _ in range(args.warmup + args.steps):
             step()
         if args.system == "vec":
-            env.engines = []  # (this script closes the engine under callgrind itself, below)
+            env.engines = []  # (engine_under_callgrind closes the engine under callgrind itself)
         env.close()
-        client.request("close")
-        client.close()
-        proc.wait(600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if os.path.exists(ready):
-            os.unlink(ready)
     return 0
 
 

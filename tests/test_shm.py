@@ -54,23 +54,29 @@ def test_shm_frames_equal_zmq_frames_and_errors_match():
         slow.close()
 
 
+def _floor_frames(eng, width: int, height: int):
+    """A red floor on a new scene of ``eng``, and a function giving its rgb frame at a yaw."""
+    sc = eng.scene()
+    sc.load([{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}])
+
+    def frame(yaw):
+        cam = {
+            "agent": "a0",
+            "pos": [0, -2, 1],
+            "hpr": [yaw, -20, 0],
+            "fov": 90,
+            "width": width,
+            "height": height,
+        }
+        return sc.render(cameras=[cam])["a0"]["rgb"]
+
+    return frame
+
+
 def test_views_live_until_the_slot_comes_round_again():
     eng = launch(shm="views")
     try:
-        sc = eng.scene()
-        sc.load([{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}])
-
-        def frame(yaw):
-            cam = {
-                "agent": "a0",
-                "pos": [0, -2, 1],
-                "hpr": [yaw, -20, 0],
-                "fov": 90,
-                "width": 32,
-                "height": 32,
-            }
-            return sc.render(cameras=[cam])["a0"]["rgb"]
-
+        frame = _floor_frames(eng, 32, 32)
         first = frame(0)
         assert not first.flags.writeable  # a view into the ring
         kept = first.copy()
@@ -87,20 +93,7 @@ def test_copies_reuse_dropped_frames_never_kept_ones():
     one dropped is reused for a later frame (no new pages each step)."""
     eng = launch()
     try:
-        sc = eng.scene()
-        sc.load([{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}])
-
-        def frame(yaw):
-            cam = {
-                "agent": "a0",
-                "pos": [0, -2, 1],
-                "hpr": [yaw, -20, 0],
-                "fov": 90,
-                "width": 48,
-                "height": 40,
-            }
-            return sc.render(cameras=[cam])["a0"]["rgb"]
-
+        frame = _floor_frames(eng, 48, 40)
         kept = [frame(0), frame(5)]  # (the first through the reply's full decoding, then its plan)
         before = [k.copy() for k in kept]
         refs = []

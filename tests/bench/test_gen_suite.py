@@ -125,6 +125,16 @@ def test_freeze_stops_at_once_when_the_endpoint_never_answers(tmp_path):
     assert len(tried) == 1 and not (tmp_path / "gentest.lock.json").exists()
 
 
+def four_scenes() -> dict:
+    """The model's scene for each of SUITE's four themes (a list: one answer per request)."""
+    return {
+        "a dusty attic": [good(1, rooms=1, depth=1)],
+        "a ship's cabin": [good(2, rooms=1, depth=1)],
+        "a greenhouse": [good(3, rooms=1, depth=2)],
+        "a wine cellar": [good(4, rooms=2, depth=3)],
+    }
+
+
 def test_freeze_stops_when_the_endpoint_goes_down_and_keeps_what_it_froze(tmp_path, monkeypatch, capsys):
     """The endpoint drops every connection after the first scene: freezing stops after that
     episode's retries (not every remaining episode's), writes the scene it made, says how to
@@ -134,12 +144,7 @@ def test_freeze_stops_when_the_endpoint_goes_down_and_keeps_what_it_froze(tmp_pa
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     path = tmp_path / "gentest.yaml"
     path.write_text(SUITE)
-    scenes = {
-        "a dusty attic": [good(1, rooms=1, depth=1)],
-        "a ship's cabin": [good(2, rooms=1, depth=1)],
-        "a greenhouse": [good(3, rooms=1, depth=2)],
-        "a wine cellar": [good(4, rooms=2, depth=3)],
-    }
+    scenes = four_scenes()
     answer = model(scenes)
     up = {"attic": True}
 
@@ -190,12 +195,7 @@ def test_ctrl_c_during_freeze_keeps_the_scenes_made_and_names_the_command_that_g
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     path = tmp_path / "gentest.yaml"
     path.write_text(SUITE)
-    scenes = {
-        "a dusty attic": [good(1, rooms=1, depth=1)],
-        "a ship's cabin": [good(2, rooms=1, depth=1)],
-        "a greenhouse": [good(3, rooms=1, depth=2)],
-        "a wine cellar": [good(4, rooms=2, depth=3)],
-    }
+    scenes = four_scenes()
     answer, release, waiting = model(scenes), threading.Event(), threading.Event()
 
     def hangs_after_the_attic(req):
