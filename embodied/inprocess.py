@@ -178,37 +178,23 @@ class InProcessEngine(EngineClient):
         client._check_open()
         server = client.server
         r = server.renderer
-        try:
-            with server.lock:
-                parts, checked = [], []
-                for sc, fields in items:
-                    sc._fields("render", {})  # (raises before the first load)
-                    scene = r.use(sc.handle)
-                    updates = fields.get("updates")
-                    checked.append(
-                        P.check_updates(updates, scene.nodes, scene=sc.handle) if updates else None
-                    )
-                    parts.append((sc.handle, fields["agents"]))
-                for (sc, fields), updates in zip(items, checked):
-                    r.use(sc.handle)
-                    if updates:
-                        r.update(updates)
-                    if fields.get("cameras"):
-                        r.set_cameras(fields["cameras"], checked=True)
-                outs = r.render_scenes(parts, list(modalities), views=True)
-        except ProtocolError as exc:
-            raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
-        except EngineError as exc:
-            raise EngineError(f"engine at {client.endpoint} rejected 'render': {exc}") from exc
-        except Exception as exc:  # as the server answers what it did not expect
-            raise EngineError(
-                f"engine at {client.endpoint} rejected 'render': {type(exc).__name__}: {exc}"
-            ) from exc
+        with _render_errors(client), server.lock:
+            parts, checked = [], []
+            for sc, fields in items:
+                sc._fields("render", {})  # (raises before the first load)
+                scene = r.use(sc.handle)
+                updates = fields.get("updates")
+                checked.append(P.check_updates(updates, scene.nodes, scene=sc.handle) if updates else None)
+                parts.append((sc.handle, fields["agents"]))
+            for (sc, fields), updates in zip(items, checked):
+                r.use(sc.handle)
+                if updates:
+                    r.update(updates)
+                if fields.get("cameras"):
+                    r.set_cameras(fields["cameras"], checked=True)
+            outs = r.render_scenes(parts, list(modalities), views=True)
         for out in outs:
-            for arrays in out.values():
-                rgb = arrays.get("rgb")
-                if rgb is not None and not rgb.flags.c_contiguous:
-                    arrays["rgb"] = np.ascontiguousarray(rgb)
+            _contiguous_rgb(out)
         result = lambda: outs  # noqa: E731
         result.fast = False
         return result
@@ -261,27 +247,38 @@ class InProcessScene(RemoteScene):
         self._fields("render", {})  # (raises before the first load)
         server = client.server
         r = server.renderer
-        try:
-            with server.lock:
-                r.use(self.handle)
-                if updates:
-                    r.update(updates)
-                if cameras:
-                    r.set_cameras(cameras, checked=True)
-                out = r.render(agents, modalities, checked=True, views=True)
-        except ProtocolError as exc:
-            raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
-        except Exception as exc:  # as the server answers what it did not expect
-            message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-            raise EngineError(f"engine at {client.endpoint} rejected 'render': {message}") from exc
-        for arrays in out.values():
-            rgb = arrays.get("rgb")
-            if rgb is not None and not rgb.flags.c_contiguous:
-                arrays["rgb"] = np.ascontiguousarray(rgb)
+        with _render_errors(client), server.lock:
+            r.use(self.handle)
+            if updates:
+                r.update(updates)
+            if cameras:
+                r.set_cameras(cameras, checked=True)
+            out = r.render(agents, modalities, checked=True, views=True)
+        _contiguous_rgb(out)
         return lambda: out
 
 
 InProcessEngine.scene_class = InProcessScene
+
+
+@contextlib.contextmanager
+def _render_errors(client: InProcessEngine):
+    """A render on ``client``'s renderer fails as the server's reply would have said."""
+    try:
+        yield
+    except ProtocolError as exc:
+        raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
+    except Exception as exc:  # as the server answers what it did not expect
+        message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        raise EngineError(f"engine at {client.endpoint} rejected 'render': {message}") from exc
+
+
+def _contiguous_rgb(out: dict) -> dict:
+    """``{agent: {modality: array}}`` with every rgb C-contiguous (see :func:`_owned`)."""
+    for arrays in out.values():
+        if "rgb" in arrays:
+            arrays["rgb"] = _owned(arrays["rgb"])
+    return out
 
 
 def _owned(buf: Any) -> Any:
