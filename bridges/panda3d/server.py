@@ -318,24 +318,18 @@ class Server:
         dest = self._destinations(parts, mods) if self.sink is not None else None
         if len(parts) > 1:  # several scenes: all their views in one Panda3D frame
             return self._render_scenes(parts, mods, dest)
+        ((handle, agents, cams, updates),) = parts
+        r.use(handle)
+        if updates:
+            r.update(updates)
+        if cams:
+            r.set_cameras(cams, checked=True)  # _render_item checked them
         into = None
-        key, bufs = [], []
-        for handle, agents, cams, updates in parts:
-            r.use(handle)
-            if updates:
-                r.update(updates)
-            if cams:
-                r.set_cameras(cams, checked=True)  # _render_item checked them
-            if dest is not None and "rgb" in mods:  # read back straight into the ring slot
-                i = len(bufs) + mods.index("rgb")
-                into = {a: dest[i + j * len(mods)] for j, a in enumerate(agents)}
-            out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
-            for a in agents:
-                for m in mods:
-                    arr = out[a][m]
-                    key.append((handle, a, m, arr.shape, arr.dtype.num))
-                    bufs.append(arr)
-        return self._render_reply(tuple(key), bufs)
+        if dest is not None and "rgb" in mods:  # read back straight into the ring slot
+            i = mods.index("rgb")
+            into = {a: dest[i + j * len(mods)] for j, a in enumerate(agents)}
+        out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
+        return self._render_reply(parts, [out], mods)
 
     def _render_scenes(self, parts: list, mods: list, dest: list | None) -> list:
         """A checked render request of several scenes: updates and cameras applied scene by
@@ -355,14 +349,7 @@ class Server:
                 intos.append({a: dest[i + j * len(mods)] for j, a in enumerate(agents)})
                 i += len(agents) * len(mods)
         outs = r.render_scenes([p[:2] for p in parts], mods, views=True, into=intos)
-        key, bufs = [], []
-        for (handle, agents, _, _), out in zip(parts, outs):
-            for a in agents:
-                for m in mods:
-                    arr = out[a][m]
-                    key.append((handle, a, m, arr.shape, arr.dtype.num))
-                    bufs.append(arr)
-        return self._render_reply(tuple(key), bufs)
+        return self._render_reply(parts, outs, mods)
 
     def _destinations(self, parts: list, mods: list) -> list | None:
         """The sink's arrays for every frame of a checked render request, in reply order."""
@@ -378,9 +365,18 @@ class Server:
 
     REPLIES = 64  # packed render reply headers remembered
 
-    def _render_reply(self, key: tuple, bufs: list) -> list:
-        """The reply to a render request: its header is the same for every request of the same
-        shape (scenes, agents, modalities, frame sizes), so it is packed once."""
+    def _render_reply(self, parts: list, outs: list, mods: list) -> list:
+        """The reply to a render request (``outs``: each part's ``{agent: {modality: array}}``):
+        its header is the same for every request of the same shape (scenes, agents, modalities,
+        frame sizes), so it is packed once."""
+        key, bufs = [], []
+        for (handle, agents, _cams, _updates), out in zip(parts, outs):
+            for a in agents:
+                for m in mods:
+                    arr = out[a][m]
+                    key.append((handle, a, m, arr.shape, arr.dtype.num))
+                    bufs.append(arr)
+        key = tuple(key)
         header = self._replies.get(key) if self.pack is P.pack else None
         if header is None:
             descs = [P.describe(a, m, arr, h) for (h, a, m, _s, _n), arr in zip(key, bufs)]
