@@ -118,17 +118,28 @@ def totals(path: str) -> tuple[int, int]:
     return total, render
 
 
+def frame_size(text: str) -> tuple[int, int]:
+    """``--size``: W or WxH, positive whole numbers."""
+    w, _, h = text.lower().partition("x")
+    try:
+        size = int(w), int(h or w)
+    except ValueError:
+        size = (0, 0)
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame size; give W or WxH, e.g. 84 or 640x480")
+    return size
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
     p.add_argument("--steps", type=int, default=100, help="N: runs of N and 3N steps")
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--scene", default="chest_split_code")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    w, _, h = args.size.lower().partition("x")
-    args.width, args.height = int(w), int(h or w)
+    args.width, args.height = args.size
     if args.worker:
         return worker(args)
     out = tempfile.mkdtemp(prefix="step-cost-")
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             "--warmup",
             str(args.warmup),
             "--size",
-            args.size,
+            f"{args.width}x{args.height}",
             "--scene",
             args.scene,
         ]

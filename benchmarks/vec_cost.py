@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_cost import VALGRIND, engine_under_callgrind, totals
+from step_cost import VALGRIND, engine_under_callgrind, frame_size, totals
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -60,7 +60,7 @@ def worker(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
     p.add_argument("--steps", type=int, default=40, help="N: runs of N and 3N (vector) steps")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--task", default="escape/key-door")
@@ -69,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--system", default="vec", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    w, _, h = args.size.lower().partition("x")
-    args.width, args.height = int(w), int(h or w)
+    args.width, args.height = args.size
     if args.worker:
         return worker(args)
+    from embodied.tasks import list_tasks
+
+    if args.task not in list_tasks():
+        p.error(f"unknown task {args.task!r}; tasks: {', '.join(list_tasks())}")
     out = tempfile.mkdtemp(prefix="vec-cost-")
     per: dict[str, dict[str, list[float]]] = {}
     for system, envs in (("plain", 1), ("vec", args.envs)):
@@ -80,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         counts = {}
         for n in (steps, 3 * steps):
             cmd = [*VALGRIND, f"--callgrind-out-file={out}/client.{system}.{n}.out", sys.executable, __file__]
-            cmd += ["--worker", "--system", system, "--out", out, "--steps", str(n), "--size", args.size]
+            cmd += [
+                "--worker",
+                "--system",
+                system,
+                "--out",
+                out,
+                "--steps",
+                str(n),
+                "--size",
+                f"{args.width}x{args.height}",
+            ]
             cmd += ["--warmup", str(args.warmup), "--task", args.task, "--envs", str(args.envs)]
             subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
             counts[n] = {side: totals(f"{out}/{side}.{system}.{n}.out") for side in ("client", "engine")}
