@@ -3,6 +3,7 @@
 In-process (``embodied.cli.main``) so they are fast; none of these starts an engine or a request.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,29 @@ def run(argv, capsys):
             ["bench", "run", "--suite", "NAV", "--agent", "os.path:sep", "--out", "OUT"],
             "os.path:sep is not an agent",
         ),
+        (  # a factory that cannot be called so: was a TypeError traceback from the first episode
+            ["bench", "run", "--suite", "NAV", "--agent", "os.path:join", "--out", "OUT"],
+            "--agent os.path:join cannot be called with no arguments (missing a required argument: 'a')",
+        ),
+        (  # an unwritable cache: was reported at the first answer, with the engine up
+            ["play", "key_door", "--cache", "bad.yaml/x", *KEY],
+            "cache directory bad.yaml/x: cannot write there (Not a directory)",
+        ),
+        (
+            [
+                "bench",
+                "run",
+                "--suite",
+                "NAV",
+                "--agent",
+                "openai:m",
+                "--out",
+                "OUT",
+                "--cache-dir",
+                "bad.yaml/x",
+            ],
+            "cache directory bad.yaml/x: cannot write there (Not a directory)",
+        ),
         (  # ray.init retried an address where nothing listens for minutes
             ["bench", "run", "--suite", "ESC", "--agent", "oracle", "--out", "OUT", "--ray", "127.0.0.1:9"],
             "--ray 127.0.0.1:9: nothing answers at 127.0.0.1:9 (Connection refused); start a head there",
@@ -229,6 +253,7 @@ def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_pat
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and says in lines[0], err
     assert lines[0].startswith(f"embodied {argv[0]}") and ": error: " in lines[0] and "Traceback" not in err
+    assert not (tmp_path / "OUT").exists()  # refused before a run directory is made
 
 
 def test_unwritable_output_dir_is_one_line(capsys, tmp_path):
@@ -470,3 +495,27 @@ def test_freeze_and_report_output_starts_with_what_they_say(tmp_path, capsys):
     assert rc == 0 and out.startswith("MINE v1: 1/1 episodes frozen into"), repr(out)
     rc, err = run(["bench", "report", str(tmp_path / "nosuch")], capsys)
     assert rc == 2 and err.startswith("embodied bench report: error: "), repr(err)
+
+
+@pytest.mark.parametrize(
+    "command", [["bench", "run", "--suite", "NAV", "--out", "OUT"], ["play", "key_door"]]
+)
+def test_human_agent_without_input_is_refused_before_an_engine(command, tmp_path):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "embodied.cli", *command, "--agent", "human"]
+    for closed in (False, True):  # end of input at once (/dev/null); a closed stdin
+        r = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.close(0)) if closed else None,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1, r.stderr  # was: every episode an instant failure
+        assert "--agent human reads actions from stdin, which is empty (end of input)" in lines[0]
+        assert not r.stdout and not (tmp_path / "OUT").exists() and not (tmp_path / "play_out").exists()

@@ -48,13 +48,20 @@ def test_each_transient_error_class_is_retried_and_counted(failure, name):
         assert all(w >= 0.02 for w in waits)  # retry-after honoured
 
 
-def test_refused_connection_is_retried_then_reported():
+def test_refused_connection_is_retried_then_reported(capsys):
     waits: list[float] = []
-    client = make(refused_base_url(), waits, retries=3, timeout=2)
+    url = refused_base_url()
+    client = make(url, waits, retries=3, timeout=2)
     with pytest.raises(AgentAPIError, match="failed 4 times") as e:
         client.complete(MSG, {})
     assert e.value.errors == ["APIConnectionError"] * 4
     assert len(waits) == 3
+    # each wait is said on stderr as it starts (a refused --base-url was ~31 s of silence)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("; ")[1] for line in lines] == [
+        f"retry {i} of 3 in {w:.1f} s" for i, w in enumerate(waits, 1)
+    ], lines
+    assert all(line.startswith(f"embodied: gpt-4o at {url}: APIConnectionError") for line in lines)
 
 
 def test_backoff_is_exponential_with_jitter_and_capped():

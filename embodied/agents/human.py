@@ -38,6 +38,23 @@ def terminal_image(rgb: np.ndarray, width: int = 48) -> str:
     return "\n".join(rows)
 
 
+def input_ahead() -> bool:
+    """Whether a person (a terminal) or a pipe can give the human agent any line: peeks, without
+    consuming, for a first byte; False for a closed stdin or one at end of input (/dev/null)."""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return False
+    if stdin.isatty():
+        return True
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None or not hasattr(buffer, "peek"):
+        return True  # a replaced stdin (a StringIO in a test) cannot be peeked: let it play
+    try:
+        return bool(buffer.peek(1))
+    except (OSError, ValueError):
+        return False
+
+
 class HumanAgent:
     """Reads actions from ``stdin`` (default: the process's), writes prompts to ``stdout``."""
 

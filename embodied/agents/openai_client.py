@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -111,7 +112,8 @@ class ChatClient:
             for a custom ``base_url`` (vLLM, Ollama, llama.cpp...) a missing key sends ``EMPTY``.
         timeout: seconds per request. retries: attempts after the first for transient errors.
         backoff: base seconds; backoff_cap: longest wait. cache_dir: response cache (None: off).
-        prices: see :func:`load_prices`. sleep: injectable for tests.
+        prices: see :func:`load_prices`. sleep: injectable for tests. say: where a line per retry
+            goes (default: stderr), so a refused or slow endpoint is not waited for in silence.
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class ChatClient:
         prices: dict | str | Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter_seed: int | None = None,
+        say: Callable[[str], None] | None = None,
     ):
         try:
             import openai
@@ -162,9 +165,20 @@ class ChatClient:
         self.retries = int(retries)
         self.backoff, self.backoff_cap = float(backoff), float(backoff_cap)
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir is not None:  # checked now, not at the first answer (an engine already up)
+            from ..commands.episode_out import out_dir
+
+            try:
+                out_dir(str(self.cache_dir))
+            except OSError as e:
+                raise ConfigError(
+                    f"cache directory {self.cache_dir}: cannot write there ({e.strerror or e}); "
+                    "give a directory you can write to"
+                ) from None
         self.prices = load_prices(prices)
         self.price = price_of(model, self.prices)
         self._sleep = sleep
+        self._say = say or _to_stderr
         self._rng = random.Random(jitter_seed)
 
     def describe(self) -> dict[str, Any]:
@@ -231,7 +245,12 @@ class ChatClient:
                 self._cache_put(key, c)
                 return c
             if attempt < self.retries:
-                self._sleep(self.delay(attempt, wait))
+                d = self.delay(attempt, wait)
+                self._say(  # a server still starting is waited for, but not in silence (~31 s in all)
+                    f"embodied: {self.model} at {self.base_url or 'the default endpoint'}: {errors[-1]}; "
+                    f"retry {attempt + 1} of {self.retries} in {d:.1f} s"
+                )
+                self._sleep(d)
         raise api_error(
             f"{self.model} at {self.base_url or 'the default endpoint'} failed {len(errors)} times "
             f"({', '.join(errors)}); check the endpoint, or raise --retries / --request-timeout",
@@ -333,3 +352,7 @@ def _short(e: Exception, key: str | None = None) -> str:
 
 def is_local(base_url: str | None) -> bool:
     return bool(base_url) and any(h in base_url for h in LOCAL_HOSTS)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -53,6 +53,17 @@ def options_not_taken(agent: str, options: dict[str, Any]) -> list[str]:
 
 def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
     """An agent object; ``seed`` and ``agent_id`` are passed when its constructor takes them."""
+    call, kw = agent_call(agent, kwargs, seed, agent_id)
+    made = call(**kw)
+    if not _is_agent(made):  # a factory that returned something else: one line, not a crash mid-episode
+        raise SuiteError(f"{agent} made a {type(made).__name__}, not an agent: {AGENT_CONTRACT}")
+    return made
+
+
+def agent_call(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
+    """``(call, kw)``: what :func:`build_agent` calls and with what, checked against the factory's
+    signature without calling it: SuiteError for a factory that cannot take them (``os.path:join``
+    would be a TypeError mid-episode)."""
     factory = resolve(agent)
     if factory is None:
         factory = agent_class(agent)
@@ -60,18 +71,25 @@ def build_agent(agent: str, kwargs: dict[str, Any], seed: int, agent_id: str):
     else:
         call = factory
     try:
-        params = inspect.signature(factory).parameters
-        takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+        sig = inspect.signature(factory)
     except (TypeError, ValueError):
-        params, takes_any = {}, True
+        sig = None
+    params = sig.parameters if sig is not None else {}
+    takes_any = sig is None or any(p.kind == p.VAR_KEYWORD for p in params.values())
     kw = dict(kwargs)
     for name, value in (("seed", seed), ("agent_id", agent_id)):
         if name in params or takes_any:
             kw.setdefault(name, value)
-    made = call(**kw)
-    if not _is_agent(made):  # a factory that returned something else: one line, not a crash mid-episode
-        raise SuiteError(f"{agent} made a {type(made).__name__}, not an agent: {AGENT_CONTRACT}")
-    return made
+    if sig is not None:
+        try:
+            sig.bind(**kw)
+        except TypeError as e:
+            given = ", ".join(kw) or "no arguments"
+            raise SuiteError(
+                f"--agent {agent} cannot be called with {given} ({e}); an agent factory takes keyword "
+                "options (seed, agent_id if it wants them) and returns an agent (docs/agents.md)"
+            ) from None
+    return call, kw
 
 
 AGENT_CONTRACT = "an agent has reset(env) and act(obs, info) -> action (docs/agents.md)"

@@ -136,7 +136,8 @@ def json_or_text(text: str):
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .agents import build_agent, options_not_taken, resolve
+    from ..agents.human import input_ahead
+    from .agents import agent_call, build_agent, options_not_taken, resolve
     from .metrics import fmt
     from .runner import RunSpec
     from .suites import get_suite
@@ -159,6 +160,7 @@ def main(args: argparse.Namespace) -> int:
             f"{named}: --agent {args.agent} takes no such option (the VLM options are for openai:MODEL "
             "agents); drop it or use --agent openai:MODEL"
         )
+    agent_call(args.agent, options, seed=0, agent_id="a0")  # a factory that cannot be called: one line
     if args.agent.split(":", 1)[0] == "openai" and not args.ray:  # (Ray workers may hold their own key)
         build_agent(args.agent, options, seed=0, agent_id="a0")  # no key, a bad option: one line, no run dir
     if args.ray:
@@ -168,6 +170,11 @@ def main(args: argparse.Namespace) -> int:
     human = args.agent == "human"
     if human and (args.workers > 1 or args.ray):
         raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")
+    if human and not input_ahead():  # every episode would be an instant 'Done', recorded as failed
+        raise SuiteError(
+            "--agent human reads actions from stdin, which is empty (end of input): run it in a terminal, "
+            "or pipe the actions in, one per line"
+        )
     tiers = [t.strip() for t in args.tiers.split(",")] if args.tiers else None
     if tiers:
         known = {t.tier for s in suites for t in s.tiers}

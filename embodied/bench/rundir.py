@@ -73,8 +73,9 @@ class RunDir:
                     "--out, or the same settings to resume it"
                 )
 
-    def start(self, config: dict[str, Any]) -> None:
-        """Create the directory, or check that an existing one was started with the same settings."""
+    def start(self, config: dict[str, Any]) -> list[Path] | None:
+        """Create the directory, or check that an existing one was started with the same settings.
+        A new run: the directories made for it (none existed before), for :meth:`discard`."""
         self.check(config)
         if self.exists():
             old = self.config()
@@ -84,9 +85,27 @@ class RunDir:
             }
             merged["resumed"] = old.get("resumed", 0) + 1
             self._write_config(merged)
-            return
+            return None
+        here = (self.path / "staging", self.path / "episodes", self.results_path)
+        made = [p for p in (*here, self.path, *self.path.parents) if not p.exists()]
         self.path.mkdir(parents=True, exist_ok=True)
         self._write_config(config)
+        return made
+
+    def discard(self, made: list[Path]) -> None:
+        """Undo :meth:`start` of a run that finished no episode: its config and what it made
+        (``made``, innermost first); what was there before is left alone."""
+        self.config_path.unlink(missing_ok=True)
+        for p in made:
+            if p == self.results_path:
+                p.unlink(missing_ok=True)
+            elif p.parent == self.path and p != self.results_path:  # staging/, episodes/
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    p.rmdir()  # only when empty
+                except OSError:
+                    break
 
     def _write_config(self, config: dict[str, Any]) -> None:
         tmp = self.config_path.with_suffix(".tmp")

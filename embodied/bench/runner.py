@@ -126,7 +126,16 @@ def run(
     from .. import __version__
 
     rd = RunDir(spec.out)
-    rd.start(spec.config(__version__))
+    made = rd.start(spec.config(__version__))
+    try:
+        return _run(spec, rd, on_result, on_step)
+    except Exception:  # failed at set-up (no engine, a broken agent): leave no half run directory
+        if made is not None and not rd.results():  # that a later resume or report takes for a run
+            rd.discard(made)
+        raise
+
+
+def _run(spec: RunSpec, rd: RunDir, on_result, on_step) -> dict[str, Any]:
     done = rd.done_keys()
     todo = [(s, e) for s, e in spec.episode_list() if e.key not in done]
     total = len(spec.episode_list())

@@ -39,3 +39,10 @@ class Talker(OracleAgent):
             "prompt": "Task: escape. What next?",
         }
         return a
+
+
+class Broken(OracleAgent):
+    """An agent whose constructor fails (a set-up error: a model that cannot load)."""
+
+    def __init__(self, agent_id=None, seed: int = 0):
+        raise RuntimeError("no model weights here")

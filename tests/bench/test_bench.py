@@ -121,6 +121,24 @@ def test_engine_crash_retries_the_episode_from_its_start(tmp_path):
     assert m["overall"]["retries"] == 1
 
 
+def test_a_run_that_fails_at_set_up_leaves_no_half_run_directory(tmp_path):
+    def start(out, agent):
+        return run(RunSpec([get_suite("NAV")], agent, out, tiers=["1"], seeds=[0], size=32))
+
+    out = tmp_path / "new" / "run"
+    with pytest.raises(RuntimeError, match="no model weights"):
+        start(out, "tests.bench.agents:Broken")
+    assert not (tmp_path / "new").exists()  # was: config.json + staging/, pinning the broken agent
+    mine = tmp_path / "mine"  # a directory the user made: only what the run added goes
+    (mine / "staging").mkdir(parents=True)
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(RuntimeError):
+        start(mine, "tests.bench.agents:Broken")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "staging"]
+    start(out, "oracle")  # the fixed command is not refused as 'a run with other --agent'
+    assert [r["success"] for r in RunDir(out).results()] == [True]
+
+
 def test_telemetry_tokens_cost_and_captions(tmp_path):
     out = tmp_path / "run"
     m = run(RunSpec([get_suite("NAV")], "tests.bench.agents:Talker", out, tiers=["1"], episodes=2, size=64))
