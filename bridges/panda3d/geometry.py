@@ -339,10 +339,6 @@ class BakedMesh:
         self.normals, self.centres, self.base, self.glow = normals, centres, base, glow
         self.tris = np.asarray(tris, np.uint32)
         self.geom = make_geom(BAKED_FORMAT if textured else FLAT_FORMAT, self.data, tris)
-        # The colours are rewritten in this very vertex data (a write through geom.modify_vertex_data()
-        # copied it on write each time, and Panda3D's geom cache kept every copy's munged form: an
-        # engine grew ~1 KB per state change, 20 MB over 20,000 steps, until 5,000 entries).
-        self.vdata = self.geom.modify_vertex_data()
         self.key = None
 
     def shade(self, mat: np.ndarray, lighting: tuple, color=None) -> None:
@@ -383,7 +379,14 @@ class BakedMesh:
         c[:, :3] = base * base * light  # as Panda3D lit it: colour^2 * light
         c[self.glow, :3] = base[self.glow]
         self.data["c"] = np.clip(c, 0.0, 1.0)
-        self.vdata.modify_array_handle(0).copy_data_from(self.data.tobytes())
+        # Panda3D's geom cache keeps a munged form of the vertex data a frame drew, and a write
+        # through a reference it holds makes a copy: dropping this geom's entries first keeps
+        # the engine from growing (~1 KB per state change, 20 MB over 20,000 steps, once). The
+        # write reference is let go at once: while one is held (it locks the data for writing),
+        # a render thread reading the data waits for ever (docs/performance.md, "Batched envs").
+        self.geom.clear_cache()
+        vdata = self.geom.modify_vertex_data()
+        vdata.modify_array_handle(0).copy_data_from(self.data.tobytes())
 
 
 def shade(normals: np.ndarray, rig: tuple) -> np.ndarray:

@@ -37,6 +37,7 @@ from embodied.bridges.panda3d.models import Model, load_models
 from embodied.bridges.panda3d.nodes import NodeBuilder, split_look
 from panda3d.core import (
     AmbientLight,
+    AuxBitplaneAttrib,
     Camera,
     CullBinEnums,
     CullBinManager,
@@ -47,6 +48,7 @@ from panda3d.core import (
     GraphicsOutput,
     GraphicsPipe,
     GraphicsPipeSelection,
+    GraphicsThreadingModel,
     LightAttrib,
     NodePath,
     PerspectiveLens,
@@ -102,6 +104,12 @@ PIPES = {"software": "TinyOffscreenGraphicsPipe", "gl": "eglGraphicsPipe"}
 MAX_NODES = 1 << 18
 MAX_BUFFERS = 32  # offscreen buffers kept across all scenes; the least recently used is freed
 MAX_BUFFER_PIXELS = 4096 * 4096 * 2  # and at most this many pixels in them together
+# Render threads a scene's buffers can be drawn by (Panda3D threading models): "" is the thread
+# calling render_frame, "render1" a Panda3D thread of its own (Renderer(threads=2)).
+LANES = ("", "render1")
+# What the roots of a scene drawn by render thread 1 carry, so that none of its render states is
+# one that thread 0 draws with (tinydisplay ignores this attribute; see Renderer._spread).
+LANE_MARK = AuxBitplaneAttrib.make(0)
 DEFAULT_SCENE = "default"
 VOID = (0, 0, 0, 0)  # the id pass's clear colour: face id 0
 LIGHT_KINDS = ("light:ambient", "light:directional")  # nodes of these kinds light the scene
@@ -145,7 +153,9 @@ def _open_pipe(renderer: str):
     )
 
 
-def _make_buffer(engine, pipe, width, height, gsg=None):
+def _make_buffer(engine, pipe, width, height, gsg=None, lane: str = ""):
+    """An offscreen buffer drawn by render thread ``lane`` ("": the thread calling render_frame)."""
+    engine.set_threading_model(GraphicsThreadingModel(lane))
     fbp = FrameBufferProperties()
     fbp.set_rgb_color(True)
     fbp.set_color_bits(24)
@@ -179,8 +189,9 @@ class _Buffer:
     """An offscreen buffer with its RAM texture and display region. Panda3D never gives back the
     memory of a removed buffer, so buffers are pooled and resized (which does free memory)."""
 
-    def __init__(self, engine, pipe, gsg, width: int, height: int):
-        self.buffer = _make_buffer(engine, pipe, width, height, gsg)
+    def __init__(self, engine, pipe, gsg, width: int, height: int, lane: int = 0):
+        self.lane = lane
+        self.buffer = _make_buffer(engine, pipe, width, height, gsg, LANES[lane])
         if self.buffer is None:
             raise EngineError(f"could not open a {width}x{height} offscreen buffer")
         self.tex = Texture()
@@ -188,6 +199,7 @@ class _Buffer:
         self.buffer.set_clear_color_active(True)
         self.region = self.buffer.make_display_region()
         self.buffer.set_active(False)
+        self.drawn_by = self.clear = None  # what _Target.arm last set on the region and buffer
 
     def resize(self, width: int, height: int) -> None:
         if (self.buffer.get_x_size(), self.buffer.get_y_size()) != (width, height):
@@ -195,11 +207,14 @@ class _Buffer:
 
 
 class _Target:
-    """One offscreen buffer (per resolution) with an rgb camera and an id-pass camera."""
+    """One offscreen buffer (per resolution) with an rgb camera and an id-pass camera; with render
+    threads, one buffer per render thread that drew it (``slots``, made when first needed):
+    ``slot`` (and ``buffer``, ``tex``, ``region``) is the one in use (:meth:`use`)."""
 
     def __init__(self, renderer: Renderer, width: int, height: int):
         self.width, self.height = width, height
-        self.slot = renderer._take_buffer(width, height)
+        self.slots: list[_Buffer | None] = [None] * renderer.threads
+        self.slot = self.slots[0] = renderer._take_buffer(width, height, 0)
         self.buffer, self.tex, self.region = self.slot.buffer, self.slot.tex, self.slot.region
         self.lens = PerspectiveLens()
         self.lens.set_near_far(0.02, 1000.0)
@@ -211,36 +226,37 @@ class _Target:
         idcam = Camera("id", self.lens)
         idcam.set_scene(renderer.id_root)
         self.idcam = self.eye.attach_new_node(idcam)
-        self.region.set_camera(self.cam)
-        self.drawn_by, self.clear = self.cam, None  # what draw() last set on the region and buffer
         self.key = None
         self.xs = self.zs = None
         self.outputs: list[np.ndarray] = []  # depth/seg arrays to recycle once dropped (decode.recycled)
         self.fov = None  # the lens's horizontal fov
 
-    def free(self) -> _Buffer:
-        """Drop the cameras and hand back the buffer (the target is unusable afterwards)."""
-        self.region.set_camera(NodePath())
+    def use(self, slot: _Buffer) -> None:
+        """Draw into ``slot`` (one of ``slots``) from now on."""
+        self.slot = self.slots[slot.lane] = slot
+        self.buffer, self.tex, self.region = slot.buffer, slot.tex, slot.region
+
+    def free(self) -> list[_Buffer]:
+        """Drop the cameras and hand back the buffers (the target is unusable afterwards)."""
         self.eye.remove_node()
-        self.tex.clear_ram_image()
-        slot, self.slot = self.slot, None
-        return slot
+        slots = [slot for slot in self.slots if slot is not None]
+        for slot in slots:
+            slot.region.set_camera(NodePath())
+            slot.drawn_by = slot.clear = None
+            slot.tex.clear_ram_image()
+        self.slots, self.slot = [], None
+        return slots
 
     def arm(self, camera_np, clear) -> None:
         """Make the next ``render_frame`` draw ``camera_np``'s view into this buffer."""
-        if camera_np is not self.drawn_by:  # (the rgb and id passes take turns on one region)
-            self.region.set_camera(camera_np)
-            self.drawn_by = camera_np
-        if clear != self.clear:
-            self.buffer.set_clear_color(clear)
-            self.clear = clear
-        self.buffer.set_active(True)
-
-    def draw(self, camera_np, clear) -> None:
-        """Draw ``camera_np``'s view into this buffer now (one Panda3D frame)."""
-        self.arm(camera_np, clear)
-        self.buffer.get_engine().render_frame()
-        self.buffer.set_active(False)
+        slot = self.slot
+        if camera_np is not slot.drawn_by:  # (the rgb and id passes take turns on one region)
+            slot.region.set_camera(camera_np)
+            slot.drawn_by = camera_np
+        if clear != slot.clear:
+            slot.buffer.set_clear_color(clear)
+            slot.clear = clear
+        slot.buffer.set_active(True)
 
     def rgb(self, view: bool = False, out: np.ndarray | None = None) -> np.ndarray:
         """The frame, row 0 at the top: a C-contiguous copy, or (``view``) possibly a view with
@@ -312,6 +328,8 @@ class _Scene:
         self.gates: dict = {}  # merged rooms' faces picked by the eye's height (Renderer.merge_structure)
         self.clear = (0.0, 0.0, 0.0, 1)  # the rgb pass's clear colour: the background, opaque
         self.name = ""
+        self.lane = 0  # the render thread whose render states the roots carry (Renderer._spread)
+        self.fresh = True  # changed since last drawn: drawn by one thread at a time (Renderer._frame)
         self.reset_faces()
 
     def reset_faces(self) -> None:
@@ -369,8 +387,13 @@ class Renderer(NodeBuilder):
         max_buffers: int = MAX_BUFFERS,
         max_buffer_pixels: int = MAX_BUFFER_PIXELS,
         models: str | None = None,
+        threads: int = 1,
     ):
         self.backend, self.pipe, self.engine, self.driver = _open_pipe(renderer)
+        # scenes are spread over this many render threads (software renderer only)
+        self.threads = max(1, min(int(threads), len(LANES))) if self.backend == "software" else 1
+        if self.threads > 1:
+            self.engine.set_auto_flip(True)  # (a buffer is flipped by the thread that drew it)
         self.models: dict[str, Model] = load_models(models)
         self.max_buffers, self.max_buffer_pixels = max(1, max_buffers), max_buffer_pixels
         self._host = _make_buffer(self.engine, self.pipe, 16, 16)  # keeps the shared GSG alive
@@ -381,7 +404,8 @@ class Renderer(NodeBuilder):
         self.scenes: dict[str, _Scene] = {}
         self._current: _Scene | None = None
         self._lru: OrderedDict[tuple[str, int, int], _Target] = OrderedDict()  # every live target
-        self._pool: list[_Buffer] = []  # buffers of freed targets, shrunk, for reuse
+        self._pools: list[list[_Buffer]] = [[] for _ in range(self.threads)]  # freed buffers, per lane
+        self._gsgs = [self.gsg] + [None] * (self.threads - 1)  # per lane: its buffers' GSG
 
     # ------------------------------------------------------------ scenes (handles)
     @property
@@ -432,7 +456,8 @@ class Renderer(NodeBuilder):
         sc.lights = []
 
     def buffer_count(self) -> int:
-        return len(self._lru)
+        """Offscreen buffers in use (a target drawn by both render threads has two)."""
+        return sum(len(t.slots) - t.slots.count(None) for t in self._lru.values())
 
     def _lights(self, lights: list | None = None):
         """(Re)light the scene in use: ``lights`` are light nodes (kind ``light:ambient`` or
@@ -526,6 +551,7 @@ class Renderer(NodeBuilder):
         self.id_scene = self.id_root.attach_new_node("scene")
         self.nodes, self.order, self.name, self.background = {}, [], name, bg
         self.current.clear = (*bg, 1)
+        self.current.fresh = True
         self.current.reset_faces()
         self._lights(lights)
         for index, n in enumerate(checked):
@@ -548,6 +574,8 @@ class Renderer(NodeBuilder):
             u.update(look)
             checked.append(u)
         check_update_ids(checked, self.nodes, scene=self.name)
+        if checked:
+            self.current.fresh = True
         for u in checked:
             self._unmerge(u)
             self._apply(self.nodes[u["id"]], u)
@@ -569,8 +597,7 @@ class Renderer(NodeBuilder):
         if t is None:
             self._make_room(key[0] * key[1])
             t = sc.targets[key] = _Target(self, *key)
-            if self.gsg is None:
-                self.gsg = t.buffer.get_gsg()
+            self.gsg = self._gsgs[0]
             self._lru[lru_key] = t
         self._lru.move_to_end(lru_key)
         pose = (*cam["pos"], *cam["hpr"])
@@ -607,15 +634,21 @@ class Renderer(NodeBuilder):
         for a in agents:
             cam = sc.cameras[a]
             t = self._target(cam)
+            if t.slot.lane:  # (one view: drawn by this thread)
+                t.use(t.slots[0])
+            if sc.lane:
+                self._mark(sc, 0)
             if gates:
                 for gate in gates.values():  # merged rooms seen from the eye's height
                     gate.pick(cam["pos"][2])
             res: dict[str, np.ndarray] = {}
             if "rgb" in modalities:
-                t.draw(t.cam, sc.clear)
+                t.arm(t.cam, sc.clear)
+                self._frame([t])
                 res["rgb"] = t.rgb(views, into.get(a) if into else None)
             if "depth" in modalities or "seg" in modalities:
-                t.draw(t.idcam, VOID)
+                t.arm(t.idcam, VOID)
+                self._frame([t])
                 self._decode(t, cam, "seg" in modalities, "depth" in modalities, res)
             out[a] = {m: res[m] for m in modalities}
         return out
@@ -671,25 +704,24 @@ class Renderer(NodeBuilder):
         want_rgb = "rgb" in modalities
         want_seg, want_depth = "seg" in modalities, "depth" in modalities
         rgbs: list = []
+        targets = [job[4] for job in jobs]
+        serial = False
+        if self.threads > 1:
+            self._spread(jobs)
+            serial = any(job[1].fresh for job in jobs)
         if want_rgb:
-            try:
-                for job in jobs:
-                    t = job[4]
-                    t.arm(t.cam, job[1].clear)
-                self.engine.render_frame()
-            finally:
-                for job in jobs:
-                    job[4].buffer.set_active(False)
+            for job in jobs:
+                t = job[4]
+                t.arm(t.cam, job[1].clear)
+            self._frame(targets, serial)
             rgbs = [job[4].rgb(views, job[5]) for job in jobs]
         if want_seg or want_depth:
-            try:
-                for job in jobs:
-                    t = job[4]
-                    t.arm(t.idcam, VOID)
-                self.engine.render_frame()
-            finally:
-                for job in jobs:
-                    job[4].buffer.set_active(False)
+            for t in targets:
+                t.arm(t.idcam, VOID)
+            self._frame(targets, serial)
+        if serial:
+            for job in jobs:
+                job[1].fresh = False
         for n, (out, sc, agent, cam, t, _) in enumerate(jobs):
             res: dict[str, np.ndarray] = {"rgb": rgbs[n]} if want_rgb else {}
             if want_seg or want_depth:
@@ -697,32 +729,111 @@ class Renderer(NodeBuilder):
                 self._decode(t, cam, want_seg, want_depth, res)
             out[agent] = res if len(modalities) == 1 else {m: res[m] for m in modalities}
 
+    def _spread(self, jobs: list[tuple]) -> None:
+        """Give every other job's target (the first, third, ...) of a batch of two or more to the
+        render thread (lane 1) and the others to this thread (lane 0); a target that has no
+        buffer of its lane yet gets one unless the buffer caps would evict another target (it
+        stays where it is then). A frame is the same whichever buffer it is drawn into.
+
+        Panda3D keeps caches inside each render state (its munged forms, per graphics state
+        guardian) that it reads and writes while drawing without a lock, and equal states are
+        one shared object: two threads drawing with the same state at once corrupted them
+        (a few pixels of a frame missing, rarely). So the roots of a scene drawn by thread 1
+        carry ``LANE_MARK``: every state that thread draws with differs from every state
+        thread 0 draws with (docs/performance.md, "Batched envs")."""
+        for i, job in enumerate(jobs):
+            t, sc = job[4], job[1]
+            lane = (i + 1) % 2 if len(jobs) > 1 else 0
+            slot = t.slots[lane]
+            if slot is None and self._has_room(t.width * t.height):
+                slot = self._take_buffer(t.width, t.height, lane)
+            if slot is None:
+                slot = t.slots[0]
+            if slot is not t.slot:
+                t.use(slot)
+            if sc.lane != slot.lane:
+                self._mark(sc, slot.lane)
+
+    @staticmethod
+    def _mark(sc: _Scene, lane: int) -> None:
+        """Make ``sc``'s roots carry the render states of render thread ``lane`` (see _spread)."""
+        for root in (sc.root, sc.id_root):
+            if lane:
+                root.set_attrib(LANE_MARK)
+            else:
+                root.clear_attrib(AuxBitplaneAttrib)
+        sc.lane = lane
+        sc.fresh = True
+
+    def _frame(self, targets: list[_Target], serial: bool = False) -> None:
+        """Draw the armed ``targets`` (:meth:`_Target.arm`) in one Panda3D frame and disarm them.
+
+        With render threads (``threads=2``) the targets of lane 1 are drawn by Panda3D's render
+        thread while this thread draws those of lane 0: ``render_frame`` draws the buffers of
+        this thread first and only then starts the render threads on what was set before it,
+        so the first call starts the thread on its buffers alone, the second draws ours and
+        then waits for the thread's frame to be done (docs/performance.md, "Batched envs")."""
+        engine = self.engine
+        try:
+            if self.threads == 1:
+                engine.render_frame()
+                return
+            ours = [t for t in targets if t.slot.lane == 0]
+            if len(ours) == len(targets):
+                engine.render_frame()
+                return
+            for t in ours:
+                t.buffer.set_active(False)
+            engine.render_frame()  # the render thread starts on its buffers
+            if serial:  # (it draws alone: render_frame waits for it first)
+                for t in targets:
+                    t.buffer.set_active(False)
+                engine.render_frame()
+            for t in targets:
+                t.buffer.set_active(t.slot.lane == 0)
+            # ours (if any) drawn here meanwhile; then the thread's frame is waited for (the thread
+            # goes on to an empty frame: sync_frame does not wait with auto-flip)
+            engine.render_frame()
+        finally:
+            for t in targets:
+                t.buffer.set_active(False)
+
+    def _has_room(self, pixels: int) -> bool:
+        """One more buffer of ``pixels`` fits the caps without freeing any."""
+        live = [len(t.slots) - t.slots.count(None) for t in self._lru.values()]
+        return (
+            sum(live) < self.max_buffers
+            and sum(n * t.width * t.height for n, t in zip(live, self._lru.values())) + pixels
+            <= self.max_buffer_pixels
+        )
+
     def _make_room(self, pixels: int) -> None:
-        """Free least recently used buffers until one more of ``pixels`` fits the caps."""
+        """Free least recently used targets until one more buffer of ``pixels`` fits the caps."""
         if pixels > self.max_buffer_pixels:
             raise ProtocolError(
                 f"a {pixels}-pixel camera exceeds this engine's buffer budget of "
                 f"{self.max_buffer_pixels} pixels (--max-buffer-pixels); ask for a smaller width/height"
             )
-        while self._lru and (
-            len(self._lru) >= self.max_buffers
-            or sum(t.width * t.height for t in self._lru.values()) + pixels > self.max_buffer_pixels
-        ):
+        while self._lru and not self._has_room(pixels):
             (handle, w, h), t = self._lru.popitem(last=False)
             self.scenes[handle].targets.pop((w, h), None)
             self._release(t)
 
-    def _take_buffer(self, width: int, height: int) -> _Buffer:
-        if self._pool:
-            slot = self._pool.pop()
+    def _take_buffer(self, width: int, height: int, lane: int = 0) -> _Buffer:
+        pool = self._pools[lane]
+        if pool:
+            slot = pool.pop()
             slot.resize(width, height)
             return slot
-        return _Buffer(self.engine, self.pipe, self.gsg, width, height)
+        slot = _Buffer(self.engine, self.pipe, self._gsgs[lane], width, height, lane)
+        if self._gsgs[lane] is None:  # (a render thread's buffers share one GSG of that thread)
+            self._gsgs[lane] = slot.buffer.get_gsg()
+        return slot
 
     def _release(self, t: _Target) -> None:
-        slot = t.free()
-        slot.resize(16, 16)  # gives the pixels' memory back
-        self._pool.append(slot)
+        for slot in t.free():
+            slot.resize(16, 16)  # gives the pixels' memory back
+            self._pools[slot.lane].append(slot)
 
     def _world_planes(self) -> np.ndarray:
         sc = self.current
@@ -816,7 +927,8 @@ class Renderer(NodeBuilder):
     def close(self) -> None:
         """Release every buffer; the renderer is unusable afterwards."""
         self._lru.clear()
-        self._pool.clear()
+        for pool in self._pools:
+            pool.clear()
         self.scenes.clear()
         self._current = None
         self.engine.remove_all_windows()

@@ -106,6 +106,13 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="pixels of all buffers together (default: %(default)s)",
     )
     p.add_argument(
+        "--render-threads",
+        type=int_in(1, 2),
+        default=1,
+        help="threads that draw a request's scenes (1 or 2; default: %(default)s; "
+        "docs/performance.md, 'Batched envs')",
+    )
+    p.add_argument(
         "--no-shm",
         action="store_true",
         help="no shared-memory frame path for local clients (frames only over ZeroMQ)",
@@ -538,7 +545,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from embodied.bridges.panda3d.renderer import Renderer  # heavy import after arg checks
 
     try:
-        renderer = Renderer(args.renderer, args.max_buffers, args.max_buffer_pixels)
+        renderer = Renderer(
+            args.renderer, args.max_buffers, args.max_buffer_pixels, threads=args.render_threads
+        )
     except EmbodiedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
