@@ -7,6 +7,7 @@ circle of ``radius`` on the floor with its eye at ``eye_height``.
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 from collections import deque
@@ -53,7 +54,9 @@ def move_delta(action: str, yaw: float, step: float) -> tuple[float, float]:
 ROTATIONS = ("RotateLeft", "RotateRight", "TurnAround")
 LOOKS = ("LookUp", "LookDown")
 MOVES = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight")
-MAX_NODES = 60_000  # poses plan_path searches by default (enough for rooms up to about 15 m a side)
+MAX_NODES = 60_000  # poses one breadth-first search of plan_path takes at most (rooms of ~15 m a side)
+MAX_CELLS = 400_000  # floor positions plan_path's route over the position grid takes (rooms of 100 m)
+FINAL_LEG = 12  # moves before the end of that route where the breadth-first search takes over
 _SEARCH = threading.local()  # whether this thread's last plan_path stopped at max_nodes
 
 
@@ -90,7 +93,12 @@ def segment_hits_rect(x0: float, y0: float, x1: float, y1: float, rect: Rect) ->
     """Liang-Barsky clip: does the open segment pass through the rectangle's interior?"""
     dx, dy = x1 - x0, y1 - y0
     t0, t1 = 0.0, 1.0
-    for p, q in ((-dx, x0 - rect.x0), (dx, rect.x1 - x0), (-dy, y0 - rect.y0), (dy, rect.y1 - y0)):
+    for p, q in (
+        (-dx, x0 - rect.x0),
+        (dx, rect.x1 - x0),
+        (-dy, y0 - rect.y0),
+        (dy, rect.y1 - y0),
+    ):
         if abs(p) < 1e-12:
             if q < 0:
                 return False
@@ -145,31 +153,58 @@ def line_of_sight(x0: float, y0: float, x1: float, y1: float, blockers: Iterable
     return not any(segment_hits_rect(x0, y0, x1, y1, b) for b in blockers)
 
 
+@dataclass(frozen=True)
+class Near:
+    """Where every goal pose of a :func:`plan_path` call stands: ``contains(x, y)`` holds there,
+    inside ``bounds``. With it the planner can route across rooms too large for its breadth-first
+    search; it must not leave out a goal pose."""
+
+    bounds: Rect
+    contains: Callable[[float, float], bool]
+
+    @staticmethod
+    def disc(x: float, y: float, r: float) -> Near:
+        return Near(
+            Rect(x - r, y - r, x + r, y + r),
+            lambda px, py: math.hypot(px - x, py - y) <= r,
+        )
+
+
 def plan_path(
     start: tuple[float, float, float, float],
     goal: Callable[[tuple], bool],
     free: Callable[[float, float], bool],
     cfg: NavConfig,
     max_nodes: int = MAX_NODES,
-    moves: tuple[str, ...] = ("MoveAhead", "RotateLeft", "RotateRight", "MoveBack", "MoveLeft", "MoveRight"),
+    moves: tuple[str, ...] = (
+        "MoveAhead",
+        "RotateLeft",
+        "RotateRight",
+        "MoveBack",
+        "MoveLeft",
+        "MoveRight",
+    ),
     looks: tuple[str, ...] = LOOKS,
+    near: Near | None = None,
 ) -> list[str] | None:
-    """Shortest list of navigation actions from ``start`` to a pose where ``goal(pose)`` holds.
+    """A list of navigation actions from ``start`` to a pose where ``goal(pose)`` holds.
 
     Breadth-first over (x, y, yaw, horizon) with the env's kinematics (:func:`next_pose`), so
-    executing the returned actions reproduces the poses exactly. ``free(x, y)`` says whether the agent may stand
-    there. Horizon moves (LookUp/LookDown) are searched too. None when no pose satisfies ``goal``.
+    executing the returned actions reproduces the poses exactly, and the list is a shortest one.
+    ``free(x, y)`` says whether the agent may stand there. Horizon moves (LookUp/LookDown) are
+    searched too. None when no pose satisfies ``goal``, or when the search took ``max_nodes``
+    poses (:func:`search_gave_up`; rooms of about 15 m a side).
+
+    ``near`` (where the goal poses stand) lets it go farther: when the breadth-first search gives
+    up, or provably would (it takes every pose up to one action short of the goal, and a lower
+    bound on their number reaches ``max_nodes``), a route over the floor's position grid
+    (weighted A*, at most :data:`MAX_CELLS` positions: rooms up to 100 m a side) is walked to
+    within :data:`FINAL_LEG` moves of ``near``, and the breadth-first search finds the rest from
+    there. That path is short but not always a shortest one. Where the breadth-first search finds
+    a path, that path is returned, exactly as without ``near``. Turns of a multiple of 90 degrees
+    only (``cfg.rotate``), which keep the agent on one grid; other turns: breadth-first alone.
     """
-
-    def key(p):
-        return (round(p[0] * 1000), round(p[1] * 1000), round(p[2] % 360.0, 3), round(p[3], 3))
-
     start = (start[0], start[1], start[2] % 360.0, start[3])
-    _SEARCH.gave_up = False
-    if goal(start):
-        return []
-    prev: dict[tuple, tuple | None] = {key(start): None}
-    queue = deque([start])
     free_cache: dict[tuple[int, int], bool] = {}
 
     def is_free(x, y):
@@ -178,6 +213,38 @@ def plan_path(
             free_cache[k] = free(x, y)
         return free_cache[k]
 
+    _SEARCH.gave_up = False
+    if goal(start):
+        return []
+    grid = _Grid(start, cfg, is_free) if near is not None and _on_grid(cfg, moves) else None
+    route = grid.route(near) if grid is not None else None  # None: breadth-first alone, as without near
+    if route is None or not grid.search_gives_up(start, cfg, grid.lower, moves, looks, max_nodes):
+        path = _breadth_first(start, goal, is_free, cfg, max_nodes, moves, looks)
+        if path is not None or not _SEARCH.gave_up or route is None:
+            return path
+    return _walk_route(start, route, grid, goal, is_free, cfg, max_nodes, moves, looks)
+
+
+def _on_grid(cfg: NavConfig, moves: tuple[str, ...]) -> bool:
+    """Do all reachable positions lie on one square grid of ``cfg.step`` (turns of k x 90 degrees)?"""
+    turns = abs(cfg.rotate / 90.0 - round(cfg.rotate / 90.0)) < 1e-9
+    return turns and "MoveAhead" in moves
+
+
+def _breadth_first(start, goal, is_free, cfg, max_nodes, moves, looks) -> list[str] | None:
+    """The breadth-first search of :func:`plan_path` (``goal(start)`` already tested)."""
+
+    def key(p):
+        return (
+            round(p[0] * 1000),
+            round(p[1] * 1000),
+            round(p[2] % 360.0, 3),
+            round(p[3], 3),
+        )
+
+    _SEARCH.gave_up = False
+    prev: dict[tuple, tuple | None] = {key(start): None}
+    queue = deque([start])
     while queue and len(prev) < max_nodes:
         p = queue.popleft()
         nexts = []
@@ -200,4 +267,160 @@ def plan_path(
                 return path[::-1]
             queue.append(q)
     _SEARCH.gave_up = bool(queue)
+    return None
+
+
+class _Grid:
+    """The floor positions ``start`` reaches by moves and turns of k x 90 degrees: cell (i, j)
+    stands ``i`` steps ahead of ``start`` and ``j`` to its right."""
+
+    def __init__(self, start, cfg: NavConfig, is_free):
+        self.x0, self.y0 = start[0], start[1]
+        self.fx, self.fy = forward(start[2])
+        self.step = cfg.step
+        self.is_free = is_free
+        self.lower = 0
+
+    def at(self, i: int, j: int) -> tuple[float, float]:
+        s = self.step
+        return (
+            self.x0 + s * (i * self.fx + j * self.fy),
+            self.y0 + s * (i * self.fy - j * self.fx),
+        )
+
+    def open(self, c: tuple[int, int]) -> bool:
+        return c == (0, 0) or self.is_free(*self.at(*c))
+
+    def route(self, near: Near) -> list[tuple[int, int]] | None:
+        """Grid cells from the start to one where ``near`` holds, each next to the one before
+        (weighted A*: short, not always the shortest); None when there is none, or after
+        :data:`MAX_CELLS` cells. ``lower``: a lower bound on the moves it takes."""
+        b = near.bounds
+        cx, cy = (b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2
+        slack = math.hypot(b.x1 - b.x0, b.y1 - b.y0) / 2 * math.sqrt(2)
+        s = self.step
+
+        def h(
+            c,
+        ):  # moves at least: straight distance to the bounds, and grid (L1) distance to them
+            x, y = self.at(*c)
+            dx, dy = max(b.x0 - x, 0.0, x - b.x1), max(b.y0 - y, 0.0, y - b.y1)
+            u, v = x - cx, y - cy
+            grid = abs(u * self.fx + v * self.fy) + abs(u * self.fy - v * self.fx) - slack
+            return max(0, math.ceil(max(math.hypot(dx, dy), grid) / s - 1e-6))  # whole moves: ties stay ties
+
+        parent: dict[tuple[int, int], tuple[int, int] | None] = {(0, 0): None}
+        g = {(0, 0): 0}
+        self.lower = h((0, 0))  # moves from the start at least (the route may take more)
+        heap = [(2 * self.lower, 0, (0, 0))]
+        done: set[tuple[int, int]] = set()
+        while heap:
+            _, neg, c = heapq.heappop(heap)
+            if c in done:
+                continue
+            done.add(c)
+            if near.contains(*self.at(*c)) and self.open(c):
+                out = [c]
+                while parent[out[-1]] is not None:
+                    out.append(parent[out[-1]])
+                return out[::-1]
+            if len(g) >= MAX_CELLS:
+                return None
+            gn = 1 - neg
+            i, j = c
+            for n in ((i + 1, j), (i, j + 1), (i - 1, j), (i, j - 1)):
+                if n in done or g.get(n, gn + 1) <= gn or not self.open(n):
+                    continue
+                g[n] = gn
+                parent[n] = c
+                heapq.heappush(heap, (gn + 2 * h(n), -gn, n))  # weighted: straight on, not every tie
+        return None
+
+    def search_gives_up(self, start, cfg, far: int, moves, looks, max_nodes: int) -> bool:
+        """Would the breadth-first search give up, ``near`` being ``far`` moves away at least?
+
+        It takes every pose up to one action short of the goal before it finds it: a position
+        ``k`` moves away at ``far - 1 - k`` turns and looks of spare gives that many poses (the
+        side moves keep the heading, so it is reached in ``k`` actions). Counted out from the
+        start until the count reaches ``max_nodes`` (it would give up) or the positions end."""
+        if not set(MOVES) <= set(moves) or far < 2:
+            return False
+        spare = _spare(start, cfg, moves, looks)  # spare[n]: poses per position with n actions to spare
+        seen = {(0, 0)}
+        ring = [(0, 0)]
+        total = 0
+        for k in range(far):
+            total += len(ring) * spare[min(far - 1 - k, len(spare) - 1)]
+            if total >= max_nodes:
+                return True
+            nxt = []
+            for i, j in ring:
+                for n in ((i + 1, j), (i, j + 1), (i - 1, j), (i, j - 1)):
+                    if n not in seen and self.open(n):
+                        seen.add(n)
+                        nxt.append(n)
+            ring = nxt
+        return False
+
+
+def _spare(start, cfg: NavConfig, moves, looks) -> list[int]:
+    """``out[n]``: the (yaw, horizon) pairs the turns and looks in ``moves``/``looks`` reach from
+    ``start``'s in n actions or fewer (the last entry: all of them)."""
+    acts = [a for a in (*moves, *looks) if a in ROTATIONS or a in LOOKS]
+    pose = (0.0, 0.0, start[2], start[3])
+    seen = {(round(pose[2] % 360.0, 3), round(pose[3], 3))}
+    ring, out = [pose], [1]
+    while ring:
+        nxt = []
+        for p in ring:
+            for a in acts:
+                q = next_pose(a, p, cfg)
+                k = None if q is None else (round(q[2] % 360.0, 3), round(q[3], 3))
+                if k is not None and k not in seen:
+                    seen.add(k)
+                    nxt.append(q)
+        ring = nxt
+        if ring:
+            out.append(len(seen))
+    return out
+
+
+def _walk_route(start, route, grid: _Grid, goal, is_free, cfg, max_nodes, moves, looks) -> list[str] | None:
+    """Walk ``route`` (grid cells) up to :data:`FINAL_LEG` moves before its end, then search the
+    rest breadth-first; if that fails, from the route's end. None (given up) when neither finds it."""
+    rotations = [a for a in ROTATIONS if a in moves]
+    steps = [a for a in MOVES if a in moves]
+    pose, done, walked = start, [], 0
+    for stop in (max(0, len(route) - 1 - FINAL_LEG), len(route) - 1):
+        while walked < stop:
+            x, y = grid.at(*route[walked + 1])
+            acts = _toward(pose, x - pose[0], y - pose[1], cfg, steps, rotations)
+            if acts is None:
+                break
+            for a in acts:
+                pose = next_pose(a, pose, cfg)
+                if a in MOVES and not is_free(pose[0], pose[1]):  # (the route's cells are free)
+                    _SEARCH.gave_up = True
+                    return None
+            done += acts
+            walked += 1
+        if goal(pose):
+            return done
+        rest = _breadth_first(pose, goal, is_free, cfg, max_nodes, moves, looks)
+        if rest is not None:
+            return done + rest
+    _SEARCH.gave_up = True
+    return None
+
+
+def _toward(pose, dx: float, dy: float, cfg: NavConfig, steps, rotations) -> list[str] | None:
+    """The fewest actions (turns, then one move) that move ``pose`` by (dx, dy), one grid step."""
+    for turns in ((), *((r,) for r in rotations), *((r, r) for r in rotations)):
+        p = pose
+        for r in turns:
+            p = next_pose(r, p, cfg)
+        for a in steps:
+            mx, my = move_delta(a, p[2], cfg.step)
+            if abs(mx - dx) < 1e-6 and abs(my - dy) < 1e-6:
+                return [*turns, a]
     return None

@@ -19,8 +19,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .layout import OUTSIDE
-from .nav import angle_diff, bearing_to, plan_path
+from .layout import OUTSIDE, Rect
+from .nav import Near, angle_diff, bearing_to, plan_path
 from .solver import PlanStep
 from .world import World
 
@@ -53,7 +53,7 @@ def path_to_interact(
             return False
         return w.interactable(aid, target, pose, margin=margin)[0]
 
-    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav)
+    return plan_path(w.pose(aid), goal, free_fn(w, aid), w.nav, near=Near.disc(tp[0], tp[1], limit))
 
 
 def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
@@ -67,8 +67,13 @@ def path_to_room(w: World, aid: str, room: str) -> list[str] | None:
             )
         return w.layout.rooms[room].contains(pose[0], pose[1], margin)
 
+    if room == OUTSIDE:
+        b = w.layout.bounds  # the outside areas lie around the building, within a meter of it
+        near = Near(Rect(b.x0 - 1.0, b.y0 - 1.0, b.x1 + 1.0, b.y1 + 1.0), lambda x, y: goal((x, y)))
+    else:
+        near = Near(w.layout.rooms[room], lambda x, y: goal((x, y)))
     return plan_path(
-        w.pose(aid), goal, free_fn(w, aid), w.nav, moves=("MoveAhead", "RotateLeft", "RotateRight")
+        w.pose(aid), goal, free_fn(w, aid), w.nav, moves=("MoveAhead", "RotateLeft", "RotateRight"), near=near
     )
 
 
@@ -81,11 +86,13 @@ def expand_step(w: World, aid: str, step: PlanStep) -> list | None:
         return [step.action]
     if step.verb == "Give":
         mate = w.agent(step.args[1])
+        reach = w.nav.reach - 0.1
         moves = plan_path(
             w.pose(aid),
-            lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= w.nav.reach - 0.1,
+            lambda p: math.hypot(p[0] - mate["x"], p[1] - mate["y"]) <= reach,
             free_fn(w, aid),
             w.nav,
+            near=Near.disc(mate["x"], mate["y"], reach),
         )
         return None if moves is None else [*moves, step.action]
     target = step.args[1] if step.verb == "Put" else step.args[0]

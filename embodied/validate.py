@@ -98,7 +98,7 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
     """Replay the plan with real walking and the real interaction rule (no engine needed):
     a solvable puzzle can still be physically impossible (a note behind furniture, a blocked door)."""
     from .actions import Action
-    from .nav import MAX_NODES, search_gave_up
+    from .nav import MAX_CELLS, MAX_NODES, search_gave_up
     from .planning import expand_step
     from .rules import apply
     from .world import World
@@ -110,10 +110,10 @@ def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
             a = w.agent(step.agent)
             where = f"from ({a['x']:.2f}, {a['y']:.2f}) in {a['room']}"
             what = f"{step.agent} cannot physically do {step.verb}({', '.join(step.args)})"
-            if search_gave_up():  # not proven impossible: the room is too large for the search
+            if search_gave_up():  # not proven impossible: the layout is too large for the search
                 why = (
-                    f"{what} {where}: the path planner gave up after {MAX_NODES:,} poses (rooms of "
-                    "about 20 m a side are too large for it; make them smaller)"
+                    f"{what} {where}: the path planner gave up ({MAX_NODES:,} poses, {MAX_CELLS:,} floor "
+                    "positions; rooms up to 100 m a side fit, a layout of many is too large for it)"
                 )
             else:
                 why = f"{what}: no walkable path {where} to where it can be done"

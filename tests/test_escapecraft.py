@@ -62,6 +62,21 @@ def test_imported_budgets_are_one_multiple_of_the_oracle_for_every_level():
     assert our_cap(big, 950) == big.metadata["oracle_steps"] + 950  # never less than the oracle + their cap
 
 
+@pytest.mark.parametrize("side", [20, 60])
+def test_large_rooms_import_and_the_oracle_walks_them(side):
+    """A 20 m room failed to import (the path planner gave up at 60,000 poses, ~15 m a side)."""
+    far = {
+        "room_polygon": [{"polygon": [[0, 0], [side, 0], [side, side], [0, side]]}],
+        "player": {"position": [1, 0, 1], "rotation": [0, 0, 0]},
+        "instances": [{"item_id": "exit", "item_type": "exit", "position": [side - 1, 0, side - 1]}],
+    }
+    spec = import_level(DATA / "level1.json", far, seed=0)
+    steps = spec.metadata["oracle_steps"]
+    assert 2 * (side - 3) / 0.25 < steps < 2 * side / 0.25 + 20, steps  # across the room, no detours
+    assert spec.max_steps >= steps + spec.metadata["step_cap"]
+    assert validate(spec).ok
+
+
 def test_password_comes_from_the_seed_and_is_on_the_paper():
     a = import_level(DATA / "level3_note_first.json", seed=1)
     b = import_level(DATA / "level3_note_first.json", seed=2)
