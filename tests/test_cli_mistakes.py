@@ -115,7 +115,7 @@ def run(argv, capsys):
         ),
         (
             ["bench", "run", "--suite", "ESC-MM", "--agent", "oracle", "--out", "OUT", "--seeds", "15"],
-            "--seeds 15: not episodes of ESC-MM v1 tier 1 (its seeds are 0-10, frozen in its lock file); "
+            "--seeds 15: not episodes of ESC-MM v2 tier 1 (its seeds are 0-10, frozen in its lock file); "
             "add --tiers 3, or pick among those",
         ),
         (

@@ -84,10 +84,13 @@ def _tier_order(t: str):
 
 
 def paired(a: list[dict[str, Any]], b: list[dict[str, Any]], metric: str = "success") -> dict[str, Any]:
-    """Mean of ``b - a`` over the episodes both runs finished (same suite/tier/seed), with its s.e."""
-    ka = {r["key"]: r for r in a}
-    common = [r for r in b if r["key"] in ka]
-    diffs = [float(r.get(metric) or 0) - float(ka[r["key"]].get(metric) or 0) for r in common]
+    """Mean of ``b - a`` over the episodes both runs finished (same suite/tier/seed and suite
+    version: a version bump changes episodes or budgets), with its s.e."""
+    ka = {(r["key"], r.get("version")): r for r in a}
+    common = [r for r in b if (r["key"], r.get("version")) in ka]
+    diffs = [
+        float(r.get(metric) or 0) - float(ka[r["key"], r.get("version")].get(metric) or 0) for r in common
+    ]
     m, se = mean_se(diffs)
     return {"metric": metric, "n": len(diffs), "mean": m, "se": se}
 

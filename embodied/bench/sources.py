@@ -61,8 +61,10 @@ def escapecraft(suite: Suite, tier: Tier, seed: int) -> Any:
         n = int(lv.get("scenes", 0))
         if n == 0 or k < n:
             scene = None if n == 0 else d / "scene_data" / lv["level"] / f"{k + 1}.json"
-            # (their caps unscaled, as frozen in v1; the suite's own max_steps set the budget)
-            spec = import_level(d / f"{lv['level']}.json", scene, seed=seed, scale_cap=False)
+            # budget: {scene: true} (v2 on): the importer's cap, 10x our oracle's steps, at most
+            # 1,000, never less than the oracle plus their cap; else (v1) their caps unscaled
+            scaled = bool(suite.budget.get("scene"))
+            spec = import_level(d / f"{lv['level']}.json", scene, seed=seed, scale_cap=scaled)
             data = spec.to_json()
             data["name"] = f"{suite.name.lower()}_t{tier.tier}_s{seed}"
             return data

@@ -196,8 +196,18 @@ class Suite:
                 )
             return {"hash": h, "optimal": frozen["optimal"], "budget": frozen["budget"]}
         optimal = oracle_steps(spec)
+        return {"hash": h, "optimal": optimal, "budget": self.budget_for(tier, spec, optimal)}
+
+    def budget_for(self, tier: str, spec: Spec, optimal: int) -> int:
+        """An episode's step budget: its tier's ``max_steps``, else the scene's own ``max_steps``
+        with ``budget: {scene: true}`` (an importer's cap), else the rule (``factor`` x the
+        oracle's steps + ``slack``)."""
         cap = self.tier(tier).max_steps
-        return {"hash": h, "optimal": optimal, "budget": cap or budget_rule(optimal, **self.budget)}
+        if cap:
+            return cap
+        if self.budget.get("scene"):
+            return spec.max_steps
+        return budget_rule(optimal, **{k: v for k, v in self.budget.items() if k in ("factor", "slack")})
 
     def freeze(self, progress=None, make_spec=None) -> dict[str, Any]:
         """Compute every episode's hash, oracle steps and budget, and write the lock file.
@@ -225,11 +235,10 @@ class Suite:
                     eps[key] = kept  # kept if the oracle below is interrupted
                 spec = load_spec(kept["spec"]) if "spec" in kept else self.spec(ep.tier, ep.seed)
                 optimal = oracle_steps(spec)
-                cap = self.tier(ep.tier).max_steps
                 eps[key] = {
                     "hash": spec_hash(spec),
                     "optimal": optimal,
-                    "budget": cap or budget_rule(optimal, **self.budget),
+                    "budget": self.budget_for(ep.tier, spec, optimal),
                 }
                 if "spec" in kept:
                     eps[key]["spec"] = kept["spec"]

@@ -381,3 +381,51 @@ def test_ctrl_c_stops_a_worker_pool_run_at_once_and_says_how_to_resume(tmp_path)
             break
         time.sleep(0.2)
     assert left == [], left
+
+
+def test_every_frozen_episode_leaves_the_oracle_a_real_margin():
+    """ESC-MM v1 kept MM-Escape's caps as budgets: level 3 layout 11 left the oracle 1 step of
+    100. Every frozen episode of every suite now gives at least twice the oracle's steps and 20
+    more; ESC-MM v2's budgets are the importer's (10x, at most 1,000, at least the oracle + their cap)."""
+    from embodied.procedural.escapecraft import STEP_CAPS
+
+    for s in load_suites().values():
+        if s.lock_status() != "frozen":
+            continue
+        for e in s.episodes():
+            f = s.frozen(e.tier, e.seed)
+            assert f["budget"] >= 2 * f["optimal"] and f["budget"] - f["optimal"] >= 20, (e.key, f)
+    mm = get_suite("ESC-MM")
+    assert mm.version == 2 and mm.lock_status() == "frozen"
+    tight = mm.frozen("3", 11)
+    assert tight["optimal"] == 99 and tight["budget"] == 990  # was 100
+    for e in mm.episodes():
+        f = mm.frozen(e.tier, e.seed)
+        assert f["budget"] == max(min(10 * f["optimal"], 1000), f["optimal"] + STEP_CAPS[float(e.tier)]), (
+            e.key
+        )
+    assert (
+        mm.spec("1", 0).max_steps == mm.frozen("1", 0)["budget"]
+    )  # the scene's own cap (budget: {scene: true})
+
+
+def test_results_of_an_older_suite_version_stay_loadable_and_are_not_paired_with_new_ones(tmp_path, capsys):
+    """A run of ESC-MM v1 (before the budgets changed) still loads in compare and report, shows
+    its version, is never paired with a v2 run's episodes, and is not resumed under v2."""
+    new, old = tmp_path / "v2", tmp_path / "v1"
+    run(RunSpec([get_suite("ESC-MM")], "oracle", new, tiers=["1"], seeds=[0], size=32, frames="none"))
+    old.mkdir()  # the same run as v1 wrote it: its version in config.json and in each result line
+    cfg = json.loads((new / "config.json").read_text())
+    cfg["suites"]["ESC-MM"] = {"version": 1, "definition": "c7e6b4b1fa8b4ab6"}
+    (old / "config.json").write_text(json.dumps(cfg))
+    (res,) = RunDir(new).results()
+    (old / "results.jsonl").write_text(json.dumps({**res, "version": 1, "budget": 50}) + "\n")
+    assert cli(["bench", "compare", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "ESC-MM v1" in out and "ESC-MM v2" in out and "paired difference" not in out
+    assert cli(["bench", "compare", str(new), str(new)]) == 0  # same version: paired
+    assert "paired difference" in capsys.readouterr().out
+    assert cli(["bench", "report", str(old), str(new), "--out", str(tmp_path / "r.html")]) == 0
+    argv = ["bench", "run", "--suite", "ESC-MM", "--tiers", "1", "--seeds", "0", "--agent", "oracle"]
+    assert cli([*argv, "--out", str(old), "--size", "32", "--frames", "none"]) == 2
+    assert "holds a run with other --suite (ESC-MM v1; now ESC-MM v2)" in capsys.readouterr().err
