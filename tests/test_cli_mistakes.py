@@ -139,6 +139,29 @@ def run(argv, capsys):
             ["bench", "run", "--suite", "NAV", "--agent", "os.path:join", "--out", "OUT"],
             "--agent os.path:join cannot be called with no arguments (missing a required argument: 'a')",
         ),
+        (  # an httpx InvalidURL traceback at the first request
+            ["play", "key_door", *KEY, "--base-url", "http://[::1"],
+            "base URL 'http://[::1' is not a valid URL (Invalid IPv6 URL); e.g. http://127.0.0.1:8000/v1",
+        ),
+        (["play", "key_door", *KEY, "--base-url", "http://"], "base URL 'http://' names no host"),
+        (["play", "key_door", *KEY, "--api-key-env", ""], "api_key_env is empty: name the environment"),
+        (["play", "key_door", "--agent", "oracle", "--set", "=3"], "--set =3: expected [ID.]KEY=VALUE"),
+        (  # was 'no episodes selected'
+            ["bench", "run", "--suite", "", "--agent", "oracle", "--out", "OUT"],
+            "--suite '': name a suite, e.g. --suite NAV",
+        ),
+        (  # was every tier: a whole run
+            ["bench", "run", "--suite", "NAV", "--tiers", "", "--agent", "oracle", "--out", "OUT"],
+            "--tiers '': name tiers, e.g. --tiers 1,2, or leave it out for all",
+        ),
+        (  # was a bare '[Errno 2] No such file or directory'
+            ["bench", "run", "--suite", "NAV", "--agent", "oracle", "--out", "/proc/embodied-x/run"],
+            "cannot use '/proc/embodied-x/run': No such file or directory",
+        ),
+        (  # an agent module that does not import: was a SyntaxError traceback
+            ["bench", "run", "--suite", "NAV", "--agent", "mine.broken:Agent", "--out", "OUT"],
+            "cannot load agent 'mine.broken:Agent': importing mine.broken raised SyntaxError: invalid syntax",
+        ),
         (  # an unwritable cache: was reported at the first answer, with the engine up
             ["play", "key_door", "--cache", "bad.yaml/x", *KEY],
             "cache directory bad.yaml/x: cannot write there (Not a directory)",
@@ -249,6 +272,9 @@ def test_mistake_is_one_line_and_exit_2(argv, says, capsys, monkeypatch, tmp_pat
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.yaml").write_text("system: [1\n")  # for --prompt: not valid YAML
+    (tmp_path / "mine").mkdir()  # an agent package in the current directory, with a syntax error
+    (tmp_path / "mine" / "__init__.py").write_text("")
+    (tmp_path / "mine" / "broken.py").write_text("def (\n")
     rc, err = run(argv, capsys)
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and says in lines[0], err
@@ -519,3 +545,22 @@ def test_human_agent_without_input_is_refused_before_an_engine(command, tmp_path
         assert r.returncode == 2 and len(lines) == 1, r.stderr  # was: every episode an instant failure
         assert "--agent human reads actions from stdin, which is empty (end of input)" in lines[0]
         assert not r.stdout and not (tmp_path / "OUT").exists() and not (tmp_path / "play_out").exists()
+
+
+def test_an_agent_in_the_current_directory_is_found_as_python_finds_it(tmp_path, monkeypatch):
+    """'embodied' (a console script) does not search the current directory, 'python -m' does:
+    an agent in ./my_agents/ was 'No module named my_agents'."""
+    import sys
+
+    from embodied.bench.agents import resolve
+
+    (tmp_path / "my_agents").mkdir()
+    (tmp_path / "my_agents" / "__init__.py").write_text("")
+    (tmp_path / "my_agents" / "walker.py").write_text(
+        "from embodied.agents.random import RandomAgent\n\nclass Walker(RandomAgent):\n    pass\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "my_agents", raising=False)
+    assert resolve("my_agents.walker:Walker").__name__ == "Walker"
+    assert sys.path[-1] == str(tmp_path)  # searched last: the current directory shadows nothing

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -147,6 +148,18 @@ class ChatClient:
             raise ConfigError(
                 f"base URL must start with http:// or https://, got {base_url!r} (e.g. http://127.0.0.1:8000/v1)"
             )
+        if base_url is not None:  # a malformed one was an httpx traceback at the first request
+            try:
+                parts = urlsplit(str(base_url))
+                parts.port  # noqa: B018 (raises ValueError for a bad port)
+            except ValueError as e:
+                raise ConfigError(
+                    f"base URL {base_url!r} is not a valid URL ({e}); e.g. http://127.0.0.1:8000/v1"
+                ) from None
+            if not parts.hostname:
+                raise ConfigError(f"base URL {base_url!r} names no host; e.g. http://127.0.0.1:8000/v1")
+        if not api_key_env:
+            raise ConfigError("api_key_env is empty: name the environment variable holding the key")
         self.openai = openai
         self.model = model
         self.base_url = base_url

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
+import sys
 from typing import Any
 
 from ..agents import AGENTS, agent_class, make_agent
@@ -24,13 +26,27 @@ def resolve(agent: str):
     if ":" in agent and "." in base:
         module, cls = agent.split(":", 1)
         try:
-            found = getattr(importlib.import_module(module), cls)
+            found = getattr(import_from_cwd(module), cls)
         except (ImportError, AttributeError) as e:
             raise SuiteError(f"cannot load agent {agent!r}: {e}") from None
+        except Exception as e:  # its module fails to import (a SyntaxError, an error at import)
+            raise SuiteError(
+                f"cannot load agent {agent!r}: importing {module} raised {type(e).__name__}: {e} "
+                f"(python -c 'import {module}' shows where)"
+            ) from None
         if not callable(found) or (isinstance(found, type) and not _is_agent(found)):
             raise SuiteError(f"{agent} is not an agent: {AGENT_CONTRACT}")
         return found
     raise SuiteError(f"unknown agent {agent!r}; known: {', '.join(sorted(AGENTS))} or package.module:Class")
+
+
+def import_from_cwd(module: str):
+    """``importlib.import_module``, the current directory searched too (last), as ``python -m``
+    does: an agent or builder in ./my_agents/ is found by ``embodied ...`` as by ``python``."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+    return importlib.import_module(module)
 
 
 def agent_factory(agent: str):

@@ -34,5 +34,6 @@ def main(args: argparse.Namespace) -> int:
     try:
         return module.main(args)
     except (FileNotFoundError, NotADirectoryError) as e:
-        print(f"embodied bench {args.bench_cmd}: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        said = f"cannot use '{e.filename}': {e.strerror}" if e.filename else str(e).splitlines()[0]
+        print(f"embodied bench {args.bench_cmd}: error: {said}", file=sys.stderr)
         return 2

@@ -144,6 +144,10 @@ def main(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise SuiteError(f"--workers {args.workers}: use 1 or more")
+    if not args.suite.replace(",", "").strip():
+        raise SuiteError(f"--suite {args.suite!r}: name a suite, e.g. --suite NAV ('embodied bench list')")
+    if args.tiers is not None and not args.tiers.replace(",", "").strip():  # '' ran every tier
+        raise SuiteError(f"--tiers {args.tiers!r}: name tiers, e.g. --tiers 1,2, or leave it out for all")
     named = [get_suite(n.strip()) for n in args.suite.split(",") if n.strip()]
     suites = list({s.name: s for s in named}.values())  # NAV,nav runs NAV once
     for s in suites:
@@ -175,7 +179,7 @@ def main(args: argparse.Namespace) -> int:
             "--agent human reads actions from stdin, which is empty (end of input): run it in a terminal, "
             "or pipe the actions in, one per line"
         )
-    tiers = [t.strip() for t in args.tiers.split(",")] if args.tiers else None
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     if tiers:
         known = {t.tier for s in suites for t in s.tiers}
         bad = [t for t in tiers if t not in known]
@@ -199,9 +203,11 @@ def main(args: argparse.Namespace) -> int:
     if not spec.episode_list():
         raise SuiteError("no episodes selected; check --tiers, --episodes and --seeds")
     from .. import __version__
+    from ..commands.episode_out import out_dir
     from .rundir import RunDir
 
     RunDir(spec.out).check(spec.config(__version__))
+    out_dir(args.out)  # one that cannot be made (/proc/x): 'cannot use ...' before any engine
     try:
         metrics = _run(spec, args, human)
     except KeyboardInterrupt:  # (Ctrl-C) what is finished is saved: say so, and how to go on

@@ -109,13 +109,20 @@ class Suite:
 
     def _builder(self):
         """The ``builder`` function; SuiteError (one line) when it cannot be imported."""
+        from .agents import import_from_cwd
+
         module, _, fn = str(self.builder).partition(":")
         try:
-            return getattr(importlib.import_module(module), fn)
+            return getattr(import_from_cwd(module), fn)
         except (ImportError, AttributeError, ValueError) as e:
             raise SuiteError(
                 f"its builder {self.builder} cannot be loaded ({e}); give an importable "
                 "'package.module:function'"
+            ) from None
+        except Exception as e:  # its module fails to import (a SyntaxError, an error at import)
+            raise SuiteError(
+                f"its builder {self.builder} cannot be loaded: importing {module} raised "
+                f"{type(e).__name__}: {e}"
             ) from None
 
     def tier(self, name: str) -> Tier:

@@ -203,9 +203,9 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
         out[aid] = (name, opts)
     for item in args.set:
         key, eq, value = item.partition("=")
-        if not eq:
-            raise ConfigError(f"--set {item}: expected [ID.]KEY=VALUE, e.g. --set bo.temperature=0.7")
         aid, dot, key = key.rpartition(".")
+        if not eq or not key:
+            raise ConfigError(f"--set {item}: expected [ID.]KEY=VALUE, e.g. --set bo.temperature=0.7")
         targets = [aid] if dot else list(out)
         for t in targets:
             if t not in out:
