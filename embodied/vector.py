@@ -7,10 +7,13 @@
 
 The ``n`` envs live in ``ceil(n / engine_per)`` engine processes, ``engine_per`` scenes each (one
 scene handle per env, so they never see each other's worlds). A step sends two render requests
-per engine, pipelined: the first quarter of its envs apply their actions and their request goes
+per engine, pipelined: the first part of its envs apply their actions and their request goes
 out, then the rest do while the engine renders the first (all engines render in parallel); the
 rewards and infos are computed while they render, then the frames are taken in the order sent
-(docs/performance.md, "Batched envs"). The results are those of each env stepped on its own.
+(docs/performance.md, "Batched envs"). An engine holding several envs draws each request's
+scenes on two threads (``render_threads``, default 2 on a machine with two cores or more; the
+first part is then half of its envs, else a quarter). The results are those of each env stepped
+on its own.
 Each step returns a new observation array. More engines use more cores; more envs per engine cut
 round trips.
 ``engine="inprocess"`` puts every env's scene on this process's own renderer instead (no engine
@@ -187,6 +190,7 @@ class EmbodiedVectorEnv(VectorEnv):
         renderer: str = "software",
         engine_timeout: float = 30.0,
         engine: str | None = None,
+        render_threads: int | None = None,
         **env_kwargs: Any,
     ):
         if not isinstance(num_envs, int) or num_envs < 1:
@@ -204,6 +208,9 @@ class EmbodiedVectorEnv(VectorEnv):
             raise ConfigError(f"info_keys must be 'cheap', 'all' or a tuple of names, got {info_keys!r}")
         self.info_keys = info_keys
         self._launch_args = dict(engine=engine, renderer=renderer, timeout=engine_timeout)
+        self.render_threads = _render_threads(render_threads, engine, num_envs, engine_per)
+        if self.render_threads > 1:
+            self._launch_args["render_threads"] = self.render_threads
         self.engines: list[EngineClient] = []
         self.envs: list[EmbodiedGymEnv] = []
         self.engine_restarts = 0
@@ -230,7 +237,7 @@ class EmbodiedVectorEnv(VectorEnv):
         self._ended = np.zeros(num_envs, dtype=bool)
         self._obs = create_empty_array(self.single_observation_space, num_envs)
         self._box = isinstance(self.single_observation_space, spaces.Box)  # obs rows written in place
-        self._lanes = _lanes(num_envs, engine_per, self.LANES)
+        self._lanes = _lanes(num_envs, engine_per, self.LANES, half=self.render_threads > 1)
 
     def _hook(self, env) -> Callable[..., Callable[[], dict]]:
         return lambda **request: self._batcher.submit(env, **request)
@@ -456,15 +463,33 @@ def _check_env_engine(engine: str | None, num_envs: int, engine_per: int) -> Non
         )
 
 
-def _lanes(num_envs: int, engine_per: int, parts: int) -> list[list[int]]:
+def _render_threads(wanted: int | None, engine: str | None, num_envs: int, engine_per: int) -> int:
+    """Render threads per engine process: ``wanted`` (1 or 2), else 2 when an engine batches
+    several envs on a machine with two cores or more (docs/performance.md, "Rendering a batch on
+    two threads"). Other engines (in-process, Unity, Unreal) take no such option: 1."""
+    import os
+
+    if wanted is not None and (
+        not isinstance(wanted, int) or isinstance(wanted, bool) or wanted not in (1, 2)
+    ):
+        raise ConfigError(f"render_threads must be 1 or 2 (or None: 2 when it helps), got {wanted!r}")
+    if (engine or os.environ.get("EMBODIED_ENGINE") or "panda3d") != "panda3d":
+        return 1
+    if wanted is None:
+        wanted = 2 if min(num_envs, engine_per) > 1 and len(os.sched_getaffinity(0)) > 1 else 1
+    return wanted
+
+
+def _lanes(num_envs: int, engine_per: int, parts: int, half: bool = False) -> list[list[int]]:
     """Env indices per lane: lane ``j`` holds the ``j``-th part of every engine's envs (env ``i``
     is on engine ``i // engine_per``). The first part is small (a quarter, at least one env), so
-    the engines start rendering soon; the others share the rest evenly."""
+    the engines start rendering soon; the others share the rest evenly. ``half``: the first part
+    is half of them (an engine rendering on two threads draws two envs in the time of one)."""
     lanes: list[list[int]] = [[] for _ in range(parts)]
     for start in range(0, num_envs, engine_per):
         group = list(range(start, min(start + engine_per, num_envs)))
         k = min(parts, len(group))
-        first = len(group) if k == 1 else max(1, len(group) // 4)
+        first = len(group) if k == 1 else max(1, len(group) // (2 if half else 4))
         rest = len(group) - first
         cut = [0] + [first + rest * j // (k - 1) for j in range(k)] if k > 1 else [0, first]
         for j in range(k):

@@ -72,8 +72,10 @@ def _oracle_indices(task: str, seed: int) -> list[int]:
         env.close()
 
 
-def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel():
-    """5 envs on 2 engines (4 + 1), the 4 in two pipelined requests (1 + 3): every observation, reward,
+@pytest.mark.parametrize("render_threads", [1, 2])
+def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_threads):
+    """5 envs on 2 engines (4 + 1), the 4 in two pipelined requests (1 + 3 on a one-thread engine,
+    2 + 2 on an engine drawing on two threads, make_vec's default): every observation, reward,
     termination, truncation and cheap info entry equals that of plain envs stepped one by one with
     the same seeds and actions (NEXT_STEP autoreset replayed by hand); env 0 plays the oracle's
     solution (pick up, unlock, open: state changes, success), the others random table actions
@@ -84,9 +86,9 @@ def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel():
     solve = _oracle_indices(task, 0)
     acts[: len(solve), 0] = solve
     cap = len(solve) + 2  # the oracle's env succeeds, random ones end by Done or by this cap
-    vec = embodied.make_vec(task, n, engine_per=4, max_steps=cap, **KW)
+    vec = embodied.make_vec(task, n, engine_per=4, max_steps=cap, render_threads=render_threads, **KW)
     try:
-        assert vec._lanes == [[0, 4], [1, 2, 3]]
+        assert vec._lanes == ([[0, 4], [1, 2, 3]] if render_threads == 1 else [[0, 1, 4], [2, 3]])
         obs, infos = vec.reset(seed=0)
         got = [(obs, None, None, None, infos)]
         for a in acts:
@@ -144,8 +146,9 @@ def test_all_info_keys_engine_restart_and_bad_arguments():
         assert list(infos["step"]) == [3, 3]
     finally:
         vec.close()
-    for kw in ({"engine_per": 0}, {"info_keys": 3}, {"engine": "unity"}, {"engine": vec}):
-        with pytest.raises(ConfigError, match=r"engine_per|info_keys|'panda3d', 'inprocess'"):
+    bad = ({"engine_per": 0}, {"info_keys": 3}, {"engine": "unity"}, {"engine": vec}, {"render_threads": 3})
+    for kw in bad:
+        with pytest.raises(ConfigError, match=r"engine_per|info_keys|'panda3d', 'inprocess'|render_threads"):
             embodied.make_vec("escape/key-door", 2, **kw)
     with pytest.raises(ConfigError):
         embodied.make_vec("escape/key-door", 0)
@@ -159,7 +162,7 @@ def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
     vec = embodied.make_vec("escape/key-door", 4, engine_per=4, **KW)
     try:
         vec.reset(seed=0)
-        assert vec._lanes == [[0], [1, 2, 3]]
+        assert vec._lanes == [[0, 1], [2, 3]]  # (2 + 2: the engine draws on two threads)
         with pytest.raises(ActionError):
             vec.step(np.array([0, 4, 99, 5]))
         obs, _, _, _, infos = vec.step(np.array([0, 4, 4, 5]))
