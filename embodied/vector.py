@@ -10,10 +10,10 @@ scene handle per env, so they never see each other's worlds). A step sends two r
 per engine, pipelined: the first part of its envs apply their actions and their request goes
 out, then the rest do while the engine renders the first (all engines render in parallel); the
 rewards and infos are computed while they render, then the frames are taken in the order sent
-(docs/performance.md, "Batched envs"). An engine holding several envs draws each request's
-scenes on two threads (``render_threads``, default 2 on a machine with two cores or more; the
-first part is then half of its envs, else a quarter). The results are those of each env stepped
-on its own.
+(docs/performance.md, "Batched envs"). The first part is a quarter of an engine's envs, or half
+with ``render_threads=2`` (each engine draws a request's scenes on two threads; default 1: it
+did not help on the loaded 2-core machine it was measured on). The results are those of each
+env stepped on its own.
 Each step returns a new observation array. More engines use more cores; more envs per engine cut
 round trips.
 ``engine="inprocess"`` puts every env's scene on this process's own renderer instead (no engine
@@ -464,20 +464,18 @@ def _check_env_engine(engine: str | None, num_envs: int, engine_per: int) -> Non
 
 
 def _render_threads(wanted: int | None, engine: str | None, num_envs: int, engine_per: int) -> int:
-    """Render threads per engine process: ``wanted`` (1 or 2), else 2 when an engine batches
-    several envs on a machine with two cores or more (docs/performance.md, "Rendering a batch on
-    two threads"). Other engines (in-process, Unity, Unreal) take no such option: 1."""
+    """Render threads per engine process: ``wanted`` (1 or 2; None: 1, docs/performance.md,
+    "Rendering a batch on two threads"). Other engines (in-process, Unity, Unreal) take no such
+    option: 1."""
     import os
 
     if wanted is not None and (
         not isinstance(wanted, int) or isinstance(wanted, bool) or wanted not in (1, 2)
     ):
-        raise ConfigError(f"render_threads must be 1 or 2 (or None: 2 when it helps), got {wanted!r}")
+        raise ConfigError(f"render_threads must be 1 or 2 (or None: 1), got {wanted!r}")
     if (engine or os.environ.get("EMBODIED_ENGINE") or "panda3d") != "panda3d":
         return 1
-    if wanted is None:
-        wanted = 2 if min(num_envs, engine_per) > 1 and len(os.sched_getaffinity(0)) > 1 else 1
-    return wanted
+    return wanted or 1
 
 
 def _lanes(num_envs: int, engine_per: int, parts: int, half: bool = False) -> list[list[int]]:

@@ -75,7 +75,7 @@ def _oracle_indices(task: str, seed: int) -> list[int]:
 @pytest.mark.parametrize("render_threads", [1, 2])
 def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_threads):
     """5 envs on 2 engines (4 + 1), the 4 in two pipelined requests (1 + 3 on a one-thread engine,
-    2 + 2 on an engine drawing on two threads, make_vec's default): every observation, reward,
+    2 + 2 on an engine drawing on two threads): every observation, reward,
     termination, truncation and cheap info entry equals that of plain envs stepped one by one with
     the same seeds and actions (NEXT_STEP autoreset replayed by hand); env 0 plays the oracle's
     solution (pick up, unlock, open: state changes, success), the others random table actions
@@ -162,7 +162,7 @@ def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
     vec = embodied.make_vec("escape/key-door", 4, engine_per=4, **KW)
     try:
         vec.reset(seed=0)
-        assert vec._lanes == [[0, 1], [2, 3]]  # (2 + 2: the engine draws on two threads)
+        assert vec._lanes == [[0], [1, 2, 3]]
         with pytest.raises(ActionError):
             vec.step(np.array([0, 4, 99, 5]))
         obs, _, _, _, infos = vec.step(np.array([0, 4, 4, 5]))
