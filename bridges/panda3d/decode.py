@@ -91,6 +91,7 @@ def decode(
     want_depth: bool,
     pool: list | None = None,
     eye: np.ndarray | None = None,
+    into: dict | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(seg, depth) of an id frame ``buf`` (h * w uint32, rows bottom-up), each None unless
     wanted. ``n``: face ids in use (larger values are never drawn; they are clamped so a corrupt
@@ -99,15 +100,28 @@ def decode(
     (float64 (4, 4)) in a frame that ``eye`` maps to camera space (:func:`camera_planes`; the
     compiled decoder moves only the faces the frame shows); ``xs`` (w,), ``zs`` (h,): float32
     rays, ``zs[0]`` the top row. ``pool``: a list kept per target, from which the compiled
-    decoder takes output arrays nobody holds any more (:func:`recycled`)."""
+    decoder takes output arrays nobody holds any more (:func:`recycled`). ``into``: ``{"seg": int32
+    (h, w), "depth": float32 (h, w)}`` (either or both) the compiled decoder writes into instead
+    (the engine's shared-memory ring slot: no array of its own, no copy after); the numpy decoder
+    returns arrays of its own (the caller copies them)."""
     eye = _IDENTITY if eye is None else eye
     fn = kernel()
     if fn is None:
         tab = face_table(camera_planes(pc, eye)) if want_depth else None
         return _decode_numpy(buf, h, w, n, face_seg, tab, xs, zs, want_seg, want_depth)
     pool = [] if pool is None else pool
-    seg = recycled(pool, (h, w), np.int32) if want_seg else _NO_SEG
-    depth = recycled(pool, (h, w), np.float32) if want_depth else _NO_DEPTH
+    into = into or {}
+    seg = depth = None
+    if want_seg:
+        seg = into.get("seg")
+        if seg is None:
+            seg = recycled(pool, (h, w), np.int32)
+    if want_depth:
+        depth = into.get("depth")
+        if depth is None:
+            depth = recycled(pool, (h, w), np.float32)
+    seg = _NO_SEG if seg is None else seg
+    depth = _NO_DEPTH if depth is None else depth
     planes = pc if want_depth else _NO_PLANES
     fn(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth)
     return (seg if want_seg else None), (depth if want_depth else None)

@@ -617,14 +617,15 @@ class Renderer(NodeBuilder):
         modalities=("rgb",),
         checked: bool = False,
         views: bool = False,
-        into: dict[str, np.ndarray] | None = None,
+        into: dict[str, dict[str, np.ndarray]] | None = None,
     ) -> dict[str, dict[str, np.ndarray]]:
         """Render each agent's view: ``{agent: {modality: array}}`` (see module docstring).
         ``checked``: agents and modalities were validated already (the server does it once per
         request). ``views``: rgb may be a read-only view with rows in reverse memory order, valid
         until the next render (the engine server copies it straight into its reply). ``into``:
-        per agent, the array its rgb frame is written into (the engine's shared-memory ring:
-        the frame is read back straight into the reply, docs/protocol.md "Local fast path")."""
+        per agent, ``{modality: array}`` its frames are written into (the engine's shared-memory
+        ring: rgb is read back and depth/seg decoded straight into the reply, docs/protocol.md
+        "Local fast path"); a modality it does not name gets an array of its own."""
         sc = self.current
         if not checked:
             agents = check_render_agents(list(agents), sc.cameras)
@@ -642,14 +643,15 @@ class Renderer(NodeBuilder):
                 for gate in gates.values():  # merged rooms seen from the eye's height
                     gate.pick(cam["pos"][2])
             res: dict[str, np.ndarray] = {}
+            dest = into.get(a) if into else None
             if "rgb" in modalities:
                 t.arm(t.cam, sc.clear)
                 self._frame([t])
-                res["rgb"] = t.rgb(views, into.get(a) if into else None)
+                res["rgb"] = t.rgb(views, dest.get("rgb") if dest else None)
             if "depth" in modalities or "seg" in modalities:
                 t.arm(t.idcam, VOID)
                 self._frame([t])
-                self._decode(t, cam, "seg" in modalities, "depth" in modalities, res)
+                self._decode(t, cam, "seg" in modalities, "depth" in modalities, res, dest)
             out[a] = {m: res[m] for m in modalities}
         return out
 
@@ -658,7 +660,7 @@ class Renderer(NodeBuilder):
         parts: list[tuple[str, list[str]]],
         modalities=("rgb",),
         views: bool = False,
-        into: list[dict[str, np.ndarray] | None] | None = None,
+        into: list[dict[str, dict[str, np.ndarray]] | None] | None = None,
     ) -> list[dict[str, dict[str, np.ndarray]]]:
         """:meth:`render` for several scenes at once: ``parts`` is ``[(handle, agents)]``, each
         scene once, already checked (known handles, agents with cameras, known modalities); one
@@ -698,9 +700,9 @@ class Renderer(NodeBuilder):
         return outs
 
     def _draw_jobs(self, jobs: list[tuple], modalities, views: bool) -> None:
-        """Draw ``jobs`` (output dict, scene, agent, camera, target, rgb destination or None): all
-        rgb views in one frame, then all id passes in one more; each job's arrays go into its
-        output dict."""
+        """Draw ``jobs`` (output dict, scene, agent, camera, target, ``{modality: destination
+        array}`` or None): all rgb views in one frame, then all id passes in one more; each job's
+        arrays go into its output dict."""
         want_rgb = "rgb" in modalities
         want_seg, want_depth = "seg" in modalities, "depth" in modalities
         rgbs: list = []
@@ -714,7 +716,7 @@ class Renderer(NodeBuilder):
                 t = job[4]
                 t.arm(t.cam, job[1].clear)
             self._frame(targets, serial)
-            rgbs = [job[4].rgb(views, job[5]) for job in jobs]
+            rgbs = [job[4].rgb(views, job[5].get("rgb") if job[5] else None) for job in jobs]
         if want_seg or want_depth:
             for t in targets:
                 t.arm(t.idcam, VOID)
@@ -722,11 +724,11 @@ class Renderer(NodeBuilder):
         if serial:
             for job in jobs:
                 job[1].fresh = False
-        for n, (out, sc, agent, cam, t, _) in enumerate(jobs):
+        for n, (out, sc, agent, cam, t, dest) in enumerate(jobs):
             res: dict[str, np.ndarray] = {"rgb": rgbs[n]} if want_rgb else {}
             if want_seg or want_depth:
                 self._current = sc
-                self._decode(t, cam, want_seg, want_depth, res)
+                self._decode(t, cam, want_seg, want_depth, res, dest)
             out[agent] = res if len(modalities) == 1 else {m: res[m] for m in modalities}
 
     def _spread(self, jobs: list[tuple]) -> None:
@@ -847,10 +849,13 @@ class Renderer(NodeBuilder):
         sc.dirty.clear()
         return sc.planes[: sc.n_faces]
 
-    def _decode(self, t: _Target, cam: dict, want_seg: bool, want_depth: bool, res: dict) -> None:
+    def _decode(
+        self, t: _Target, cam: dict, want_seg: bool, want_depth: bool, res: dict, dest: dict | None = None
+    ) -> None:
         """Seg and exact z-depth from the id pass's face ids (:mod:`.decode`: compiled with
         numba when it imports, else numpy; the same arrays). The frame is read as tinydisplay
-        copied it (rows bottom-up): no flip, no copy."""
+        copied it (rows bottom-up): no flip, no copy. ``dest``: ``{modality: array}`` the compiled
+        decoder writes into (the engine's shared-memory ring slot), else arrays of the target's pool."""
         if t.tex.get_num_components() == 4:
             buf = np.frombuffer(t.tex.get_ram_image(), np.uint32)
         else:  # a GL buffer may hand back 3-byte RGB: widen it, alpha (255) masked off
@@ -870,6 +875,7 @@ class Renderer(NodeBuilder):
             want_depth,
             t.outputs,
             eye,
+            dest,
         )
         if want_seg:
             res["seg"] = seg

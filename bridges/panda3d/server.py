@@ -332,19 +332,19 @@ class Server:
         if cams:
             r.set_cameras(cams, checked=True)  # _render_item checked them
         into = None
-        if dest is not None and "rgb" in mods:  # read back straight into the ring slot
-            i = mods.index("rgb")
-            into = {a: dest[i + j * len(mods)] for j, a in enumerate(agents)}
+        if dest is not None:  # rgb read back, depth/seg decoded straight into the ring slot
+            k = len(mods)
+            into = {a: dict(zip(mods, dest[j * k : j * k + k])) for j, a in enumerate(agents)}
         out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
         return self._render_reply(parts, [out], mods)
 
     def _render_scenes(self, parts: list, mods: list, dest: list | None) -> list:
         """A checked render request of several scenes: updates and cameras applied scene by
         scene, then every view drawn in one Panda3D frame (``Renderer.render_scenes``), rgb
-        read back straight into ``dest`` (the ring slot) when given."""
+        read back and depth/seg decoded straight into ``dest`` (the ring slot) when given."""
         r = self.renderer
-        intos: list | None = [] if dest is not None and "rgb" in mods else None
-        i = mods.index("rgb") if intos is not None else 0
+        intos: list | None = [] if dest is not None else None
+        i, k = 0, len(mods)
         for handle, agents, cams, updates in parts:
             if updates or cams:
                 r.use(handle)
@@ -353,8 +353,10 @@ class Server:
                 if cams:
                     r.set_cameras(cams, checked=True)  # _render_item checked them
             if intos is not None:
-                intos.append({a: dest[i + j * len(mods)] for j, a in enumerate(agents)})
-                i += len(agents) * len(mods)
+                intos.append(
+                    {a: dict(zip(mods, dest[i + j * k : i + j * k + k])) for j, a in enumerate(agents)}
+                )
+                i += len(agents) * k
         outs = r.render_scenes([p[:2] for p in parts], mods, views=True, into=intos)
         return self._render_reply(parts, outs, mods)
 
