@@ -110,32 +110,55 @@ STRUCTURE = frozenset(("floor", "ceiling", "wall"))
 ROOM_MARGIN = 0.3  # m: a piece whose centre lies this close to a floor's rectangle is that room's
 
 
+# A face of a merged room is left out while the eye is inside the room's box if the whole box lies
+# at least this far behind the face's plane: it faces away from every eye there (back-face culled,
+# never drawn; tinydisplay would still transform its vertices and clip it at the view's edges).
+AWAY_MARGIN = 0.01  # m
+
+
+def _faces_away(p0: np.ndarray, normal: np.ndarray, box: tuple, lo: float, hi: float) -> np.ndarray:
+    """Per triangle (a corner ``p0`` and unit ``normal`` each): does the box (x0, y0, x1, y1) x
+    [lo, hi] lie wholly behind its plane by AWAY_MARGIN or more?"""
+    x0, y0, x1, y1 = box
+    corners = np.array([(x, y, z) for x in (x0, x1) for y in (y0, y1) for z in (lo, hi)])
+    ahead = (corners @ normal.T - (normal * p0).sum(axis=1)).max(axis=0)  # (most in front)
+    return ahead <= -AWAY_MARGIN
+
+
 class _Gate:
-    """A merged room drawn whole, or (``pick`` with the eye's height between the room's floor
-    undersides and its wall tops) without the level faces that face away from such an eye.
-    ``inside`` and ``full`` are tuples of node paths (the RGB pass's and the id pass's), switched
-    together."""
+    """A merged room drawn whole; or (``pick`` with the eye's height between the room's floor
+    undersides and its wall tops) without the level faces that face away from such an eye; or
+    (the eye inside the room's box: its floor's rectangle between those heights) without every
+    face that faces away from all of that box. ``variants`` holds those three, each a tuple of
+    node paths (the RGB pass's and the id pass's, switched together); ``box`` is (x0, y0, x1,
+    y1) or None (no third variant)."""
 
-    __slots__ = ("full", "hi", "inside", "lo", "whole", "z")
+    __slots__ = ("box", "hi", "lo", "pos", "shown", "variants")
 
-    def __init__(self, inside: tuple, full: tuple, lo: float, hi: float):
-        self.inside, self.full, self.lo, self.hi = inside, full, lo, hi
-        self.whole = True
-        self.z = None
-        for nodepath in inside:
-            nodepath.stash()
-
-    def pick(self, z: float) -> None:
-        if z == self.z:
-            return
-        self.z = z
-        whole = not self.lo <= z <= self.hi
-        if whole != self.whole:
-            for nodepath in self.inside if whole else self.full:
+    def __init__(self, variants: tuple, lo: float, hi: float, box: tuple | None):
+        self.variants, self.lo, self.hi, self.box = variants, lo, hi, box
+        self.shown = 0
+        self.pos = None
+        for variant in variants[1:]:
+            for nodepath in variant:
                 nodepath.stash()
-            for nodepath in self.full if whole else self.inside:
+
+    def pick(self, pos) -> None:
+        pos = tuple(pos)
+        if pos == self.pos:
+            return
+        self.pos = pos
+        x, y, z = pos
+        box = self.box
+        which = 0
+        if self.lo <= z <= self.hi:
+            which = 2 if box is not None and box[0] <= x <= box[2] and box[1] <= y <= box[3] else 1
+        if which != self.shown:
+            for nodepath in self.variants[self.shown]:
+                nodepath.stash()
+            for nodepath in self.variants[which]:
                 nodepath.unstash()
-            self.whole = whole
+            self.shown = which
 
 
 class _Group:
@@ -374,41 +397,59 @@ class NodeBuilder:
                                 break
                         else:
                             states.append((state, [part]))
-            geoms, inside, lo, hi = [], [], -np.inf, np.inf
-            ids, id_inside = [], []  # the id pass's room, state by state (see _id_room)
+            built, lo, hi = [], -np.inf, np.inf
             for state, parts in states:
                 offsets = np.cumsum([0] + [len(d) for d, _t, _f in parts[:-1]])
                 data = np.concatenate([d for d, _t, _f in parts])
                 tris = np.concatenate([t + o for (_d, t, _f), o in zip(parts, offsets)]).astype(np.uint32)
-                fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
-                geoms.append((G.make_geom(fmt, data, tris), state))
-                # without the level faces below the room's mid-height that face down and those above
-                # it that face up (undersides of floors and walls, tops of walls and ceilings): they
-                # face away from an eye between the highest of the former and the lowest of the latter
+                # the level faces below the room's mid-height that face down and those above it that
+                # face up (undersides of floors and walls, tops of walls and ceilings) face away from
+                # an eye between the highest of the former and the lowest of the latter
                 p = data["v"][:, :3].astype(np.float64)[tris.reshape(-1, 3)]
-                nz = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
-                nz = nz[:, 2] / np.maximum(np.linalg.norm(nz, axis=1), 1e-12)
+                normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+                normal /= np.maximum(np.linalg.norm(normal, axis=1), 1e-12)[:, None]
                 level = np.ptp(p[:, :, 2], axis=1) == 0
                 mid = (data["v"][:, 2].min() + data["v"][:, 2].max()) / 2
-                down = level & (nz < -0.999) & (p[:, 0, 2] < mid)
-                up = level & (nz > 0.999) & (p[:, 0, 2] > mid)
+                down = level & (normal[:, 2] < -0.999) & (p[:, 0, 2] < mid)
+                up = level & (normal[:, 2] > 0.999) & (p[:, 0, 2] > mid)
                 lo = max(lo, p[down, 0, 2].max(initial=-np.inf))
                 hi = min(hi, p[up, 0, 2].min(initial=np.inf))
-                keep = tris.reshape(-1, 3)[~(down | up)].reshape(-1)
-                used, remap = np.unique(keep, return_inverse=True)
-                inside.append((G.make_geom(fmt, data[used], remap.astype(np.uint32)), state))
                 room = self._id_room(data, parts, offsets)
-                ids.append(room)
-                kept = room[1].reshape(-1, 3)[~(down | up)].reshape(-1)  # (the same triangles)
-                used, remap = np.unique(kept, return_inverse=True)
-                id_inside.append((room[0][used], remap.astype(np.uint32)))
+                built.append((state, data, tris, p, normal, down | up, room))
+            f = floors[k]
+            (fx, fy), (sx, sy) = f["pos"][:2], f["size"][:2]
+            box = (fx - sx / 2, fy - sy / 2, fx + sx / 2, fy + sy / 2)
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+                box = None
+            variants = ([], [], [])  # whole; eye between lo and hi; eye in the room's box (see _Gate)
+            ids = ([], [], [])  # the id pass's room, state by state (see _id_room)
+            for state, data, tris, p, normal, level_away, room in built:
+                fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
+                masks = [None, level_away]
+                if box is not None:
+                    masks.append(level_away | _faces_away(p[:, 0], normal, box, lo, hi))
+                for variant, id_variant, drop in zip(variants, ids, masks):
+                    if drop is None:
+                        variant.append((G.make_geom(fmt, data, tris), state))
+                        id_variant.append(room)
+                        continue
+                    keep = tris.reshape(-1, 3)[~drop].reshape(-1)
+                    used, remap = np.unique(keep, return_inverse=True)
+                    variant.append((G.make_geom(fmt, data[used], remap.astype(np.uint32)), state))
+                    kept = room[1].reshape(-1, 3)[~drop].reshape(-1)  # (the same triangles)
+                    used, remap = np.unique(kept, return_inverse=True)
+                    id_variant.append((room[0][used], remap.astype(np.uint32)))
             merged = self.scene.attach_new_node(f"room{k}", -1)  # drawn first, as the pieces were
-            full = merged.attach_new_node(G.geom_node("full", geoms))
             id_merged = self.id_scene.attach_new_node(f"room{k}", -1)
-            id_full = id_merged.attach_new_node(G.geom_node("full", [(G.id_mesh_geom(ids), None)]))
-            id_in = id_merged.attach_new_node(G.geom_node("inside", [(G.id_mesh_geom(id_inside), None)]))
-            in_ = merged.attach_new_node(G.geom_node("inside", inside))
-            sc.gates[k] = _Gate((in_, id_in), (full, id_full), lo, hi)
+            names = ("full", "inside", "room")
+            gate = []
+            for name, variant, id_variant in zip(names, variants, ids):
+                if not variant:
+                    continue
+                rgb = merged.attach_new_node(G.geom_node(name, variant))
+                idn = id_merged.attach_new_node(G.geom_node(name, [(G.id_mesh_geom(id_variant), None)]))
+                gate.append((rgb, idn))
+            sc.gates[k] = _Gate(tuple(gate), lo, hi, box)
             sc.merges[k] = ((merged, id_merged), [rec["id"] for rec in recs])
             for rec in recs:
                 rec["np"].stash()

@@ -325,7 +325,7 @@ class _Scene:
         self.nodes: dict[str, dict] = {}
         self.order: list[str] = []
         self.background = (0.0, 0.0, 0.0)
-        self.gates: dict = {}  # merged rooms' faces picked by the eye's height (Renderer.merge_structure)
+        self.gates: dict = {}  # merged rooms' faces picked by the eye's place (Renderer.merge_structure)
         self.clear = (0.0, 0.0, 0.0, 1)  # the rgb pass's clear colour: the background, opaque
         self.name = ""
         self.lane = 0  # the render thread whose render states the roots carry (Renderer._spread)
@@ -640,8 +640,8 @@ class Renderer(NodeBuilder):
             if sc.lane:
                 self._mark(sc, 0)
             if gates:
-                for gate in gates.values():  # merged rooms seen from the eye's height
-                    gate.pick(cam["pos"][2])
+                for gate in gates.values():  # merged rooms seen from the eye's place
+                    gate.pick(cam["pos"])
             res: dict[str, np.ndarray] = {}
             dest = into.get(a) if into else None
             if "rgb" in modalities:
@@ -691,8 +691,8 @@ class Renderer(NodeBuilder):
                 t = self._target(cam)
                 gates = sc.gates
                 if gates:
-                    for gate in gates.values():  # merged rooms seen from the eye's height
-                        gate.pick(cam["pos"][2])
+                    for gate in gates.values():  # merged rooms seen from the eye's place
+                        gate.pick(cam["pos"])
                 dest = into[n] if into else None
                 jobs.append((outs[n], sc, agent, cam, t, dest.get(agent) if dest else None))
                 pixels += size

@@ -403,6 +403,46 @@ def test_room_structure_is_merged_and_an_update_undoes_it(r):
     assert changed.max() > 0.05  # the wall is gone: what is behind it shows
 
 
+def test_a_merged_room_seen_from_inside_leaves_out_faces_facing_away_exactly(r):
+    """With the eye inside a room's box, its merged structure is drawn without the faces that face
+    away from all of the box (outer faces of walls, ends beyond the floor): fewer vertices, and
+    rgb, depth and seg exactly those of the whole room (docs/rendering.md)."""
+    from embodied.scene_graph import SceneGraph
+    from embodied.spec import load_spec
+    from embodied.world import World
+
+    world = World(load_spec("two_rooms"))
+    r.load_scene(SceneGraph(world).build_nodes(), "two_rooms")
+    rng = np.random.default_rng(5)
+    cams = []
+    for gate in r.current.gates.values():
+        x0, y0, x1, y1 = gate.box
+        for _ in range(6):
+            pos = [rng.uniform(x0 + 0.2, x1 - 0.2), rng.uniform(y0 + 0.2, y1 - 0.2), rng.uniform(0.3, 2.0)]
+            hpr = [rng.uniform(0, 360), rng.choice([-40.0, -10.0, 20.0]), 0.0]
+            cams.append({"agent": "a0", "pos": pos, "hpr": hpr, "fov": 90, "width": 96, "height": 96})
+
+    def frames():
+        out, shown = [], []
+        for cam in cams:
+            r.set_cameras([cam])
+            out.append(r.render(["a0"], ("rgb", "depth", "seg"))["a0"])
+            shown.append(sorted(g.shown for g in r.current.gates.values()))
+        return out, shown
+
+    picked, shown = frames()
+    assert all(2 in s for s in shown)  # the eye's own room took its inside-the-box variant
+    for gate in r.current.gates.values():
+        full, room = (variant[0].node().get_geom(0) for variant in (gate.variants[0], gate.variants[2]))
+        assert room.get_vertex_data().get_num_rows() < 0.8 * full.get_vertex_data().get_num_rows()
+        gate.box, gate.lo, gate.hi, gate.pos = None, np.inf, -np.inf, None  # always the whole room
+    whole, shown = frames()
+    assert all(s == [0, 0] for s in shown)
+    for a, b in zip(picked, whole):
+        for m in ("rgb", "depth", "seg"):
+            assert np.array_equal(a[m], b[m]), m
+
+
 def test_dark_parts_are_plain_in_their_textures_mean_shade(r, monkeypatch):
     """A part whose texture would hardly show (grain of a few levels of 255 on a dark colour) is
     drawn plain, in the texture's mean shade; a lighter part keeps its grain."""
