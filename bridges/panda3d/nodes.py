@@ -110,6 +110,25 @@ STRUCTURE = frozenset(("floor", "ceiling", "wall"))
 ROOM_MARGIN = 0.3  # m: a piece whose centre lies this close to a floor's rectangle is that room's
 
 
+# A polygon inside another box part of its group (a keypad's buttons behind its face, a table's
+# legs under its top) is never seen by an eye outside that box: it is left out of both passes.
+INSIDE_EPS = 1e-9  # in the box's unit coordinates
+
+
+def _inside_box(u: np.ndarray, normal: np.ndarray) -> bool:
+    """Is a polygon with vertices ``u`` (k, 3) in a box's unit coordinates (the box is
+    [-0.5, 0.5]^3) and its normal ``normal`` (in those coordinates) hidden by the box: inside it,
+    or on one of its faces but facing into it (a face turned outwards there would draw at the very
+    depth of the box's own face, so it stays)."""
+    if np.abs(u).max() > 0.5 + INSIDE_EPS:
+        return False
+    for axis in range(3):
+        for side in (-0.5, 0.5):
+            if np.abs(u[:, axis] - side).max() <= INSIDE_EPS and normal[axis] * side >= 0:
+                return False  # on the box's face, facing out as it does
+    return True
+
+
 # A face of a merged room is left out while the eye is inside the room's box if the whole box lies
 # at least this far behind the face's plane: it faces away from every eye there (back-face culled,
 # never drawn; tinydisplay would still transform its vertices and clip it at the view's edges).
@@ -203,6 +222,27 @@ class NodeBuilder:
             groups.setdefault(part.group if part.dynamic else (None, None, None), []).append((part, polys))
         return groups
 
+    @staticmethod
+    def _hidden(items: list, size: np.ndarray) -> list[np.ndarray]:
+        """Per part of one group (``[(part, polys)]`` in the node's frame), which of its polygons
+        lie inside another box part of the group (see :func:`_inside_box`): closed boxes that
+        move, recolour and show together, so no eye outside them sees those polygons."""
+        boxes = []
+        for part, _polys in items:
+            if part.shape == "box":
+                linear = np.diag(part.size) @ _rotation(part.hpr) @ np.diag(size)
+                boxes.append((part, np.linalg.inv(linear), np.array(part.at) * size, linear))
+        out = []
+        for part, polys in items:
+            hidden = np.zeros(len(polys), bool)
+            for other, inv, at, linear in boxes:
+                if other is part:
+                    continue
+                for k, (v, _n) in enumerate(polys):
+                    hidden[k] = hidden[k] or _inside_box((v - at) @ inv, G.plane_of(v)[:3] @ linear.T)
+            out.append(hidden)
+        return out
+
     def _max_light(self) -> float:
         """The brightest light of the scene's rigs (ambient plus every directional light, the
         brightest channel): an upper bound of what a face bakes (G.BakedMesh.shade)."""
@@ -232,7 +272,8 @@ class NodeBuilder:
             batches: dict[str, list] = {}
             faces: dict[str, list] = {}  # per batch: the index in id_verts of each of its polygons
             id_verts = []
-            for part, polys in items:
+            hidden = self._hidden(items, size) if len(items) > 1 else [None] * len(items)
+            for (part, polys), inside in zip(items, hidden):
                 col = (1.0, 1.0, 1.0) if part.color_if else resolve_color(part.color, body)
                 rgba = np.array([*col, 1.0])
                 tile = TILE.get(part.material, 1.0)
@@ -249,7 +290,9 @@ class NodeBuilder:
                         # plain, in the texture's mean shade (baked light is colour^2 * light)
                         rgba[:3] *= mean if part.glow else np.sqrt(mean)
                         mat = ""
-                for v, nrm in polys:
+                for k, (v, nrm) in enumerate(polys):
+                    if inside is not None and inside[k]:
+                        continue
                     face_n = G.plane_of(v)[:3]
                     uv = G.face_uv(v, face_n, tile)
                     batches.setdefault(mat, []).append((v - pivot, nrm, rgba, uv, part.glow))
