@@ -10,6 +10,7 @@ Exit codes: 0 clean, 2 bad arguments, 3 renderer unavailable.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hmac
 import json
@@ -17,6 +18,7 @@ import logging
 import mmap
 import os
 import secrets
+import select
 import shutil
 import signal
 import struct
@@ -595,36 +597,51 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     print(f"READY {endpoint}", flush=True)
     log.info("serving %s with the %s renderer (%s)", endpoint, renderer.backend, renderer.driver)
     server = Server(renderer, token, args.max_message_bytes, args.max_scenes)
-    poller = zmq.Poller()
-    poller.register(sock, zmq.POLLIN)
+    # one select.poll over plain descriptors: the shared-memory sockets, ZeroMQ's notification
+    # descriptor, and a pipe signals write to; a fast-path request then costs a poll(2) and its
+    # own recv, not a zmq_poll over the ROUTER socket (docs/performance.md, "Where a step goes")
+    poller = select.poll()
+    zfd = sock.getsockopt(zmq.FD)
+    poller.register(zfd, select.POLLIN)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    poller.register(wake_r, select.POLLIN)
+    old_wakeup = signal.set_wakeup_fd(wake_w)  # a signal wakes the poll (stop is then checked)
     fast = None
     if not args.no_shm and local:  # render frames through shared memory for local clients
         from embodied.shm import FastServer
 
-        fast = FastServer(server.handle, lambda fd: poller.register(fd, zmq.POLLIN), poller.unregister)
+        fast = FastServer(server.handle, lambda fd: poller.register(fd, select.POLLIN), poller.unregister)
         server.shm_name = fast.name
     gc.collect()
     gc.freeze()  # the start-up heap (numpy, Panda3D, ...) is never scanned by the cyclic GC again
     parent = ParentWatch(args.parent_pid)
     if args.parent_pid:
         _guard_orphan(args.parent_pid, parent.was_ppid, args.cleanup_dir)
+    zmq_due = True  # ZeroMQ's descriptor is edge-triggered: ask the socket itself until it has nothing
     try:
         while not stop and not server.closing:
-            try:
-                ready = poller.poll(500)
-            except zmq.ZMQError as exc:  # EINTR from a signal
-                if exc.errno == zmq.EINTR:
-                    continue
-                raise
-            for item, _ in ready:
-                if item is sock:
-                    _serve_one(sock, server)
+            if zmq_due:
+                if sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    _serve_one(sock, server)  # one per turn, as before; more are looked for next turn
+                    if stop or server.closing:
+                        break
+                else:
+                    zmq_due = False
+            for fd, _ in poller.poll(0 if zmq_due else 500):
+                if fd == zfd:
+                    zmq_due = True
+                elif fd == wake_r:
+                    with contextlib.suppress(OSError):
+                        os.read(wake_r, 512)
                 elif fast is not None:
-                    fast.ready(item)
+                    fast.ready(fd)
             if parent.gone():
                 break
     finally:
         log.info("shutting down (%s)", f"signal {stop[0]}" if stop else "close/parent")
+        signal.set_wakeup_fd(old_wakeup)
+        os.close(wake_r)
+        os.close(wake_w)
         if fast is not None:
             fast.close()
         sock.close(0)
