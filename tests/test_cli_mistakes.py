@@ -524,7 +524,8 @@ def test_freeze_and_report_output_starts_with_what_they_say(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "command", [["bench", "run", "--suite", "NAV", "--out", "OUT"], ["play", "key_door"]]
+    "command",
+    [["bench", "run", "--suite", "NAV", "--out", "OUT"], ["play", "key_door"], ["demo", "--size", "32"]],
 )
 def test_human_agent_without_input_is_refused_before_an_engine(command, tmp_path):
     import subprocess
@@ -544,7 +545,7 @@ def test_human_agent_without_input_is_refused_before_an_engine(command, tmp_path
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1, r.stderr  # was: every episode an instant failure
         assert "--agent human reads actions from stdin, which is empty (end of input)" in lines[0]
-        assert not r.stdout and not (tmp_path / "OUT").exists() and not (tmp_path / "play_out").exists()
+        assert not r.stdout and not {"OUT", "play_out", "demo_out"} & {p.name for p in tmp_path.iterdir()}
 
 
 def test_an_agent_in_the_current_directory_is_found_as_python_finds_it(tmp_path, monkeypatch):

@@ -55,6 +55,18 @@ def input_ahead() -> bool:
         return False
 
 
+def require_input() -> None:
+    """ConfigError (one line, before any engine starts) when the human agent could read no action
+    at all: every episode would end at once with 'Done' and be recorded as failed."""
+    if not input_ahead():
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "--agent human reads actions from stdin, which is empty (end of input): run it in a "
+            "terminal, or pipe the actions in, one per line"
+        )
+
+
 class HumanAgent:
     """Reads actions from ``stdin`` (default: the process's), writes prompts to ``stdout``."""
 

@@ -136,7 +136,7 @@ def json_or_text(text: str):
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..agents.human import input_ahead
+    from ..agents.human import require_input
     from .agents import agent_call, build_agent, options_not_taken, resolve
     from .metrics import fmt
     from .runner import RunSpec
@@ -174,11 +174,8 @@ def main(args: argparse.Namespace) -> int:
     human = args.agent == "human"
     if human and (args.workers > 1 or args.ray):
         raise SuiteError("--agent human plays in this terminal: use --workers 1 and no --ray")
-    if human and not input_ahead():  # every episode would be an instant 'Done', recorded as failed
-        raise SuiteError(
-            "--agent human reads actions from stdin, which is empty (end of input): run it in a terminal, "
-            "or pipe the actions in, one per line"
-        )
+    if human:
+        require_input()  # every episode would be an instant 'Done', recorded as failed
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
     if tiers:
         known = {t.tier for s in suites for t in s.tiers}

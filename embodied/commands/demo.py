@@ -65,6 +65,10 @@ def main(args: argparse.Namespace) -> int:
     from .episode_out import banner, open_env, out_dir, outputs, verdict
 
     make_agent(args.agent)  # an unknown name fails here, before an engine starts
+    if args.agent == "human":
+        from ..agents.human import require_input
+
+        require_input()
     task = make_task(args.scene)  # so does an unknown scene
     console = Console()
     out = out_dir(args.out)  # a bad --out fails here, before an engine starts

@@ -237,13 +237,9 @@ def main(args: argparse.Namespace) -> int:
     agent_ids = [a.id for a in task.spec(args.seed).agents]
     specs = agent_specs(args, agent_ids)
     if any(name == "human" for name, _ in specs.values()):
-        from ..agents.human import input_ahead
+        from ..agents.human import require_input
 
-        if not input_ahead():  # it would play 'Done' at once
-            raise ConfigError(
-                "--agent human reads actions from stdin, which is empty (end of input): run it in a "
-                "terminal, or pipe the actions in, one per line"
-            )
+        require_input()
     unused = model_flags_given(args)
     if unused and not any(name.startswith("openai") for name, _ in specs.values()):
         names = ", ".join(sorted({name for name, _ in specs.values()}))
