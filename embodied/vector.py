@@ -11,8 +11,8 @@ per engine, pipelined: the first part of its envs apply their actions and their 
 out, then the rest do while the engine renders the first (all engines render in parallel); the
 rewards and infos are computed while they render, then the frames are taken in the order sent
 (docs/performance.md, "Batched envs"). The first part is a quarter of an engine's envs, or half
-with ``render_threads=2`` (each engine draws a request's scenes on two threads; default 1: it
-did not help on the loaded 2-core machine it was measured on). The results are those of each
+with ``render_threads=2`` (each engine draws a request's scenes on two threads, one after the
+other for now: a race is left, so it gives no speed-up; default 1). The results are those of each
 env stepped on its own.
 Each step returns a new observation array. More engines use more cores; more envs per engine cut
 round trips.
