@@ -353,6 +353,16 @@ def test_room_light_from_the_spec(r):
         )
 
 
+def _turning(world, step: float, n: int, size: int) -> list[dict]:
+    """``n`` cameras at the first agent's place, eye height 1.5 m, turning by ``step`` degrees."""
+    a0 = world.agent(world.agent_ids[0])
+    return [
+        {"agent": "a0", "pos": [a0["x"], a0["y"], 1.5], "hpr": [a0["yaw"] + step * k, -10.0, 0.0], "fov": 90}
+        | {"width": size, "height": size}
+        for k in range(n)
+    ]
+
+
 def test_room_structure_is_merged_and_an_update_undoes_it(r):
     """Each room's floor, ceiling and walls draw as one geom (docs/rendering.md), without the level
     faces that face away from an eye inside the room unless the eye is above (or below) them; the
@@ -363,12 +373,7 @@ def test_room_structure_is_merged_and_an_update_undoes_it(r):
 
     world = World(load_spec("two_rooms"))
     nodes = SceneGraph(world).build_nodes()
-    a0 = world.agent(world.agent_ids[0])
-    cams = [
-        {"agent": "a0", "pos": [a0["x"], a0["y"], 1.5], "hpr": [a0["yaw"] + 10 * k, -10.0, 0.0], "fov": 90}
-        | {"width": 160, "height": 160}
-        for k in range(36)
-    ]
+    cams = _turning(world, 10, 36, 160)
     above = [dict(c, pos=[c["pos"][0], c["pos"][1], 4.0], hpr=[c["hpr"][0], -70.0, 0.0]) for c in cams[::9]]
     frames = {}
     for merge in (False, True):
@@ -463,12 +468,7 @@ def test_polygons_inside_another_box_part_are_left_out(r, monkeypatch):
 
     world = World(load_spec("two_rooms"))
     nodes = SceneGraph(world).build_nodes()
-    a0 = world.agent(world.agent_ids[0])
-    cams = [
-        {"agent": "a0", "pos": [a0["x"], a0["y"], 1.5], "hpr": [a0["yaw"] + 30 * k, -10.0, 0.0], "fov": 90}
-        | {"width": 128, "height": 128}
-        for k in range(12)
-    ]
+    cams = _turning(world, 30, 12, 128)
 
     def load():
         r.load_scene(nodes, "two_rooms")
