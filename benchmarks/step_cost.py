@@ -130,14 +130,22 @@ def frame_size(text: str) -> tuple[int, int]:
     return size
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cost_parser(doc: str, steps: int, warmup: int, steps_help: str) -> argparse.ArgumentParser:
+    """The arguments step_cost.py and vec_cost.py share: frame size, the N of the runs of N and 3N
+    steps, warm-up steps, and the hidden ``--worker``/``--out`` the script's own worker is run with
+    (``doc``: the script's docstring, whose first line describes it)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
-    p.add_argument("--steps", type=int, default=100, help="N: runs of N and 3N steps")
-    p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--scene", default="chest_split_code")
+    p.add_argument("--steps", type=int, default=steps, help=steps_help)
+    p.add_argument("--warmup", type=int, default=warmup)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = cost_parser(__doc__, 100, 50, "N: runs of N and 3N steps")
+    p.add_argument("--scene", default="chest_split_code")
     args = p.parse_args(argv)
     args.width, args.height = args.size
     if args.worker:

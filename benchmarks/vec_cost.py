@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_cost import VALGRIND, engine_under_callgrind, frame_size, totals
+from step_cost import VALGRIND, cost_parser, engine_under_callgrind, totals
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -59,15 +59,10 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
-    p.add_argument("--steps", type=int, default=40, help="N: runs of N and 3N (vector) steps")
-    p.add_argument("--warmup", type=int, default=20)
+    p = cost_parser(__doc__, 40, 20, "N: runs of N and 3N (vector) steps")
     p.add_argument("--task", default="escape/key-door")
     p.add_argument("--envs", type=int, default=4)
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--system", default="vec", help=argparse.SUPPRESS)
-    p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.width, args.height = args.size
     if args.worker:
