@@ -241,10 +241,14 @@ class _Target:
         self.slot = self.slots[slot.lane] = slot
         self.buffer, self.tex, self.region = slot.buffer, slot.tex, slot.region
 
+    def live(self) -> list[_Buffer]:
+        """The buffers it has (one per render thread that drew it)."""
+        return [slot for slot in self.slots if slot is not None]
+
     def free(self) -> list[_Buffer]:
         """Drop the cameras and hand back the buffers (the target is unusable afterwards)."""
         self.eye.remove_node()
-        slots = [slot for slot in self.slots if slot is not None]
+        slots = self.live()
         for slot in slots:
             slot.region.set_camera(NodePath())
             slot.drawn_by = slot.clear = None
@@ -462,7 +466,7 @@ class Renderer(NodeBuilder):
 
     def buffer_count(self) -> int:
         """Offscreen buffers in use (a target drawn by both render threads has two)."""
-        return sum(len(t.slots) - t.slots.count(None) for t in self._lru.values())
+        return sum(len(t.live()) for t in self._lru.values())
 
     def _lights(self, lights: list | None = None):
         """(Re)light the scene in use: ``lights`` are light nodes (kind ``light:ambient`` or
@@ -807,11 +811,10 @@ class Renderer(NodeBuilder):
 
     def _has_room(self, pixels: int) -> bool:
         """One more buffer of ``pixels`` fits the caps without freeing any."""
-        live = [len(t.slots) - t.slots.count(None) for t in self._lru.values()]
+        targets = self._lru.values()
         return (
-            sum(live) < self.max_buffers
-            and sum(n * t.width * t.height for n, t in zip(live, self._lru.values())) + pixels
-            <= self.max_buffer_pixels
+            self.buffer_count() < self.max_buffers
+            and sum(len(t.live()) * t.width * t.height for t in targets) + pixels <= self.max_buffer_pixels
         )
 
     def _make_room(self, pixels: int) -> None:
