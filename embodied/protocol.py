@@ -183,9 +183,13 @@ def check_text(value: Any, field: str) -> str:
 
 def check_number(value: Any, field: str) -> float:
     check_type(value, (int, float, np.integer, np.floating), field, "a number")
-    if not math.isfinite(value):
-        raise ProtocolError(f"field {field!r}: expected a finite number, got {value!r}")
-    return float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int too large for a float
+        out = math.inf
+    if not math.isfinite(out):
+        raise ProtocolError(f"field {field!r}: expected a finite number, got {brief(value)}")
+    return out
 
 
 _PLAIN_NUMBERS = frozenset((int, float))
@@ -210,15 +214,8 @@ def _vec3(value: Any) -> tuple[float, float, float] | None:
 
 def check_vec(value: Any, field: str, n: int = 3) -> tuple[float, ...]:
     """A list of n finite numbers."""
-    if n == 3 and (out := _vec3(value)) is not None:
+    if n == 3 and (out := _vec3(value)) is not None:  # the common case, in one pass
         return out
-    if type(value) is list and len(value) == n and all(type(v) in _PLAIN_NUMBERS for v in value):
-        try:  # the common case (every camera, every pose), checked in one pass
-            out = tuple(map(float, value))
-        except OverflowError:  # a huge int: the full check below says what is wrong
-            out = (math.inf,)
-        if all(map(math.isfinite, out)):
-            return out
     check_type(value, (list, tuple, np.ndarray), field, f"a list of {n} numbers")
     if len(value) != n:
         raise ProtocolError(f"field {field!r}: expected a list of {n} numbers, got {len(value)} items")
@@ -351,8 +348,8 @@ def check_camera(cam: Any, field: str) -> dict:
                 return {"agent": agent, "pos": pos, "hpr": hpr, "fov": float(fov), "width": w, "height": h}
     check_type(cam, dict, field, "a camera map")
     out = {"agent": check_type(cam.get("agent"), str, f"{field}.agent", "a string")}
-    out["pos"] = check_vec(cam.get("pos", [0, 0, 0]), f"{field}.pos")
-    out["hpr"] = check_vec(cam.get("hpr", [0, 0, 0]), f"{field}.hpr")
+    out["pos"] = check_vec(cam.get("pos", _ORIGIN), f"{field}.pos")
+    out["hpr"] = check_vec(cam.get("hpr", _ORIGIN), f"{field}.hpr")
     fov = check_number(cam.get("fov", 90), f"{field}.fov")
     if not 1 <= fov <= 170:
         raise ProtocolError(f"field '{field}.fov': expected horizontal degrees in 1..170, got {fov}")

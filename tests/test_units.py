@@ -212,3 +212,13 @@ def test_spec_errors_name_the_field():
     with pytest.raises(SpecError) as e:
         load_spec(dict(TWO, objects=[{"id": "x", "type": "unicorn", "room": "a"}]))
     assert e.value.problems[0][0] == "objects[0].type" and "unknown type 'unicorn'" in e.value.problems[0][1]
+
+
+@pytest.mark.parametrize("bad", [[1, 2, 10**400], [1, 2, float("nan")], [1, 2, np.float64("inf")]])
+def test_request_checks_say_a_number_is_not_finite(bad):
+    """An int too large for a float (possible in-process, where no msgpack limits it) is a
+    ProtocolError like inf and NaN, on both the camera fast path and the full check."""
+    with pytest.raises(ProtocolError, match=r"'cam\.pos\[2\]': expected a finite number"):
+        P.check_camera({"agent": "a", "pos": bad}, "cam")
+    with pytest.raises(ProtocolError, match=r"'v\[2\]': expected a finite number"):
+        P.check_vec(bad, "v")
