@@ -133,6 +133,14 @@ def check_environment() -> None:
                 f"EMBODIED_DECODE={decode!r} is not a depth/segmentation decoder; set {'|'.join(MODES)} "
                 "or unset it (docs/rendering.md)"
             )
+    if os.environ.get("EMBODIED_DECODE_WAIT", "").strip():
+        from .bridges.panda3d.decode import wait_setting
+        from .errors import EngineError
+
+        try:
+            wait_setting()
+        except EngineError as e:
+            raise ConfigError(f"{e} (docs/rendering.md)") from None
     engine = os.environ.get("EMBODIED_ENGINE", "")
     if engine:
         from .engine import ENGINES

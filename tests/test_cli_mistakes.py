@@ -450,6 +450,13 @@ def test_bench_run_checks_the_model_agent_before_the_run_directory(tmp_path, cap
             "EMBODIED_DECODE='bogus' is not a depth/segmentation decoder",
         ),
         ("EMBODIED_DECODE", "fast", ["demo", "--out", "OUT"], "set auto|numba|numpy or unset it"),
+        # read at the first depth frame only, in the engine: there the frame failed
+        (
+            "EMBODIED_DECODE_WAIT",
+            "soon",
+            ["demo", "--out", "OUT"],
+            "EMBODIED_DECODE_WAIT='soon': expected seconds",
+        ),
         # was: a run directory made, then the error from the first episode's engine
         (
             "EMBODIED_ENGINE",

@@ -16,20 +16,33 @@ one-pass decoder (numba, ``pip install 'embodied[fast]'``; imported on the first
 seg frame, never at engine start; machine code cached beside this file or in numba's cache
 directory) and numpy (about 4x slower at 224², 6x at 640x480). ``EMBODIED_DECODE=numpy``
 forces numpy; ``EMBODIED_DECODE=numba`` makes a missing numba an error.
+
+The first depth/seg frame starts loading (or, with no cache, compiling) the compiled decoder on
+a thread of its own and waits for it at most ``EMBODIED_DECODE_WAIT`` s (default 5); frames
+that come before it is ready are decoded by numpy (the same arrays), so a slow compile (tens
+of seconds on a loaded machine with no cache) never holds a request past its timeout.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 
 from embodied.errors import EngineError
 
-_KERNEL: list = []  # [compiled decoder or None], decided on the first call
+_KERNEL: list = []  # [compiled decoder or None] once decided; frames use it from then on
+_LOADER: list = []  # [thread loading the compiled decoder, when it started]
+_FAILED: list = []  # [why the compiled decoder did not load] (EMBODIED_DECODE=numba: an error)
+_LOCK = threading.Lock()
+_STATS = {"numpy_frames": 0}  # frames numpy decoded while the compiled decoder was loading
 MODES = ("auto", "numba", "numpy")  # $EMBODIED_DECODE's values (the CLI checks it before a command runs)
+WAIT = 5.0  # s the first frames wait for the compiled decoder ($EMBODIED_DECODE_WAIT)
 _NO_PLANES = np.zeros((1, 4))
 _IDENTITY = np.eye(4)
 POOL = 6  # output arrays remembered per target (see recycled)
@@ -46,24 +59,133 @@ def _refcount_in_a_list_alone() -> int:
 _ALONE = _refcount_in_a_list_alone()
 
 
-def kernel():
-    """The compiled decoder, or None (numba missing, or ``EMBODIED_DECODE=numpy``)."""
-    if not _KERNEL:
-        mode = os.environ.get("EMBODIED_DECODE", "auto").strip().lower() or "auto"
-        if mode not in MODES:
-            raise EngineError(f"EMBODIED_DECODE={mode!r}: expected 'auto', 'numba' or 'numpy'")
-        fn = None
-        if mode != "numpy":
-            try:
-                from embodied.bridges.panda3d._decode_numba import decode as fn
-            except ImportError as exc:
-                if mode == "numba":
-                    raise EngineError(
-                        f"EMBODIED_DECODE=numba but numba does not import ({exc}); "
-                        "pip install 'embodied[fast]' or unset EMBODIED_DECODE"
-                    ) from None
-        _KERNEL.append(fn)
-    return _KERNEL[0]
+def _mode() -> str:
+    mode = os.environ.get("EMBODIED_DECODE", "auto").strip().lower() or "auto"
+    if mode not in MODES:
+        raise EngineError(f"EMBODIED_DECODE={mode!r}: expected 'auto', 'numba' or 'numpy'")
+    return mode
+
+
+def wait_setting() -> float:
+    """``$EMBODIED_DECODE_WAIT``: seconds the first depth/seg frames wait for the compiled
+    decoder before numpy decodes them (default :data:`WAIT`; the CLI checks it before a command runs)."""
+    raw = os.environ.get("EMBODIED_DECODE_WAIT", "").strip()
+    if not raw:
+        return WAIT
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = math.nan
+    if not 0 <= wait < math.inf:
+        raise EngineError(f"EMBODIED_DECODE_WAIT={raw!r}: expected seconds >= 0 (e.g. 5, or 0: never wait)")
+    return wait
+
+
+def kernel(args: tuple | None = None, wait: float = math.inf):
+    """The compiled decoder, or None: numba missing, ``EMBODIED_DECODE=numpy``, or still loading
+    after ``wait`` s (then numpy decodes the frame; the compiled decoder takes over once ready).
+    The first call starts loading it on a thread of its own, compiled for ``args``' types (a
+    decode call's arguments; None: those of the software renderer's frames)."""
+    if _KERNEL:
+        return _KERNEL[0]
+    mode = _mode()
+    with _LOCK:
+        if _FAILED and mode == "numba":
+            raise EngineError(
+                f"EMBODIED_DECODE=numba but the compiled decoder failed to load ({_FAILED[0]}); "
+                "pip install 'embodied[fast]' or unset EMBODIED_DECODE"
+            )
+        if _KERNEL:
+            return _KERNEL[0]
+        if mode == "numpy":
+            _KERNEL.append(None)
+            return None
+        if importlib.util.find_spec("numba") is None:
+            if mode == "numba":
+                raise EngineError(
+                    "EMBODIED_DECODE=numba but numba is not installed; "
+                    "pip install 'embodied[fast]' or unset EMBODIED_DECODE"
+                )
+            _KERNEL.append(None)
+            return None
+        if not _LOADER or not _LOADER[0].is_alive():
+            spec = _spec(args)
+            job = threading.Thread(target=_load, args=(spec,), name="embodied-decoder", daemon=True)
+            _LOADER[:] = [job, time.monotonic()]
+            job.start()
+        job, started = _LOADER
+    job.join(None if wait == math.inf else max(0.0, started + wait - time.monotonic()))
+    if _KERNEL or _FAILED:
+        return kernel()
+    _STATS["numpy_frames"] += 1
+    return None
+
+
+def _layout(a: np.ndarray) -> str:
+    return "C" if a.flags.c_contiguous else "F" if a.flags.f_contiguous else "A"
+
+
+def _spec(args: tuple | None) -> tuple:
+    """What numba needs of ``args`` to compile for them, without holding the arrays (they may
+    be views of the engine's shared-memory ring): (dtype, ndim, layout, read-only) per array."""
+    if args is None:  # the software renderer's frame: read-only uint32 rows; float64 planes
+        i4, f4, f8 = np.dtype(np.int32), np.dtype(np.float32), np.dtype(np.float64)
+        arrays = [(np.dtype(np.uint32), 1, "C", True), 1, 1, 1, (i4, 1, "C", False), (f8, 2, "C", False)]
+        arrays += [(f8, 2, "C", False), (f4, 1, "C", False), (f4, 1, "C", False), (i4, 2, "C", False)]
+        return (*arrays, (f4, 2, "C", False), True, True)
+    return tuple(
+        (a.dtype, a.ndim, _layout(a), not a.flags.writeable) if isinstance(a, np.ndarray) else a for a in args
+    )
+
+
+def _dummy(spec) -> object:
+    """A small array numba types exactly as an array of ``spec`` (or the scalar itself)."""
+    if not isinstance(spec, tuple):
+        return spec
+    dtype, ndim, layout, readonly = spec
+    a = np.zeros((4,) * ndim, dtype)
+    if layout == "F" and ndim > 1:
+        a = np.asfortranarray(a[(slice(0, 2),) * ndim])
+    elif layout == "A":
+        a = a[(slice(None, None, 2),) * ndim]
+    a.flags.writeable = not readonly
+    return a
+
+
+def _load(spec: tuple) -> None:
+    """Import the compiled decoder and compile it for ``spec`` (numba loads it from its cache
+    when it can); on this thread, so the frames meanwhile are numpy's."""
+    started = time.monotonic()
+    fn: object = None
+    try:
+        import numba
+        from embodied.bridges.panda3d._decode_numba import decode as fn
+
+        fn.compile(tuple(numba.typeof(_dummy(x)) for x in spec))
+    except Exception as exc:  # (an ImportError, or numba failing to compile: numpy stays)
+        print(
+            f"embodied: the compiled depth/seg decoder failed to load ({exc}); numpy decodes", file=sys.stderr
+        )
+        with _LOCK:
+            _FAILED[:] = [exc]
+            _KERNEL[:] = [] if _mode_or_auto() == "numba" else [None]
+        return
+    with _LOCK:
+        _KERNEL[:] = [fn]
+    if _STATS["numpy_frames"]:
+        print(
+            f"embodied: compiled depth/seg decoder ready after {time.monotonic() - started:.1f} s; "
+            f"numpy decoded the {_STATS['numpy_frames']} frames before it (the same arrays; docs/rendering.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _mode_or_auto() -> str:
+    try:
+        return _mode()
+    except EngineError:
+        return "auto"
 
 
 def describe() -> str:
@@ -73,6 +195,8 @@ def describe() -> str:
         import numba
 
         return f"compiled (numba {numba.__version__})"
+    if _FAILED:
+        return f"numpy (the compiled decoder failed to load: {_FAILED[0]})"
     if os.environ.get("EMBODIED_DECODE", "").strip().lower() == "numpy":
         return "numpy (EMBODIED_DECODE=numpy)"
     return "numpy (numba not installed: pip install 'embodied[fast]' for the compiled decoder)"
@@ -105,7 +229,13 @@ def decode(
     (the engine's shared-memory ring slot: no array of its own, no copy after); the numpy decoder
     returns arrays of its own (the caller copies them)."""
     eye = _IDENTITY if eye is None else eye
-    fn = kernel()
+    if _KERNEL:
+        fn = _KERNEL[0]
+    else:  # the first frames: the compiled decoder is loaded (or compiled) meanwhile
+        planes = pc if want_depth else _NO_PLANES
+        fn = kernel(
+            (buf, h, w, n, face_seg, planes, eye, xs, zs, _NO_SEG, _NO_DEPTH, True, True), wait_setting()
+        )
     if fn is None:
         tab = face_table(camera_planes(pc, eye)) if want_depth else None
         return _decode_numpy(buf, h, w, n, face_seg, tab, xs, zs, want_seg, want_depth)

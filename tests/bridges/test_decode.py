@@ -4,6 +4,7 @@ holes to fill; a bad EMBODIED_DECODE is one clear error."""
 
 from __future__ import annotations
 
+import time
 import weakref
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from embodied.bridges.panda3d import decode as D
 from embodied.bridges.panda3d.renderer import Renderer
 
+from embodied.engine import launch
 from embodied.errors import EngineError
 from embodied.scene_graph import SceneGraph
 from embodied.spec import load_spec
@@ -32,6 +34,7 @@ def _both(monkeypatch, r, cam, mods):
     for mode in ("numba", "numpy"):
         monkeypatch.setenv("EMBODIED_DECODE", mode)
         monkeypatch.setattr(D, "_KERNEL", [])
+        assert (D.kernel() is None) == (mode == "numpy")  # (the compiled one ready before the frame)
         r.set_cameras([cam])
         out.append(r.render(["a0"], mods)["a0"])
     assert D.kernel() is None
@@ -82,6 +85,7 @@ def test_holes_are_filled_identically(monkeypatch):
     for mode in ("numba", "numpy"):
         monkeypatch.setenv("EMBODIED_DECODE", mode)
         monkeypatch.setattr(D, "_KERNEL", [])
+        assert (D.kernel() is None) == (mode == "numpy")
         out[mode] = D.decode(buf, h, w, 4, face_seg, pc, xs, zs, True, True)
     (seg_a, d_a), (seg_b, d_b) = out["numba"], out["numpy"]
     assert seg_a.tobytes() == seg_b.tobytes() and d_a.tobytes() == d_b.tobytes()
@@ -132,3 +136,33 @@ def test_kept_frames_stay_intact_and_dropped_ones_are_reused(renderer):
     assert view.tobytes() == view_copy.tobytes()
     assert reused >= 14  # of 20 arrays after the first frames: the dropped frames' arrays again
     assert not any(r() is kept[m] for r in earlier for m in kept)
+
+
+def test_a_cold_compile_never_holds_a_frame_past_a_short_timeout(tmp_path, monkeypatch):
+    """No numba cache (NUMBA_CACHE_DIR: an empty directory, so the cache beside the module is not
+    used) and a 1.5 s render timeout, shorter than importing numba and compiling the decoder: the
+    engine's first depth+seg frames are numpy's while the compiled decoder is built on a thread
+    of its own (EMBODIED_DECODE_WAIT=0: no frame waits for it); once the engine's log says it is
+    ready, the same view gives the same arrays from it, still within the timeout."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
+    monkeypatch.setenv("EMBODIED_DECODE_WAIT", "0")
+    from tests.bridges.test_panda3d_engine import CAM, SCENE
+
+    with launch(log_dir=str(tmp_path), timeout=60) as eng:
+        eng.load_scene(SCENE, "test")
+
+        def log() -> str:
+            with open(eng.log_path) as f:
+                return f.read()
+
+        first = eng.render(modalities=("depth", "seg"), cameras=[CAM], timeout=1.5)["a0"]
+        ready = "compiled depth/seg decoder ready"
+        deadline = time.monotonic() + 300  # (the compile: seconds here, a minute at load 15)
+        while ready not in log():
+            assert time.monotonic() < deadline, log()[-2000:]
+            eng.render(modalities=("depth", "seg"), cameras=[CAM], timeout=1.5)
+            time.sleep(0.2)
+        last = eng.render(modalities=("depth", "seg"), cameras=[CAM], timeout=1.5)["a0"]
+    for m in ("depth", "seg"):
+        assert first[m].tobytes() == last[m].tobytes(), m
+    assert (first["seg"] == 6).any() and np.isfinite(first["depth"][first["seg"] > 0]).all()
