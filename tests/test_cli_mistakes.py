@@ -230,6 +230,14 @@ def run(argv, capsys):
             "bad.yaml: not valid YAML at line 2 col 1 (expected ',' or ']', but got '<stream end>')",
         ),
         (["bench", "freeze", "bad.yaml"], "bad.yaml: not valid YAML at line 2 col 1"),
+        (  # was: NAV frozen again, --model ignored without a word
+            ["bench", "freeze", "NAV", "--model", "m"],
+            "--model is for generated suites (such as GEN, made by an LLM); NAV is not generated: drop it",
+        ),
+        (  # was: "unknown agent ''"
+            ["play", "key_door", "--agent", "a0="],
+            "--agent a0=: no agent after '='; give ID=AGENT, e.g. --agent a0=oracle (AGENT: openai:MODEL,",
+        ),
         (  # was the parser's whole multi-line message squeezed into one line
             ["play", "key_door", "--prices", "bad.yaml", *KEY],
             "cannot read price table bad.yaml: at line 2 col 1 (expected ',' or ']', but got '<stream end>'); "

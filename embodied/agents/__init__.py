@@ -25,7 +25,8 @@ def agent_class(name: str):
     list the known ones."""
     base = name.partition(":")[0]
     if base not in AGENTS:
-        raise ConfigError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+        known = ", ".join("openai:MODEL" if a == "openai" else a for a in sorted(AGENTS))
+        raise ConfigError(f"unknown agent {name!r}; known: {known}")
     module, cls = AGENTS[base].split(":")
     return getattr(importlib.import_module(module), cls)
 

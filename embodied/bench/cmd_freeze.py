@@ -31,6 +31,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+_GEN_FLAGS = {  # the generator's options and their defaults
+    "--base-url": None,
+    "--model": None,
+    "--api-key-env": "OPENAI_API_KEY",
+    "--cache-dir": None,
+    "--prices": None,
+    "--retries": 5,
+    "--request-timeout": 60.0,
+}
+
+
 def main(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -38,8 +49,17 @@ def main(args: argparse.Namespace) -> int:
     from .suites import SuiteError, get_suite
 
     worst, done = 0, []
-    for name in args.suites:
-        s = get_suite(name)
+    suites = [get_suite(name) for name in args.suites]
+    generated = [s for s in suites if s.source and s.source.endswith(":generated")]
+    given = [f for f in _GEN_FLAGS if getattr(args, f.lstrip("-").replace("-", "_")) != _GEN_FLAGS[f]]
+    if given and not generated:  # (was: ignored without a word)
+        names = ", ".join(s.name for s in suites)
+        raise SuiteError(
+            f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for generated suites (such as "
+            f"GEN, made by an LLM); {names} {'is' if len(suites) == 1 else 'are'} not generated: drop "
+            f"{'it' if len(given) == 1 else 'them'} (suites: 'embodied bench list')"
+        )
+    for s in suites:
         make, report = None, {}
         if s.source and s.source.endswith(":generated"):
             if not args.model:

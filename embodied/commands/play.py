@@ -180,6 +180,11 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
     for spec in args.agent or []:
         if "=" in spec:
             aid, _, name = spec.partition("=")
+            if not name.strip():  # (was: "unknown agent ''", later)
+                raise ConfigError(
+                    f"--agent {spec}: no agent after '='; give ID=AGENT, e.g. --agent {aid or agent_ids[0]}=oracle "
+                    "(AGENT: openai:MODEL, oracle, random or human)"
+                )
             if aid not in agent_ids:
                 raise ConfigError(
                     f"--agent {spec}: no agent {aid!r} in this scene; agents: {', '.join(agent_ids)}"
