@@ -60,6 +60,13 @@ FINAL_LEG = 12  # moves before the end of that route where the breadth-first sea
 _SEARCH = threading.local()  # whether this thread's last plan_path stopped at max_nodes
 
 
+def gave_up_reason() -> str:
+    """Why this thread's last :func:`plan_path` gave up ("" unless :func:`search_gave_up`)."""
+    if not search_gave_up():
+        return ""
+    return getattr(_SEARCH, "why", "") or "the room is too large for the search"
+
+
 def search_gave_up() -> bool:
     """True when this thread's last :func:`plan_path` returned None because it searched ``max_nodes``
     poses, not because no pose reaches the goal (a large room: the goal may still be reachable)."""
@@ -201,8 +208,11 @@ def plan_path(
     (weighted A*, at most :data:`MAX_CELLS` positions: rooms up to 100 m a side) is walked to
     within :data:`FINAL_LEG` moves of ``near``, and the breadth-first search finds the rest from
     there. That path is short but not always a shortest one. Where the breadth-first search finds
-    a path, that path is returned, exactly as without ``near``. Turns of a multiple of 90 degrees
-    only (``cfg.rotate``), which keep the agent on one grid; other turns: breadth-first alone.
+    a path, that path is returned, exactly as without ``near``. The route keeps to a lattice of
+    positions the moves and turns reach (:func:`_lattice`): square with side moves or turns that
+    reach right angles (90°, 45°, 30°, ...), triangles with turns of 60° or 120°; where there is
+    none (MoveAhead alone with turns of 72°, say) the breadth-first search is all there is, and
+    :func:`gave_up_reason` says so when it gives up.
     """
     start = (start[0], start[1], start[2] % 360.0, start[3])
     free_cache: dict[tuple[int, int], bool] = {}
@@ -213,22 +223,82 @@ def plan_path(
             free_cache[k] = free(x, y)
         return free_cache[k]
 
-    _SEARCH.gave_up = False
+    _SEARCH.gave_up, _SEARCH.why = False, ""
     if goal(start):
         return []
-    grid = _Grid(start, cfg, is_free) if near is not None and _on_grid(cfg, moves) else None
+    lattice = _lattice(start, cfg, moves) if near is not None else None
+    grid = _Grid(start, cfg, is_free, *lattice) if lattice is not None else None
     route = grid.route(near) if grid is not None else None  # None: breadth-first alone, as without near
     if route is None or not grid.search_gives_up(start, cfg, grid.lower, moves, looks, max_nodes):
         path = _breadth_first(start, goal, is_free, cfg, max_nodes, moves, looks)
         if path is not None or not _SEARCH.gave_up or route is None:
+            if path is None and _SEARCH.gave_up and near is not None and lattice is None:
+                _SEARCH.why = (
+                    f"turns of {cfg.rotate:g}° with {', '.join(a for a in moves if a in MOVES)} keep the agent "
+                    f"on no floor lattice, so a room too large for the breadth-first search "
+                    f"({max_nodes:,} poses) has no route; turns that divide 90° or 120°, or "
+                    "MoveBack/MoveLeft/MoveRight, have one"
+                )
             return path
     return _walk_route(start, route, grid, goal, is_free, cfg, max_nodes, moves, looks)
 
 
-def _on_grid(cfg: NavConfig, moves: tuple[str, ...]) -> bool:
-    """Do all reachable positions lie on one square grid of ``cfg.step`` (turns of k x 90 degrees)?"""
-    turns = abs(cfg.rotate / 90.0 - round(cfg.rotate / 90.0)) < 1e-9
-    return turns and "MoveAhead" in moves
+def _lattice(start, cfg: NavConfig, moves: tuple[str, ...]) -> tuple | None:
+    """The lattice of floor positions the route of :func:`plan_path` walks from ``start``: its
+    second axis (the first is ``start``'s heading, ``cfg.step`` long) and the cells one move
+    reaches (``(i, j)``: ``i`` along the first, ``j`` along the second); None where the moves and
+    turns keep no lattice that they can walk every way (e.g. only MoveAhead and turns of 72°).
+
+    Square, the second axis to the right, where the agent can move right, back and left (by side
+    moves, or turns of a divisor of 90°: 90, 45, 30, ...); else the first lattice that a move at
+    another heading spans with it (turns of 60° or 120°: triangles)."""
+    if "MoveAhead" not in moves:
+        return None
+    headings, ring = {round(start[2] % 360.0, 6)}, [start[2] % 360.0]
+    turns = [a for a in moves if a in ROTATIONS]
+    while ring and len(headings) <= 720:  # (a turn that does not divide 360 degrees evenly: many)
+        nxt = []
+        for yaw in ring:
+            for a in turns:
+                q = next_pose(a, (0.0, 0.0, yaw, 0.0), cfg)[2]
+                if round(q, 6) not in headings:
+                    headings.add(round(q, 6))
+                    nxt.append(q)
+        ring = nxt
+    steps = [a for a in MOVES if a in moves]
+    vecs: list[tuple[float, float]] = []  # the moves' unit vectors at every heading, each once
+    for h in sorted(headings):
+        for a in steps:
+            v = move_delta(a, h, 1.0)
+            if not any(abs(v[0] - x) < 1e-6 and abs(v[1] - y) < 1e-6 for x, y in vecs):
+                vecs.append(v)
+    fx, fy = forward(start[2])
+    square = [(fy, -fx), (-fx, -fy), (-fy, fx)]  # right, back, left
+    if all(any(abs(x - u) < 1e-6 and abs(y - v) < 1e-6 for u, v in vecs) for x, y in square):
+        return (fy, -fx), ((1, 0), (0, 1), (-1, 0), (0, -1)), len(headings)
+    others = sorted(vecs, key=lambda v: math.atan2(v[0] * fy - v[1] * fx, v[0] * fx + v[1] * fy) % math.tau)
+    for ex, ey in others:
+        det = fx * ey - fy * ex
+        if abs(det) < 1e-6:  # along the first axis
+            continue
+        cells = []
+        for vx, vy in others:  # (i, j) with v = i f + j e, whole numbers
+            i, j = (vx * ey - vy * ex) / det, (fx * vy - fy * vx) / det
+            if abs(i - round(i)) < 1e-6 and abs(j - round(j)) < 1e-6:
+                cells.append((round(i), round(j)))
+        if _walks_every_way(cells):
+            return (ex, ey), tuple(cells), len(headings)
+    return None
+
+
+def _walks_every_way(cells: list[tuple[int, int]]) -> bool:
+    """Do moves by ``cells`` reach each neighbour of the origin's square lattice (so every cell)?"""
+    seen, ring = {(0, 0)}, [(0, 0)]
+    for _ in range(6):
+        ring = [(i + a, j + b) for i, j in ring for a, b in cells if max(abs(i + a), abs(j + b)) <= 6]
+        ring = [c for c in set(ring) if c not in seen]
+        seen.update(ring)
+    return {(1, 0), (-1, 0), (0, 1), (0, -1)} <= seen
 
 
 def _breadth_first(start, goal, is_free, cfg, max_nodes, moves, looks) -> list[str] | None:
@@ -271,12 +341,16 @@ def _breadth_first(start, goal, is_free, cfg, max_nodes, moves, looks) -> list[s
 
 
 class _Grid:
-    """The floor positions ``start`` reaches by moves and turns of k x 90 degrees: cell (i, j)
-    stands ``i`` steps ahead of ``start`` and ``j`` to its right."""
+    """Floor positions ``start`` reaches (:func:`_lattice`): cell (i, j) stands ``i`` steps ahead
+    of ``start`` and ``j`` steps along the second axis (on a square lattice: to its right)."""
 
-    def __init__(self, start, cfg: NavConfig, is_free):
+    def __init__(self, start, cfg: NavConfig, is_free, axis, cells, headings):
         self.x0, self.y0 = start[0], start[1]
         self.fx, self.fy = forward(start[2])
+        self.ex, self.ey = axis
+        self.cells = cells  # the cells one move reaches from (0, 0)
+        self.headings = headings  # how many the turns reach
+        self.square = axis == (self.fy, -self.fx)
         self.step = cfg.step
         self.is_free = is_free
         self.lower = 0
@@ -284,9 +358,13 @@ class _Grid:
     def at(self, i: int, j: int) -> tuple[float, float]:
         s = self.step
         return (
-            self.x0 + s * (i * self.fx + j * self.fy),
-            self.y0 + s * (i * self.fy - j * self.fx),
+            self.x0 + s * (i * self.fx + j * self.ex),
+            self.y0 + s * (i * self.fy + j * self.ey),
         )
+
+    def around(self, c: tuple[int, int]) -> list[tuple[int, int]]:
+        i, j = c
+        return [(i + a, j + b) for a, b in self.cells]
 
     def open(self, c: tuple[int, int]) -> bool:
         return c == (0, 0) or self.is_free(*self.at(*c))
@@ -306,7 +384,9 @@ class _Grid:
             x, y = self.at(*c)
             dx, dy = max(b.x0 - x, 0.0, x - b.x1), max(b.y0 - y, 0.0, y - b.y1)
             u, v = x - cx, y - cy
-            grid = abs(u * self.fx + v * self.fy) + abs(u * self.fy - v * self.fx) - slack
+            grid = (
+                abs(u * self.fx + v * self.fy) + abs(u * self.fy - v * self.fx) - slack if self.square else 0
+            )
             return max(0, math.ceil(max(math.hypot(dx, dy), grid) / s - 1e-6))  # whole moves: ties stay ties
 
         parent: dict[tuple[int, int], tuple[int, int] | None] = {(0, 0): None}
@@ -327,8 +407,7 @@ class _Grid:
             if len(g) >= MAX_CELLS:
                 return None
             gn = 1 - neg
-            i, j = c
-            for n in ((i + 1, j), (i, j + 1), (i - 1, j), (i, j - 1)):
+            for n in self.around(c):
                 if n in done or g.get(n, gn + 1) <= gn or not self.open(n):
                     continue
                 g[n] = gn
@@ -354,8 +433,8 @@ class _Grid:
             if total >= max_nodes:
                 return True
             nxt = []
-            for i, j in ring:
-                for n in ((i + 1, j), (i, j + 1), (i - 1, j), (i, j - 1)):
+            for c in ring:
+                for n in self.around(c):
                     if n not in seen and self.open(n):
                         seen.add(n)
                         nxt.append(n)
@@ -394,7 +473,7 @@ def _walk_route(start, route, grid: _Grid, goal, is_free, cfg, max_nodes, moves,
     for stop in (max(0, len(route) - 1 - FINAL_LEG), len(route) - 1):
         while walked < stop:
             x, y = grid.at(*route[walked + 1])
-            acts = _toward(pose, x - pose[0], y - pose[1], cfg, steps, rotations)
+            acts = _toward(pose, x - pose[0], y - pose[1], cfg, steps, rotations, grid.headings)
             if acts is None:
                 break
             for a in acts:
@@ -413,14 +492,17 @@ def _walk_route(start, route, grid: _Grid, goal, is_free, cfg, max_nodes, moves,
     return None
 
 
-def _toward(pose, dx: float, dy: float, cfg: NavConfig, steps, rotations) -> list[str] | None:
-    """The fewest actions (turns, then one move) that move ``pose`` by (dx, dy), one grid step."""
-    for turns in ((), *((r,) for r in rotations), *((r, r) for r in rotations)):
-        p = pose
-        for r in turns:
-            p = next_pose(r, p, cfg)
-        for a in steps:
-            mx, my = move_delta(a, p[2], cfg.step)
-            if abs(mx - dx) < 1e-6 and abs(my - dy) < 1e-6:
-                return [*turns, a]
+def _toward(pose, dx: float, dy: float, cfg: NavConfig, steps, rotations, most: int) -> list[str] | None:
+    """The fewest actions (turns of one kind, at most ``most``, then one move) that move ``pose``
+    by (dx, dy), one grid step."""
+    turned = dict.fromkeys(rotations, pose)
+    for n in range(most + 1):
+        for r in rotations if n else (None,):
+            p = pose if r is None else next_pose(r, turned[r], cfg)
+            if r is not None:
+                turned[r] = p
+            for a in steps:
+                mx, my = move_delta(a, p[2], cfg.step)
+                if abs(mx - dx) < 1e-6 and abs(my - dy) < 1e-6:
+                    return [*((r,) * n), a]
     return None

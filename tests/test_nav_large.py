@@ -8,7 +8,7 @@ import pytest
 
 from embodied import Action
 from embodied.bench.budget import oracle_actions
-from embodied.nav import NavConfig, Near, plan_path, search_gave_up
+from embodied.nav import NavConfig, Near, gave_up_reason, plan_path, search_gave_up
 from embodied.rules import apply
 from embodied.spec import load_spec
 from embodied.validate import validate
@@ -96,6 +96,30 @@ def test_a_room_too_large_for_the_breadth_first_search_alone():
     for a in path:  # the env's own rules, step by step
         assert apply(w, "a0", Action(a)).success, a
     assert goal(w.pose("a0"))
-    # turns of other than 90 degrees leave the grid: the breadth-first search alone, as before
-    odd = World(load_spec(hall20()), NavConfig(rotate=45))
-    assert plan_path(start, goal, free, odd.nav, near=near) is None and search_gave_up()
+
+
+@pytest.mark.parametrize(
+    "rotate, moves", [(45, "all"), (45, "ahead"), (30, "ahead"), (60, "ahead"), (120, "ahead")]
+)
+def test_the_long_room_route_takes_other_turn_sizes(rotate, moves):
+    """Turns of 45° and 30° reach right angles (the square lattice); 60° and 120° walk triangles:
+    the 20 m room's path is found with every move and with MoveAhead and turns alone (as
+    path_to_room plans), and replays under the env's rules with those turns."""
+    w = World(load_spec(hall20()), NavConfig(rotate=rotate))
+    goal, free, near = aims(w, "exit", 1.5)
+    kw = {} if moves == "all" else {"moves": ("MoveAhead", "RotateLeft", "RotateRight")}
+    path = plan_path(w.pose("a0"), goal, free, w.nav, near=near, **kw)
+    assert path and not search_gave_up()
+    for a in path:
+        assert apply(w, "a0", Action(a)).success, a
+    assert goal(w.pose("a0"))
+
+
+def test_turns_that_keep_no_lattice_are_refused_clearly():
+    """MoveAhead and turns of 72°: the positions fill the floor densely, no route is walked; the
+    breadth-first search gives up as before, and the planner says why."""
+    w = World(load_spec(hall20()), NavConfig(rotate=72))
+    goal, free, near = aims(w, "exit", 1.5)
+    moves = ("MoveAhead", "RotateLeft", "RotateRight")
+    assert plan_path(w.pose("a0"), goal, free, w.nav, moves=moves, near=near) is None and search_gave_up()
+    assert "turns of 72°" in gave_up_reason()

@@ -9,10 +9,12 @@ engine check, not a fair player.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
 from ..actions import Action
+from ..nav import gave_up_reason
 from ..planning import checkpoints_from_plan, expand_step
 from ..solver import PlanStep, solve
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from ..env import Env
 
 __all__ = ["OracleAgent", "expand_step"]
+
+log = logging.getLogger(__name__)
 
 
 class OracleAgent:
@@ -61,5 +65,7 @@ class OracleAgent:
             self.plan.popleft()
             self.current = step
             moves = expand_step(self.env.world, self.agent_id, step)
+            if moves is None and gave_up_reason():  # (not proven impossible: say why it stops)
+                log.warning("oracle %s cannot plan %s: %s", self.agent_id, step, gave_up_reason())
             self.queue.extend(moves if moves is not None else [Action("Pass")])
         return self.queue.popleft()
