@@ -14,7 +14,11 @@ engine process, as ``env.step`` sends them), then replays them, alternating roun
   receive, reply into the ring, client receive and copy), client and engine in this one process
   over a socket pair: everything of the engine process but the second process;
 - ``engine process``: the same requests to a real engine process (``launch()``), through the
-  same fast path.
+  same fast path;
+- ``... compact``: the two above with the requests compact (embodied.shm: the request's shape
+  registered once, then only the cameras' poses sent; what an env sends on a local engine), the
+  other two with every request in full (msgpack, checked field by field), as before compact
+  requests existed.
 
 Per request it prints the CPU time of every process involved (medians of the rounds), its
 system part, and the context switches; then the differences: what the request handling and the
@@ -65,6 +69,7 @@ def record(scene: str, w: int, h: int, n: int) -> tuple[list[dict], list[dict], 
     from embodied.env import Env
 
     env = Env(scene, width=w, height=h)
+    env.engine._fast.compact = False  # (every request in full, to be recorded)
     env.reset()
     sent: list[bytes] = []
     send = shm.FastClient.send
@@ -115,9 +120,10 @@ def renderer_alone(
 
 
 def one_process(
-    requests: list[dict], nodes: list, name: str
+    requests: list[dict], nodes: list, name: str, compact: bool = False
 ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """Client and engine of the fast path in this process, over a socket pair."""
+    """Client and engine of the fast path in this process, over a socket pair (``compact``:
+    the requests compact, as an env sends them)."""
     from embodied.bridges.panda3d.renderer import Renderer
     from embodied.bridges.panda3d.server import Server
 
@@ -133,15 +139,31 @@ def one_process(
     client = shm.FastClient.__new__(shm.FastClient)  # (connected to the pair, not by name)
     client.sock, client.views, client.seq, client.gen, client._plans = ours, False, 0, 0, {}
     client.ring = client.ring_bytes = None
+    client.compact, client._shapes = compact, {}
     client._poll = select.poll()
     client._poll.register(ours.fileno(), select.POLLIN)
     i = 0
+    if compact:  # the shape registered by the first request, as the client does
+        entry, _ = client.shape(
+            handle, requests[0]["agents"], requests[0]["modalities"], requests[0]["cameras"]
+        )
+        client.send(P.pack({**requests[0], "scene": handle, "shape": entry[0]})[0])
+        conn.serve(server.handle, server.compact)
+        client.wait(10_000)
+        header, base, _seq = client.receive()
+        client.decode(P.unpack_header(header), header, base)
+        entry[1] = True
 
     def step() -> None:
         nonlocal i
-        client.send(packed[i % len(packed)])
+        req = requests[i % len(requests)]
+        if compact:
+            entry, poses = client.shape(handle, req["agents"], req["modalities"], req["cameras"])
+            client.send_compact(entry[0], poses)
+        else:
+            client.send(packed[i % len(packed)])
         i += 1
-        conn.serve(server.handle)
+        conn.serve(server.handle, server.compact)
         client.wait(10_000)
         header, base, _seq = client.receive()
         if client.decoded(header, base) is None:
@@ -157,23 +179,29 @@ def one_process(
 
 def engine_process(
     requests: list[dict], nodes: list, name: str
-) -> tuple[Callable[[], None], Callable[[], None], int]:
+) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None], int]:
+    """Steps sending the requests to a real engine process through the client's scene
+    (``RemoteScene.render_async``, as an env does): in full, and compact."""
     from embodied.engine import launch
 
     engine = launch()
-    if engine.frame_transport != "shm":
-        raise SystemExit("the engine offered no shared-memory path")
-    reply, _ = engine.request("load_scene", {"nodes": nodes, "name": name})
-    fields = [{k: v for k, v in {**req, "scene": reply["scene"]}.items() if k != "op"} for req in requests]
+    if engine.frame_transport != "shm" or not engine._fast.compact:
+        raise SystemExit("the engine offered no shared-memory path with compact requests")
+    sc = engine.scene()
+    sc.load(nodes, name=name)
     i = 0
 
-    def step() -> None:
-        nonlocal i
-        engine._send("render", fields[i % len(fields)], (), None)
-        i += 1
-        engine._receive_scenes("render", 30.0)
+    def stepper(compact: bool) -> Callable[[], None]:
+        def step() -> None:
+            nonlocal i
+            req = requests[i % len(requests)]
+            i += 1
+            engine._fast.compact = compact
+            sc.render_async(req["agents"], req["modalities"], req.get("updates"), req["cameras"])()
 
-    return step, engine.close, engine.process.pid
+        return step
+
+    return stepper(False), stepper(True), engine.close, engine.process.pid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,8 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     requests, nodes, name = record(args.scene, args.size, args.size, args.requests)
     alone, close_alone = renderer_alone(requests, nodes, name)
     local, close_local = one_process(requests, nodes, name)
-    remote, close_remote, pid = engine_process(requests, nodes, name)
-    systems = {"renderer": (alone, []), "one process": (local, []), "engine process": (remote, [pid])}
+    local_compact, close_local_compact = one_process(requests, nodes, name, compact=True)
+    remote, remote_compact, close_remote, pid = engine_process(requests, nodes, name)
+    systems = {
+        "renderer": (alone, []),
+        "one process": (local, []),
+        "one process compact": (local_compact, []),
+        "engine process": (remote, [pid]),
+        "engine process compact": (remote_compact, [pid]),
+    }
     got: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in systems}
     try:
         for step, _pids in systems.values():  # warm up
@@ -207,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 got[key].append(((c1 - c0) / n * 1e6, (s1 - s0) / n * 1e6, (x1 - x0) / n, wall / n * 1e6))
     finally:
         close_remote()
+        close_local_compact()
         close_local()
         close_alone()
     med = {k: [statistics.median(r[i] for r in v) for i in range(4)] for k, v in got.items()}
@@ -215,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rounds} alternating rounds of {args.seconds:g} s, medians per request; load average "
         f"{os.getloadavg()[0]:.1f} at the end"
     )
-    print(f"  {'':16s} {'CPU us':>8s} {'of it sys':>9s} {'switches':>8s} {'wall us':>8s}  rounds (CPU us)")
+    print(f"  {'':22s} {'CPU us':>8s} {'of it sys':>9s} {'switches':>8s} {'wall us':>8s}  rounds (CPU us)")
     for key, (cpu, sys_cpu, switches, wall) in med.items():
         rounds = " ".join(f"{r[0]:.0f}" for r in got[key])
-        print(f"  {key:16s} {cpu:8.1f} {sys_cpu:9.1f} {switches:8.2f} {wall:8.1f}  {rounds}")
+        print(f"  {key:22s} {cpu:8.1f} {sys_cpu:9.1f} {switches:8.2f} {wall:8.1f}  {rounds}")
     ratio = {k: statistics.median(r[0] / a[0] for r, a in zip(v, got["renderer"])) for k, v in got.items()}
     alone_cpu = med["renderer"][0]
     print(
@@ -230,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{med['engine process'][0] - med['one process'][0]:6.1f} us "
         f"(engine process {ratio['engine process']:.2f}x the renderer)"
     )
+    for where in ("one process", "engine process"):
+        same = statistics.median(c[0] / f[0] for c, f in zip(got[f"{where} compact"], got[where]))
+        print(
+            f"  compact / full requests, {where}: CPU {med[f'{where} compact'][0]:6.1f} / "
+            f"{med[where][0]:6.1f} us, median of the rounds' ratios {same:.3f}"
+        )
     return 0
 
 

@@ -178,6 +178,18 @@ class EngineClient:
             raise self._timeout(op, timeout) from None
         return timeout
 
+    def _send_compact(self, sid: int, poses: bytes, timeout: float | None) -> float:
+        """Send a compact render request (embodied.shm: a registered shape, new poses)."""
+        if self._closed:
+            raise EngineError(f"engine client for {self.endpoint} is closed; launch() or connect() again")
+        try:
+            self._fast_seq = self._fast.send_compact(sid, poses)
+        except OSError:
+            raise self._dead_error("render") or EngineError(
+                f"engine at {self.endpoint} closed its shared-memory channel (during 'render')"
+            ) from None
+        return self.timeout if timeout is None else float(timeout)
+
     def _receive(self, op: str, timeout: float) -> tuple[dict, list]:
         if getattr(self, "_fast_seq", 0):
             return self._receive_fast(op, timeout)
@@ -270,6 +282,7 @@ class EngineClient:
         ):
             try:
                 self._fast = FastClient(self.info["shm"], views=self.shm == "views")
+                self._fast.compact = "compact_render" in self.info.get("capabilities", ())
             except OSError as exc:  # another machine or network namespace: ZeroMQ carries frames
                 log.debug("no shared-memory path to %s: %s", self.endpoint, exc)
         return self.info
@@ -496,16 +509,31 @@ class RemoteScene:
         The engine renders while the caller does other work (an env computes its metadata
         meanwhile). No other request may be sent on this client before the result is taken.
         """
-        fields: dict[str, Any] = {"agents": list(agents), "modalities": list(modalities)}
-        if updates:
-            fields["updates"] = list(updates)
-        if cameras:
-            fields["cameras"] = list(cameras)
         client = self.client
-        timeout = client._send("render", self._fields("render", fields), (), timeout)
+        fast = client._fast
+        shape = None
+        if fast is not None and fast.compact and cameras and not updates and self.handle is not None:
+            # the repeated request of a running env: compact once the engine knows its shape
+            shape = fast.shape(self.handle, agents, modalities, cameras)
+        if shape is not None and shape[1] is not None:
+            timeout = client._send_compact(shape[0][0], shape[1], timeout)
+            shape = None
+        else:
+            fields: dict[str, Any] = {"agents": list(agents), "modalities": list(modalities)}
+            if updates:
+                fields["updates"] = list(updates)
+            if cameras:
+                fields["cameras"] = list(cameras)
+            if shape is not None:
+                fields["shape"] = shape[0][0]  # (registers the shape: later requests go compact)
+            timeout = client._send("render", self._fields("render", fields), (), timeout)
+            if shape is not None and not client._fast_seq:  # (too large for the fast path: ZeroMQ)
+                shape = None
 
         def result() -> dict[str, dict[str, np.ndarray]]:
             by_scene = client._receive_scenes("render", timeout)
+            if shape is not None:
+                shape[0][1] = True  # (the engine answered the request registering it)
             if len(by_scene) == 1:
                 return next(iter(by_scene.values()))
             out: dict[str, dict[str, np.ndarray]] = {}

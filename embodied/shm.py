@@ -19,6 +19,14 @@ way (docs/protocol.md, "Local fast path"):
   belong to the caller, exactly as with ZeroMQ). With ``views=True`` it returns read-only numpy
   views into the ring instead: a view stays valid until ``DEPTH - 1`` more renders on the same
   client have returned (the slot is then reused); copy what you keep longer.
+- The repeated request of a running env (same scene, agents, modalities and camera lenses and
+  sizes, new poses, no node updates) goes compact once the engine knows its shape: the client
+  asks for it by sending the full request once with ``"shape": id``; afterwards a request is a
+  fixed 16-byte head (sequence number, the marker byte 0xC1, which no msgpack header starts
+  with, the shape id) and the cameras' poses as little-endian doubles, six per camera. The
+  engine renders it with the registered checks (nothing left to check but that the poses are
+  finite) and answers as to the full request; a pose that is not finite, or a scene that was
+  closed since, goes through the full request's checks, so the errors are the same.
 - A reply to a request that timed out carries an old sequence number and is dropped. A dead
   engine closes the socket: the client raises the same errors as on ZeroMQ (EngineError with
   the exit code and log tail), and crash recovery works unchanged.
@@ -49,6 +57,10 @@ SEQ = struct.Struct("<Q")
 REPLY = struct.Struct(
     "<QIIQQ"
 )  # seq, ring generation, 1 if a new ring's fd rides along, ring size, slot offset
+COMPACT = struct.Struct("<QBxxxI")  # a compact request's head: seq, COMPACT_MARK, shape id; then poses
+COMPACT_MARK = 0xC1  # (a byte msgpack never uses: no full request starts with it)
+MAX_SHAPES = 64  # request shapes one connection may register (ids 1..MAX_SHAPES)
+POSE = 6  # doubles per camera in a compact request: pos x, y, z, hpr h, p, r
 
 
 def _copied(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -101,6 +113,7 @@ class _Ring:
 class _Conn:
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self.shapes: dict[int, object] = {}  # request shapes this connection registered (the server's)
         self.ring: _Ring | None = None
         self.gens = 0
         self.fresh = False  # the ring is new: its fd rides along with the next reply that has frames
@@ -129,8 +142,9 @@ class _Conn:
         self.planned = out
         return out
 
-    def serve(self, handle: Callable[..., list]) -> bool:
-        """Answer one request; False when the client has gone."""
+    def serve(self, handle: Callable[..., list], compact: Callable[..., list] | None = None) -> bool:
+        """Answer one request (``compact``: the server's handler of compact requests); False when
+        the client has gone."""
         try:
             data = self.sock.recv(MAX_PACKET + SEQ.size)
         except (BlockingIOError, InterruptedError):
@@ -143,7 +157,11 @@ class _Conn:
             return True  # not even a sequence number: nothing to answer to
         (seq,) = SEQ.unpack_from(data)
         self.planned = None
-        frames = handle([data[SEQ.size :]], self.sink)
+        if compact is not None and len(data) > SEQ.size and data[SEQ.size] == COMPACT_MARK:
+            sid = COMPACT.unpack_from(data)[2] if len(data) >= COMPACT.size else None
+            frames = compact(sid, data, COMPACT.size, self.sink, self.shapes)
+        else:
+            frames = handle([data[SEQ.size :]], self.sink, self.shapes)
         header, bufs = frames[0], frames[1:]
         planned, self.planned = self.planned, None
         fds, base, new = [], 0, 0
@@ -191,11 +209,16 @@ class FastServer:
 
     def __init__(
         self,
-        handle: Callable[[list], list],
+        handle: Callable[..., list],
         register: Callable[[int], None],
         unregister: Callable[[int], None],
+        compact: Callable[..., list] | None = None,
     ):
+        """``handle(frames, sink, shapes)`` answers a request; ``compact(shape id (None: the head
+        is cut short), packet, offset of the poses, sink, shapes)`` a compact one (None: compact
+        requests are not served)."""
         self.handle, self.register, self.unregister = handle, register, unregister
+        self.compact = compact
         self.name = f"embodied-{os.getpid()}-{secrets.token_hex(8)}"
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.listener.bind("\0" + self.name)
@@ -223,7 +246,7 @@ class FastServer:
             self.register(sock.fileno())
             return
         conn = self.conns.get(fd)
-        if conn is not None and not conn.serve(self.handle):
+        if conn is not None and not conn.serve(self.handle, self.compact):
             self.unregister(fd)
             del self.conns[fd]
             conn.close()
@@ -239,6 +262,7 @@ class FastServer:
 
 
 # ---------------------------------------------------------------- client side
+_SEQUENCES = (list, tuple)
 _FD_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))  # room for the one descriptor a reply may carry
 
 
@@ -264,6 +288,9 @@ class FastClient:
         self.ring_bytes: np.ndarray | None = None  # the ring as a read-only uint8 array
         self.gen = 0
         self._plans: dict[bytes, list[tuple]] = {}  # reply header -> where its frames lie
+        self.compact = False  # the engine serves compact render requests (its hello says so)
+        # request shape -> [id, registered (the engine answered the request registering it), Struct of its poses]
+        self._shapes: dict[tuple, list] = {}
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN)
 
@@ -271,6 +298,51 @@ class FastClient:
         """Send one request header; returns its sequence number."""
         self.seq += 1
         self.sock.send(SEQ.pack(self.seq) + header)
+        return self.seq
+
+    def shape(self, handle: str, agents, modalities, cameras: list) -> tuple[list, bytes | None] | None:
+        """A render request of one scene with ``cameras`` and no node updates, as a request shape:
+        ``(entry, poses)`` with the poses packed for :meth:`send_compact` once the engine has
+        registered the shape (``entry[1]``), ``(entry, None)`` to send the full request with
+        ``"shape": entry[0]`` (it registers the shape); None: send the full request as it is
+        (cameras without lens or size fields, a camera missing for an agent, ``MAX_SHAPES``
+        shapes registered already)."""
+        try:
+            key = (
+                handle,
+                tuple(agents),
+                tuple(modalities),
+                *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
+            )
+            entry = self._shapes.get(key)
+        except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
+            return None
+        if entry is None:
+            if len(self._shapes) >= MAX_SHAPES or not set(agents) <= {c["agent"] for c in cameras}:
+                return None
+            entry = self._shapes[key] = [
+                len(self._shapes) + 1,
+                False,
+                struct.Struct(f"<{POSE * len(cameras)}d"),
+            ]
+        if not entry[1]:
+            return entry, None
+        vals: list = []
+        for c in cameras:
+            pos, hpr = c.get("pos"), c.get("hpr")
+            if type(pos) not in _SEQUENCES or type(hpr) not in _SEQUENCES or len(pos) != 3 or len(hpr) != 3:
+                return entry, None  # (the full request's checks say what is wrong)
+            vals += pos
+            vals += hpr
+        try:
+            return entry, entry[2].pack(*vals)
+        except (struct.error, OverflowError, TypeError):
+            return entry, None
+
+    def send_compact(self, sid: int, poses: bytes) -> int:
+        """Send a compact render request of registered shape ``sid``; returns its sequence number."""
+        self.seq += 1
+        self.sock.send(COMPACT.pack(self.seq, COMPACT_MARK, sid) + poses)
         return self.seq
 
     def wait(self, ms: int) -> bool:

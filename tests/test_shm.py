@@ -186,3 +186,130 @@ def test_frames_are_rendered_straight_into_the_ring_slot(monkeypatch):
         client.close()
         fast.close()
         renderer.close()
+
+
+def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused():
+    """The repeated request of a running env goes compact once its shape is registered (the
+    cameras' poses only): the same frames as the full request; a malformed compact request gets
+    an error reply (the same one as the full request where it stands for one), the connection
+    serves on."""
+    import math
+    import struct
+
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+    from embodied import shm
+
+    renderer = Renderer("software")
+    server = Server(renderer, "secret", P.DEFAULT_MAX_MESSAGE_BYTES)
+    nodes = [
+        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
+        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
+    ]
+    load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
+    handle = P.unpack_header(server.handle(P.pack(load))[0])["scene"]
+    registered: list[int] = []
+    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
+    client = shm.FastClient(fast.name)
+    client.compact = True
+    fast.ready(fast.listener.fileno())  # (accepts the client's connection)
+    mods = ["rgb", "depth", "seg"]
+
+    def cam(yaw, pos=(0, -2, 1)):
+        return {"agent": "a0", "pos": list(pos), "hpr": [yaw, -20, 0], "fov": 80, "width": 40, "height": 30}
+
+    def reply_to(packet: bytes):
+        client.sock.send(packet)
+        fast.ready(registered[-1])
+        header, base, _seq = client.receive()
+        reply = P.unpack_header(header)
+        if not reply["ok"]:
+            return reply["error"]["message"]
+        return client.decode(reply, header, base)[handle]["a0"]
+
+    def full(c, **extra):
+        request = {
+            "op": "render",
+            "scene": handle,
+            "modalities": mods,
+            "cameras": [c],
+            "token": "secret",
+            **extra,
+        }
+        return reply_to(shm.SEQ.pack(1) + P.pack(request)[0])
+
+    def compact(sid, poses: bytes):
+        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, sid) + poses)
+
+    try:
+        # registering: 'shape' checked like any field; a shape needs a camera for every agent
+        assert "field 'shape'" in full(cam(0), shape=0)
+        assert "field 'shape'" in full(cam(0), shape=shm.MAX_SHAPES + 1)
+        other = {**cam(0), "agent": "a1"}
+        server.handle(P.pack({"op": "camera", "scene": handle, "cameras": [other], "token": "secret"}))
+        assert "camera for every agent" in full(cam(0), shape=1, agents=["a0", "a1"])
+        assert "never registered" in compact(1, struct.pack("<6d", 0, -2, 1, 0, -20, 0))
+        assert isinstance(full(cam(0), shape=1), dict)  # (registered on the engine)
+        for yaw in (15, 30):
+            entry, poses = client.shape(handle, ["a0"], mods, [cam(yaw)])
+            if not entry[1]:
+                entry[1] = True
+                entry, poses = client.shape(handle, ["a0"], mods, [cam(yaw)])
+            got = compact(entry[0], poses)
+            want = full(cam(yaw))
+            for m in mods:
+                assert np.array_equal(got[m], want[m]), (yaw, m)
+        # malformed compact requests: short head, wrong pose bytes, unknown shape
+        assert "cut short" in reply_to(shm.SEQ.pack(3) + bytes([shm.COMPACT_MARK, 0, 0]))
+        assert "bytes of poses" in compact(1, struct.pack("<5d", 0, -2, 1, 0, -20))
+        assert "bytes of poses" in compact(1, struct.pack("<7d", 0, -2, 1, 0, -20, 0, 0))
+        assert "never registered" in compact(7, struct.pack("<6d", 0, -2, 1, 0, -20, 0))
+        # poses that are not finite: the full request's error, word for word
+        for bad in (math.nan, math.inf):
+            said = compact(1, struct.pack("<6d", 0, bad, 1, 0, -20, 0))
+            assert said == full(cam(0, pos=(0, bad, 1))) and "finite" in said
+        # huge but finite (the sum overflows): the full request's way, whatever it answers
+        said = compact(1, struct.pack("<6d", 1e308, 1e308, 1, 0, -20, 0))
+        assert said == full(cam(0, pos=(1e308, 1e308, 1)))
+        # the connection serves on
+        got = compact(1, struct.pack("<6d", 0, -2, 1, 45, -20, 0))
+        want = full(cam(45))
+        assert all(np.array_equal(got[m], want[m]) for m in mods)
+        # the scene closed: the full request's error
+        server.handle(P.pack({"op": "close_scene", "scene": handle, "token": "secret"}))
+        said = compact(1, struct.pack("<6d", 0, -2, 1, 0, -20, 0))
+        assert said == full(cam(0)) and "unknown scene handle" in said
+    finally:
+        client.close()
+        fast.close()
+        renderer.close()
+
+
+def test_env_steps_go_compact_through_the_engine():
+    """An env on a local engine sends its repeated render request compact after the first step,
+    with the same frames, rewards and infos as over ZeroMQ (the test above compares them too)."""
+    fast, slow = launch(), launch(shm=False)
+    try:
+        assert "compact_render" in fast.info["capabilities"]
+        assert slow.frame_transport == "zmq"
+        sent = []
+        send = fast._fast.send_compact
+        fast._fast.send_compact = lambda *a: (sent.append(a[0]), send(*a))[1]
+        a = Env("key_door", width=40, height=32, engine=fast, modalities=MODS)
+        b = Env("key_door", width=40, height=32, engine=slow, modalities=MODS)
+        for env in (a, b):
+            env.reset(seed=3)
+        for act in ("RotateLeft", "MoveAhead", "PickUp(key)", "MoveAhead", "RotateRight", "LookDown"):
+            oa, ra, ta, tra, ia = a.step(act)
+            ob, rb, tb, trb, ib = b.step(act)
+            assert (ra, ta, tra, dict(ia)) == (rb, tb, trb, dict(ib))
+            for m in MODS:
+                assert np.array_equal(oa[m], ob[m]), (act, m)
+        assert len(sent) >= 4
+        a.close()
+        b.close()
+    finally:
+        fast.close()
+        slow.close()

@@ -33,10 +33,12 @@ import zmq
 from embodied import auth
 from embodied import protocol as P
 from embodied.errors import EmbodiedError, ProtocolError
+from embodied.shm import MAX_SHAPES, POSE
 
 log = logging.getLogger("embodied.engine.panda3d")
 LOCAL_HOSTS = auth.LOCAL_HOSTS
 CAPABILITIES = ["rgb", "depth", "seg", "raycast", "text", "multi_agent", "render_updates", "scenes", "batch"]
+COMPACT = "compact_render"  # capability: compact render requests on the fast path (embodied.shm)
 MAX_SCENES = 256
 
 
@@ -130,6 +132,44 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     return args
 
 
+class _Shape:
+    """A render request's shape registered by a fast-path connection (embodied.shm): its scene,
+    agents, modalities, the cameras' lenses and sizes, what the reply's frames are and its
+    header; a compact request of this shape brings only new poses."""
+
+    __slots__ = ("agents", "cams", "handle", "header", "mods", "poses", "scene", "specs")
+
+    def __init__(self, scene, agents: list, cams: list, mods: list, header: bytes):
+        self.handle, self.scene, self.agents, self.mods = scene.handle, scene, agents, mods
+        self.cams = [(c["agent"], c["fov"], c["width"], c["height"]) for c in cams]
+        self.poses = struct.Struct(f"<{POSE * len(cams)}d")
+        size = {c["agent"]: (c["width"], c["height"]) for c in cams}  # (the last camera of an agent wins)
+        self.specs = [P.frame_spec(m, *size[a]) for a in agents for m in mods]
+        self.header = header
+
+    def request(self, poses: tuple, sid: int) -> dict:
+        """The full render request a compact one with these ``poses`` stands for."""
+        cams = [
+            {
+                "agent": a,
+                "pos": list(poses[6 * i : 6 * i + 3]),
+                "hpr": list(poses[6 * i + 3 : 6 * i + 6]),
+                "fov": f,
+                "width": w,
+                "height": h,
+            }
+            for i, (a, f, w, h) in enumerate(self.cams)
+        ]
+        return {
+            "op": "render",
+            "scene": self.handle,
+            "agents": list(self.agents),
+            "modalities": list(self.mods),
+            "cameras": cams,
+            "shape": sid,
+        }
+
+
 class Server:
     """Dispatches decoded requests to the renderer. ``handle`` never raises."""
 
@@ -144,6 +184,9 @@ class Server:
         # (embodied.shm), given the frames' (shape, dtype) in reply order; None: arrays of their own
         self.sink: Callable[[list], list | None] | None = None
         self._replies: dict[tuple, bytes] = {}  # render reply headers packed before (same request shape)
+        # the request shapes the fast-path connection of the request being handled registered
+        # (embodied.shm): shape id -> _Shape; None: not on the fast path (no "shape" registered)
+        self.shapes: dict[int, _Shape] | None = None
 
     pack = staticmethod(P.pack)  # how a reply leaves call(): msgpack header, then the buffers
     LOG_BURST, LOG_WINDOW = 10, 10.0  # at most 10 bad-request lines per 10 s, then one summary
@@ -168,13 +211,79 @@ class Server:
         self.note_bad(f"bad request: {exc}")
         return P.pack(P.error_reply(exc))
 
-    def handle(self, frames: list, sink: Callable[[list], list | None] | None = None) -> list:
-        """Answer one request (its frames as received). ``sink``: see ``self.sink``."""
-        self.sink = sink
+    def handle(
+        self,
+        frames: list,
+        sink: Callable[[list], list | None] | None = None,
+        shapes: dict[int, _Shape] | None = None,
+    ) -> list:
+        """Answer one request (its frames as received). ``sink``, ``shapes``: see ``self.sink``,
+        ``self.shapes``."""
+        self.sink, self.shapes = sink, shapes
         try:
             return self._handle(frames)
         finally:
-            self.sink = None
+            self.sink = self.shapes = None
+
+    def compact(
+        self,
+        sid: int | None,
+        packet: bytes,
+        offset: int,
+        sink: Callable[[list], list | None] | None,
+        shapes: dict[int, _Shape],
+    ) -> list:
+        """Answer a compact render request of the fast path (embodied.shm, docs/protocol.md "Local
+        fast path"): shape ``sid`` registered on this connection, the cameras' poses as doubles
+        from ``offset`` of ``packet``. Everything but the poses was checked when the shape was
+        registered; poses that are not all finite, or a scene that was closed or replaced since,
+        take the full request's way (its checks, its errors). Never raises."""
+        shape = shapes.get(sid) if sid is not None else None
+        if shape is None or len(packet) - offset != shape.poses.size:
+            if sid is None:
+                return self.refuse("compact render request: its 16-byte head is cut short")
+            if shape is None:
+                return self.refuse(
+                    f"compact render request: shape {sid} was never registered on this connection; "
+                    "send the full render request with 'shape' first (docs/protocol.md, Local fast path)"
+                )
+            return self.refuse(
+                f"compact render request: {len(packet) - offset} bytes of poses for shape {sid}; "
+                f"expected {shape.poses.size} ({len(shape.cams)} cameras x {POSE * 8} bytes)"
+            )
+        vals = shape.poses.unpack_from(packet, offset)
+        total = sum(vals)
+        r = self.renderer
+        if total - total != 0.0 or r.scenes.get(shape.handle) is not shape.scene:
+            self.sink, self.shapes = sink, shapes  # (not finite, or the scene went: full checks)
+            try:
+                return self.call(shape.request(vals, sid))
+            finally:
+                self.sink = self.shapes = None
+        try:
+            cams, i = [], 0
+            for agent, fov, w, h in shape.cams:
+                cams.append(
+                    {
+                        "agent": agent,
+                        "pos": vals[i : i + 3],
+                        "hpr": vals[i + 3 : i + 6],
+                        "fov": fov,
+                        "width": w,
+                        "height": h,
+                    }
+                )
+                i += 6
+            r.use(shape.handle)
+            r.set_cameras(cams, checked=True)
+            into = None
+            if sink is not None:  # rgb read back, depth/seg decoded straight into the ring slot
+                dest, k = sink(shape.specs), len(shape.mods)
+                into = {a: dict(zip(shape.mods, dest[j * k : j * k + k])) for j, a in enumerate(shape.agents)}
+            out = r.render(shape.agents, shape.mods, checked=True, views=True, into=into)
+            return [shape.header, *[out[a][m] for a in shape.agents for m in shape.mods]]
+        except Exception as exc:
+            return self._failed(exc)
 
     def _handle(self, frames: list) -> list:
         try:
@@ -205,16 +314,20 @@ class Server:
             if not isinstance(op, str) or op not in P.OPS:
                 raise ProtocolError(f"field 'op': unknown op {op!r}; expected one of {list(P.OPS)}")
             return getattr(self, "op_" + op)(header)
-        except ProtocolError as exc:
+        except Exception as exc:  # the server lives on whatever happens
+            return self._failed(exc)
+
+    def _failed(self, exc: Exception) -> list:
+        """The error reply to a request that raised ``exc`` (logged)."""
+        if isinstance(exc, ProtocolError):
             self.note_bad(f"bad request: {exc}")
             return self.pack(P.error_reply(exc))
-        except Exception as exc:  # the server lives on whatever happens
-            log.exception("request failed")
-            if isinstance(exc, EmbodiedError):
-                return self.pack(P.error_reply(exc))
-            return self.pack(
-                {"ok": False, "error": {"type": "EngineError", "message": f"{type(exc).__name__}: {exc}"}}
-            )
+        log.exception("request failed", exc_info=exc)
+        if isinstance(exc, EmbodiedError):
+            return self.pack(P.error_reply(exc))
+        return self.pack(
+            {"ok": False, "error": {"type": "EngineError", "message": f"{type(exc).__name__}: {exc}"}}
+        )
 
     def op_hello(self, h):
         r = self.renderer
@@ -231,7 +344,7 @@ class Server:
                 "engine": "panda3d",
                 "renderer": r.backend,
                 "driver": r.driver,
-                "capabilities": CAPABILITIES,
+                "capabilities": [*CAPABILITIES, COMPACT] if self.shm_name else CAPABILITIES,
                 "max_message_bytes": self.max_bytes,
                 "max_scenes": self.max_scenes,
                 "max_batch": P.MAX_BATCH,
@@ -323,6 +436,7 @@ class Server:
                 raise ProtocolError("field 'scenes': a scene is named twice; name each scene once")
         else:
             parts = [self._render_item(h, "")]
+        sid = self._shape_id(h, parts) if self.shapes is not None and "shape" in h else None
         r = self.renderer
         dest = self._destinations(parts, mods) if self.sink is not None else None
         if len(parts) > 1:  # several scenes: all their views in one Panda3D frame
@@ -338,7 +452,27 @@ class Server:
             k = len(mods)
             into = {a: dict(zip(mods, dest[j * k : j * k + k])) for j, a in enumerate(agents)}
         out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
-        return self._render_reply(parts, [out], mods)
+        reply = self._render_reply(parts, [out], mods)
+        if sid is not None:  # later requests of this shape may come compact (embodied.shm)
+            self.shapes[sid] = _Shape(r.scenes[handle], agents, cams, mods, reply[0])
+        return reply
+
+    def _shape_id(self, h: dict, parts: list) -> int:
+        """The checked ``shape`` field of a render request on the fast path: an id in
+        1..MAX_SHAPES, on a request of one scene that sends a camera for every agent it renders
+        (what a compact request of that shape repeats with new poses)."""
+        sid = h["shape"]
+        if type(sid) is not int or not 1 <= sid <= MAX_SHAPES:
+            raise ProtocolError(f"field 'shape': expected an int in 1..{MAX_SHAPES}, got {P.brief(sid)}")
+        if len(parts) != 1:
+            raise ProtocolError("field 'shape': only a render request of one scene (no 'scenes') has a shape")
+        _handle, agents, cams, _updates = parts[0]
+        if not set(agents) <= {c["agent"] for c in cams}:
+            raise ProtocolError(
+                "field 'shape': a request with a shape sends a camera for every agent it renders (a "
+                "compact request repeats its cameras with new poses)"
+            )
+        return sid
 
     def _render_scenes(self, parts: list, mods: list, dest: list | None) -> list:
         """A checked render request of several scenes: updates and cameras applied scene by
@@ -610,7 +744,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if not args.no_shm and local:  # render frames through shared memory for local clients
         from embodied.shm import FastServer
 
-        fast = FastServer(server.handle, lambda fd: poller.register(fd, select.POLLIN), poller.unregister)
+        fast = FastServer(
+            server.handle, lambda fd: poller.register(fd, select.POLLIN), poller.unregister, server.compact
+        )
         server.shm_name = fast.name
     gc.collect()
     gc.freeze()  # the start-up heap (numpy, Panda3D, ...) is never scanned by the cyclic GC again
