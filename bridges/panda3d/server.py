@@ -236,7 +236,7 @@ class Server:
         """Answer a compact render request of the fast path (embodied.shm, docs/protocol.md "Local
         fast path"): shape ``sid`` registered on this connection, the cameras' poses as doubles
         from ``offset`` of ``packet``. Everything but the poses was checked when the shape was
-        registered; poses that are not all finite, or a scene that was closed or replaced since,
+        registered; poses that are not all finite, or a scene that was closed since,
         take the full request's way (its checks, its errors). Never raises."""
         shape = shapes.get(sid) if sid is not None else None
         if shape is None or len(packet) - offset != shape.poses.size:
