@@ -81,3 +81,21 @@ def test_readme_links_docs_and_code_cites_no_design_sections():
             if p.suffix in (".py", ".yaml", ".md", ".json") and re.search(r"DESIGN(\.md| §)", p.read_text()):
                 offenders.append(str(p.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_cli_page_lists_every_command_and_environment_variable():
+    """docs/cli.md, the commands at a glance: every subcommand (and bench's), and every
+    EMBODIED_* variable the code reads, so a new one is not left out."""
+    from embodied.bench.cli import COMMANDS as BENCH
+    from embodied.cli import COMMANDS
+
+    page = (ROOT / "docs" / "cli.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    listed = " ".join(rows)
+    assert all(f"`{name}" in listed for name in COMMANDS), [n for n in COMMANDS if f"`{n}" not in listed]
+    assert all(f"`{name}`" in listed or f" {name}`" in listed for name in BENCH)
+    code = " ".join(p.read_text() for d in ("embodied", "bridges") for p in (ROOT / d).rglob("*.py"))
+    read = set(re.findall(r"EMBODIED_[A-Z]+(?:_[A-Z]+)*", code))
+    assert read and read <= set(re.findall(r"EMBODIED_[A-Z_]+", page)), read - set(
+        re.findall(r"EMBODIED_[A-Z_]+", page)
+    )
