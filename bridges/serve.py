@@ -18,6 +18,8 @@ PROTOCOLS = {
 
 def main(argv: list[str], prog: str = "embodied engine serve") -> int:
     argv, protocol = list(argv), "embodied"
+    if {"-h", "--help"} & set(argv) and not any(a.split("=")[0] == "--protocol" for a in argv):
+        prog += " [--protocol embodied|unrealcv]"  # (the default's --help: name the other protocol)
     for i, a in enumerate(argv):
         if a == "--protocol" or a.startswith("--protocol="):
             value = a.split("=", 1)[1] if "=" in a else (argv[i + 1] if i + 1 < len(argv) else "")

@@ -151,6 +151,9 @@ def test_engine_serve_help_names_itself_without_markup():
     assert r.stdout.startswith("usage: embodied engine serve")
     assert "``" not in r.stdout and ":mod:" not in r.stdout and "DESIGN" not in r.stdout
     assert "--port" in r.stdout and "--max-message-bytes" in r.stdout
+    assert r.stdout.startswith(
+        "usage: embodied engine serve [--protocol embodied|unrealcv]"
+    )  # (was not named)
 
 
 def test_engine_serve_and_connect(tmp_path):
