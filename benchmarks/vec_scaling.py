@@ -2,6 +2,7 @@
 
     python benchmarks/vec_scaling.py [--task escape/key-door] [--size 84] [--rounds 3] [--seconds 2]
                                      [--configs 1x1 4x1 4x1:2 8x1 4x2 8x2] [--one-core]
+                                     [--against REV]
 
 A config ``NxE`` is ``make_vec(task, N, engine_per=ceil(N/E))``: N envs on E engine processes,
 each engine rendering its envs' cameras in two pipelined requests per step; ``NxE:T`` gives each
@@ -11,6 +12,9 @@ threads, side by side with the default of one). The baseline is one plain
 actions from the discrete table (``action_mode="discrete"``, ``obs_mode="image"``); all alternate in
 rounds of ``--seconds`` so load from other processes hits them alike; medians and ratios to the
 single env are printed. ``--one-core`` pins this process and every engine to one CPU.
+``--against REV`` runs every config a second time with ``embodied/vector.py`` as it was at git
+revision ``REV`` (loaded beside the working tree's, the rest of the package shared), in the same
+alternating rounds: a change to the vector env measured side by side.
 
 The last line checks the target (docs/performance.md): ``make_vec`` with 4 envs on one engine
 at least 1.8x the env-steps/s of one env (wall clock; per CPU-second in brackets), and gives the
@@ -50,6 +54,24 @@ def pin(pids: list[int], cpus: set[int]) -> None:
         os.sched_setaffinity(pid, cpus)
 
 
+def vector_at(rev: str):
+    """``embodied/vector.py`` as it was at git revision ``rev``, as a module of the package."""
+    import importlib.util
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    src = subprocess.run(
+        ["git", "show", f"{rev}:embodied/vector.py"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    name = f"embodied._vector_at_{rev.replace('-', '_').replace('~', '_').replace('^', '_')}"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "embodied"
+    exec(compile(src, f"{rev}:embodied/vector.py", "exec"), mod.__dict__)
+    sys.modules[name] = mod
+    return mod
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default="escape/key-door")
@@ -58,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--configs", nargs="+", default=["1x1", "4x1", "4x1:2", "8x1", "4x2", "8x2"])
     p.add_argument("--one-core", action="store_true")
+    p.add_argument(
+        "--against", default=None, metavar="REV", help="also run each config with vector.py at REV"
+    )
     args = p.parse_args(argv)
     import embodied
     from embodied.adapters.gym import EmbodiedGymEnv
@@ -77,24 +102,28 @@ def main(argv: list[str] | None = None) -> int:
 
     systems["single env"] = (step_single, [single.env.engine.process.pid])
     vecs = []
+    makers = [("", embodied.make_vec)]
+    if args.against:
+        makers.append((f" @{args.against}", vector_at(args.against).make_vec))
     for cfg in args.configs:
         shape, _, threads = cfg.lower().partition(":")
         n, e = (int(x) for x in shape.split("x"))
         t = int(threads) if threads else None
-        vec = embodied.make_vec(args.task, n, engine_per=math.ceil(n / e), render_threads=t, **kw)
-        vec.reset(seed=0)
-        vecs.append(vec)
+        for tag, make_vec in makers:
+            vec = make_vec(args.task, n, engine_per=math.ceil(n / e), render_threads=t, **kw)
+            vec.reset(seed=0)
+            vecs.append(vec)
 
-        def step_vec(vec=vec, n=n) -> int:
-            vec.step(rng.integers(n_nav, size=n))
-            return n
+            def step_vec(vec=vec, n=n) -> int:
+                vec.step(rng.integers(n_nav, size=n))
+                return n
 
-        label = f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"
-        label += f", {t} render thread{'s' if t > 1 else ''}" if t else ""
-        systems[label] = (
-            step_vec,
-            [eng.process.pid for eng in vec.engines],
-        )
+            label = f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"
+            label += f", {t} render thread{'s' if t > 1 else ''}" if t else ""
+            systems[label + tag] = (
+                step_vec,
+                [eng.process.pid for eng in vec.engines],
+            )
     try:
         if args.one_core:
             cpu = min(os.sched_getaffinity(0))
@@ -130,10 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     for name, vals in got.items():
         med, mc = statistics.median(vals), statistics.median(per_cpu[name])
         print(
-            f"{name:44s} {med:12.0f} {min(vals):8.0f} {max(vals):8.0f} {med / base:10.2f} "
+            f"{name:54s} {med:12.0f} {min(vals):8.0f} {max(vals):8.0f} {med / base:10.2f} "
             f"{mc:10.0f} {mc / base_cpu:10.2f} {statistics.median(engine_us[name]):10.0f}"
         )
     print("(engine us: the engines' CPU time per env-step, in microseconds)")
+    if args.against:
+        for name in [k for k in got if k.endswith(f" @{args.against}")]:
+            new = name[: -len(f" @{args.against}")]
+            per_round = [a / b for a, b in zip(got[new], got[name])]
+            per_round_cpu = [a / b for a, b in zip(per_cpu[new], per_cpu[name])]
+            print(
+                f"{new}: this tree / @{args.against}, median of per-round ratios {statistics.median(per_round):.3f} "
+                f"(per CPU-s {statistics.median(per_round_cpu):.3f}; rounds {', '.join(f'{r:.2f}' for r in per_round)})"
+            )
     four = "make_vec 4 envs, 1 engine"
     if four in got:
         ratio = statistics.median(got[four]) / base

@@ -234,8 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--plot", default=None, help="write a PNG of a few steps here")
+    p.add_argument("--lanes", type=int, default=None, help="parts per step (EmbodiedVectorEnv.LANES)")
     args = p.parse_args(argv)
     import embodied
+    from embodied.vector import EmbodiedVectorEnv
+
+    if args.lanes:
+        EmbodiedVectorEnv.LANES = args.lanes
 
     kw = dict(action_mode="discrete", obs_mode="image", width=args.size, height=args.size)
     vec = embodied.make_vec(args.task, args.envs, engine_per=args.envs, **kw)
@@ -305,13 +310,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{title} ({n}), microseconds per step, means:")
         print(
             f"{'client phase':32s} {'wall':>7s} {'engine on CPU':>14s} {'engine idle':>12s} "
-            f"{'engine waits CPU':>17s} {'client waits CPU':>17s}"
+            f"{'engine waits CPU':>17s} {'client waits CPU':>17s} {'median wall':>12s}"
         )
         tot = [0.0] * 4
         for name in order:
             v = [sum(r.get(name, (0, 0, 0, 0))[k] for r in sel) / n / 1e3 for k in range(4)]
             tot = [x + y for x, y in zip(tot, v)]
-            print(f"{name:32s} {v[0]:7.0f} {v[1]:14.0f} {v[0] - v[1] - v[2]:12.0f} {v[2]:17.0f} {v[3]:17.0f}")
+            med = statistics.median(r.get(name, (0,))[0] for r in sel) / 1e3
+            print(
+                f"{name:32s} {v[0]:7.0f} {v[1]:14.0f} {v[0] - v[1] - v[2]:12.0f} {v[2]:17.0f} {v[3]:17.0f} "
+                f"{med:12.0f}"
+            )
         print(
             f"{'whole step':32s} {tot[0]:7.0f} {tot[1]:14.0f} {tot[0] - tot[1] - tot[2]:12.0f} {tot[2]:17.0f} "
             f"{tot[3]:17.0f}"

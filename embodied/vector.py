@@ -55,11 +55,11 @@ VEC_ENGINES = (None, "panda3d", "inprocess")  # what make_vec(engine=) launches
 
 
 class _Slot:
-    __slots__ = ("done", "env", "error", "frames", "request")
+    __slots__ = ("done", "env", "error", "frames", "request", "sent")
 
     def __init__(self, env, request: dict):
         self.env, self.request = env, request
-        self.done, self.frames, self.error = False, None, None
+        self.done, self.sent, self.frames, self.error = False, False, None, None
 
 
 class RenderBatcher:
@@ -87,7 +87,7 @@ class RenderBatcher:
 
         def pending() -> dict:
             if not slot.done:
-                if not any(slot in chunk for _, chunk, _ in self.inflight):
+                if not slot.sent:
                     self.send()
                 while not slot.done:
                     if not self.inflight:  # (dropped with a failed step)
@@ -122,6 +122,8 @@ class RenderBatcher:
                     ):
                         break
                     self._take_first(client)
+                for s in chunk:
+                    s.sent = True
                 self.inflight.append((client, chunk, self._send(chunk)))  # the engines render meanwhile
 
     def take(self) -> None:
@@ -135,7 +137,7 @@ class RenderBatcher:
 
     def _take_first(self, client=None) -> None:
         """Take the oldest answer on its way (to ``client``, if given)."""
-        n = next(i for i, e in enumerate(self.inflight) if client is None or e[0] is client)
+        n = 0 if client is None else next(i for i, e in enumerate(self.inflight) if e[0] is client)
         client, chunk, result = self.inflight.pop(n)
         self._take(client, chunk, result)
 
@@ -235,6 +237,8 @@ class EmbodiedVectorEnv(VectorEnv):
         self.metadata = {**first.metadata, "autoreset_mode": AutoresetMode.NEXT_STEP}
         self.render_mode = first.render_mode
         self._ended = np.zeros(num_envs, dtype=bool)
+        self._ended_ids: list[int] = []  # the envs whose episode ended last step (reset this step)
+        self._info_names: dict[tuple, dict[str, None]] = {}
         self._obs = create_empty_array(self.single_observation_space, num_envs)
         self._box = isinstance(self.single_observation_space, spaces.Box)  # obs rows written in place
         self._lanes = _lanes(num_envs, engine_per, self.LANES, half=self.render_threads > 1)
@@ -257,6 +261,7 @@ class EmbodiedVectorEnv(VectorEnv):
             obs.append(o)
             infos.append(self._pick(info))
         self._ended[:] = False
+        self._ended_ids = []
         self._obs = concatenate(
             self.single_observation_space,
             obs,
@@ -268,46 +273,56 @@ class EmbodiedVectorEnv(VectorEnv):
         """Step every env. The envs of each engine go in ``LANES`` parts: a part's actions are
         applied and its render request sent (one per engine), then the next part's, so the
         engines render one part while the client applies the next; the rewards and infos are
-        computed while they render, and the frames taken in the order sent. The results are
-        those of stepping each env on its own."""
+        computed while they render, and the frames taken in the order sent. After the last
+        answer only the frames are written: what does not need them is done before. The results
+        are those of stepping each env on its own."""
         n, envs = self.num_envs, self.envs
         steppers: list = [None] * n
-        rewards = np.zeros(n)
-        terms, truncs = np.zeros(n, bool), np.zeros(n, bool)
-        infos: list = [None] * n
-        batcher, ended, lanes = self._batcher, self._ended, self._lanes
+        batcher, lanes = self._batcher, self._lanes
+        ended = self._ended_ids  # (reset below, NEXT_STEP: their actions are ignored)
+        skip = set(ended)
         try:
             for lane in lanes:
                 for i in lane:
-                    if not ended[i]:  # (an ended env is reset below, NEXT_STEP: its action is ignored)
+                    if i not in skip:
                         env = envs[i].env
                         steppers[i] = st = env.stepper({env.agent_id: envs[i].env_action(actions[i])})
                         next(st)  # the action applied, the render request queued
                 batcher.send()  # one render request per engine for this part's envs
-            for i, st in enumerate(steppers):  # progress, rewards and infos while the engines render
+            # while the engines render: progress, rewards, infos, the arrays to return
+            rewards, terms, truncs = [0.0] * n, [False] * n, [False] * n
+            infos: list = [None] * n
+            pick = self._pick
+            for i, st in enumerate(steppers):
                 if st is not None:
                     rew, terms[i], truncs[i], info_all = next(st)
                     aid = envs[i].env.agent_id
-                    rewards[i], infos[i] = rew[aid], self._pick(info_all[aid])
+                    rewards[i], infos[i] = rew[aid], pick(info_all[aid])
+            rewards = np.array(rewards, dtype=np.float64)
+            terms, truncs = np.array(terms, dtype=bool), np.array(truncs, dtype=bool)
+            done = terms | truncs
+            vinfo = None if ended else self._infos(infos)
             obs = np.empty_like(self._obs) if self._box else [None] * n  # (earlier ones stay valid)
             for lane in lanes:
                 for i in lane:  # the frames, in the order sent
-                    if steppers[i] is not None:
+                    st = steppers[i]
+                    if st is not None:
                         genv = envs[i]
-                        obs[i] = genv._obs(_finish(steppers[i])[0][genv.env.agent_id])
+                        obs[i] = genv._obs(_finish(st)[0][genv.env.agent_id])
         except BaseException:
             for st in steppers:  # envs whose step did not complete roll it back
                 if st is not None:
                     st.close()
             batcher.drop()
             raise
-        for i in np.flatnonzero(ended):
+        for i in ended:
             obs[i], info = envs[i].reset()
             infos[i] = self._pick(info)
-        self._ended = terms | truncs
+        self._ended = done
+        self._ended_ids = done.nonzero()[0].tolist()
         space = self.single_observation_space
         self._obs = obs if self._box else concatenate(space, obs, create_empty_array(space, n))
-        return self._obs, rewards, terms, truncs, self._infos(infos)
+        return self._obs, rewards, terms, truncs, vinfo if vinfo is not None else self._infos(infos)
 
     def _pick(self, info: dict) -> dict:
         """The entries of an env's info that go into the vector info (a plain dict)."""
@@ -323,10 +338,15 @@ class EmbodiedVectorEnv(VectorEnv):
         """The vector info of the envs' infos: built when first read (an RL loop that never
         reads it does not pay for it). The per-env dicts are this step's own, so what it shows
         later is what it would have shown now."""
-        keys = list(infos[0])
-        if any(list(i) != keys for i in infos):
+        keys = tuple(infos[0])
+        if any(tuple(i) != keys for i in infos):
             return self._gather(infos)
-        return _VectorInfo([x for k in keys for x in (k, "_" + k)], lambda: self._gather(infos))
+        names = self._info_names.get(keys)
+        if names is None:  # (every step has the same keys: the vector info's names built once)
+            if len(self._info_names) >= 16:
+                self._info_names.clear()
+            names = self._info_names[keys] = dict.fromkeys(x for k in keys for x in (k, "_" + k))
+        return _VectorInfo(names.copy(), lambda: self._gather(infos))
 
     def _gather(self, infos: list[dict], mask: np.ndarray | None = None) -> dict[str, Any]:
         """Gymnasium's vector info layout (an array per key, a ``_key`` mask), built in one pass
@@ -425,8 +445,8 @@ class _VectorInfo(LazyInfo):
 
     __slots__ = ("_build",)
 
-    def __init__(self, keys: list[str], build: Callable[[], dict]):
-        super().__init__({}, dict.fromkeys(keys))
+    def __init__(self, names: dict[str, None], build: Callable[[], dict]):
+        super().__init__({}, names)  # (``names``: the entries, all pending; a dict this info owns)
         self._build = build
 
     def _fill(self, key: Any) -> None:
