@@ -234,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--plot", default=None, help="write a PNG of a few steps here")
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="this process on the first allowed CPU, the engine on the second (as on a quiet machine)",
+    )
     p.add_argument("--lanes", type=int, default=None, help="parts per step (EmbodiedVectorEnv.LANES)")
     args = p.parse_args(argv)
     import embodied
@@ -252,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         vec.reset(seed=0)
         instrument(vec, stamp)
         engine_pid, me = vec.engines[0].process.pid, threading.get_native_id()
+        if args.pin:
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, {cpus[0]})
+            os.sched_setaffinity(engine_pid, {cpus[1]})
         wakeups = ["-e", "sched:sched_wakeup", "--filter", f"pid == {engine_pid} || pid == {me}"]
         switches = " || ".join(f"prev_pid == {t} || next_pid == {t}" for t in (engine_pid, me))
         acts = [rng.integers(9, size=args.envs) for _ in range(args.warmup + args.steps + 1)]

@@ -374,7 +374,11 @@ class EngineClient:
         for sc, fields in items:
             if sc.client is not self or sc.handle is None:
                 raise EngineError(f"{sc!r} is not a loaded scene of {self!r}; load() it first")
-            wire.append({"scene": sc.handle, **{k: list(v) for k, v in fields.items() if v}})
+            w = {"scene": sc.handle}
+            for k, v in fields.items():
+                if v:
+                    w[k] = v if type(v) is list else list(v)
+            wire.append(w)
         timeout = self._send("render", {"scenes": wire, "modalities": list(modalities)}, (), timeout)
         seq, self._fast_seq = self._fast_seq, 0  # (the request this result waits for)
 

@@ -145,15 +145,17 @@ class RenderBatcher:
     def _send(chunk: list[_Slot], fresh: bool = False):
         items = []
         for s in chunk:
-            fields = {k: s.request.get(k) for k in ("agents", "updates", "cameras")}
-            if fresh:
-                fields["updates"] = None  # a reloaded scene already shows the current state
+            r = s.request
+            fields = {"agents": r.get("agents"), "updates": None if fresh else r.get("updates")}
+            fields["cameras"] = r.get("cameras")  # (fresh: a reloaded scene already shows the state)
             items.append((s.env.scene, fields))
         client = chunk[0].env.scene.client
-        own = getattr(client, "render_own_many", None)  # (in-process: the envs' own requests, unchecked)
+        own = getattr(
+            type(client), "render_own_many", None
+        )  # (in-process: the envs' own requests, unchecked)
         try:
             if own is not None:
-                return own(items, chunk[0].request["modalities"])
+                return own(client, items, chunk[0].request["modalities"])
             return client.render_many(items, chunk[0].request["modalities"])
         except EngineError as exc:
             return exc
