@@ -1,17 +1,19 @@
 """Scaling of ``embodied.make_vec``: env-steps/s from 1 to N envs on 1 and 2 engines, side by side.
 
     python benchmarks/vec_scaling.py [--task escape/key-door] [--size 84] [--rounds 3] [--seconds 2]
-                                     [--configs 1x1 4x1 4x1:2 8x1 4x2 8x2] [--one-core]
+                                     [--configs 1x1 4x1 4x1:2 8x1 4x2 8x2] [--one-core | --spread]
                                      [--against REV]
 
 A config ``NxE`` is ``make_vec(task, N, engine_per=ceil(N/E))``: N envs on E engine processes,
-each engine rendering its envs' cameras in two pipelined requests per step; ``NxE:T`` gives each
-engine ``T`` render threads (``render_threads=T``: ``4x1:2`` draws each request's scenes on two
+each engine rendering its envs' cameras in ``EmbodiedVectorEnv.LANES`` pipelined requests per step
+(``NxE/L``: in ``L``); ``NxE:T`` gives each engine ``T`` render threads (``render_threads=T``: ``4x1:2`` draws each request's scenes on two
 threads, side by side with the default of one). The baseline is one plain
 ``EmbodiedGymEnv`` (its own engine, one render round trip per step). Every system takes random
 actions from the discrete table (``action_mode="discrete"``, ``obs_mode="image"``); all alternate in
 rounds of ``--seconds`` so load from other processes hits them alike; medians and ratios to the
-single env are printed. ``--one-core`` pins this process and every engine to one CPU.
+single env are printed. ``--one-core`` pins this process and every engine to one CPU; ``--spread``
+pins this process to one CPU and the engines to the others (each process a core of its own, as on a
+quiet machine: on a loaded one, run it under ``nice -n -10`` so others' work does not decide).
 ``--against REV`` runs every config a second time with ``embodied/vector.py`` as it was at git
 revision ``REV`` (loaded beside the working tree's, the rest of the package shared), in the same
 alternating rounds: a change to the vector env measured side by side.
@@ -81,11 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--configs", nargs="+", default=["1x1", "4x1", "4x1:2", "8x1", "4x2", "8x2"])
     p.add_argument("--one-core", action="store_true")
     p.add_argument(
+        "--spread",
+        action="store_true",
+        help="this process on the first allowed CPU, the engines on the others (each process a core of "
+        "its own, as on a quiet machine; run it under nice -n -10 on a loaded one)",
+    )
+    p.add_argument(
         "--against", default=None, metavar="REV", help="also run each config with vector.py at REV"
     )
     args = p.parse_args(argv)
+    ncpu = len(os.sched_getaffinity(0))
     import embodied
     from embodied.adapters.gym import EmbodiedGymEnv
+    from embodied.vector import _lanes
 
     kw = dict(action_mode="discrete", obs_mode="image", width=args.size, height=args.size)
     rng = np.random.default_rng(0)
@@ -106,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.against:
         makers.append((f" @{args.against}", vector_at(args.against).make_vec))
     for cfg in args.configs:
-        shape, _, threads = cfg.lower().partition(":")
+        cfg, _, lanes = cfg.lower().partition("/")
+        shape, _, threads = cfg.partition(":")
         n, e = (int(x) for x in shape.split("x"))
         t = int(threads) if threads else None
         for tag, make_vec in makers:
             vec = make_vec(args.task, n, engine_per=math.ceil(n / e), render_threads=t, **kw)
+            if lanes:
+                vec._lanes = _lanes(n, vec.engine_per, int(lanes), half=vec.render_threads > 1)
             vec.reset(seed=0)
             vecs.append(vec)
 
@@ -120,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
             label = f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"
             label += f", {t} render thread{'s' if t > 1 else ''}" if t else ""
+            label += f", {lanes} parts" if lanes else ""
             systems[label + tag] = (
                 step_vec,
                 [eng.process.pid for eng in vec.engines],
@@ -128,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.one_core:
             cpu = min(os.sched_getaffinity(0))
             pin([0] + [pid for _, pids in systems.values() for pid in pids], {cpu})
+        elif args.spread:
+            cpus = sorted(os.sched_getaffinity(0))
+            pin([0], {cpus[0]})
+            for _, pids in systems.values():
+                for j, pid in enumerate(pids):
+                    pin([pid], {cpus[1 + j % (len(cpus) - 1)]})
         got: dict[str, list[float]] = {k: [] for k in systems}
         per_cpu: dict[str, list[float]] = {k: [] for k in systems}
         engine_us: dict[str, list[float]] = {k: [] for k in systems}  # engine CPU per env-step
@@ -147,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             vec.close()
     base = statistics.median(got["single env"])
     base_cpu = statistics.median(per_cpu["single env"])
-    cores = "1 core (everything pinned)" if args.one_core else f"{len(os.sched_getaffinity(0))} cores"
+    cores = "1 core (everything pinned)" if args.one_core else f"{ncpu} cores"
+    if args.spread:
+        cores = f"{ncpu} cores, client and engines pinned apart, nice {os.nice(0)}"
     print(
         f"{args.task}, {args.size}x{args.size} RGB, random navigation, {cores}, {args.rounds} alternating "
         f"rounds of {args.seconds:g} s, load average {os.getloadavg()[0]:.1f} (shared machine)"

@@ -340,44 +340,51 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.plot:
         first = next((i for i in range(len(clean) - 4) if all(clean[i : i + 4])), 0)
-        plot(args.plot, steps[first : first + 4], threads[engine_pid][0], args)
+        plot(args.plot, steps[first : first + 4], threads[engine_pid], args)
     return 0
 
 
-def plot(path: str, steps, runs, args) -> None:
+def plot(path: str, steps, engine: tuple[list, list], args) -> None:
+    """Draw ``steps`` (the client's phases) above the engine's on-CPU and waiting-for-CPU intervals."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t_base = steps[0][0]
+    t_base, t_last = steps[0][0], steps[-1][2]
     colours = {
         "apply part 0": "tab:blue",
         "send part 0": "navy",
         "apply part 1": "tab:cyan",
         "send part 1": "navy",
+        "apply part 2": "tab:olive",
+        "send part 2": "navy",
         "rewards, infos (all envs)": "tab:green",
         "wait for answer 0": "lightgrey",
         "wait for answer 1": "lightgrey",
+        "wait for answer 2": "lightgrey",
         "read the answers": "tab:purple",
         "decode + write obs": "tab:orange",
         "autoresets": "black",
         "infos, after the frames": "tab:red",
     }
-    fig, ax = plt.subplots(figsize=(11, 2.6))
-    t_last = steps[-1][2]
+    fig, ax = plt.subplots(figsize=(11, 3.2))
     for _, ph, _ in steps:
         for name, a, b in ph:
             ax.barh(1, (b - a) / 1e3, left=(a - t_base) / 1e3, color=colours.get(name, "black"), height=0.6)
-    for s, e in runs:
-        if e >= t_base and s <= t_last:
-            ax.barh(0, (e - s) / 1e3, left=(s - t_base) / 1e3, color="tab:gray", height=0.6)
-    ax.set_yticks([0, 1], ["engine\n(on CPU)", "client"])
+    for row, (ivs, colour) in enumerate(zip(engine, ("tab:gray", "salmon"))):
+        for s, e in ivs:
+            if e >= t_base and s <= t_last:
+                ax.barh(0, (e - s) / 1e3, left=(s - t_base) / 1e3, color=colour, height=0.6 - 0.3 * row)
+    ax.set_yticks([0, 1], ["engine", "client"])
     ax.set_xlabel("microseconds")
-    ax.set_title(f"make_vec({args.envs} envs, 1 engine), {args.size}x{args.size}, {len(steps)} steps")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
-    uniq = dict(zip(colours, handles))
-    ax.legend(uniq.values(), uniq.keys(), fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    ax.set_title(
+        f"make_vec({args.envs} envs, 1 engine), {args.size}x{args.size}: {len(steps)} steps "
+        "(engine: grey on a CPU, red waiting for one)"
+    )
+    shown = {k: v for k, v in colours.items() if any(k == n for _, ph, _ in steps for n, _, _ in ph)}
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in shown.values()]
+    ax.legend(handles, shown.keys(), fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
