@@ -503,15 +503,24 @@ def _render_threads(wanted: int | None, engine: str | None, num_envs: int, engin
 def _lanes(num_envs: int, engine_per: int, parts: int, half: bool = False) -> list[list[int]]:
     """Env indices per lane: lane ``j`` holds the ``j``-th part of every engine's envs (env ``i``
     is on engine ``i // engine_per``). The first part is small (a quarter, at least one env), so
-    the engines start rendering soon; the others share the rest evenly. ``half``: the first part
-    is half of them (an engine rendering on two threads draws two envs in the time of one)."""
+    the engines start rendering soon; with three parts or more the last is small too (its frames
+    are all the client writes after the engine's last answer); the others share the rest evenly.
+    ``half``: the first part is half of them (an engine rendering on two threads draws two envs in
+    the time of one)."""
     lanes: list[list[int]] = [[] for _ in range(parts)]
     for start in range(0, num_envs, engine_per):
         group = list(range(start, min(start + engine_per, num_envs)))
         k = min(parts, len(group))
-        first = len(group) if k == 1 else max(1, len(group) // (2 if half else 4))
-        rest = len(group) - first
-        cut = [0] + [first + rest * j // (k - 1) for j in range(k)] if k > 1 else [0, first]
+        if k == 1:
+            lanes[0] += group
+            continue
+        first = max(1, len(group) // (2 if half else 4))
+        last = max(1, len(group) // 4) if k >= 3 else 0
+        rest = len(group) - first - last
+        mid = k - (2 if last else 1)  # parts between the first and the last
+        cut = [0, first] + [first + rest * j // mid for j in range(1, mid + 1)]
+        if last:
+            cut.append(len(group))
         for j in range(k):
             lanes[j] += group[cut[j] : cut[j + 1]]
     return [lane for lane in lanes if lane]
