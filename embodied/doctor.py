@@ -40,6 +40,7 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
     for pkg in ("panda3d", "pyzmq", "numpy", "gymnasium", "pettingzoo"):
         v = _version(pkg)
         out.append((pkg, "OK" if v != "missing" else "FAIL", v))
+    out.append(_decoder_row())
     for renderer in renderers:
         name = f"engine ({renderer})"
         try:
@@ -56,6 +57,23 @@ def run_checks(renderers: tuple[str, ...] = ("software", "gl")) -> list[tuple[st
             level = "FAIL" if renderer == "software" else "WARN"
             out.append((f"{renderer}: frames", level, f"failed: {' '.join(str(e).split())[:200]}"))
     return out
+
+
+def _decoder_row() -> tuple[str, str, str]:
+    """Which depth/seg decoder this machine has: loading it here also compiles it into numba's
+    cache, so the engines that follow load it in about a second (docs/rendering.md)."""
+    from .bridges.panda3d.decode import describe
+    from .errors import EngineError
+
+    t0 = time.perf_counter()
+    try:
+        said = describe()
+    except EngineError as e:
+        return ("depth/seg decoder", "FAIL", str(e))
+    took = f"; ready in {time.perf_counter() - t0:.1f} s"
+    if said.startswith("compiled") or "EMBODIED_DECODE=numpy" in said:
+        return ("depth/seg decoder", "OK", said + took)
+    return ("depth/seg decoder", "WARN", said + " (depth and segmentation 4-6x slower)")
 
 
 def _check_env(env, renderer: str, name: str, t0: float, out: list[tuple[str, str, str]]) -> None:

@@ -356,6 +356,20 @@ def test_doctor_reports_a_renderer_that_fails_to_draw_as_a_row(monkeypatch):
     assert gl and gl[-1][0] == "WARN" and ("cannot reshape" in gl[-1][1] or "did not start" in gl[-1][1])
 
 
+def test_doctor_names_the_depth_decoder_and_loads_it():
+    """A row says which depth/seg decoder this machine has (numpy is 4-6x slower: a user asking
+    why depth is slow had no row to read), and loading it fills numba's cache for the engines."""
+    pytest.importorskip("numba")
+    from embodied.bridges.panda3d import decode
+
+    from embodied import doctor
+
+    rows = {c: (s, d) for c, s, d in doctor.run_checks(renderers=())}
+    status, detail = rows["depth/seg decoder"]
+    assert status == "OK" and detail.startswith("compiled (numba ") and "ready in" in detail
+    assert decode.kernel() is not None
+
+
 def test_gl_depth_and_segmentation_match_software():
     """doctor found gl + depth/seg failing ('cannot reshape array of size 37632'): GL buffers are 3-byte RGB."""
     import numpy as np
