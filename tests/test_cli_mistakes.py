@@ -238,6 +238,10 @@ def run(argv, capsys):
             ["play", "key_door", "--agent", "a0="],
             "--agent a0=: no agent after '='; give ID=AGENT, e.g. --agent a0=oracle (AGENT: openai:MODEL,",
         ),
+        (
+            ["play", "collab_split", "--agent", "a0="],
+            "--agent a0=: no agent 'a0' in this scene; agents: ana, bo",
+        ),
         (  # was the parser's whole multi-line message squeezed into one line
             ["play", "key_door", "--prices", "bad.yaml", *KEY],
             "cannot read price table bad.yaml: at line 2 col 1 (expected ',' or ']', but got '<stream end>'); "

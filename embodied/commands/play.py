@@ -180,7 +180,7 @@ def agent_specs(args: argparse.Namespace, agent_ids: list[str]) -> dict[str, tup
     for spec in args.agent or []:
         if "=" in spec:
             aid, _, name = spec.partition("=")
-            if not name.strip():  # (was: "unknown agent ''", later)
+            if not name.strip() and (aid in agent_ids or not aid):  # (was: "unknown agent ''", later)
                 raise ConfigError(
                     f"--agent {spec}: no agent after '='; give ID=AGENT, e.g. --agent {aid or agent_ids[0]}=oracle "
                     "(AGENT: openai:MODEL, oracle, random or human)"
