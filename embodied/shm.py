@@ -331,8 +331,9 @@ class FastClient:
         ``(entry, poses)`` with the poses packed for :meth:`send_compact` once the engine has
         registered the shape (``entry[1]``), ``(entry, None)`` to send the full request with
         ``"shape": entry[0]`` (it registers the shape); None: send the full request as it is
-        (cameras without lens or size fields, a camera missing for an agent, ``MAX_SHAPES``
-        shapes registered already)."""
+        (cameras without lens or size fields, a camera missing for an agent). After
+        ``MAX_SHAPES`` shapes the numbering starts again from 1 (re-registering replaces the
+        engine's entry of that id)."""
         try:
             key = (
                 handle,
@@ -344,8 +345,10 @@ class FastClient:
         except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
             return None
         if entry is None:
-            if len(self._shapes) >= MAX_SHAPES or not set(agents) <= {c["agent"] for c in cameras}:
+            if not set(agents) <= {c["agent"] for c in cameras}:
                 return None
+            if len(self._shapes) >= MAX_SHAPES:  # (ids are given again from 1: the engine's are replaced)
+                self._shapes.clear()
             entry = self._shapes[key] = [
                 len(self._shapes) + 1,
                 False,

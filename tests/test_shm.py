@@ -313,3 +313,59 @@ def test_env_steps_go_compact_through_the_engine():
     finally:
         fast.close()
         slow.close()
+
+
+def test_shapes_beyond_the_limit_and_closed_scenes():
+    """More request shapes than a connection may register: the client numbers them again from 1
+    (the engine's entries replaced) and every request still renders right; a shape does not keep
+    its closed scene alive."""
+    import gc
+    import weakref
+
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+    from embodied import shm
+
+    renderer = Renderer("software")
+    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
+    nodes = [{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}]
+    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    registered: list[int] = []
+    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
+    client = shm.FastClient(fast.name)
+    client.compact = True
+    fast.ready(fast.listener.fileno())
+
+    def render(fov: float, yaw: float):
+        cam = {"agent": "a0", "pos": [0, -2, 1], "hpr": [yaw, -20, 0], "fov": fov, "width": 16, "height": 12}
+        entry, poses = client.shape(handle, ["a0"], ["rgb"], [cam])
+        if poses is None:
+            request = {"op": "render", "scene": handle, "cameras": [cam], "shape": entry[0]}
+            client.send(P.pack(request)[0])
+        else:
+            client.send_compact(entry[0], poses)
+        fast.ready(registered[-1])
+        header, base, _seq = client.receive()
+        got = client.decoded(header, base) or client.decode(P.unpack_header(header), header, base)
+        entry[1] = True
+        renderer.use(handle)
+        return got[handle]["a0"]["rgb"], renderer.render(["a0"], ["rgb"])["a0"]["rgb"]
+
+    try:
+        for i in range(shm.MAX_SHAPES + 6):
+            for yaw in (0, 40):  # (registers, then compact)
+                got, want = render(30 + i, yaw)
+                assert np.array_equal(got, want), (i, yaw)
+        assert len(client._shapes) <= shm.MAX_SHAPES
+        conn = next(iter(fast.conns.values()))
+        assert len(conn.shapes) <= shm.MAX_SHAPES
+        scene = weakref.ref(renderer.scenes[handle])
+        server.handle(P.pack({"op": "close_scene", "scene": handle}))
+        gc.collect()
+        assert scene() is None  # (the connection's shapes still name it)
+    finally:
+        client.close()
+        fast.close()
+        renderer.close()

@@ -25,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -140,7 +141,8 @@ class _Shape:
     __slots__ = ("agents", "cams", "handle", "header", "mods", "poses", "scene", "specs")
 
     def __init__(self, scene, agents: list, cams: list, mods: list, header: bytes):
-        self.handle, self.scene, self.agents, self.mods = scene.handle, scene, agents, mods
+        # (the scene held weakly: a closed scene is not kept alive by the shapes naming it)
+        self.handle, self.scene, self.agents, self.mods = scene.handle, weakref.ref(scene), agents, mods
         self.cams = [(c["agent"], c["fov"], c["width"], c["height"]) for c in cams]
         self.poses = struct.Struct(f"<{POSE * len(cams)}d")
         size = {c["agent"]: (c["width"], c["height"]) for c in cams}  # (the last camera of an agent wins)
@@ -254,7 +256,7 @@ class Server:
         vals = shape.poses.unpack_from(packet, offset)
         total = sum(vals)
         r = self.renderer
-        if total - total != 0.0 or r.scenes.get(shape.handle) is not shape.scene:
+        if total - total != 0.0 or r.scenes.get(shape.handle) is not shape.scene():
             self.sink, self.shapes = sink, shapes  # (not finite, or the scene went: full checks)
             try:
                 return self.call(shape.request(vals, sid))
