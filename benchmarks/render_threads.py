@@ -1,12 +1,15 @@
 """Render-only throughput of ``Renderer(threads=1)`` against ``Renderer(threads=2)``, side by side.
 
-    python benchmarks/render_threads.py [--size 84] [--rounds 7] [--seconds 0.5] [--modalities rgb]
+    python benchmarks/render_threads.py [--size 84] [--rounds 7] [--seconds 0.5] [--modalities rgb] [--overlap]
 
 Both renderers hold the same 4 generated scenes (seeds 0-3) and draw them in batches of 4
 (``Renderer.render_scenes``, one camera per scene, 50 random camera poses in turn), in this process
 (no engine, no client); the two alternate in rounds so load from other processes hits them
 alike. Prints scene-frames per second (medians), this process's CPU time per scene-frame and
-the ratio (docs/performance.md, "Rendering a batch on two threads").
+the ratio (docs/performance.md, "Rendering a batch on two threads"), and whether the two threads
+drew at the same time: ``renderer.OVERLAP`` (False while a race is left: the two-thread figure is
+then the cost of drawing the halves one after the other). ``--overlap`` sets it for this run only,
+to measure what overlapping would give; its frames are not checked here (the stress test does that).
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--seconds", type=float, default=0.5)
     p.add_argument("--modalities", default="rgb", help="comma-separated: rgb, depth, seg")
+    p.add_argument(
+        "--overlap", action="store_true", help="let the two threads draw at once (renderer.OVERLAP)"
+    )
     args = p.parse_args(argv)
+    from embodied.bridges.panda3d import renderer as renderer_module
     from embodied.bridges.panda3d.renderer import Renderer
     from embodied.procedural import generate
 
@@ -32,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from embodied.world import World
 
     mods = args.modalities.split(",")
+    if args.overlap:
+        renderer_module.OVERLAP = True
     worlds = [SceneGraph(World(generate(random.Random(seed)))).build_nodes() for seed in range(4)]
     rng = random.Random(0)
     cams = [
@@ -80,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.size}x{args.size} {'+'.join(mods)}, batches of 4 scenes, {args.rounds} alternating rounds, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"load average {os.getloadavg()[0]:.1f}, "
+        f"two threads drawing {'at once' if renderer_module.OVERLAP else 'one after the other'} (OVERLAP={renderer_module.OVERLAP})"
     )
     for t in (1, 2):
         print(
