@@ -369,7 +369,23 @@ class EngineClient:
         gives one ``{agent: {modality: array}}`` per item, in order. All or nothing: a bad item
         fails the whole request before anything is applied. On the shared-memory path (the
         returned function's ``fast`` is True) more requests may be sent before this one's result
-        is taken, as long as results are taken in the order sent (embodied.vector pipelines so)."""
+        is taken, as long as results are taken in the order sent (embodied.vector pipelines so).
+        One item goes as that scene's own request (:meth:`RemoteScene.render_async`: compact on
+        the shared-memory path once the engine knows its shape, docs/protocol.md "Local fast path")."""
+        if len(items) == 1 and items[0][0].client is self and items[0][0].handle is not None:
+            sc, fields = items[0]
+            agents = fields.get("agents") or ("a0",)
+            pending = sc.render_async(
+                agents, modalities, fields.get("updates"), fields.get("cameras"), timeout
+            )
+            seq, self._fast_seq = self._fast_seq, 0  # (the request this result waits for)
+
+            def result_one() -> list[dict[str, dict[str, np.ndarray]]]:
+                self._fast_seq = seq
+                return [pending()]
+
+            result_one.fast = bool(seq)
+            return result_one
         wire = []
         for sc, fields in items:
             if sc.client is not self or sc.handle is None:
