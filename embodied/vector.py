@@ -183,7 +183,9 @@ class EmbodiedVectorEnv(VectorEnv):
     """``n`` envs of one task on ``ceil(n / engine_per)`` engines, rendered in batches (see module)."""
 
     MAX_RESTARTS = 3
-    LANES = 2  # parts of each engine's envs sent one after another, so client and engine overlap
+    # parts of each engine's envs sent one after another, so client and engine overlap; 0: one per
+    # env (each env's request its own: compact on the shared-memory path, docs/performance.md)
+    LANES = 0
 
     def __init__(
         self,
@@ -243,7 +245,10 @@ class EmbodiedVectorEnv(VectorEnv):
         self._info_names: dict[tuple, dict[str, None]] = {}
         self._obs = create_empty_array(self.single_observation_space, num_envs)
         self._box = isinstance(self.single_observation_space, spaces.Box)  # obs rows written in place
-        self._lanes = _lanes(num_envs, engine_per, self.LANES, half=self.render_threads > 1)
+        # one request per env where requests go compact (an engine process on the shared-memory
+        # path, one render thread); else two parts (the in-process engine renders when asked)
+        two = self.render_threads > 1 or getattr(self.engines[0], "_fast", None) is None
+        self._lanes = _lanes(num_envs, engine_per, 2 if two else self.LANES, half=self.render_threads > 1)
 
     def _hook(self, env) -> Callable[..., Callable[[], dict]]:
         return lambda **request: self._batcher.submit(env, **request)
@@ -502,17 +507,19 @@ def _render_threads(wanted: int | None, engine: str | None, num_envs: int, engin
 
 def _lanes(num_envs: int, engine_per: int, parts: int, half: bool = False) -> list[list[int]]:
     """Env indices per lane: lane ``j`` holds the ``j``-th part of every engine's envs (env ``i``
-    is on engine ``i // engine_per``). The first part is small (a quarter, at least one env), so
-    the engines start rendering soon; with three parts or more the last is small too (its frames
-    are all the client writes after the engine's last answer); the others share the rest evenly.
-    ``half``: the first part is half of them (an engine rendering on two threads draws two envs in
-    the time of one)."""
-    lanes: list[list[int]] = [[] for _ in range(parts)]
+    is on engine ``i // engine_per``). ``parts`` 0 (or at least an engine's envs): one env a part.
+    Else the first part is small (a quarter, at least one env), so the engines start rendering
+    soon; with three parts or more the last is small too (its frames are all the client writes
+    after the engine's last answer); the others share the rest evenly. ``half``: the first part
+    is half of them (an engine rendering on two threads draws two envs in the time of one)."""
+    most = max(min(engine_per, num_envs - start) for start in range(0, num_envs, engine_per))
+    lanes: list[list[int]] = [[] for _ in range(parts or most)]
     for start in range(0, num_envs, engine_per):
         group = list(range(start, min(start + engine_per, num_envs)))
-        k = min(parts, len(group))
-        if k == 1:
-            lanes[0] += group
+        k = min(parts, len(group)) if parts else len(group)
+        if k == len(group):  # one env a part
+            for j, i in enumerate(group):
+                lanes[j].append(i)
             continue
         first = max(1, len(group) // (2 if half else 4))
         last = max(1, len(group) // 4) if k >= 3 else 0

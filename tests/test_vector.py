@@ -74,8 +74,8 @@ def _oracle_indices(task: str, seed: int) -> list[int]:
 
 @pytest.mark.parametrize("render_threads", [1, 2])
 def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_threads):
-    """5 envs on 2 engines (4 + 1), the 4 in two pipelined requests (1 + 3 on a one-thread engine,
-    2 + 2 on an engine drawing on two threads): every observation, reward,
+    """5 envs on 2 engines (4 + 1), the 4 in pipelined requests (one per env on a one-thread
+    engine, 2 + 2 on an engine drawing on two threads): every observation, reward,
     termination, truncation and cheap info entry equals that of plain envs stepped one by one with
     the same seeds and actions (NEXT_STEP autoreset replayed by hand); env 0 plays the oracle's
     solution (pick up, unlock, open: state changes, success), the others random table actions
@@ -88,7 +88,7 @@ def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_thre
     cap = len(solve) + 2  # the oracle's env succeeds, random ones end by Done or by this cap
     vec = embodied.make_vec(task, n, engine_per=4, max_steps=cap, render_threads=render_threads, **KW)
     try:
-        assert vec._lanes == ([[0, 4], [1, 2, 3]] if render_threads == 1 else [[0, 1, 4], [2, 3]])
+        assert vec._lanes == ([[0, 4], [1], [2], [3]] if render_threads == 1 else [[0, 1, 4], [2, 3]])
         obs, infos = vec.reset(seed=0)
         got = [(obs, None, None, None, infos)]
         for a in acts:
@@ -155,14 +155,14 @@ def test_all_info_keys_engine_restart_and_bad_arguments():
 
 
 def test_a_failed_step_leaves_no_trace_while_a_request_is_on_its_way():
-    """A bad action in the second lane raises after the first lane's request went out: every env's
+    """A bad action in the third lane raises after the first lanes' requests went out: every env's
     step is rolled back, the late answer is dropped, and the next step gives plain envs' frames."""
     from embodied.errors import ActionError
 
     vec = embodied.make_vec("escape/key-door", 4, engine_per=4, **KW)
     try:
         vec.reset(seed=0)
-        assert vec._lanes == [[0], [1, 2, 3]]
+        assert vec._lanes == [[0], [1], [2], [3]]
         with pytest.raises(ActionError):
             vec.step(np.array([0, 4, 99, 5]))
         obs, _, _, _, infos = vec.step(np.array([0, 4, 4, 5]))
