@@ -353,38 +353,40 @@ def plot(path: str, steps, engine: tuple[list, list], args) -> None:
 
     t_base, t_last = steps[0][0], steps[-1][2]
     colours = {
-        "apply part 0": "tab:blue",
-        "send part 0": "navy",
-        "apply part 1": "tab:cyan",
-        "send part 1": "navy",
-        "apply part 2": "tab:olive",
-        "send part 2": "navy",
+        "apply part (its envs' actions, rules, requests)": "tab:blue",
+        "send part": "navy",
         "rewards, infos (all envs)": "tab:green",
-        "wait for answer 0": "lightgrey",
-        "wait for answer 1": "lightgrey",
-        "wait for answer 2": "lightgrey",
+        "wait for answer": "lightgrey",
         "read the answers": "tab:purple",
         "decode + write obs": "tab:orange",
         "autoresets": "black",
         "infos, after the frames": "tab:red",
     }
+
+    def colour(name: str) -> str:
+        for k, c in colours.items():
+            if name.startswith(k.split(" (")[0].rstrip("0123456789 ")):
+                return c
+        return "black"
+
     fig, ax = plt.subplots(figsize=(11, 3.2))
     for _, ph, _ in steps:
         for name, a, b in ph:
-            ax.barh(1, (b - a) / 1e3, left=(a - t_base) / 1e3, color=colours.get(name, "black"), height=0.6)
-    for row, (ivs, colour) in enumerate(zip(engine, ("tab:gray", "salmon"))):
+            ax.barh(1, (b - a) / 1e3, left=(a - t_base) / 1e3, color=colour(name), height=0.6)
+    for row, (ivs, shade) in enumerate(zip(engine, ("tab:gray", "salmon"))):
         for s, e in ivs:
             if e >= t_base and s <= t_last:
-                ax.barh(0, (e - s) / 1e3, left=(s - t_base) / 1e3, color=colour, height=0.6 - 0.3 * row)
+                ax.barh(0, (e - s) / 1e3, left=(s - t_base) / 1e3, color=shade, height=0.6 - 0.3 * row)
     ax.set_yticks([0, 1], ["engine", "client"])
     ax.set_xlabel("microseconds")
     ax.set_title(
         f"make_vec({args.envs} envs, 1 engine), {args.size}x{args.size}: {len(steps)} steps "
         "(engine: grey on a CPU, red waiting for one)"
     )
-    shown = {k: v for k, v in colours.items() if any(k == n for _, ph, _ in steps for n, _, _ in ph)}
+    names = {n for _, ph, _ in steps for n, _, _ in ph}
+    shown = {k: v for k, v in colours.items() if any(colour(n) == v for n in names)}
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in shown.values()]
-    ax.legend(handles, shown.keys(), fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    ax.legend(handles, shown.keys(), fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -6,14 +6,15 @@
     obs, rew, term, trunc, infos = vec.step(vec.action_space.sample())
 
 The ``n`` envs live in ``ceil(n / engine_per)`` engine processes, ``engine_per`` scenes each (one
-scene handle per env, so they never see each other's worlds). A step sends two render requests
-per engine, pipelined: the first part of its envs apply their actions and their request goes
-out, then the rest do while the engine renders the first (all engines render in parallel); the
-rewards and infos are computed while they render, then the frames are taken in the order sent
-(docs/performance.md, "Batched envs"). The first part is a quarter of an engine's envs, or half
-with ``render_threads=2`` (each engine draws a request's scenes on two threads, one after the
-other for now: a race is left, so it gives no speed-up; default 1). The results are those of each
-env stepped on its own.
+scene handle per env, so they never see each other's worlds). On an engine process's
+shared-memory path a step sends one render request per env, pipelined: an env applies its action
+and its request goes out, then the next env's while the engine renders (all engines render in
+parallel; a request goes compact once the engine knows its shape); the rewards and infos are
+computed while they render, then the frames are taken in the order sent (docs/performance.md,
+"Batched envs"). Elsewhere (ZeroMQ, in-process, ``render_threads=2``) a step sends two requests
+per engine, a quarter of its envs (half with ``render_threads=2``: each engine draws a request's
+scenes on two threads, one after the other for now: a race is left, so it gives no speed-up;
+default 1) and then the rest. The results are those of each env stepped on its own.
 Each step returns a new observation array. More engines use more cores; more envs per engine cut
 round trips.
 ``engine="inprocess"`` puts every env's scene on this process's own renderer instead (no engine
@@ -277,9 +278,10 @@ class EmbodiedVectorEnv(VectorEnv):
         return self._obs, self._infos(infos)
 
     def step(self, actions):
-        """Step every env. The envs of each engine go in ``LANES`` parts: a part's actions are
-        applied and its render request sent (one per engine), then the next part's, so the
-        engines render one part while the client applies the next; the rewards and infos are
+        """Step every env. The envs of each engine go in parts (``self._lanes``: one env each on
+        the shared-memory path): a part's actions are applied and its render request sent (one
+        per engine), then the next part's, so the engines render one part while the client
+        applies the next; the rewards and infos are
         computed while they render, and the frames taken in the order sent. After the last
         answer only the frames are written: what does not need them is done before. The results
         are those of stepping each env on its own."""
