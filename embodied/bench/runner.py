@@ -190,6 +190,12 @@ def _run(spec: RunSpec, rd: RunDir, on_result, on_step) -> dict[str, Any]:
             for w in workers:  # (their engines see their parent go and exit)
                 with contextlib.suppress(Exception):
                     w.terminate()
+            # let the pool's manager thread see its workers gone and close its wake-up pipe before
+            # the interpreter exits: else concurrent.futures' exit hook can write to the pipe as the
+            # thread closes it and print an OSError traceback (Python 3.11; seen after Ctrl-C)
+            manager = getattr(pool, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(timeout=2.0)
             raise
         pool.shutdown()
     shutil.rmtree(rd.path / "staging", ignore_errors=True)
