@@ -151,9 +151,8 @@ class RenderBatcher:
             fields["cameras"] = r.get("cameras")  # (fresh: a reloaded scene already shows the state)
             items.append((s.env.scene, fields))
         client = chunk[0].env.scene.client
-        own = getattr(
-            type(client), "render_own_many", None
-        )  # (in-process: the envs' own requests, unchecked)
+        # (in-process: the envs' own requests, unchecked)
+        own = getattr(type(client), "render_own_many", None)
         try:
             if own is not None:
                 return own(client, items, chunk[0].request["modalities"])
@@ -281,10 +280,9 @@ class EmbodiedVectorEnv(VectorEnv):
         """Step every env. The envs of each engine go in parts (``self._lanes``: one env each on
         the shared-memory path): a part's actions are applied and its render request sent (one
         per engine), then the next part's, so the engines render one part while the client
-        applies the next; the rewards and infos are
-        computed while they render, and the frames taken in the order sent. After the last
-        answer only the frames are written: what does not need them is done before. The results
-        are those of stepping each env on its own."""
+        applies the next; the rewards and infos are computed while they render, and the frames
+        taken in the order sent. After the last answer only the frames are written: what does
+        not need them is done before. The results are those of stepping each env on its own."""
         n, envs = self.num_envs, self.envs
         steppers: list = [None] * n
         batcher, lanes = self._batcher, self._lanes
