@@ -8,30 +8,8 @@ import sys
 
 from ..cli import int_in, positive_float
 
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("suites", nargs="+", help="suite names (see 'embodied bench list') or suite .yaml paths")
-    g = p.add_argument_group("generated suites (GEN): the LLM generator's endpoint")
-    g.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI's)")
-    g.add_argument("--model", default=None, help="model name, e.g. gpt-4o")
-    g.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    g.add_argument("--cache-dir", default=None, help="on-disk response cache (a re-freeze replays it)")
-    g.add_argument("--prices", default=None, help="price table (YAML or JSON) for the cost figures")
-    g.add_argument(
-        "--retries",
-        type=int_in(0),
-        default=5,
-        help="retries per request (refused, 5xx, timeouts) (default 5)",
-    )
-    g.add_argument(
-        "--request-timeout",
-        type=positive_float("timeout", "seconds"),
-        default=60.0,
-        help="seconds per request (default 60)",
-    )
-
-
-_GEN_FLAGS = {  # the generator's options and their defaults
+# the generator's options and their defaults (add_arguments gives them; main tells a given one by them)
+_GEN_FLAGS = {
     "--base-url": None,
     "--model": None,
     "--api-key-env": "OPENAI_API_KEY",
@@ -40,6 +18,38 @@ _GEN_FLAGS = {  # the generator's options and their defaults
     "--retries": 5,
     "--request-timeout": 60.0,
 }
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("suites", nargs="+", help="suite names (see 'embodied bench list') or suite .yaml paths")
+    g = p.add_argument_group("generated suites (GEN): the LLM generator's endpoint")
+    g.add_argument(
+        "--base-url", default=_GEN_FLAGS["--base-url"], help="OpenAI-compatible endpoint (default: OpenAI's)"
+    )
+    g.add_argument("--model", default=_GEN_FLAGS["--model"], help="model name, e.g. gpt-4o")
+    g.add_argument(
+        "--api-key-env", default=_GEN_FLAGS["--api-key-env"], help="environment variable holding the API key"
+    )
+    g.add_argument(
+        "--cache-dir",
+        default=_GEN_FLAGS["--cache-dir"],
+        help="on-disk response cache (a re-freeze replays it)",
+    )
+    g.add_argument(
+        "--prices", default=_GEN_FLAGS["--prices"], help="price table (YAML or JSON) for the cost figures"
+    )
+    g.add_argument(
+        "--retries",
+        type=int_in(0),
+        default=_GEN_FLAGS["--retries"],
+        help="retries per request (refused, 5xx, timeouts) (default %(default)s)",
+    )
+    g.add_argument(
+        "--request-timeout",
+        type=positive_float("timeout", "seconds"),
+        default=_GEN_FLAGS["--request-timeout"],
+        help="seconds per request (default %(default)g)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
