@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -92,15 +93,24 @@ def main(argv: list[str] | None = None) -> int:
         "--against", default=None, metavar="REV", help="also run each config with vector.py at REV"
     )
     args = p.parse_args(argv)
+    for cfg in args.configs:
+        if not re.fullmatch(r"[1-9]\d*x[1-9]\d*(:[12])?(/[1-9]\d*)?", cfg.lower()):
+            p.error(f"--configs {cfg!r}: expected NxE, NxE:T or NxE/L (e.g. 4x1, 4x1:2, 4x1/2)")
     ncpu = len(os.sched_getaffinity(0))
     import embodied
     from embodied.adapters.gym import EmbodiedGymEnv
+    from embodied.cli import error_line
+    from embodied.errors import EmbodiedError
     from embodied.vector import _lanes
 
     kw = dict(action_mode="discrete", obs_mode="image", width=args.size, height=args.size)
     rng = np.random.default_rng(0)
     systems = {}
-    single = EmbodiedGymEnv(args.task, **kw)
+    try:
+        single = EmbodiedGymEnv(args.task, **kw)
+    except EmbodiedError as exc:  # (an unknown task, a bad size: one line, exit 2)
+        print(f"{p.prog}: error: {error_line(exc)}", file=sys.stderr)
+        return 2
     single.reset(seed=0)
     n_nav = 9  # navigation indices of the discrete table: random walking, like the other benchmarks
 
@@ -115,29 +125,36 @@ def main(argv: list[str] | None = None) -> int:
     makers = [("", embodied.make_vec)]
     if args.against:
         makers.append((f" @{args.against}", vector_at(args.against).make_vec))
-    for cfg in args.configs:
-        cfg, _, lanes = cfg.lower().partition("/")
-        shape, _, threads = cfg.partition(":")
-        n, e = (int(x) for x in shape.split("x"))
-        t = int(threads) if threads else None
-        for tag, make_vec in makers:
-            vec = make_vec(args.task, n, engine_per=math.ceil(n / e), render_threads=t, **kw)
-            if lanes:
-                vec._lanes = _lanes(n, vec.engine_per, int(lanes), half=vec.render_threads > 1)
-            vec.reset(seed=0)
-            vecs.append(vec)
+    try:
+        for cfg in args.configs:
+            cfg, _, lanes = cfg.lower().partition("/")
+            shape, _, threads = cfg.partition(":")
+            n, e = (int(x) for x in shape.split("x"))
+            t = int(threads) if threads else None
+            for tag, make_vec in makers:
+                vec = make_vec(args.task, n, engine_per=math.ceil(n / e), render_threads=t, **kw)
+                if lanes:
+                    vec._lanes = _lanes(n, vec.engine_per, int(lanes), half=vec.render_threads > 1)
+                vec.reset(seed=0)
+                vecs.append(vec)
 
-            def step_vec(vec=vec, n=n) -> int:
-                vec.step(rng.integers(n_nav, size=n))
-                return n
+                def step_vec(vec=vec, n=n) -> int:
+                    vec.step(rng.integers(n_nav, size=n))
+                    return n
 
-            label = f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"
-            label += f", {t} render thread{'s' if t > 1 else ''}" if t else ""
-            label += f", {lanes} parts" if lanes else ""
-            systems[label + tag] = (
-                step_vec,
-                [eng.process.pid for eng in vec.engines],
-            )
+                label = f"make_vec {n} envs, {e} engine{'s' if e > 1 else ''}"
+                label += f", {t} render thread{'s' if t > 1 else ''}" if t else ""
+                label += f", {lanes} parts" if lanes else ""
+                systems[label + tag] = (
+                    step_vec,
+                    [eng.process.pid for eng in vec.engines],
+                )
+    except EmbodiedError as exc:
+        single.close()
+        for vec in vecs:
+            vec.close()
+        print(f"{p.prog}: error: {error_line(exc)}", file=sys.stderr)
+        return 2
     try:
         if args.one_core:
             cpu = min(os.sched_getaffinity(0))

@@ -242,13 +242,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lanes", type=int, default=None, help="parts per step (EmbodiedVectorEnv.LANES)")
     args = p.parse_args(argv)
     import embodied
+    from embodied.cli import error_line
+    from embodied.errors import EmbodiedError
     from embodied.vector import EmbodiedVectorEnv
 
     if args.lanes:
         EmbodiedVectorEnv.LANES = args.lanes
 
     kw = dict(action_mode="discrete", obs_mode="image", width=args.size, height=args.size)
-    vec = embodied.make_vec(args.task, args.envs, engine_per=args.envs, **kw)
+    try:
+        vec = embodied.make_vec(args.task, args.envs, engine_per=args.envs, **kw)
+    except EmbodiedError as exc:  # (an unknown task, a bad size: one line, exit 2)
+        print(f"{p.prog}: error: {error_line(exc)}", file=sys.stderr)
+        return 2
     stamp = Stamps()
     rng = np.random.default_rng(0)
     tmp = tempfile.mkdtemp(prefix="vec-timeline-")

@@ -241,3 +241,17 @@ def test_one_request_for_several_scenes_gives_each_scenes_own_frames(engine_kind
         for env in envs:
             env.close()
         engine.close()
+
+
+@pytest.mark.parametrize("script", ["vec_scaling.py", "vec_timeline.py"])
+def test_vec_benchmarks_say_an_unknown_task_in_one_line(script):
+    import subprocess
+    import sys
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", script)
+    run = subprocess.run(
+        [sys.executable, path, "--task", "nope"], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"{script}: error: ") and "'nope'" in run.stderr
