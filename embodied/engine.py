@@ -55,6 +55,7 @@ ENGINES = {
 }
 RENDERERS = ("software", "gl", "auto")  # launch(renderer=), the CLI's --renderer
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
+_A0 = ("a0",)  # the agents of a render request that names none
 HEARTBEAT_TIMEOUT = 1.5  # s without a heartbeat before a launched engine counts as hung
 
 
@@ -395,12 +396,29 @@ class EngineClient:
                 if v:
                     w[k] = v if type(v) is list else list(v)
             wire.append(w)
-        timeout = self._send("render", {"scenes": wire, "modalities": list(modalities)}, (), timeout)
+        fast, shape = getattr(self, "_fast", None), None
+        if fast is not None and fast.compact and all("cameras" in w and "updates" not in w for w in wire):
+            # the repeated request of running envs: compact once the engine knows its shape
+            shape = fast.shape_of(
+                [(w["scene"], w.get("agents", _A0), w["cameras"]) for w in wire], modalities
+            )
+        if shape is not None and shape[1] is not None:
+            timeout = self._send_compact(shape[0][0], shape[1], timeout)
+            shape = None
+        else:
+            request = {"scenes": wire, "modalities": list(modalities)}
+            if shape is not None:
+                request["shape"] = shape[0][0]  # (registers the shape: later requests go compact)
+            timeout = self._send("render", request, (), timeout)
+            if shape is not None and not self._fast_seq:  # (too large for the fast path: ZeroMQ)
+                shape = None
         seq, self._fast_seq = self._fast_seq, 0  # (the request this result waits for)
 
         def result() -> list[dict[str, dict[str, np.ndarray]]]:
             self._fast_seq = seq
             by_scene = self._receive_scenes("render", timeout)
+            if shape is not None:
+                shape[0][1] = True  # (the engine answered the request registering it)
             return [by_scene.get(w["scene"], {}) for w in wire]
 
         result.fast = bool(seq)

@@ -334,35 +334,51 @@ class FastClient:
         (cameras without lens or size fields, a camera missing for an agent). After
         ``MAX_SHAPES`` shapes the numbering starts again from 1 (re-registering replaces the
         engine's entry of that id)."""
+        return self.shape_of(((handle, agents, cameras),), modalities, False)
+
+    def shape_of(self, parts, modalities, multi: bool = True) -> tuple[list, bytes | None] | None:
+        """:meth:`shape` of a render request of several scenes (``scenes``, ``multi``; its parts
+        ``(handle, agents, cameras)`` in order, none with node updates); the poses are every
+        scene's cameras', in order."""
         try:
-            key = (
-                handle,
-                tuple(agents),
-                tuple(modalities),
-                *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
-            )
+            key = (multi, tuple(modalities))
+            for handle, agents, cameras in parts:
+                key += (
+                    (
+                        handle,
+                        tuple(agents),
+                        *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
+                    ),
+                )
             entry = self._shapes.get(key)
         except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
             return None
         if entry is None:
-            if not set(agents) <= {c["agent"] for c in cameras}:
-                return None
+            for _handle, agents, cameras in parts:
+                if not set(agents) <= {c["agent"] for c in cameras}:
+                    return None
             if len(self._shapes) >= MAX_SHAPES:  # (ids are given again from 1: the engine's are replaced)
                 self._shapes.clear()
             entry = self._shapes[key] = [
                 len(self._shapes) + 1,
                 False,
-                struct.Struct(f"<{POSE * len(cameras)}d"),
+                struct.Struct(f"<{POSE * sum(len(p[2]) for p in parts)}d"),
             ]
         if not entry[1]:
             return entry, None
         vals: list = []
-        for c in cameras:
-            pos, hpr = c.get("pos"), c.get("hpr")
-            if type(pos) not in _SEQUENCES or type(hpr) not in _SEQUENCES or len(pos) != 3 or len(hpr) != 3:
-                return entry, None  # (the full request's checks say what is wrong)
-            vals += pos
-            vals += hpr
+        for _handle, _agents, cameras in parts:
+            for c in cameras:
+                pos, hpr = c.get("pos"), c.get("hpr")
+                if (
+                    type(pos) not in _SEQUENCES
+                    or type(hpr) not in _SEQUENCES
+                    or len(pos) != 3
+                    or len(hpr) != 3
+                ):
+                    return entry, None  # (the full request's checks say what is wrong)
+                vals += pos
+                vals += hpr
         try:
             return entry, entry[2].pack(*vals)
         except (struct.error, OverflowError, TypeError):

@@ -287,6 +287,103 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
         renderer.close()
 
 
+def test_compact_requests_of_several_scenes():
+    """A render request naming several scenes (``scenes``) registers a shape as well; its compact
+    form carries every scene's camera poses in order and gives the full request's frames (one
+    Panda3D frame for all scenes); malformed ones are refused, and non-finite poses or a closed
+    scene get the full request's error, word for word (``scenes[i]...`` field names)."""
+    import math
+    import struct
+
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+    from embodied import shm
+
+    renderer = Renderer("software")
+    server = Server(renderer, "secret", P.DEFAULT_MAX_MESSAGE_BYTES)
+    handles = []
+    for color in ([0.8, 0.2, 0.2], [0.2, 0.2, 0.8]):
+        nodes = [
+            {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": color},
+            {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
+        ]
+        load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
+        handles.append(P.unpack_header(server.handle(P.pack(load))[0])["scene"])
+    registered: list[int] = []
+    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
+    client = shm.FastClient(fast.name)
+    client.compact = True
+    fast.ready(fast.listener.fileno())
+    mods = ["rgb", "depth", "seg"]
+
+    def cam(yaw, y=-2.0, agent="a0"):
+        return {"agent": agent, "pos": [0, y, 1], "hpr": [yaw, -20, 0], "fov": 80, "width": 40, "height": 30}
+
+    def reply_to(packet: bytes):
+        client.sock.send(packet)
+        fast.ready(registered[-1])
+        header, base, _seq = client.receive()
+        reply = P.unpack_header(header)
+        if not reply["ok"]:
+            return reply["error"]["message"]
+        return client.decode(reply, header, base)
+
+    def full(cams, **extra):
+        items = [{"scene": h, "cameras": [c]} for h, c in zip(handles, cams)]
+        request = {"op": "render", "scenes": items, "modalities": mods, "token": "secret", **extra}
+        return reply_to(shm.SEQ.pack(1) + P.pack(request)[0])
+
+    def compact(sid, poses: bytes):
+        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, sid) + poses)
+
+    def poses(*cams):
+        return struct.pack(f"<{6 * len(cams)}d", *[v for c in cams for v in (*c["pos"], *c["hpr"])])
+
+    try:
+        # a shape needs a camera for every agent of every scene
+        other = {**cam(0), "agent": "a1"}
+        server.handle(P.pack({"op": "camera", "scene": handles[1], "cameras": [other], "token": "secret"}))
+        items = [{"scene": handles[0], "cameras": [cam(0)]}, {"scene": handles[1], "cameras": [cam(0)]}]
+        items[1]["agents"] = ["a0", "a1"]
+        request = {"op": "render", "scenes": items, "token": "secret", "shape": 1}
+        assert "camera for every agent" in reply_to(shm.SEQ.pack(1) + P.pack(request)[0])
+        assert isinstance(full([cam(0), cam(0)], shape=3), dict)  # (registered on the engine)
+        key = [(h, ["a0"], [cam(0)]) for h in handles]
+        entry, packed = client.shape_of(key, mods)
+        assert packed is None  # (not yet registered on the client's side)
+        entry[0], entry[1] = 3, True
+        for yaw in (15, 30):
+            cams = [cam(yaw), cam(-yaw, y=-1.5)]
+            got = compact(3, client.shape_of([(h, ["a0"], [c]) for h, c in zip(handles, cams)], mods)[1])
+            want = full(cams)
+            for h in handles:
+                for m in mods:
+                    assert np.array_equal(got[h]["a0"][m], want[h]["a0"][m]), (yaw, h, m)
+            alone = [renderer.use(h) and renderer.render(["a0"], mods) for h in handles]  # (scene by scene)
+            for h, one in zip(handles, alone):
+                assert np.array_equal(got[h]["a0"]["rgb"], one["a0"]["rgb"])
+        assert not np.array_equal(got[handles[0]]["a0"]["rgb"], got[handles[1]]["a0"]["rgb"])
+        # malformed: the poses of one scene only, too many
+        assert "bytes of poses" in compact(3, poses(cam(0)))
+        assert "expected 96 (2 cameras" in compact(3, poses(cam(0), cam(0), cam(0)))
+        # poses that are not finite (in the second scene): the full request's error, word for word
+        for bad in (math.nan, -math.inf):
+            said = compact(3, poses(cam(0), cam(0, y=bad)))
+            assert said == full([cam(0), cam(0, y=bad)]) and "scenes[1].cameras" in said and "finite" in said
+        # a scene closed: the full request's error
+        server.handle(P.pack({"op": "close_scene", "scene": handles[1], "token": "secret"}))
+        said = compact(3, poses(cam(0), cam(0)))
+        assert said == full([cam(0), cam(0)]) and "unknown scene handle" in said
+        got = compact(3, poses(cam(0), cam(0)))  # (the connection serves on)
+        assert "unknown scene handle" in got
+    finally:
+        client.close()
+        fast.close()
+        renderer.close()
+
+
 def test_env_steps_go_compact_through_the_engine():
     """An env on a local engine sends its repeated render request compact after the first step,
     with the same frames, rewards and infos as over ZeroMQ (the test above compares them too)."""

@@ -9,6 +9,7 @@ import pytest
 import embodied
 from embodied.adapters.gym import EmbodiedGymEnv
 from embodied.errors import ConfigError
+from embodied.vector import _lanes
 
 KW = dict(action_mode="discrete", obs_mode="image", width=40, height=32)
 
@@ -72,10 +73,11 @@ def _oracle_indices(task: str, seed: int) -> list[int]:
         env.close()
 
 
-@pytest.mark.parametrize("render_threads", [1, 2])
-def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_threads):
+@pytest.mark.parametrize("render_threads, parts", [(1, 0), (2, 0), (1, 2)])
+def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_threads, parts):
     """5 envs on 2 engines (4 + 1), the 4 in pipelined requests (one per env on a one-thread
-    engine, 2 + 2 on an engine drawing on two threads): every observation, reward,
+    engine, 2 + 2 on an engine drawing on two threads; or 1 + 3 with ``parts`` 2, the 3 in one
+    request of several scenes, compact once registered): every observation, reward,
     termination, truncation and cheap info entry equals that of plain envs stepped one by one with
     the same seeds and actions (NEXT_STEP autoreset replayed by hand); env 0 plays the oracle's
     solution (pick up, unlock, open: state changes, success), the others random table actions
@@ -89,6 +91,13 @@ def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_thre
     vec = embodied.make_vec(task, n, engine_per=4, max_steps=cap, render_threads=render_threads, **KW)
     try:
         assert vec._lanes == ([[0, 4], [1], [2], [3]] if render_threads == 1 else [[0, 1, 4], [2, 3]])
+        if parts:
+            vec._lanes = _lanes(n, 4, parts)
+            assert vec._lanes == [[0, 4], [1, 2, 3]]
+        sent: list[int] = []  # the shape ids of compact requests of several scenes
+        fast = vec.engines[0]._fast
+        send = fast.send_compact
+        fast.send_compact = lambda sid, poses: (sent.append(len(poses) // 48), send(sid, poses))[1]
         obs, infos = vec.reset(seed=0)
         got = [(obs, None, None, None, infos)]
         for a in acts:
@@ -96,6 +105,8 @@ def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_thre
             assert got[-1][0] is not got[-2][0]  # a new array each step: earlier ones stay valid
         keys = [k for k in infos if not k.startswith("_")]
         assert "step" in keys and "agent" in keys
+        # (poses of several scenes in one compact request: the parts of 2 or 3 envs went compact)
+        assert sum(c > 1 for c in sent) >= (steps // 2 if parts or render_threads == 2 else 0)
     finally:
         vec.close()
     assert any(g[1] is not None and g[1][0] >= 1.0 for g in got)  # the oracle's env succeeded

@@ -134,42 +134,55 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 
 
 class _Shape:
-    """A render request's shape registered by a fast-path connection (embodied.shm): its scene,
-    agents, modalities, the cameras' lenses and sizes, what the reply's frames are and its
-    header; a compact request of this shape brings only new poses."""
+    """A render request's shape registered by a fast-path connection (embodied.shm): its scenes
+    (one, or several for a ``scenes`` request), each with its agents and its cameras' lenses and
+    sizes, the modalities, what the reply's frames are and its header; a compact request of this
+    shape brings only new poses (every camera of every scene, in order)."""
 
-    __slots__ = ("agents", "cams", "handle", "header", "mods", "poses", "scene", "specs")
+    __slots__ = ("cams", "draw", "header", "mods", "multi", "parts", "poses", "specs")
 
-    def __init__(self, scene, agents: list, cams: list, mods: list, header: bytes):
-        # (the scene held weakly: a closed scene is not kept alive by the shapes naming it)
-        self.handle, self.scene, self.agents, self.mods = scene.handle, weakref.ref(scene), agents, mods
-        self.cams = [(c["agent"], c["fov"], c["width"], c["height"]) for c in cams]
-        self.poses = struct.Struct(f"<{POSE * len(cams)}d")
-        size = {c["agent"]: (c["width"], c["height"]) for c in cams}  # (the last camera of an agent wins)
-        self.specs = [P.frame_spec(m, *size[a]) for a in agents for m in mods]
-        self.header = header
+    def __init__(self, parts: list, mods: list, header: bytes, multi: bool):
+        """``parts``: ``(scene, agents, cameras)`` per scene, in the request's order; ``multi``:
+        the request named them in ``scenes`` (its replayed form does too)."""
+        # (each scene held weakly: a closed scene is not kept alive by the shapes naming it)
+        self.parts = [
+            (
+                sc.handle,
+                weakref.ref(sc),
+                agents,
+                [(c["agent"], c["fov"], c["width"], c["height"]) for c in cams],
+            )
+            for sc, agents, cams in parts
+        ]
+        self.mods, self.header, self.multi = mods, header, multi
+        self.draw = [(handle, agents) for handle, _ref, agents, _cams in self.parts]  # (render_scenes')
+        self.cams = sum(len(p[3]) for p in self.parts)
+        self.poses = struct.Struct(f"<{POSE * self.cams}d")
+        self.specs = []
+        for _sc, agents, cams in parts:
+            size = {c["agent"]: (c["width"], c["height"]) for c in cams}  # (an agent's last camera wins)
+            self.specs += [P.frame_spec(m, *size[a]) for a in agents for m in mods]
 
     def request(self, poses: tuple, sid: int) -> dict:
         """The full render request a compact one with these ``poses`` stands for."""
-        cams = [
-            {
-                "agent": a,
-                "pos": list(poses[6 * i : 6 * i + 3]),
-                "hpr": list(poses[6 * i + 3 : 6 * i + 6]),
-                "fov": f,
-                "width": w,
-                "height": h,
-            }
-            for i, (a, f, w, h) in enumerate(self.cams)
-        ]
-        return {
-            "op": "render",
-            "scene": self.handle,
-            "agents": list(self.agents),
-            "modalities": list(self.mods),
-            "cameras": cams,
-            "shape": sid,
-        }
+        items, i = [], 0
+        for handle, _ref, agents, cams in self.parts:
+            sent = []
+            for a, f, w, h in cams:
+                sent.append(
+                    {
+                        "agent": a,
+                        "pos": list(poses[i : i + 3]),
+                        "hpr": list(poses[i + 3 : i + 6]),
+                        "fov": f,
+                        "width": w,
+                        "height": h,
+                    }
+                )
+                i += POSE
+            items.append({"scene": handle, "agents": list(agents), "cameras": sent})
+        head = {"op": "render", "modalities": list(self.mods), "shape": sid}
+        return {**head, "scenes": items} if self.multi else {**head, **items[0]}
 
 
 class Server:
@@ -251,39 +264,59 @@ class Server:
                 )
             return self.refuse(
                 f"compact render request: {len(packet) - offset} bytes of poses for shape {sid}; "
-                f"expected {shape.poses.size} ({len(shape.cams)} cameras x {POSE * 8} bytes)"
+                f"expected {shape.poses.size} ({shape.cams} cameras x {POSE * 8} bytes)"
             )
         vals = shape.poses.unpack_from(packet, offset)
         total = sum(vals)
         r = self.renderer
-        if total - total != 0.0 or r.scenes.get(shape.handle) is not shape.scene():
-            self.sink, self.shapes = sink, shapes  # (not finite, or the scene went: full checks)
+        scenes = r.scenes
+        gone = False
+        for p in shape.parts:
+            sc = scenes.get(p[0])
+            if sc is None or sc is not p[1]():
+                gone = True
+        if total - total != 0.0 or gone:
+            self.sink, self.shapes = sink, shapes  # (not finite, or a scene went: full checks)
             try:
                 return self.call(shape.request(vals, sid))
             finally:
                 self.sink = self.shapes = None
         try:
-            cams, i = [], 0
-            for agent, fov, w, h in shape.cams:
-                cams.append(
-                    {
-                        "agent": agent,
-                        "pos": vals[i : i + 3],
-                        "hpr": vals[i + 3 : i + 6],
-                        "fov": fov,
-                        "width": w,
-                        "height": h,
-                    }
+            mods, k, i = shape.mods, len(shape.mods), 0
+            dest = sink(shape.specs) if sink is not None else None  # (rgb read back, depth/seg
+            intos: list | None = [] if dest is not None else None  # decoded into the ring slot)
+            j = 0
+            for handle, _ref, agents, cams in shape.parts:
+                sent = []
+                for agent, fov, w, h in cams:
+                    sent.append(
+                        {
+                            "agent": agent,
+                            "pos": vals[i : i + 3],
+                            "hpr": vals[i + 3 : i + 6],
+                            "fov": fov,
+                            "width": w,
+                            "height": h,
+                        }
+                    )
+                    i += POSE
+                r.use(handle)
+                r.set_cameras(sent, checked=True)
+                if intos is not None:
+                    intos.append(
+                        {a: dict(zip(mods, dest[j + n * k : j + n * k + k])) for n, a in enumerate(agents)}
+                    )
+                    j += len(agents) * k
+            if len(shape.draw) == 1:  # (one scene: as its full request renders it)
+                out = r.render(
+                    shape.draw[0][1], mods, checked=True, views=True, into=intos[0] if intos else None
                 )
-                i += 6
-            r.use(shape.handle)
-            r.set_cameras(cams, checked=True)
-            into = None
-            if sink is not None:  # rgb read back, depth/seg decoded straight into the ring slot
-                dest, k = sink(shape.specs), len(shape.mods)
-                into = {a: dict(zip(shape.mods, dest[j * k : j * k + k])) for j, a in enumerate(shape.agents)}
-            out = r.render(shape.agents, shape.mods, checked=True, views=True, into=into)
-            return [shape.header, *[out[a][m] for a in shape.agents for m in shape.mods]]
+                return [shape.header, *[out[a][m] for a in shape.draw[0][1] for m in mods]]
+            outs = r.render_scenes(shape.draw, mods, views=True, into=intos)  # (one Panda3D frame)
+            return [
+                shape.header,
+                *[out[a][m] for out, (_h, agents) in zip(outs, shape.draw) for a in agents for m in mods],
+            ]
         except Exception as exc:
             return self._failed(exc)
 
@@ -442,7 +475,10 @@ class Server:
         r = self.renderer
         dest = self._destinations(parts, mods) if self.sink is not None else None
         if len(parts) > 1:  # several scenes: all their views in one Panda3D frame
-            return self._render_scenes(parts, mods, dest)
+            reply = self._render_scenes(parts, mods, dest)
+            if sid is not None:  # later requests of this shape may come compact (embodied.shm)
+                self.shapes[sid] = _Shape([(r.scenes[p[0]], p[1], p[2]) for p in parts], mods, reply[0], True)
+            return reply
         ((handle, agents, cams, updates),) = parts
         r.use(handle)
         if updates:
@@ -456,24 +492,22 @@ class Server:
         out = r.render(agents, mods, checked=True, views=True, into=into)  # (views: copied out below)
         reply = self._render_reply(parts, [out], mods)
         if sid is not None:  # later requests of this shape may come compact (embodied.shm)
-            self.shapes[sid] = _Shape(r.scenes[handle], agents, cams, mods, reply[0])
+            self.shapes[sid] = _Shape([(r.scenes[handle], agents, cams)], mods, reply[0], "scenes" in h)
         return reply
 
     def _shape_id(self, h: dict, parts: list) -> int:
         """The checked ``shape`` field of a render request on the fast path: an id in
-        1..MAX_SHAPES, on a request of one scene that sends a camera for every agent it renders
-        (what a compact request of that shape repeats with new poses)."""
+        1..MAX_SHAPES, on a request (of one scene or several) that sends a camera for every agent
+        it renders (what a compact request of that shape repeats with new poses)."""
         sid = h["shape"]
         if type(sid) is not int or not 1 <= sid <= MAX_SHAPES:
             raise ProtocolError(f"field 'shape': expected an int in 1..{MAX_SHAPES}, got {P.brief(sid)}")
-        if len(parts) != 1:
-            raise ProtocolError("field 'shape': only a render request of one scene (no 'scenes') has a shape")
-        _handle, agents, cams, _updates = parts[0]
-        if not set(agents) <= {c["agent"] for c in cams}:
-            raise ProtocolError(
-                "field 'shape': a request with a shape sends a camera for every agent it renders (a "
-                "compact request repeats its cameras with new poses)"
-            )
+        for _handle, agents, cams, _updates in parts:
+            if not set(agents) <= {c["agent"] for c in cams}:
+                raise ProtocolError(
+                    "field 'shape': a request with a shape sends a camera for every agent it renders "
+                    "(a compact request repeats its cameras with new poses)"
+                )
         return sid
 
     def _render_scenes(self, parts: list, mods: list, dest: list | None) -> list:
