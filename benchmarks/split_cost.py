@@ -140,6 +140,8 @@ def one_process(
     client.sock, client.views, client.seq, client.gen, client._plans = ours, False, 0, 0, {}
     client.ring = client.ring_bytes = None
     client.compact, client._shapes = compact, {}
+    # (compact replies' frames in place, as an env on a local engine gets them: embodied.shm)
+    client.slots, client._anchors, client._asked, client.last_slot = shm.VIEWS if compact else 0, [], {}, 0
     client._poll = select.poll()
     client._poll.register(ours.fileno(), select.POLLIN)
     i = 0

@@ -282,7 +282,12 @@ class EngineClient:
             and self._local()
         ):
             try:
-                self._fast = FastClient(self.info["shm"], views=self.shm == "views")
+                slots = self.info.get("shm_slots", 0) if self.shm is True else 0  # ("copy": none)
+                self._fast = FastClient(
+                    self.info["shm"],
+                    views=self.shm == "views",
+                    slots=slots if type(slots) is int and 0 <= slots <= 64 else 0,
+                )
                 self._fast.compact = "compact_render" in self.info.get("capabilities", ())
             except OSError as exc:  # another machine or network namespace: ZeroMQ carries frames
                 log.debug("no shared-memory path to %s: %s", self.endpoint, exc)

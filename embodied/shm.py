@@ -44,6 +44,8 @@ import secrets
 import select
 import socket
 import struct
+import sys
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -51,14 +53,17 @@ import numpy as np
 from . import protocol as P
 from .bridges.panda3d.decode import recycled
 
-DEPTH = 2  # ring slots per connection
+DEPTH = 2  # ring slots per connection the engine takes in turn
+VIEWS = 8  # more slots after those, which a client names in its compact requests (frames handed out in place)
 ALIGN = 64
 MAX_PACKET = 1 << 16  # a request larger than this goes over ZeroMQ
 SEQ = struct.Struct("<Q")
 REPLY = struct.Struct(
     "<QIIQQ"
 )  # seq, ring generation, 1 if a new ring's fd rides along, ring size, slot offset
-COMPACT = struct.Struct("<QBxxxI")  # a compact request's head: seq, COMPACT_MARK, shape id; then poses
+# a compact request's head: seq, COMPACT_MARK, the view slot its frames go to (1..VIEWS; 0: the
+# engine's turn), shape id; then poses
+COMPACT = struct.Struct("<QBBxxI")
 COMPACT_MARK = 0xC1  # (a byte msgpack never uses: no full request starts with it)
 MAX_SHAPES = 64  # request shapes one connection may register (ids 1..MAX_SHAPES)
 POSE = 6  # doubles per camera in a compact request: pos x, y, z, hpr h, p, r
@@ -87,7 +92,7 @@ def layout(descs: list[dict]) -> list[tuple[int, int]]:
 class _Ring:
     def __init__(self, slot_bytes: int, gen: int):
         self.slot = max(_aligned(slot_bytes), 1 << 16)
-        self.size = self.slot * DEPTH
+        self.size = self.slot * (DEPTH + VIEWS)  # (pages of slots never used are never touched)
         self.gen = gen
         self.fd = os.memfd_create(f"embodied-frames-{gen}", os.MFD_CLOEXEC)
         os.ftruncate(self.fd, self.size)
@@ -119,6 +124,7 @@ class _Conn:
         self.gens = 0
         self.fresh = False  # the ring is new: its fd rides along with the next reply that has frames
         self.planned: list | None = None  # what sink() handed out for the request being handled
+        self.want: int | None = None  # the view slot (0..VIEWS-1) the request being handled named
         # the arrays sink() laid out for one list of specs (a registered shape's, the same list
         # every request), per slot offset, in the ring they are of
         self._laid: tuple | None = None  # (specs, ring, {slot offset: arrays})
@@ -132,7 +138,13 @@ class _Conn:
             self.gens += 1
             self.ring = _Ring(need, self.gens)
             self.fresh = True
-        return (self.ring.next % DEPTH) * self.ring.slot
+        return self._base()
+
+    def _base(self) -> int:
+        """The offset of the slot the reply being made uses: the view slot the request named,
+        else the next of the slots taken in turn."""
+        ring = self.ring
+        return ring.slot * (DEPTH + self.want) if self.want is not None else ring.next % DEPTH * ring.slot
 
     def sink(self, specs: list) -> list:
         """Arrays in the reply's ring slot for frames of these ``(shape, dtype)``, in reply
@@ -141,7 +153,7 @@ class _Conn:
         passes the same list every time) and handed out again when the slot comes round."""
         laid = self._laid
         if laid is not None and laid[0] is specs and laid[1] is self.ring:
-            out = laid[2].get(self.ring.next % DEPTH * self.ring.slot)
+            out = laid[2].get(self._base())
             if out is not None:
                 self.planned = out
                 return out
@@ -171,9 +183,13 @@ class _Conn:
         if len(data) < SEQ.size:
             return True  # not even a sequence number: nothing to answer to
         (seq,) = SEQ.unpack_from(data)
-        self.planned = None
+        self.planned = self.want = None
         if compact is not None and len(data) > SEQ.size and data[SEQ.size] == COMPACT_MARK:
-            sid = COMPACT.unpack_from(data)[2] if len(data) >= COMPACT.size else None
+            sid = None
+            if len(data) >= COMPACT.size:
+                _seq, _mark, slot, sid = COMPACT.unpack_from(data)
+                if 1 <= slot <= VIEWS:  # (another value: the slots in turn; the reply says where)
+                    self.want = slot - 1
             frames = compact(sid, data, COMPACT.size, self.sink, self.shapes)
         else:
             frames = handle([data[SEQ.size :]], self.sink, self.shapes)
@@ -186,20 +202,22 @@ class _Conn:
             and len(planned) == len(bufs)
             and all(map(operator.is_, bufs, planned))
         ):
-            base = self.ring.next % DEPTH * self.ring.slot  # (every frame was made in the slot)
+            base = self._base()  # (every frame was made in the slot)
             ring = self.ring
-            ring.next += 1
+            if self.want is None:
+                ring.next += 1
             if self.fresh:
                 fds, new, self.fresh = [ring.fd], 1, False
         elif bufs:
             sizes = [b.nbytes if isinstance(b, np.ndarray) else memoryview(b).nbytes for b in bufs]
             if planned is not None and [p.nbytes for p in planned] == sizes:
-                base = self.ring.next % DEPTH * self.ring.slot
+                base = self._base()
             else:  # (frames the sink was not asked for)
                 planned = None
                 base = self._slot(sum(_aligned(n) for n in sizes))
             ring = self.ring
-            ring.next += 1
+            if self.want is None:
+                ring.next += 1
             off = base
             for i, (b, n) in enumerate(zip(bufs, sizes)):
                 if planned is None or b is not planned[i]:  # (rgb was read back into the slot)
@@ -288,6 +306,15 @@ class FastServer:
 
 
 # ---------------------------------------------------------------- client side
+_CLIENTS: weakref.WeakSet = weakref.WeakSet()  # clients with view slots (see FastClient.retire_held)
+
+
+def _before_fork() -> None:
+    for client in list(_CLIENTS):
+        client.retire_held()
+
+
+os.register_at_fork(before=_before_fork)
 _SEQUENCES = (list, tuple)
 _FD_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))  # room for the one descriptor a reply may carry
 
@@ -304,11 +331,18 @@ def _fds(anc: list) -> list[int]:
 class FastClient:
     """The client's side: one connection to an engine's fast path (see the module docstring)."""
 
-    def __init__(self, name: str, views: bool = False):
+    def __init__(self, name: str, views: bool = False, slots: int = 0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock.connect("\0" + name)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         self.views = views
+        # view slots of the engine's rings (its hello's "shm_slots"; 0: none, every frame is copied):
+        # a compact request names one that nothing references, and its frames are handed out in
+        # place, as arrays over the slot (see :meth:`decoded`)
+        self.slots = 0 if views else slots
+        self._anchors: list = []  # per view slot of the ring: [uint8 array over it, its refcount alone]
+        self._asked: dict[int, int] = {}  # sequence number -> the view slot its request named
+        self.last_slot = 0  # the view slot the reply last received was asked into (0: none)
         self.seq = 0
         self.ring: mmap.mmap | None = None
         self.ring_bytes: np.ndarray | None = None  # the ring as a read-only uint8 array
@@ -319,6 +353,15 @@ class FastClient:
         self._shapes: dict[tuple, list] = {}
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN)
+        if self.slots:
+            _CLIENTS.add(self)
+
+    def retire_held(self) -> None:
+        """Never name again a view slot that an array references now (called before a fork: a
+        child process shares the ring's pages, and its references are not counted here)."""
+        for entry in self._anchors:
+            if sys.getrefcount(entry[0]) != entry[1]:
+                entry[1] = -1
 
     def send(self, header: bytes) -> int:
         """Send one request header; returns its sequence number."""
@@ -385,10 +428,26 @@ class FastClient:
             return entry, None
 
     def send_compact(self, sid: int, poses: bytes) -> int:
-        """Send a compact render request of registered shape ``sid``; returns its sequence number."""
+        """Send a compact render request of registered shape ``sid``; returns its sequence number.
+        Its frames go to a view slot that nothing references (none free: the engine's turn)."""
         self.seq += 1
-        self.sock.send(COMPACT.pack(self.seq, COMPACT_MARK, sid) + poses)
+        slot = self._free() if self.slots else 0
+        self.sock.send(COMPACT.pack(self.seq, COMPACT_MARK, slot, sid) + poses)
+        if slot:
+            self._asked[self.seq] = slot
         return self.seq
+
+    def _free(self) -> int:
+        """A view slot (1..slots) no array handed out references and no request on its way names
+        (before the first ring: slot 1); 0 if there is none."""
+        anchors = self._anchors
+        if not anchors:
+            return 1 if not self._asked else 0
+        asked = self._asked.values()
+        for k, entry in enumerate(anchors, 1):
+            if sys.getrefcount(entry[0]) == entry[1] and k not in asked:  # (counted as when made)
+                return k
+        return 0
 
     def wait(self, ms: int) -> bool:
         return bool(self._poll.poll(ms))
@@ -399,16 +458,24 @@ class FastClient:
         if not msg:
             return None
         seq, gen, new, size, base = REPLY.unpack_from(msg)
+        self.last_slot = self._asked.pop(seq, 0) if self._asked else 0
         fds = _fds(anc) if anc else None
         if fds:
-            try:
-                ring = mmap.mmap(fds[0], size, prot=mmap.PROT_READ)
+            try:  # (writable where frames are handed out in place: they are the caller's arrays)
+                ring = mmap.mmap(fds[0], size, prot=mmap.PROT_READ | (mmap.PROT_WRITE if self.slots else 0))
             finally:
                 for fd in fds:
                     os.close(fd)
             if new:
                 self.ring, self.gen = ring, gen  # views into an old ring keep it mapped
                 self.ring_bytes = np.frombuffer(ring, np.uint8)
+                self._anchors = []
+                if self.slots:  # (the engine's ring: DEPTH slots taken in turn, then the view slots)
+                    n = size // (DEPTH + self.slots)
+                    for k in range(self.slots):
+                        self._anchors.append([np.frombuffer(ring, np.uint8, n, (DEPTH + k) * n), 0])
+                    for entry in self._anchors:
+                        entry[1] = sys.getrefcount(entry[0])
         return msg[REPLY.size :], base, seq
 
     def frames(self, reply: dict, base: int) -> list:
@@ -459,6 +526,18 @@ class FastClient:
         if plan is None or ring is None:
             return None
         entries, of, views = plan
+        slot = self.last_slot
+        if slot and slot <= len(self._anchors):
+            anchor = self._anchors[slot - 1][0]
+            at = base - (DEPTH + slot - 1) * anchor.size  # (0: the engine wrote where it was asked)
+            if at == 0 and entries and entries[-1][5] + entries[-1][6] <= anchor.size:
+                # the frames in place: new arrays over the slot (each references its array, so
+                # the slot is not named again while any of them, or a view of one, is alive)
+                out: dict = {}
+                for scene, agent, name, dtype, shape, off, _n, _pool in entries:
+                    arr = np.ndarray(shape, dtype, anchor, off)
+                    out.setdefault(scene, {}).setdefault(agent, {})[name] = arr
+                return out
         if of is not ring:  # (views of the slots are made once per ring)
             views.clear()
             plan[1] = ring

@@ -91,7 +91,7 @@ def test_views_live_until_the_slot_comes_round_again():
 def test_copies_reuse_dropped_frames_never_kept_ones():
     """Frames copied out of the ring belong to the caller: one still held is never written again;
     one dropped is reused for a later frame (no new pages each step)."""
-    eng = launch()
+    eng = launch(shm="copy")  # (the default hands compact replies' frames out in place: below)
     try:
         frame = _floor_frames(eng, 48, 40)
         kept = [frame(0), frame(5)]  # (the first through the reply's full decoding, then its plan)
@@ -109,6 +109,52 @@ def test_copies_reuse_dropped_frames_never_kept_ones():
             assert np.array_equal(k, b)
     finally:
         eng.close()
+
+
+def test_frames_in_place_are_the_callers_until_dropped():
+    """The default: a compact reply's frames are arrays over a view slot of the ring that nothing
+    referenced when the request was sent; a slot is named again only once every array over it
+    (and every view of one) is gone, so held frames never change; writable; with every slot held
+    (or held when the process forked) the frames are copies, as with ``shm="copy"``."""
+    from embodied import shm
+
+    eng, ref = launch(), launch(shm="copy")
+    try:
+        assert eng.info["shm_slots"] == shm.VIEWS and eng._fast.slots == shm.VIEWS and ref._fast.slots == 0
+        frame, expect = _floor_frames(eng, 48, 40), _floor_frames(ref, 48, 40)
+        anchors = set()  # (the ids of the arrays over the view slots: holding them would hold the slots)
+        yaws = [10 + 13 * i for i in range(3 * shm.VIEWS)]
+        kept, copies = [], []
+        for i, yaw in enumerate(yaws):
+            f = frame(yaw)
+            assert np.array_equal(f, expect(yaw)) and f.flags.writeable and f.flags.c_contiguous
+            anchors = anchors or {
+                id(e[0]) for e in eng._fast._anchors
+            }  # (the ring came with the first reply)
+            if i % 2:  # every other frame kept (a view of it holds its slot as well)
+                kept.append((f[::2], f[::2].copy()))
+                copies.append(id(f.base) not in anchors)
+            del f
+        # the frames dropped at once take turns on the slots left free, the kept ones stay
+        assert not any(copies[: shm.VIEWS]) and all(copies[shm.VIEWS :])  # every slot held: copies
+        for view, copy in kept:
+            assert np.array_equal(view, copy)
+        kept[0][0][...] = 0  # the caller's array: writing into it is allowed and changes nothing else
+        assert np.array_equal(frame(yaws[1]), expect(yaws[1]))
+        kept.clear()
+        assert eng._fast._free() == 1  # all dropped: every slot may be named again
+        held = frame(45)
+        if os.fork() == 0:  # a child shares the ring's pages: slots held at the fork are retired
+            os._exit(0)
+        os.wait()
+        held_in = id(held.base)
+        assert held_in in anchors
+        del held
+        for yaw in yaws:  # (its slot is free here, but the child may still use its frame)
+            assert id(frame(yaw).base) != held_in
+    finally:
+        eng.close()
+        ref.close()
 
 
 def test_crash_recovery_over_shm():
@@ -240,8 +286,8 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
         }
         return reply_to(shm.SEQ.pack(1) + P.pack(request)[0])
 
-    def compact(sid, poses: bytes):
-        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, sid) + poses)
+    def compact(sid, poses: bytes, slot: int = 0):
+        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, slot, sid) + poses)
 
     try:
         # registering: 'shape' checked like any field; a shape needs a camera for every agent
@@ -277,6 +323,17 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
         got = compact(1, struct.pack("<6d", 0, -2, 1, 45, -20, 0))
         want = full(cam(45))
         assert all(np.array_equal(got[m], want[m]) for m in mods)
+        # a view slot named: the frames lie there (the reply says where); another value: the slots in turn
+        ring = fast.conns[registered[-1]].ring
+        for slot, at in ((3, (shm.DEPTH + 2) * ring.slot), (shm.VIEWS + 1, None), (255, None)):
+            client.sock.send(
+                shm.COMPACT.pack(4, shm.COMPACT_MARK, slot, 1) + struct.pack("<6d", 0, -2, 1, 45, -20, 0)
+            )
+            fast.ready(registered[-1])
+            header, base, _seq = client.receive()
+            assert base == at if at is not None else base < shm.DEPTH * ring.slot
+            got = client.decode(P.unpack_header(header), header, base)[handle]["a0"]
+            assert all(np.array_equal(got[m], want[m]) for m in mods)
         # the scene closed: the full request's error
         server.handle(P.pack({"op": "close_scene", "scene": handle, "token": "secret"}))
         said = compact(1, struct.pack("<6d", 0, -2, 1, 0, -20, 0))

@@ -34,7 +34,7 @@ import zmq
 from embodied import auth
 from embodied import protocol as P
 from embodied.errors import EmbodiedError, ProtocolError
-from embodied.shm import MAX_SHAPES, POSE
+from embodied.shm import MAX_SHAPES, POSE, VIEWS
 
 log = logging.getLogger("embodied.engine.panda3d")
 LOCAL_HOSTS = auth.LOCAL_HOSTS
@@ -385,7 +385,7 @@ class Server:
                 "max_batch": P.MAX_BATCH,
                 "scenes": len(r.scenes),
                 "pid": os.getpid(),
-                **({"shm": self.shm_name} if self.shm_name else {}),
+                **({"shm": self.shm_name, "shm_slots": VIEWS} if self.shm_name else {}),
             }
         )
 
