@@ -665,9 +665,11 @@ def launch(
     encrypts the connection with a fresh CURVE key pair. The engine writes a heartbeat the
     client watches: no beat for ``heartbeat_timeout`` s while waiting for a reply raises
     :class:`EngineHung`. ``shm``: frames of ``render`` come through shared memory when the engine
-    offers it (a local engine does; embodied.shm, docs/protocol.md): True copies each frame out
-    (it belongs to the caller), ``"views"`` gives read-only views into the ring (valid until the
-    next render but one), False keeps every frame on ZeroMQ.
+    offers it (a local engine does; embodied.shm, docs/protocol.md): True hands frames of compact
+    replies out in place (arrays over a ring slot nothing else references, the caller's until it
+    drops them) and copies the others out, ``"copy"`` copies every frame out, ``"views"`` gives
+    read-only views into the ring (valid until the next render but one), False keeps every frame
+    on ZeroMQ.
 
     Extra keyword arguments become ``--key-with-dashes value`` options. Raises EngineError (with
     the log tail) if it fails to start, EngineTimeout if it is not ready within ``timeout`` s.
