@@ -393,7 +393,7 @@ def test_compact_requests_of_several_scenes():
         return reply_to(shm.SEQ.pack(1) + P.pack(request)[0])
 
     def compact(sid, poses: bytes):
-        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, sid) + poses)
+        return reply_to(shm.COMPACT.pack(2, shm.COMPACT_MARK, 0, sid) + poses)
 
     def poses(*cams):
         return struct.pack(f"<{6 * len(cams)}d", *[v for c in cams for v in (*c["pos"], *c["hpr"])])
