@@ -125,9 +125,9 @@ class _Conn:
         self.fresh = False  # the ring is new: its fd rides along with the next reply that has frames
         self.planned: list | None = None  # what sink() handed out for the request being handled
         self.want: int | None = None  # the view slot (0..VIEWS-1) the request being handled named
-        # the arrays sink() laid out for one list of specs (a registered shape's, the same list
-        # every request), per slot offset, in the ring they are of
-        self._laid: tuple | None = None  # (specs, ring, {slot offset: arrays})
+        # the arrays sink() laid out per list of specs (a registered shape's, the same list every
+        # request: several shapes take turns in a batch), per slot offset, in the ring they are of
+        self._laid: dict[int, tuple] = {}  # id(specs) -> (specs, ring, {slot offset: arrays})
 
     def _slot(self, need: int) -> int:
         """The offset of the slot the next reply with frames uses (a larger ring if ``need``
@@ -150,8 +150,9 @@ class _Conn:
         """Arrays in the reply's ring slot for frames of these ``(shape, dtype)``, in reply
         order: the engine renders into them, so they need no copy into the ring afterwards.
         The arrays of a slot are made once for the list ``specs`` (a compact request's shape
-        passes the same list every time) and handed out again when the slot comes round."""
-        laid = self._laid
+        passes the same list every time; several shapes may take turns) and handed out again
+        when the slot comes round."""
+        laid = self._laid.get(id(specs))
         if laid is not None and laid[0] is specs and laid[1] is self.ring:
             out = laid[2].get(self._base())
             if out is not None:
@@ -164,7 +165,9 @@ class _Conn:
             out.append(ring[off : off + n].view(dtype).reshape(shape))
             off += _aligned(n)
         if laid is None or laid[0] is not specs or laid[1] is not self.ring:
-            laid = self._laid = (specs, self.ring, {})
+            if len(self._laid) >= 2 * MAX_SHAPES:  # (a full request's specs are a list of its own)
+                self._laid.clear()
+            laid = self._laid[id(specs)] = (specs, self.ring, {})
         laid[2][base] = out
         self.planned = out
         return out
