@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if not re.fullmatch(r"[1-9]\d*x[1-9]\d*(:[12])?(/[1-9]\d*)?", cfg.lower()):
             p.error(f"--configs {cfg!r}: expected NxE, NxE:T or NxE/L (e.g. 4x1, 4x1:2, 4x1/2)")
     ncpu = len(os.sched_getaffinity(0))
+    load0 = os.getloadavg()[0]
     import embodied
     from embodied.adapters.gym import EmbodiedGymEnv
     from embodied.cli import error_line
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         cores = f"{ncpu} cores, client and engines pinned apart, nice {os.nice(0)}"
     print(
         f"{args.task}, {args.size}x{args.size} RGB, random navigation, {cores}, {args.rounds} alternating "
-        f"rounds of {args.seconds:g} s, load average {os.getloadavg()[0]:.1f} (shared machine)"
+        f"rounds of {args.seconds:g} s, load average {load0:.1f} -> {os.getloadavg()[0]:.1f} (shared machine)"
     )
     print(
         f"{'system':44s} {'env-steps/s':>12s} {'min':>8s} {'max':>8s} {'vs single':>10s} "
@@ -222,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
             f"target: make_vec 4 envs on 1 engine / one env: {ratio:.2f} [{four_cpu:.2f}]  target >= 1.8  "
             f"{'met' if ratio >= 1.8 else 'NOT met'} ({cores}; ceiling {ceiling:.2f}: that engine kept busy "
             "all the time at its CPU time per env-step, meaningful on a quiet machine only)"
+        )
+        step_us, eng = 1e6 / base, statistics.median(engine_us[four])
+        print(
+            f"  one env's step {step_us:.0f} us (client and engine in turn); the 4 envs' engine {eng:.0f} us "
+            f"of CPU per env-step, busy ~{ratio / ceiling:.0%} of the wall time; 1.8x needs that engine at "
+            f"<= {step_us / 1.8:.0f} us per env-step and busy all the time"
         )
     two = "make_vec 4 envs, 1 engine, 2 render threads"
     if two in got:

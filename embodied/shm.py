@@ -380,14 +380,24 @@ class FastClient:
         (cameras without lens or size fields, a camera missing for an agent). After
         ``MAX_SHAPES`` shapes the numbering starts again from 1 (re-registering replaces the
         engine's entry of that id)."""
-        return self.shape_of(((handle, agents, cameras),), modalities, False)
+        try:  # (a flat key: one scene's is cheaper to build than shape_of's)
+            key = (
+                handle,
+                tuple(agents),
+                tuple(modalities),
+                *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
+            )
+            entry = self._shapes.get(key)
+        except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
+            return None
+        return self._entry(key, entry, ((handle, agents, cameras),))
 
-    def shape_of(self, parts, modalities, multi: bool = True) -> tuple[list, bytes | None] | None:
-        """:meth:`shape` of a render request of several scenes (``scenes``, ``multi``; its parts
+    def shape_of(self, parts, modalities) -> tuple[list, bytes | None] | None:
+        """:meth:`shape` of a render request of several scenes (``scenes``; its parts
         ``(handle, agents, cameras)`` in order, none with node updates); the poses are every
         scene's cameras', in order."""
         try:
-            key = (multi, tuple(modalities))
+            key: tuple = (True, tuple(modalities))  # (no one-scene key starts with True)
             for handle, agents, cameras in parts:
                 key += (
                     (
@@ -399,6 +409,10 @@ class FastClient:
             entry = self._shapes.get(key)
         except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
             return None
+        return self._entry(key, entry, parts)
+
+    def _entry(self, key: tuple, entry: list | None, parts) -> tuple[list, bytes | None] | None:
+        """The shape ``key`` (``entry``: its entry, None if new) and the poses of ``parts``."""
         if entry is None:
             for _handle, agents, cameras in parts:
                 if not set(agents) <= {c["agent"] for c in cameras}:

@@ -15,6 +15,7 @@ import gc
 import hmac
 import json
 import logging
+import math
 import mmap
 import os
 import secrets
@@ -269,24 +270,47 @@ class Server:
         vals = shape.poses.unpack_from(packet, offset)
         total = sum(vals)
         r = self.renderer
-        scenes = r.scenes
-        gone = False
-        for p in shape.parts:
-            sc = scenes.get(p[0])
-            if sc is None or sc is not p[1]():
-                gone = True
-        if total - total != 0.0 or gone:
-            self.sink, self.shapes = sink, shapes  # (not finite, or a scene went: full checks)
+        parts = shape.parts
+        if len(parts) == 1:  # one scene (the repeated request of an env: kept as short as can be)
+            handle, ref, agents, cams = parts[0]
+            sc = r.scenes.get(handle)
+            if total - total != 0.0 or sc is None or sc is not ref():
+                return self._replay(shape, vals, sid, sink, shapes)  # (not finite, or the scene went)
             try:
-                return self.call(shape.request(vals, sid))
-            finally:
-                self.sink = self.shapes = None
-        try:
-            mods, k, i = shape.mods, len(shape.mods), 0
+                sent, i = [], 0
+                for agent, fov, w, h in cams:
+                    sent.append(
+                        {
+                            "agent": agent,
+                            "pos": vals[i : i + 3],
+                            "hpr": vals[i + 3 : i + 6],
+                            "fov": fov,
+                            "width": w,
+                            "height": h,
+                        }
+                    )
+                    i += POSE
+                r.use(handle)
+                r.set_cameras(sent, checked=True)
+                mods, into = shape.mods, None
+                if sink is not None:  # rgb read back, depth/seg decoded straight into the ring slot
+                    dest, k = sink(shape.specs), len(mods)
+                    into = {a: dict(zip(mods, dest[j * k : j * k + k])) for j, a in enumerate(agents)}
+                out = r.render(agents, mods, checked=True, views=True, into=into)
+                return [shape.header, *[out[a][m] for a in agents for m in mods]]
+            except Exception as exc:
+                return self._failed(exc)
+        for handle, ref, _agents, _cams in parts:
+            sc = r.scenes.get(handle)
+            if sc is None or sc is not ref():
+                total = math.nan  # (a scene went: the full request says so)
+        if total - total != 0.0:
+            return self._replay(shape, vals, sid, sink, shapes)
+        try:  # several scenes: cameras set scene by scene, all drawn in one Panda3D frame
+            mods, k, i, j = shape.mods, len(shape.mods), 0, 0
             dest = sink(shape.specs) if sink is not None else None  # (rgb read back, depth/seg
             intos: list | None = [] if dest is not None else None  # decoded into the ring slot)
-            j = 0
-            for handle, _ref, agents, cams in shape.parts:
+            for handle, _ref, agents, cams in parts:
                 sent = []
                 for agent, fov, w, h in cams:
                     sent.append(
@@ -307,18 +331,21 @@ class Server:
                         {a: dict(zip(mods, dest[j + n * k : j + n * k + k])) for n, a in enumerate(agents)}
                     )
                     j += len(agents) * k
-            if len(shape.draw) == 1:  # (one scene: as its full request renders it)
-                out = r.render(
-                    shape.draw[0][1], mods, checked=True, views=True, into=intos[0] if intos else None
-                )
-                return [shape.header, *[out[a][m] for a in shape.draw[0][1] for m in mods]]
-            outs = r.render_scenes(shape.draw, mods, views=True, into=intos)  # (one Panda3D frame)
+            outs = r.render_scenes(shape.draw, mods, views=True, into=intos)
             return [
                 shape.header,
                 *[out[a][m] for out, (_h, agents) in zip(outs, shape.draw) for a in agents for m in mods],
             ]
         except Exception as exc:
             return self._failed(exc)
+
+    def _replay(self, shape: _Shape, vals: tuple, sid: int, sink, shapes) -> list:
+        """Answer the full request a compact one stands for (its checks, its error replies)."""
+        self.sink, self.shapes = sink, shapes
+        try:
+            return self.call(shape.request(vals, sid))
+        finally:
+            self.sink = self.shapes = None
 
     def _handle(self, frames: list) -> list:
         try:
