@@ -133,6 +133,11 @@ def _inside_box(u: np.ndarray, normal: np.ndarray) -> bool:
 # at least this far behind the face's plane: it faces away from every eye there (back-face culled,
 # never drawn; tinydisplay would still transform its vertices and clip it at the view's edges).
 AWAY_MARGIN = 0.01  # m
+# ... and that box is the floor's rectangle shrunk by BOX_INSET on each side: faces lying in the
+# plane of its edges and facing out (the sides of the floor and ceiling slabs, under the walls)
+# then face away from every eye in it too. An eye that close to a room's edge stands inside a wall;
+# it gets the level-face variant.
+BOX_INSET = 0.02  # m
 
 
 def _faces_away(p0: np.ndarray, normal: np.ndarray, box: tuple, lo: float, hi: float) -> np.ndarray:
@@ -147,8 +152,8 @@ def _faces_away(p0: np.ndarray, normal: np.ndarray, box: tuple, lo: float, hi: f
 class _Gate:
     """A merged room drawn whole; or (``pick`` with the eye's height between the room's floor
     undersides and its wall tops) without the level faces that face away from such an eye; or
-    (the eye inside the room's box: its floor's rectangle between those heights) without every
-    face that faces away from all of that box. ``variants`` holds those three, each a tuple of
+    (the eye inside the room's box: its floor's rectangle, shrunk by BOX_INSET, between those
+    heights) without every face that faces away from all of that box. ``variants`` holds those three, each a tuple of
     node paths (the RGB pass's and the id pass's, switched together); ``box`` is (x0, y0, x1,
     y1) or None (no third variant)."""
 
@@ -461,7 +466,8 @@ class NodeBuilder:
                 built.append((state, data, tris, p, normal, down | up, room))
             f = floors[k]
             (fx, fy), (sx, sy) = f["pos"][:2], f["size"][:2]
-            box = (fx - sx / 2, fy - sy / 2, fx + sx / 2, fy + sy / 2)
+            e = min(BOX_INSET, sx / 4, sy / 4)  # (a tiny room keeps half its size)
+            box = (fx - sx / 2 + e, fy - sy / 2 + e, fx + sx / 2 - e, fy + sy / 2 - e)
             if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
                 box = None
             variants = ([], [], [])  # whole; eye between lo and hi; eye in the room's box (see _Gate)

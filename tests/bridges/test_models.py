@@ -448,6 +448,28 @@ def test_a_merged_room_seen_from_inside_leaves_out_faces_facing_away_exactly(r):
             assert np.array_equal(a[m], b[m]), m
 
 
+def test_a_room_seen_from_inside_leaves_out_the_sides_of_its_floor_and_ceiling(r, monkeypatch):
+    """The inside-the-box variant's box is the floor's rectangle shrunk by BOX_INSET, so the sides
+    of the floor and ceiling slabs (in the plane of the rectangle's edges, facing out, under the
+    walls) are left out too: 8 quads fewer in a one-room scene (exactness: the test above)."""
+    from embodied.bridges.panda3d import nodes as N
+
+    from embodied.scene_graph import SceneGraph
+    from embodied.spec import load_spec
+    from embodied.world import World
+
+    nodes = SceneGraph(World(load_spec("key_door"))).build_nodes()
+
+    def room_rows() -> int:
+        r.load_scene(nodes, "key_door")
+        (gate,) = r.current.gates.values()
+        return sum(g.get_vertex_data().get_num_rows() for g in gate.variants[2][0].node().get_geoms())
+
+    inset = room_rows()
+    monkeypatch.setattr(N, "BOX_INSET", 0.0)
+    assert inset == room_rows() - 32
+
+
 def test_polygons_inside_another_box_part_are_left_out(r, monkeypatch):
     """A polygon inside another box part of its group (a keypad's buttons' backs inside its body, a
     table's legs' tops under its top) is left out of both passes: fewer vertices, and the frame is
