@@ -152,15 +152,17 @@ def _faces_away(p0: np.ndarray, normal: np.ndarray, box: tuple, lo: float, hi: f
 class _Gate:
     """A merged room drawn whole; or (``pick`` with the eye's height between the room's floor
     undersides and its wall tops) without the level faces that face away from such an eye; or
-    (the eye inside the room's box: its floor's rectangle, shrunk by BOX_INSET, between those
-    heights) without every face that faces away from all of that box. ``variants`` holds those three, each a tuple of
-    node paths (the RGB pass's and the id pass's, switched together); ``box`` is (x0, y0, x1,
-    y1) or None (no third variant)."""
+    (the eye inside a room's box: a floor's rectangle, shrunk by BOX_INSET, between heights both
+    rooms' level faces allow) without every face that faces away from all of that box as well.
+    ``variants`` holds those, each a tuple of node paths (the RGB pass's and the id pass's,
+    switched together): the whole room, the level variant, then one per entry of ``views``
+    ((x0, y0, x1, y1), lo, hi, index in ``variants``), the room's own box first, then the other
+    rooms' (docs/rendering.md "Small frames")."""
 
-    __slots__ = ("box", "hi", "lo", "pos", "shown", "variants")
+    __slots__ = ("hi", "lo", "pos", "shown", "variants", "views")
 
-    def __init__(self, variants: tuple, lo: float, hi: float, box: tuple | None):
-        self.variants, self.lo, self.hi, self.box = variants, lo, hi, box
+    def __init__(self, variants: tuple, lo: float, hi: float, views: list):
+        self.variants, self.lo, self.hi, self.views = variants, lo, hi, views
         self.shown = 0
         self.pos = None
         for variant in variants[1:]:
@@ -173,10 +175,13 @@ class _Gate:
             return
         self.pos = pos
         x, y, z = pos
-        box = self.box
         which = 0
         if self.lo <= z <= self.hi:
-            which = 2 if box is not None and box[0] <= x <= box[2] and box[1] <= y <= box[3] else 1
+            which = 1
+            for (x0, y0, x1, y1), lo, hi, index in self.views:
+                if x0 <= x <= x1 and y0 <= y <= y1 and lo <= z <= hi:
+                    which = index
+                    break
         if which != self.shown:
             for nodepath in self.variants[self.shown]:
                 nodepath.stash()
@@ -426,6 +431,7 @@ class NodeBuilder:
                 if abs(x - fx) <= sx / 2 + ROOM_MARGIN and abs(y - fy) <= sy / 2 + ROOM_MARGIN:
                     rooms.setdefault(k, []).append(rec)
                     break
+        plans = []  # (room, its pieces, its geoms' parts, lo, hi, box) per merged room
         for k, recs in rooms.items():
             if len(recs) < 2:
                 continue
@@ -470,13 +476,19 @@ class NodeBuilder:
             box = (fx - sx / 2 + e, fy - sy / 2 + e, fx + sx / 2 - e, fy + sy / 2 - e)
             if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
                 box = None
-            variants = ([], [], [])  # whole; eye between lo and hi; eye in the room's box (see _Gate)
-            ids = ([], [], [])  # the id pass's room, state by state (see _id_room)
+            plans.append((k, recs, built, lo, hi, box))
+        for k, recs, built, lo, hi, _box in plans:
+            # the eye in a room's box (this room's first, then the others'): every face that faces
+            # away from all of it is left out as well
+            views = [(b, max(lo, blo), min(hi, bhi)) for kk, _r, _b, blo, bhi, b in plans if kk == k and b]
+            views += [(b, max(lo, blo), min(hi, bhi)) for kk, _r, _b, blo, bhi, b in plans if kk != k and b]
+            views = [v for v in views if v[1] <= v[2]]
+            variants = tuple([] for _ in range(2 + len(views)))  # whole; level; views (see _Gate)
+            ids = tuple([] for _ in variants)  # the id pass's room, state by state (see _id_room)
             for state, data, tris, p, normal, level_away, room in built:
                 fmt = G.BAKED_FORMAT if "t" in data.dtype.names else G.FLAT_FORMAT
                 masks = [None, level_away]
-                if box is not None:
-                    masks.append(level_away | _faces_away(p[:, 0], normal, box, lo, hi))
+                masks += [level_away | _faces_away(p[:, 0], normal, b, vlo, vhi) for b, vlo, vhi in views]
                 for variant, id_variant, drop in zip(variants, ids, masks):
                     if drop is None:
                         variant.append((G.make_geom(fmt, data, tris), state))
@@ -490,15 +502,13 @@ class NodeBuilder:
                     id_variant.append((room[0][used], remap.astype(np.uint32)))
             merged = self.scene.attach_new_node(f"room{k}", -1)  # drawn first, as the pieces were
             id_merged = self.id_scene.attach_new_node(f"room{k}", -1)
-            names = ("full", "inside", "room")
+            names = ("full", "inside", *(f"view{i}" for i in range(len(views))))
             gate = []
             for name, variant, id_variant in zip(names, variants, ids):
-                if not variant:
-                    continue
                 rgb = merged.attach_new_node(G.geom_node(name, variant))
                 idn = id_merged.attach_new_node(G.geom_node(name, [(G.id_mesh_geom(id_variant), None)]))
                 gate.append((rgb, idn))
-            sc.gates[k] = _Gate(tuple(gate), lo, hi, box)
+            sc.gates[k] = _Gate(tuple(gate), lo, hi, [(*v, 2 + i) for i, v in enumerate(views)])
             sc.merges[k] = ((merged, id_merged), [rec["id"] for rec in recs])
             for rec in recs:
                 rec["np"].stash()
