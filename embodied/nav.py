@@ -270,11 +270,11 @@ def _lattice(start, cfg: NavConfig, moves: tuple[str, ...]) -> tuple | None:
     for h in sorted(headings):
         for a in steps:
             v = move_delta(a, h, 1.0)
-            if not any(abs(v[0] - x) < 1e-6 and abs(v[1] - y) < 1e-6 for x, y in vecs):
+            if not any(_same(v, u) for u in vecs):
                 vecs.append(v)
     fx, fy = forward(start[2])
     square = [(fy, -fx), (-fx, -fy), (-fy, fx)]  # right, back, left
-    if all(any(abs(x - u) < 1e-6 and abs(y - v) < 1e-6 for u, v in vecs) for x, y in square):
+    if all(any(_same(s, v) for v in vecs) for s in square):
         return (fy, -fx), ((1, 0), (0, 1), (-1, 0), (0, -1)), len(headings)
     others = sorted(vecs, key=lambda v: math.atan2(v[0] * fy - v[1] * fx, v[0] * fx + v[1] * fy) % math.tau)
     for ex, ey in others:
@@ -289,6 +289,11 @@ def _lattice(start, cfg: NavConfig, moves: tuple[str, ...]) -> tuple | None:
         if _walks_every_way(cells):
             return (ex, ey), tuple(cells), len(headings)
     return None
+
+
+def _same(u: tuple[float, float], v: tuple[float, float]) -> bool:
+    """Are two floor vectors equal but for rounding (1e-6 m on each axis)?"""
+    return abs(u[0] - v[0]) < 1e-6 and abs(u[1] - v[1]) < 1e-6
 
 
 def _walks_every_way(cells: list[tuple[int, int]]) -> bool:
@@ -503,6 +508,6 @@ def _toward(pose, dx: float, dy: float, cfg: NavConfig, steps, rotations, most: 
                 turned[r] = p
             for a in steps:
                 mx, my = move_delta(a, p[2], cfg.step)
-                if abs(mx - dx) < 1e-6 and abs(my - dy) < 1e-6:
+                if _same((mx, my), (dx, dy)):
                     return [*((r,) * n), a]
     return None

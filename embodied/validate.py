@@ -16,6 +16,7 @@ from .clues import check_clues
 from .errors import SpecError
 from .landmarks import Landmarks
 from .layout import build_layout
+from .nav import NavConfig
 from .reach import goal_reachable
 from .solver import Verdict, solve
 from .spec import Spec, load_spec
@@ -27,6 +28,7 @@ class Report:
     spec: Spec | None
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     verdict: Verdict | None = None
+    nav: NavConfig = field(default_factory=NavConfig)  # the moves and turns the plan was walked with
 
     @property
     def ok(self) -> bool:
@@ -34,9 +36,10 @@ class Report:
 
     def lines(self) -> list[str]:
         if self.ok:
-            v = self.verdict
+            v, n = self.verdict, self.nav
             return [
-                f"valid: {self.spec.name} is solvable in {v.length} actions ({v.states} states searched)",
+                f"valid: {self.spec.name} is solvable in {v.length} actions ({v.states} states searched; "
+                f"walked with {n.rotate:g}° turns and {n.step:g} m moves)",
                 *[f"  {i + 1}. {s}" for i, s in enumerate(v.plan)],
             ]
         return [f"{kind}: {path + ': ' if path else ''}{msg}" for kind, path, msg in self.problems]
@@ -48,6 +51,7 @@ def validate(
     walk: bool = True,
     time_limit: float | None = 10.0,
     fast: bool = True,
+    nav: NavConfig | None = None,
 ) -> Report:
     """Check ``src`` (anything :func:`load_spec` takes); ``walk=False`` skips the physical plan walk
     (for callers that replay the plan in the engine anyway, which checks strictly more);
@@ -58,16 +62,21 @@ def validate(
     unlocking every plan needs is proven unskippable without a search, and (with ``walk=False``)
     the optimal plan is searched best first. The problems and the plan's length are those of
     ``fast=False`` (the breadth-first searches); the plan may order its steps differently (with
-    ``walk=True`` it is the breadth-first plan, the one walked)."""
+    ``walk=True`` it is the breadth-first plan, the one walked).
+
+    ``nav`` is the agent's movement (``Env(nav=)``: move length, turn size, field of view); the
+    default is :class:`~embodied.nav.NavConfig`'s (0.25 m moves, 90° turns). A scene can be
+    walkable with one and not with another, so validate with the one the env will use."""
+    nav = nav or NavConfig()
     try:
         spec = load_spec(src)
     except SpecError as e:
         return Report(None, [("schema", p, m) for p, m in e.problems])
-    report = Report(spec)
+    report = Report(spec, nav=nav)
     layout = build_layout(spec)
     report.problems += [("geometry", p, m) for p, m in layout.errors]
     report.problems += [("clue", p, m) for p, m in check_clues(spec)]
-    base = World(spec, layout=layout)  # one world (and layout) for every search below
+    base = World(spec, nav, layout=layout)  # one world (and layout) for every search below
     marks = Landmarks(base) if fast else None  # facts every plan needs: guide the search, prove locks needed
     # (the walk checks the breadth-first plan itself: another optimal order might walk differently)
     guide = marks if marks is not None and not walk else False
@@ -77,7 +86,7 @@ def validate(
         report.problems.append(("unsolvable", "goal", verdict.reason))
         return report
     if walk:
-        report.problems += [("geometry", path, msg) for path, msg in walk_plan(spec, verdict)]
+        report.problems += [("geometry", path, msg) for path, msg in walk_plan(spec, verdict, nav)]
     for i, r in enumerate(spec.required):
         if marks is not None and marks.has_unlock(r):  # every plan unlocks r: proven from the structure
             continue
@@ -94,16 +103,17 @@ def validate(
     return report
 
 
-def walk_plan(spec: Spec, verdict: Verdict) -> list[tuple[str, str]]:
-    """Replay the plan with real walking and the real interaction rule (no engine needed):
-    a solvable puzzle can still be physically impossible (a note behind furniture, a blocked door)."""
+def walk_plan(spec: Spec, verdict: Verdict, nav: NavConfig | None = None) -> list[tuple[str, str]]:
+    """Replay the plan with real walking and the real interaction rule (no engine needed), moving
+    and turning as ``nav`` says (default: 0.25 m moves, 90° turns): a solvable puzzle can still
+    be physically impossible (a note behind furniture, a blocked door)."""
     from .actions import Action
     from .nav import MAX_CELLS, MAX_NODES, search_gave_up
     from .planning import expand_step
     from .rules import apply
     from .world import World
 
-    w = World(spec)
+    w = World(spec, nav)
     for i, step in enumerate(verdict.plan):
         moves = expand_step(w, step.agent, step)
         if moves is None:

@@ -84,6 +84,8 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
         (["demo", "--scene", "{missing}.json"], "no scene file"),
         (["demo", "--scene", "BADJSON"], "not valid JSON"),
         (["validate", "nosuch.json"], "no scene file 'nosuch.json'"),
+        (["validate", "key_door", "--turn", "200"], "the turn must be at most 180 degrees, got 200"),
+        (["validate", "key_door", "--step", "0"], "the step must be more than 0 m, got 0"),
         (["demo", "--renderer", "vulkan"], "invalid choice: 'vulkan'"),
         (["bogus"], "invalid choice: 'bogus'"),
     ],
@@ -250,3 +252,18 @@ def test_validate_a_directory_of_generated_scenes(tmp_path):
     )
     r = cli("validate", str(tmp_path / "gen" / ".."))
     assert r.returncode == 2 and "no scene spec" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_validate_walks_the_plan_with_the_moves_and_turns_given():
+    from embodied.nav import NavConfig
+    from embodied.validate import validate
+
+    assert validate("key_door").ok
+    r = validate("key_door", nav=NavConfig(step=3.0))  # 3 m moves: no walkable path to the key
+    assert [p[0] for p in r.problems] == ["geometry"] and "cannot physically do Pickup" in r.problems[0][2]
+    r = cli("validate", "key_door", "--turn", "45")
+    assert r.returncode == 0 and "walked with 45° turns and 0.25 m moves" in r.stdout, r.stdout + r.stderr
+    r = cli("validate", "key_door", "--step", "3", "--json")
+    report = json.loads(r.stdout)[0]
+    assert r.returncode == 1 and report["walked_with"] == {"turn": 90.0, "step": 3.0}
+    assert report["problems"][0]["kind"] == "geometry"

@@ -1,7 +1,9 @@
 """validate scene specs: schema, geometry, solvable, shortcuts (exit 1 if any fails)
 
 Each spec is a file path, a directory (every scene spec in it, e.g. what 'embodied gen --out DIR'
-wrote) or a shipped scene name ('embodied scenes' lists them).
+wrote) or a shipped scene name ('embodied scenes' lists them). The plan is walked with 0.25 m
+moves and 90-degree turns, the env's defaults; if your env moves otherwise (Env(nav=NavConfig(
+rotate=45))), give the same --turn and --step: a scene walkable one way may not be another.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from ..cli import positive_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,10 +23,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scene spec file, directory of spec files, or shipped scene name",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+    parser.add_argument(
+        "--turn",
+        type=_turn,
+        default=90.0,
+        metavar="DEG",
+        help="RotateLeft/RotateRight size the plan is walked with, as NavConfig(rotate=) (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--step",
+        type=positive_float("the step", "m"),
+        default=0.25,
+        metavar="M",
+        help="MoveAhead/Back/Left/Right length, as NavConfig(step=) (default: %(default)g)",
+    )
+
+
+def _turn(text: str) -> float:
+    x = positive_float("the turn", "degrees")(text)
+    if x > 180:
+        raise argparse.ArgumentTypeError(f"the turn must be at most 180 degrees, got {text}")
+    return x
 
 
 def main(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..nav import NavConfig
     from ..spec import resolve_scene_path
     from ..validate import validate
 
@@ -44,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     worst = 0
     reports = []
     for s in specs:
-        r = validate(s)
+        r = validate(s, nav=NavConfig(step=args.step, rotate=args.turn))
         worst = max(worst, 0 if r.ok else 1)
         if args.json:
             reports.append(
@@ -53,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
                     "ok": r.ok,
                     "problems": [dict(zip(("kind", "path", "message"), p)) for p in r.problems],
                     "plan": [str(x) for x in (r.verdict.plan if r.verdict else [])],
+                    "walked_with": {"turn": args.turn, "step": args.step},
                 }
             )
         else:
