@@ -256,8 +256,18 @@ def load_spec(src: Any) -> Spec:
             raise SpecError(
                 [(f"line {e.lineno} col {e.colno}", f"not valid JSON: {e.msg}{yaml_hint}")], source
             ) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(f"cannot read {path}: {e}", source) from None
+        except IsADirectoryError:
+            raise SpecError(
+                "a directory, not a scene spec file; give a spec file or a shipped scene name "
+                "('embodied scenes' lists them)",
+                source,
+            ) from None
+        except OSError as e:
+            raise SpecError(f"cannot read it: {e.strerror or e}", source) from None
+        except UnicodeDecodeError as e:
+            raise SpecError(
+                f"cannot read it: not UTF-8 text ({e.reason} at byte {e.start})", source
+            ) from None
     elif isinstance(src, str):
         try:
             data = _json(src)

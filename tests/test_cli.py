@@ -83,6 +83,9 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
         (["demo", "--size", "big"], "'big' is not a whole number"),
         (["demo", "--scene", "{missing}.json"], "no scene file"),
         (["demo", "--scene", "BADJSON"], "not valid JSON"),
+        (["demo", "--scene", "{dir}"], "a directory, not a scene spec file; give a spec file or a shipped"),
+        (["play", "{dir}"], "a directory, not a scene spec file"),
+        (["demo", "--scene", "BINARY"], "cannot read it: not UTF-8 text"),
         (["validate", "nosuch.json"], "no scene file 'nosuch.json'"),
         (["validate", "key_door", "--turn", "200"], "the turn must be at most 180 degrees, got 200"),
         (["validate", "key_door", "--step", "0"], "the step must be more than 0 m, got 0"),
@@ -93,7 +96,10 @@ def test_demo_random_agent_says_why_it_failed(tmp_path):
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, says):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "embodied.scene/1", "rooms": [')
-    args = [str(bad) if a == "BADJSON" else a.replace("{missing}", str(tmp_path / "none")) for a in args]
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / "adir").mkdir()
+    named = {"BADJSON": str(bad), "BINARY": str(tmp_path / "bin.json"), "{dir}": str(tmp_path / "adir")}
+    args = [named.get(a, a.replace("{missing}", str(tmp_path / "none"))) for a in args]
     r = cli(*args, "--out", str(tmp_path / "o")) if args[0] == "demo" else cli(*args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()

@@ -168,6 +168,7 @@ def test_endpoint_down_counted_noops_then_abandoned_with_record_kept(env, tmp_pa
     lines = [json.loads(x) for x in (tmp_path / "steps.jsonl").read_text().splitlines()]
     assert len(lines) == 1 and lines[0]["noop"] and lines[0]["action"] == "Pass"
     assert lines[0]["api_errors"] == ["InternalServerError"] * 2
+    assert lines[0]["cached"] is False  # no answer came, from the cache or the endpoint
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["end_reason"].startswith("stopped by an error: AgentAPIError")
     assert metrics["agent_stats"]["a0"]["api_failed_steps"] == 2

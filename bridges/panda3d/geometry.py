@@ -405,22 +405,47 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def id_geom(verts: list[np.ndarray], first_id: int) -> Geom:
-    """The id-pass mesh: polygon i drawn flat in the colour of face id ``first_id + i``."""
+def same_plane(planes: np.ndarray) -> np.ndarray:
+    """Per polygon, the index of the first polygon whose plane (a, b, c, d) is bit for bit the
+    same: such polygons of one group (one node, so one seg) decode to the same seg and the same
+    depth, so the id pass draws them in one face id (:func:`id_geom`)."""
+    rows = np.ascontiguousarray(planes, np.float64).view(np.dtype((np.void, 32))).reshape(-1)
+    _u, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return first[inverse.reshape(-1)]
+
+
+def shared_vertices(data: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` (ID_DTYPE) with byte-for-byte identical vertices (position and id colour) made
+    one, in the order of their first use, and ``tris`` pointing at them: the same triangles from
+    the same numbers, fewer vertices for tinydisplay to transform."""
+    keys = np.ascontiguousarray(data).view(np.dtype((np.void, data.dtype.itemsize))).reshape(-1)
+    _u, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return data[first[order]], rank[inverse.reshape(-1)][tris].astype(np.uint32)
+
+
+def id_geom(verts: list[np.ndarray], ids) -> Geom:
+    """The id-pass mesh: polygon i drawn flat in the colour of face id ``ids[i]`` (an int: ids
+    ``ids``, ``ids + 1``, ...); vertices shared where position and id are the same."""
     counts = [len(v) for v in verts]
+    if np.ndim(ids) == 0:
+        ids = np.arange(ids, ids + len(verts))
     data = np.zeros(sum(counts), ID_DTYPE)
     data["v"][:, :3] = np.concatenate(verts)
     data["v"][:, 3] = 1.0
-    data["c"] = np.repeat(id_colors(np.arange(first_id, first_id + len(verts))), counts, axis=0)
-    return make_geom(ID_FORMAT, data, _triangles(counts))
+    data["c"] = np.repeat(id_colors(ids), counts, axis=0)
+    return make_geom(ID_FORMAT, *shared_vertices(data, _triangles(counts)))
 
 
 def id_mesh_geom(pieces: list[tuple[np.ndarray, np.ndarray]]) -> Geom:
-    """One id-pass geom of (ID_DTYPE vertices, triangles) pieces, drawn in this order."""
+    """One id-pass geom of (ID_DTYPE vertices, triangles) pieces, drawn in this order; vertices
+    shared where position and id are the same."""
     offsets = np.cumsum([0] + [len(d) for d, _t in pieces[:-1]])
     data = np.concatenate([d for d, _t in pieces])
     tris = np.concatenate([t + o for (_d, t), o in zip(pieces, offsets)]).astype(np.uint32)
-    return make_geom(ID_FORMAT, data, tris)
+    return make_geom(ID_FORMAT, *shared_vertices(data, tris))
 
 
 def geom_node(name: str, geoms) -> GeomNode:

@@ -320,12 +320,13 @@ class NodeBuilder:
             first = self._alloc(len(id_verts))
             self.face_seg[first : first + len(id_verts)] = rec["seg"]
             planes = np.array([G.plane_of(v) for v in id_verts])
+            drawn = first + G.same_plane(planes)  # the face id each polygon is drawn in (see id_geom)
             rgb = rec["np"].attach_new_node(G.geom_node("rgb", geoms))
-            idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, first), None)]))
+            idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(id_verts, drawn), None)]))
             for nodepath in (rgb, idn):
                 nodepath.set_pos(*pivot)
             counts = np.array([len(v) for v in id_verts])
-            mesh_faces = [(first + f, counts[f]) for f in mesh_faces]
+            mesh_faces = [(drawn[f], counts[f]) for f in mesh_faces]
             rec["groups"].append(_Group(rgb, idn, first, planes, rule, pivot, meshes, mesh_faces))
 
     @staticmethod
@@ -357,8 +358,9 @@ class NodeBuilder:
         rgb.reparent_to(rec["np"])
         first = self._alloc(len(tris))
         self.face_seg[first : first + len(tris)] = rec["seg"]
-        idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(list(tris), first), None)]))
         planes = np.array([G.plane_of(v) for v in tris])
+        drawn = first + G.same_plane(planes)
+        idn = rec["idn"].attach_new_node(G.geom_node("id", [(G.id_geom(list(tris), drawn), None)]))
         rec["groups"].append(_Group(rgb, idn, first, planes, (None, None, None), np.zeros(3)))
 
     def _apply(self, rec: dict, u: dict, first: bool = False):

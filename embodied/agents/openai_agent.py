@@ -225,7 +225,7 @@ class OpenAIAgent:
                     raise
                 self._consecutive_api += 1
                 self.tally.counts["api_failed_steps"] += 1
-                rec.update(api_error=str(e), noop=True)
+                rec.update(api_error=str(e), noop=True, cached=False)  # (not every answer from the cache)
                 if self._consecutive_api >= self.max_api_failures:
                     raise
                 break

@@ -166,3 +166,29 @@ def test_a_cold_compile_never_holds_a_frame_past_a_short_timeout(tmp_path, monke
     for m in ("depth", "seg"):
         assert first[m].tobytes() == last[m].tobytes(), m
     assert (first["seg"] == 6).any() and np.isfinite(first["depth"][first["seg"] > 0]).all()
+
+
+def test_coplanar_polygons_of_a_group_are_drawn_in_one_id_on_shared_vertices(renderer):
+    """Polygons of one group (one node: one seg) whose planes are bit for bit the same decode
+    to the same seg and depth, so the id pass draws them in the first one's id, and vertices
+    with the same position and id are one: fewer vertices for tinydisplay to transform."""
+    from embodied.bridges.panda3d import geometry as G
+
+    p, q = [0.0, 0.0, 1.0, -0.5], [1.0, 0.0, 0.0, 0.0]
+    assert G.same_plane(np.array([p, q, p, [0.0, 0.0, 1.0, -0.25], q])).tolist() == [0, 1, 0, 3, 1]
+    a = np.array([[0, 0, 0.5], [1, 0, 0.5], [1, 1, 0.5], [0, 1, 0.5]], np.float64)
+    b = a + np.array([1.0, 0.0, 0.0])  # shares the edge x = 1
+    geom = G.id_geom([a, b], np.array([7, 7]))
+    rows = np.frombuffer(bytes(geom.get_vertex_data().get_array(0).get_handle().get_data()), G.ID_DTYPE)
+    assert len(rows) == 6 and geom.get_primitive(0).get_num_faces() == 4
+    assert {int.from_bytes(bytes(c[2::-1]), "little") for c in rows["c"]} == {7}
+    world = World(load_spec("key_door"))
+    renderer.load_scene(SceneGraph(world).build_nodes(), "key_door")
+    rows = drawn = 0
+    for found in renderer.current.id_root.find_all_matches("**/+GeomNode"):
+        for g in found.node().get_geoms():
+            data = np.frombuffer(bytes(g.get_vertex_data().get_array(0).get_handle().get_data()), G.ID_DTYPE)
+            assert len(np.unique(data.view(np.dtype((np.void, 20))))) == len(data)  # no vertex twice
+            rows += len(data)
+            drawn += len(np.unique(data["c"], axis=0))
+    assert drawn < rows / 4  # the floor's boards, a wall's pieces: one id each
