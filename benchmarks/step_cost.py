@@ -1,6 +1,7 @@
 """Instructions per ``env.step`` through the engine process, client and engine apart (callgrind).
 
     python benchmarks/step_cost.py [--size 84] [--steps 100] [--scene chest_split_code]
+                                   [--shm true|copy|views|false]
 
 Runs the same random navigation twice, ``--steps`` N and 3N steps after ``--warmup`` steps,
 each time with this script's client and its engine process both under
@@ -31,7 +32,7 @@ VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no"]
 
 
 @contextlib.contextmanager
-def engine_under_callgrind(out: str, tag: str):
+def engine_under_callgrind(out: str, tag: str, shm: bool | str = True):
     """An engine process started under callgrind (output ``{out}/engine.{tag}.out``) and a client
     connected to it; on leaving, the engine is asked to close (so callgrind writes its counts) and
     killed if it has not gone."""
@@ -63,7 +64,7 @@ def engine_under_callgrind(out: str, tag: str):
                 raise SystemExit(f"engine exited with {proc.returncode}; see its log in {out}")
             time.sleep(0.2)
         with open(ready) as f:
-            client = connect(json.load(f)["endpoint"], token=token, timeout=600)
+            client = connect(json.load(f)["endpoint"], token=token, timeout=600, shm=shm)
         yield proc, client
         client.request("close")
         client.close()
@@ -80,7 +81,8 @@ def worker(args: argparse.Namespace) -> int:
     """Start an engine under callgrind, step an env on it, close both."""
     from embodied.env import Env
 
-    with engine_under_callgrind(args.out, str(args.steps)) as (proc, client):
+    shm = {"true": True, "false": False}.get(args.shm, args.shm)
+    with engine_under_callgrind(args.out, str(args.steps), shm) as (proc, client):
         env = Env(args.scene, engine=client, width=args.width, height=args.height)
         env.reset()
         rng = random.Random(0)
@@ -146,6 +148,12 @@ def cost_parser(doc: str, steps: int, warmup: int, steps_help: str) -> argparse.
 def main(argv: list[str] | None = None) -> int:
     p = cost_parser(__doc__, 100, 50, "N: runs of N and 3N steps")
     p.add_argument("--scene", default="chest_split_code")
+    p.add_argument(
+        "--shm",
+        default="true",
+        choices=["true", "copy", "views", "false"],
+        help="how frames come (launch(shm=...); default: true, in place where they can be)",
+    )
     args = p.parse_args(argv)
     args.width, args.height = args.size
     if args.worker:
@@ -172,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.width}x{args.height}",
             "--scene",
             args.scene,
+            "--shm",
+            args.shm,
         ]
         subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
         counts[n] = {"client": totals(f"{out}/client.{n}.out"), "engine": totals(f"{out}/engine.{n}.out.1")}
