@@ -8,9 +8,11 @@ instruction counts do not depend on the load. Per scene, this runs itself under
 worker loads the scene in-process (the scene graph's own nodes, as ``render_throughput.py
 --scenes`` does), renders 40 warm-up steps, then ``--cycles`` full turns of every agent's eye
 (36 views each, the camera turning every frame) inside ``functools.reduce``, so only the steps
-(``set_cameras`` + ``render`` of RGB) are counted. It prints instructions per step and the
-target line: about 1.89 M instructions per step is 3,000 frames/s on the machine whose frame
-rates docs/rendering.md quotes (the RGB target of issue #16). Needs ``valgrind``
+(``set_cameras`` + ``render`` of RGB) are counted. It prints instructions per step (and, with
+``callgrind_annotate``, those inside Panda3D's ``render_frame``: the part the make_vec and
+engine-process ratios of issue #21 hang on) and the target line: about 1.89 M instructions per
+step is 3,000 frames/s on the machine whose frame rates docs/rendering.md quotes (the RGB target
+of issue #16). Needs ``valgrind``
 (``apt-get install valgrind``); one scene takes about a minute.
 """
 
@@ -51,8 +53,20 @@ def worker(name: str, size: int, cycles: int) -> None:
     print(f"steps {n}")
 
 
-def count(name: str, size: int, cycles: int, tmp: str) -> tuple[float, int]:
-    """(instructions, steps) of one scene's counted steps."""
+def render_frame(out: str) -> float | None:
+    """Instructions inside Panda3D's ``GraphicsEngine::render_frame`` in a callgrind file (inclusive),
+    or None without ``callgrind_annotate``."""
+    if shutil.which("callgrind_annotate") is None:
+        return None
+    run = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", out], capture_output=True, text=True, check=False
+    )
+    hit = re.search(r"^\s*([\d,]+) .*GraphicsEngine::render_frame\(\)", run.stdout, re.M)
+    return float(hit.group(1).replace(",", "")) if hit else None
+
+
+def count(name: str, size: int, cycles: int, tmp: str) -> tuple[float, int, float | None]:
+    """(instructions, steps, of them inside render_frame) of one scene's counted steps."""
     out = os.path.join(tmp, f"{name}.cg")
     cmd = [
         "valgrind",
@@ -75,7 +89,7 @@ def count(name: str, size: int, cycles: int, tmp: str) -> tuple[float, int]:
         raise SystemExit(f"{name}: the callgrind run failed:\n{run.stderr[-2000:]}")
     with open(out) as f:
         total = next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
-    return float(total), int(steps.group(1))
+    return float(total), int(steps.group(1)), render_frame(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     per = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in scenes:
-            total, steps = count(name, args.size, args.cycles, tmp)
+            total, steps, frame = count(name, args.size, args.cycles, tmp)
             per[name] = total / steps
-            print(f"  {name:<20}{per[name] / 1e6:>8.3f} M  ({steps} steps)", flush=True)
+            inside = f", render_frame {frame / steps / 1e6:.3f} M" if frame is not None else ""
+            print(f"  {name:<20}{per[name] / 1e6:>8.3f} M  ({steps} steps{inside})", flush=True)
     worst = max(per, key=per.get)
     note = "" if args.size == 224 else "  (the target is for --size 224)"
     print(
