@@ -140,6 +140,17 @@ AWAY_MARGIN = 0.01  # m
 BOX_INSET = 0.02  # m
 
 
+# A merged room gets a variant for the eye in another room's box only if that box lies within
+# NEAR_ROOMS of its own (its neighbours, seen through the doors between them): a variant for every
+# pair of rooms would make loading grow with the square of the rooms (36 rooms: +37 % CPU).
+NEAR_ROOMS = 1.0  # m
+
+
+def _gap(a: tuple, b: tuple) -> float:
+    """The distance between two rectangles (x0, y0, x1, y1) (0 where they overlap)."""
+    return float(np.hypot(max(a[0] - b[2], b[0] - a[2], 0.0), max(a[1] - b[3], b[1] - a[3], 0.0)))
+
+
 def _faces_away(p0: np.ndarray, normal: np.ndarray, box: tuple, lo: float, hi: float) -> np.ndarray:
     """Per triangle (a corner ``p0`` and unit ``normal`` each): does the box (x0, y0, x1, y1) x
     [lo, hi] lie wholly behind its plane by AWAY_MARGIN or more?"""
@@ -479,11 +490,15 @@ class NodeBuilder:
             if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
                 box = None
             plans.append((k, recs, built, lo, hi, box))
-        for k, recs, built, lo, hi, _box in plans:
+        for k, recs, built, lo, hi, box in plans:
             # the eye in a room's box (this room's first, then the others'): every face that faces
             # away from all of it is left out as well
             views = [(b, max(lo, blo), min(hi, bhi)) for kk, _r, _b, blo, bhi, b in plans if kk == k and b]
-            views += [(b, max(lo, blo), min(hi, bhi)) for kk, _r, _b, blo, bhi, b in plans if kk != k and b]
+            views += [
+                (b, max(lo, blo), min(hi, bhi))
+                for kk, _r, _b, blo, bhi, b in plans
+                if kk != k and b and box and _gap(b, box) <= NEAR_ROOMS
+            ]
             views = [v for v in views if v[1] <= v[2]]
             variants = tuple([] for _ in range(2 + len(views)))  # whole; level; views (see _Gate)
             ids = tuple([] for _ in variants)  # the id pass's room, state by state (see _id_room)

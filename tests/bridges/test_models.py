@@ -450,6 +450,48 @@ def test_a_merged_room_seen_from_inside_leaves_out_faces_facing_away_exactly(r):
             assert np.array_equal(a[m], b[m]), m
 
 
+def test_a_room_gets_a_variant_for_the_eye_in_its_neighbours_boxes_only(r):
+    """Three rooms in a row: each has a variant for its own box and its neighbours' (within
+    NEAR_ROOMS), none for the room beyond, so loading grows with the rooms, not their square."""
+    nodes = []
+    for i in range(3):
+        x = 5.0 * i
+        nodes.append(
+            {
+                "id": f"floor:{i}",
+                "seg": 1,
+                "kind": "floor",
+                "shape": "box",
+                "size": [5, 4, 0.1],
+                "pos": [x, 0, -0.05],
+            }
+        )
+        nodes.append(
+            {
+                "id": f"ceiling:{i}",
+                "seg": 2,
+                "kind": "ceiling",
+                "shape": "box",
+                "size": [5, 4, 0.1],
+                "pos": [x, 0, 2.55],
+            }
+        )
+        for w, (size, pos) in enumerate(
+            (
+                ([5.1, 0.1, 2.5], [x, -2, 1.25]),
+                ([5.1, 0.1, 2.5], [x, 2, 1.25]),
+                ([0.1, 4.1, 2.5], [x + 2.5, 0, 1.25]),
+            )
+        ):
+            nodes.append(
+                {"id": f"wall:{i}:{w}", "seg": 3, "kind": "wall", "shape": "box", "size": size, "pos": pos}
+            )
+    r.load_scene(nodes, "row")
+    gates = r.current.gates
+    assert [len(gates[k].views) for k in sorted(gates)] == [2, 3, 2]
+    assert len(gates[0].variants) == 4  # whole, level, its own box, room 1's box
+
+
 def test_a_room_seen_from_inside_leaves_out_the_sides_of_its_floor_and_ceiling(r, monkeypatch):
     """The inside-the-box variant's box is the floor's rectangle shrunk by BOX_INSET, so the sides
     of the floor and ceiling slabs (in the plane of the rectangle's edges, facing out, under the
