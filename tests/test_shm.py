@@ -234,6 +234,31 @@ def test_frames_are_rendered_straight_into_the_ring_slot(monkeypatch):
         renderer.close()
 
 
+def _compact_pair(server):
+    """A fast-path server over ``server`` with a client connected to it that goes compact, the
+    list of connection fds the server registered, and ``reply_to(packet)``: the decoded frames
+    of the reply to a raw packet the client sends, or the reply's error message."""
+    from embodied import protocol as P
+    from embodied import shm
+
+    registered: list[int] = []
+    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
+    client = shm.FastClient(fast.name)
+    client.compact = True
+    fast.ready(fast.listener.fileno())  # (accepts the client's connection)
+
+    def reply_to(packet: bytes):
+        client.sock.send(packet)
+        fast.ready(registered[-1])
+        header, base, _seq = client.receive()
+        reply = P.unpack_header(header)
+        if not reply["ok"]:
+            return reply["error"]["message"]
+        return client.decode(reply, header, base)
+
+    return fast, client, registered, reply_to
+
+
 def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused():
     """The repeated request of a running env goes compact once its shape is registered (the
     cameras' poses only): the same frames as the full request; a malformed compact request gets
@@ -256,24 +281,15 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
     ]
     load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
     handle = P.unpack_header(server.handle(P.pack(load))[0])["scene"]
-    registered: list[int] = []
-    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
-    client = shm.FastClient(fast.name)
-    client.compact = True
-    fast.ready(fast.listener.fileno())  # (accepts the client's connection)
+    fast, client, registered, answer = _compact_pair(server)
     mods = ["rgb", "depth", "seg"]
 
     def cam(yaw, pos=(0, -2, 1)):
         return {"agent": "a0", "pos": list(pos), "hpr": [yaw, -20, 0], "fov": 80, "width": 40, "height": 30}
 
     def reply_to(packet: bytes):
-        client.sock.send(packet)
-        fast.ready(registered[-1])
-        header, base, _seq = client.receive()
-        reply = P.unpack_header(header)
-        if not reply["ok"]:
-            return reply["error"]["message"]
-        return client.decode(reply, header, base)[handle]["a0"]
+        got = answer(packet)
+        return got if isinstance(got, str) else got[handle]["a0"]
 
     def full(c, **extra):
         request = {
@@ -368,24 +384,11 @@ def test_compact_requests_of_several_scenes():
         ]
         load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
         handles.append(P.unpack_header(server.handle(P.pack(load))[0])["scene"])
-    registered: list[int] = []
-    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
-    client = shm.FastClient(fast.name)
-    client.compact = True
-    fast.ready(fast.listener.fileno())
+    fast, client, _registered, reply_to = _compact_pair(server)
     mods = ["rgb", "depth", "seg"]
 
     def cam(yaw, y=-2.0, agent="a0"):
         return {"agent": agent, "pos": [0, y, 1], "hpr": [yaw, -20, 0], "fov": 80, "width": 40, "height": 30}
-
-    def reply_to(packet: bytes):
-        client.sock.send(packet)
-        fast.ready(registered[-1])
-        header, base, _seq = client.receive()
-        reply = P.unpack_header(header)
-        if not reply["ok"]:
-            return reply["error"]["message"]
-        return client.decode(reply, header, base)
 
     def full(cams, **extra):
         items = [{"scene": h, "cameras": [c]} for h, c in zip(handles, cams)]
@@ -486,11 +489,7 @@ def test_shapes_beyond_the_limit_and_closed_scenes():
     server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
     nodes = [{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}]
     handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
-    registered: list[int] = []
-    fast = shm.FastServer(server.handle, registered.append, lambda fd: None, server.compact)
-    client = shm.FastClient(fast.name)
-    client.compact = True
-    fast.ready(fast.listener.fileno())
+    fast, client, registered, _reply_to = _compact_pair(server)
 
     def render(fov: float, yaw: float):
         cam = {"agent": "a0", "pos": [0, -2, 1], "hpr": [yaw, -20, 0], "fov": fov, "width": 16, "height": 12}

@@ -186,6 +186,25 @@ class _Shape:
         return {**head, "scenes": items} if self.multi else {**head, **items[0]}
 
 
+def _posed(cams: tuple, vals: tuple, i: int) -> list[dict]:
+    """The cameras of a registered shape (``(agent, fov, width, height)`` each) posed by a compact
+    request's doubles ``vals``, the first camera's from index ``i`` (``POSE`` doubles a camera)."""
+    sent = []
+    for agent, fov, w, h in cams:
+        sent.append(
+            {
+                "agent": agent,
+                "pos": vals[i : i + 3],
+                "hpr": vals[i + 3 : i + 6],
+                "fov": fov,
+                "width": w,
+                "height": h,
+            }
+        )
+        i += POSE
+    return sent
+
+
 class Server:
     """Dispatches decoded requests to the renderer. ``handle`` never raises."""
 
@@ -277,21 +296,8 @@ class Server:
             if total - total != 0.0 or sc is None or sc is not ref():
                 return self._replay(shape, vals, sid, sink, shapes)  # (not finite, or the scene went)
             try:
-                sent, i = [], 0
-                for agent, fov, w, h in cams:
-                    sent.append(
-                        {
-                            "agent": agent,
-                            "pos": vals[i : i + 3],
-                            "hpr": vals[i + 3 : i + 6],
-                            "fov": fov,
-                            "width": w,
-                            "height": h,
-                        }
-                    )
-                    i += POSE
                 r.use(handle)
-                r.set_cameras(sent, checked=True)
+                r.set_cameras(_posed(cams, vals, 0), checked=True)
                 mods, into = shape.mods, None
                 if sink is not None:  # rgb read back, depth/seg decoded straight into the ring slot
                     dest, k = sink(shape.specs), len(mods)
@@ -311,21 +317,9 @@ class Server:
             dest = sink(shape.specs) if sink is not None else None  # (rgb read back, depth/seg
             intos: list | None = [] if dest is not None else None  # decoded into the ring slot)
             for handle, _ref, agents, cams in parts:
-                sent = []
-                for agent, fov, w, h in cams:
-                    sent.append(
-                        {
-                            "agent": agent,
-                            "pos": vals[i : i + 3],
-                            "hpr": vals[i + 3 : i + 6],
-                            "fov": fov,
-                            "width": w,
-                            "height": h,
-                        }
-                    )
-                    i += POSE
                 r.use(handle)
-                r.set_cameras(sent, checked=True)
+                r.set_cameras(_posed(cams, vals, i), checked=True)
+                i += POSE * len(cams)
                 if intos is not None:
                     intos.append(
                         {a: dict(zip(mods, dest[j + n * k : j + n * k + k])) for n, a in enumerate(agents)}
