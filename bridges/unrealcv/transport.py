@@ -16,6 +16,19 @@ import threading
 from queue import Empty
 
 
+def _quiet(receive):
+    """``receive`` with the ``ConnectionError`` it raises (after queueing it for the reader) turned
+    into None, which ends the client's receive loop instead of killing its thread with a traceback."""
+
+    def run():
+        try:
+            return receive()
+        except ConnectionError:
+            return None
+
+    return run
+
+
 class ClientTransport:
     """The genuine ``unrealcv.Client`` (1.3.2) connected to ``address`` ((host, port) or a path)."""
 
@@ -27,6 +40,12 @@ class ClientTransport:
         self.endpoint = f"unix:{address}" if unix else f"{address[0]}:{address[1]}"
         self.alive = alive  # () -> bool: is the server process still running? (fail fast when not)
         self.client = unrealcv.Client(address, "unix" if unix else "inet")
+        # When the server goes away, the client's receive thread re-reads the closed socket 10
+        # times over ~55 s and then raises, which Python prints as a traceback long after we
+        # reported the lost connection (or restarted the engine). Read once; on failure its
+        # error is already queued for us, so the thread ends quietly.
+        self.client.RECONNECT_ATTEMPTS = 0
+        self.client.receive = _quiet(self.client.receive)
         self._connect(connect_timeout)
 
     def _connect(self, timeout: float) -> None:

@@ -333,6 +333,7 @@ def test_greeting_timeout_while_busy_and_one_scene_per_level(server):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("engine", ["unreal", "unity"])
 def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
     if engine == "unity":
@@ -347,6 +348,17 @@ def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
         assert time.monotonic() - t0 < 20  # a dead build is noticed at once, not at the request timeout
         assert env.engine_restarts == 1 and env.engine.process.pid != pid
         assert info["lastActionSuccess"] and obs["rgb"].shape == (48, 64, 3)
+        if engine == "unreal":  # the dead client's receive thread ends, without a traceback
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _receive_threads() > 1:
+                time.sleep(0.05)
+            assert _receive_threads() == 1  # (the new client's)
+
+
+def _receive_threads() -> int:
+    import threading
+
+    return sum("receive_loop_queue" in t.name for t in threading.enumerate() if t.is_alive())
 
 
 def test_default_engine_from_the_environment(monkeypatch):
