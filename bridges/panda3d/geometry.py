@@ -323,11 +323,7 @@ class BakedMesh:
         if share:
             key = np.concatenate([verts, normals, base, glow[:, None], uv], axis=1)
             _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            order = np.argsort(first)  # keep the vertices in their first use's order
-            rank = np.empty_like(order)
-            rank[order] = np.arange(len(order))
-            keep = first[order]
-            tris = rank[inverse.reshape(-1)][tris].astype(np.uint32)
+            keep, tris = _first_use(first, inverse, tris)
             verts, uv, normals, centres, base, glow = (
                 a[keep] for a in (verts, uv, normals, centres, base, glow)
             )
@@ -405,25 +401,39 @@ def id_colors(ids: np.ndarray) -> np.ndarray:
     return out
 
 
+def _first_use(first: np.ndarray, inverse: np.ndarray, tris) -> tuple[np.ndarray, np.ndarray]:
+    """From ``np.unique``'s ``first`` and ``inverse`` over a mesh's vertices: the vertices to keep
+    (one of each group of equal ones), in the order of their first use, and ``tris`` pointing at
+    them."""
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.reshape(-1)][tris].astype(np.uint32)
+
+
+def _same_bytes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique``'s ``first`` and ``inverse`` over the rows of ``a`` (a 2-D array, or a 1-D
+    structured one), rows equal only when byte for byte."""
+    a = np.ascontiguousarray(a)
+    rows = a.view(np.dtype((np.void, a.itemsize * (a.shape[1] if a.ndim == 2 else 1)))).reshape(-1)
+    _u, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
 def same_plane(planes: np.ndarray) -> np.ndarray:
     """Per polygon, the index of the first polygon whose plane (a, b, c, d) is bit for bit the
     same: such polygons of one group (one node, so one seg) decode to the same seg and the same
     depth, so the id pass draws them in one face id (:func:`id_geom`)."""
-    rows = np.ascontiguousarray(planes, np.float64).view(np.dtype((np.void, 32))).reshape(-1)
-    _u, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    return first[inverse.reshape(-1)]
+    first, inverse = _same_bytes(np.asarray(planes, np.float64))
+    return first[inverse]
 
 
 def shared_vertices(data: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``data`` (ID_DTYPE) with byte-for-byte identical vertices (position and id colour) made
     one, in the order of their first use, and ``tris`` pointing at them: the same triangles from
     the same numbers, fewer vertices for tinydisplay to transform."""
-    keys = np.ascontiguousarray(data).view(np.dtype((np.void, data.dtype.itemsize))).reshape(-1)
-    _u, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return data[first[order]], rank[inverse.reshape(-1)][tris].astype(np.uint32)
+    keep, tris = _first_use(*_same_bytes(data), tris)
+    return data[keep], tris
 
 
 def id_geom(verts: list[np.ndarray], ids) -> Geom:
