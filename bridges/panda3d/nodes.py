@@ -493,7 +493,7 @@ class NodeBuilder:
         for k, recs, built, lo, hi, box in plans:
             # the eye in a room's box (this room's first, then the others'): every face that faces
             # away from all of it is left out as well
-            views = [(b, max(lo, blo), min(hi, bhi)) for kk, _r, _b, blo, bhi, b in plans if kk == k and b]
+            views = [(box, lo, hi)] if box else []
             views += [
                 (b, max(lo, blo), min(hi, bhi))
                 for kk, _r, _b, blo, bhi, b in plans
