@@ -69,8 +69,9 @@ def main(args: argparse.Namespace) -> int:
         specs.append(s)
     worst = 0
     reports = []
+    nav = NavConfig(step=args.step, rotate=args.turn)
     for s in specs:
-        r = validate(s, nav=NavConfig(step=args.step, rotate=args.turn))
+        r = validate(s, nav=nav)
         worst = max(worst, 0 if r.ok else 1)
         if args.json:
             reports.append(
@@ -79,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
                     "ok": r.ok,
                     "problems": [dict(zip(("kind", "path", "message"), p)) for p in r.problems],
                     "plan": [str(x) for x in (r.verdict.plan if r.verdict else [])],
-                    "walked_with": {"turn": args.turn, "step": args.step},
+                    "walked_with": {"turn": r.nav.rotate, "step": r.nav.step},
                 }
             )
         else:
