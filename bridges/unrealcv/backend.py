@@ -25,6 +25,7 @@ import io
 import logging
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
@@ -52,6 +53,7 @@ class UnrealCVEngine(EngineClient):
     """
 
     scene_class = SingleScene  # an Unreal level holds one scene: load it, close it before the next
+    EXIT_GRACE = 2.0  # seconds a lost connection waits for the build to exit (see _dead)
 
     def __init__(
         self,
@@ -91,8 +93,16 @@ class UnrealCVEngine(EngineClient):
         log_ = self.log_path or "none: this build was not launched by embodied"
         return f"UnrealCV server at {self.transport.endpoint} (log: {log_})"
 
-    def _dead(self) -> EngineError | None:
-        if self.process is None or self.process.poll() is None:
+    def _dead(self, grace: float = 0.0) -> EngineError | None:
+        """The build's exit as an error, or None while it runs. ``grace``: seconds to wait for it to
+        exit, after a lost connection: a killed build's sockets close before it can be reaped, so
+        the lost connection can arrive while it still looks alive."""
+        if self.process is None:
+            return None
+        if grace:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(grace)
+        if self.process.poll() is None:
             return None
         return EngineError(
             f"the Unreal build (pid {self.process.pid}) behind {self._where()} exited with code "
@@ -106,7 +116,7 @@ class UnrealCVEngine(EngineClient):
         try:
             self.transport.send(commands)
         except ConnectionError as exc:
-            raise self._dead() or EngineError(f"{self._where()}: {exc}") from None
+            raise self._dead(self.EXIT_GRACE) or EngineError(f"{self._where()}: {exc}") from None
         n = len(commands)
 
         def receive(timeout: float | None = None) -> list:
@@ -120,7 +130,7 @@ class UnrealCVEngine(EngineClient):
                     "timeout= to launch()/Env(engine_timeout=...), or read its log"
                 ) from None
             except ConnectionError as exc:
-                raise self._dead() or EngineError(f"{self._where()}: {exc}") from None
+                raise self._dead(self.EXIT_GRACE) or EngineError(f"{self._where()}: {exc}") from None
 
         return receive
 
