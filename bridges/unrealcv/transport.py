@@ -10,10 +10,16 @@ a lost connection is raised as ``ConnectionError``.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import threading
 from queue import Empty
+
+
+def _log_print(*args, sep=" ", **_kw) -> None:
+    """The stock client's own ``print`` calls ("=>Info: using ...", and from its receive thread
+    "BaseClient: can not receive message from server", "Connection lost during receive ...") go to
+    its logger at debug level instead of the user's stdout; we report a lost connection ourselves."""
+    logging.getLogger("unrealcv").debug(sep.join(str(a) for a in args))
 
 
 def _quiet(receive):
@@ -36,6 +42,7 @@ class ClientTransport:
         import unrealcv
 
         logging.getLogger("unrealcv").setLevel(logging.WARNING)  # it logs every connect at INFO
+        unrealcv.print = _log_print  # the module's own prints (a global of that module only)
         self.address, self.unix = address, unix
         self.endpoint = f"unix:{address}" if unix else f"{address[0]}:{address[1]}"
         self.alive = alive  # () -> bool: is the server process still running? (fail fast when not)
@@ -54,8 +61,7 @@ class ClientTransport:
         result: list = []
 
         def run():
-            with contextlib.redirect_stdout(io.StringIO()):  # it prints "=>Info: using ..."
-                result.append(self.client.connect())
+            result.append(self.client.connect())
 
         t = threading.Thread(target=run, name="unrealcv-connect", daemon=True)
         t.start()

@@ -335,7 +335,7 @@ def test_greeting_timeout_while_busy_and_one_scene_per_level(server):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("engine", ["unreal", "unity"])
-def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
+def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine, capsys):
     if engine == "unity":
         pytest.importorskip("mlagents_envs")
     with Env("key_door", engine=engine, width=64, height=48) as env:
@@ -353,6 +353,8 @@ def test_env_restarts_a_killed_bridge_engine_and_restores_the_episode(engine):
             while time.monotonic() < deadline and _receive_threads() > 1:
                 time.sleep(0.05)
             assert _receive_threads() == 1  # (the new client's)
+            out = capsys.readouterr().out  # nor prints of its own on the user's stdout
+            assert "Connection lost" not in out and "can not receive" not in out, out
 
 
 def _receive_threads() -> int:
