@@ -21,7 +21,10 @@ alternating rounds: a change to the vector env measured side by side.
 The last line checks the target (docs/performance.md): ``make_vec`` with 4 envs on one engine
 at least 1.8x the env-steps/s of one env (wall clock; per CPU-second in brackets), and gives the
 ceiling that engine's own CPU time per env-step sets (its renders run one after another on one
-core, however well the client's work overlaps them).
+core, however well the client's work overlaps them). The ``model:`` line splits one env's step
+into the engine's CPU and the client's work outside the render, and 4 envs' wall time per env-step
+into the engine's CPU and the gap per step in which it waits (docs/performance.md, "What bounds 4
+envs on one engine").
 """
 
 from __future__ import annotations
@@ -45,11 +48,6 @@ def engine_seconds(pids: list[int]) -> float:
             fields = f.read().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time used so far by this process (all threads) and the engine processes ``pids``."""
-    return time.process_time() + engine_seconds(pids)
 
 
 def pin(pids: list[int], cpus: set[int]) -> None:
@@ -169,16 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         got: dict[str, list[float]] = {k: [] for k in systems}
         per_cpu: dict[str, list[float]] = {k: [] for k in systems}
         engine_us: dict[str, list[float]] = {k: [] for k in systems}  # engine CPU per env-step
+        client_us: dict[str, list[float]] = {k: [] for k in systems}  # this process's CPU per env-step
         for step, _ in systems.values():  # warm up
             step()
         for _ in range(args.rounds):
             for name, (step, pids) in systems.items():
-                n, t0, c0, e0 = 0, time.perf_counter(), cpu_seconds(pids), engine_seconds(pids)
+                n, t0, e0, p0 = 0, time.perf_counter(), engine_seconds(pids), time.process_time()
                 while time.perf_counter() - t0 < args.seconds:
                     n += step()
                 got[name].append(n / (time.perf_counter() - t0))
-                per_cpu[name].append(n / max(cpu_seconds(pids) - c0, 1e-9))
-                engine_us[name].append(1e6 * (engine_seconds(pids) - e0) / n)
+                eng, mine = engine_seconds(pids) - e0, time.process_time() - p0
+                per_cpu[name].append(n / max(eng + mine, 1e-9))
+                engine_us[name].append(1e6 * eng / n)
+                client_us[name].append(1e6 * mine / n)
     finally:
         single.close()
         for vec in vecs:
@@ -229,6 +230,21 @@ def main(argv: list[str] | None = None) -> int:
             f"  one env's step {step_us:.0f} us (client and engine in turn); the 4 envs' engine {eng:.0f} us "
             f"of CPU per env-step, busy ~{ratio / ceiling:.0%} of the wall time; 1.8x needs that engine at "
             f"<= {step_us / 1.8:.0f} us per env-step and busy all the time"
+        )
+        # the model of docs/performance.md ("What bounds 4 envs on one engine"): one env's step is
+        # P = E_p + c (the engine's CPU per step, and the client's work that does not overlap the
+        # render: its action, rules and request before, the frame after); 4 envs on one engine take
+        # B = E_b + g/4 per env-step (the engine's CPU per env-step, and the gap per step in which
+        # it waits: the first env's own step before its request, the last frame's after its answer)
+        c_p, e_p = statistics.median(client_us["single env"]), statistics.median(engine_us["single env"])
+        wall_b = 1e6 / statistics.median(got[four])
+        gap = 4 * max(wall_b - eng, 0.0)
+        print(
+            f"  model: one env P = {step_us:.0f} us = engine E_p {e_p:.0f} + client outside the render "
+            f"{step_us - e_p:.0f} (client CPU {c_p:.0f} per step); 4 envs B = {wall_b:.0f} us per env-step "
+            f"= engine E_b {eng:.0f} + gap {gap:.0f} us per step / 4 (client CPU "
+            f"{statistics.median(client_us[four]):.0f} per env-step); P / B = {step_us / wall_b:.2f}; "
+            f"with no gap P / E_b = {step_us / eng:.2f}"
         )
     two = "make_vec 4 envs, 1 engine, 2 render threads"
     if two in got:

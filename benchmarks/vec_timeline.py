@@ -16,7 +16,9 @@ trace (root, or ``perf_event_paranoid`` <= 1).
 Prints, per client phase (averaged over ``--steps`` steps after a warm-up): its mean duration, and
 how much of it the engine's main thread was on a CPU, busy, or off it (idle: waiting for a request,
 or runnable but not running: then it shows as ``waiting for a CPU``). The sum of the idle column
-is what keeps 4 envs on one engine under their ceiling (docs/performance.md, "Batched envs").
+is what keeps 4 envs on one engine under their ceiling (docs/performance.md, "Batched envs"); the
+``engine idle per step`` line says where it falls: before the step's first request, after its last
+answer, in the caller's code, in autoresets, elsewhere.
 ``--plot`` draws a few steps as a PNG.
 """
 
@@ -297,16 +299,40 @@ def main(argv: list[str] | None = None) -> int:
         return busy_ns(ivs, [s for s, _ in ivs], a, b)
 
     rows: list[dict[str, tuple[int, int, int, int]]] = []
+    gaps: list[tuple[int, int, int, int, int]] = []  # per step: the engine's idle, by where (see below)
     clean = []
     for (t0, ph, t_end), (t1, _, _) in spans:
         row: dict[str, list[int]] = {}
-        for name, a, b in [*ph, ("caller, between steps", t_end, t1)]:
+        last_wait = max((k for k, (name, _, _) in enumerate(ph) if name.startswith("wait for")), default=-1)
+        first_sent = next((k for k, (name, _, _) in enumerate(ph) if name.startswith("send part")), -1)
+        gap = [
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]  # idle before the first request, after the last answer, the caller, autoresets, else
+        for k, (name, a, b) in enumerate([*ph, ("caller, between steps", t_end, t1)]):
             r = row.setdefault(name, [0, 0, 0, 0])
             r[0] += b - a
-            r[1] += overlap(engine_pid, 0, a, b)
-            r[2] += overlap(engine_pid, 1, a, b)
+            on, waits = overlap(engine_pid, 0, a, b), overlap(engine_pid, 1, a, b)
+            r[1] += on
+            r[2] += waits
             r[3] += overlap(me, 1, a, b)
+            where = (
+                2
+                if k == len(ph)
+                else 3
+                if name == "autoresets"
+                else 0
+                if k <= first_sent
+                else 1
+                if k > last_wait
+                else 4
+            )
+            gap[where] += b - a - on - waits
         rows.append(row)
+        gaps.append(tuple(gap))
         # a step where neither process waited for a CPU (others' load) shows the quiet machine
         clean.append(overlap(engine_pid, 1, t0, t1) + overlap(me, 1, t0, t1) < 20_000)
     order: list[str] = []
@@ -343,6 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"engine on CPU {100 * tot[1] / tot[0]:.0f}% of the wall time; {args.envs * 1e6 / tot[0]:.0f} "
             f"env-steps/s (median step {statistics.median(step_ns) / 1e3:.0f} us)"
+        )
+        g = [sum(x[k] for x, c in zip(gaps, clean) if c or not pick) / n / 1e3 for k in range(5)]
+        print(
+            f"engine idle per step {sum(g):.0f} us: before the step's first request {g[0]:.0f} (C_pre: the "
+            f"first part's actions, rules and request), after its last answer {g[1]:.0f} (C_post: the last "
+            f"frames read and written, the step's end), the caller {g[2]:.0f}, autoresets {g[3]:.0f}, "
+            f"elsewhere {g[4]:.0f}; engine on a CPU {tot[1] / args.envs:.0f} us per env-step (E_b); "
+            f"wall per env-step {tot[0] / args.envs:.0f} = E_b + idle/{args.envs} + waits for a CPU"
         )
     if args.plot:
         first = next((i for i in range(len(clean) - 4) if all(clean[i : i + 4])), 0)

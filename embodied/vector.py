@@ -108,6 +108,14 @@ class RenderBatcher:
     def send(self) -> None:
         """Send what is queued: one request per engine (and modality set); do not wait."""
         queue, self.queue = self.queue, []
+        if len(queue) == 1:  # (one env's request, as every part is on the shared-memory path)
+            s = queue[0]
+            client = s.env.scene.client
+            if self.inflight:
+                self._room(client)
+            s.sent = True
+            self.inflight.append((client, queue, self._send(queue)))  # the engine renders meanwhile
+            return
         groups: dict[tuple, list[_Slot]] = {}
         for s in queue:
             key = (id(s.env.scene.client), tuple(s.request["modalities"]))
@@ -116,16 +124,18 @@ class RenderBatcher:
             for i in range(0, len(g), P.MAX_BATCH):
                 chunk = g[i : i + P.MAX_BATCH]
                 client = chunk[0].env.scene.client
-                while True:  # make room: answers on their way to this client that it cannot hold
-                    mine = [r for c, _, r in self.inflight if c is client]
-                    if not mine or (
-                        len(mine) < self.IN_FLIGHT and all(getattr(r, "fast", False) for r in mine)
-                    ):
-                        break
-                    self._take_first(client)
+                self._room(client)
                 for s in chunk:
                     s.sent = True
                 self.inflight.append((client, chunk, self._send(chunk)))  # the engines render meanwhile
+
+    def _room(self, client) -> None:
+        """Take answers on their way to ``client`` until it can hold one more."""
+        while True:
+            mine = [r for c, _, r in self.inflight if c is client]
+            if not mine or (len(mine) < self.IN_FLIGHT and all(getattr(r, "fast", False) for r in mine)):
+                return
+            self._take_first(client)
 
     def take(self) -> None:
         """Wait for every request sent."""
@@ -308,6 +318,7 @@ class EmbodiedVectorEnv(VectorEnv):
             rewards = np.array(rewards, dtype=np.float64)
             terms, truncs = np.array(terms, dtype=bool), np.array(truncs, dtype=bool)
             done = terms | truncs
+            ending = done.nonzero()[0].tolist()  # (the envs to reset next step)
             vinfo = None if ended else self._infos(infos)
             obs = np.empty_like(self._obs) if self._box else [None] * n  # (earlier ones stay valid)
             for lane in lanes:
@@ -325,8 +336,7 @@ class EmbodiedVectorEnv(VectorEnv):
         for i in ended:
             obs[i], info = envs[i].reset()
             infos[i] = self._pick(info)
-        self._ended = done
-        self._ended_ids = done.nonzero()[0].tolist()
+        self._ended, self._ended_ids = done, ending
         space = self.single_observation_space
         self._obs = obs if self._box else concatenate(space, obs, create_empty_array(space, n))
         return self._obs, rewards, terms, truncs, vinfo if vinfo is not None else self._infos(infos)
