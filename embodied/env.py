@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -60,6 +61,8 @@ _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
 # Done/Pass, and every action that failed) changed nothing but poses: visibility then depends on
 # the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change).
 _POSE_KEYS = ("x", "y", "yaw", "horizon", "room", "exited")  # what navigation changes in an agent
+_POSE = operator.itemgetter(*_POSE_KEYS)
+_ROOM = operator.itemgetter("room", "exited")
 _PARSED: dict[str, Action] = {}  # canonical action strings parsed before
 VIS_CACHE = 4096  # poses whose visibility a table keeps
 VIS_TABLES = 8  # visibility tables kept (one per agent and state of the things and doors)
@@ -323,12 +326,15 @@ class Env:
         hung is restarted and the frame rendered from the committed state), or it raises
         :class:`~embodied.errors.StepRolledBack` and the world is exactly as before the call, so
         the same actions may be sent again."""
-        stepper = self.stepper(actions, modalities)
-        try:
-            while True:
-                next(stepper)
-        except StopIteration as done:
-            return done.value
+        undo, modalities = self._arm(actions, modalities)
+        try:  # (the parts of :meth:`stepper`, called in a row: no generator to drive)
+            acted = self._act(actions, modalities)
+            result = self._finish(acted, self._judge(acted))
+        except BaseException as exc:
+            self._roll_back(undo, exc)
+            raise
+        self.world.take_undo()  # (disarmed: the step stands)
+        return result
 
     def stepper(self, actions: dict[str, Any], modalities: Sequence[str] | None = None):
         """:meth:`step_all` as a generator, in three parts: the first ``next`` applies the actions
@@ -338,62 +344,86 @@ class Env:
         stops with ``step_all``'s result (``StopIteration.value``). A vector env runs each part for
         all its envs in turn, so one render request per engine serves them all (embodied.vector).
         Atomic like ``step_all``; a stepper closed before the end rolls its step back."""
+        undo, modalities = self._arm(actions, modalities)
+        try:
+            acted = self._act(actions, modalities)
+            yield
+            judged = self._judge(acted)
+            yield judged
+            result = self._finish(acted, judged)
+        except BaseException as exc:
+            self._roll_back(undo, exc)
+            raise
+        self.world.take_undo()  # (disarmed: the step stands)
+        return result
+
+    def _arm(self, actions: dict[str, Any], modalities: Sequence[str] | None) -> tuple[tuple, tuple | None]:
+        """A step's checks and its undo point: poses here (cheap), the rest of the state
+        snapshotted by the world only if an action is about to change more than poses
+        (World.touch); infos of the last step still waiting for entries need a snapshot of this
+        state anyway, and it serves as both. Returns what :meth:`_roll_back` needs, and the
+        modalities asked for as a tuple (None: the env's)."""
         self._check_open("step")
         if self._ended:
             raise EpisodeEndedError(
                 f"step() after the episode ended (step {self.world.state['step']}); call reset() first"
             )
-        unknown = [a for a in actions if a not in self.world.agent_ids]
-        if unknown:
-            raise ConfigError(f"actions for unknown agents {unknown}; agents: {self.world.agent_ids}")
+        w = self.world
+        agents = w.state["agents"]
+        for aid in actions:
+            if aid not in agents:
+                unknown = [a for a in actions if a not in agents]
+                raise ConfigError(f"actions for unknown agents {unknown}; agents: {w.agent_ids}")
         if modalities is not None:
             modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
             bad = [m for m in modalities if m not in MODALITIES]
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
-        w = self.world
-        # the undo point: poses here (cheap), the rest of the state snapshotted by the world only
-        # if an action is about to change more than poses (World.touch); infos of the last step
-        # still waiting for entries need a snapshot of this state anyway, and it serves as both
-        w.arm_undo(self._seal_infos())
-        poses = [
-            (aid, a["x"], a["y"], a["yaw"], a["horizon"], a["room"], a["exited"], len(a["seen"]))
-            for aid, a in w.state["agents"].items()
-        ]
-        undo = (w.state["step"], set(self._reached), self._done, self._ended, self._success)
-        try:
-            result = yield from self._step_all(actions, modalities)
-        except BaseException as exc:
-            blob = w.take_undo()
-            if blob is not None:
-                w.restore(blob)
-            agents = w.state["agents"]
-            for aid, *vals, seen in poses:
-                a = agents[aid]
-                a.update(zip(_POSE_KEYS, vals))
-                del a["seen"][seen:]
-            w.state["step"] = undo[0]
-            self._reached, self._done, self._ended, self._success = undo[1:]
-            self._forget()
-            w.mark_changed()  # the engine may hold half of the failed step: resend everything
-            if isinstance(exc, EngineError) and not isinstance(exc, StepRolledBack):
-                raise StepRolledBack(
-                    f"step {self.world.state['step'] + 1} was rolled back (the world is as before it; "
-                    f"sending the same action again is safe): {exc}"
-                ) from exc
-            raise
-        w.take_undo()  # (disarmed: the step stands)
-        return result
+        w.arm_undo(self._seal_infos() if self._open_infos else None)
+        poses = [(aid, _POSE(a), len(a["seen"])) for aid, a in agents.items()]
+        return (
+            poses,
+            w.state["step"],
+            set(self._reached),
+            self._done,
+            self._ended,
+            self._success,
+        ), modalities
 
-    def _step_all(self, actions: dict[str, Any], modalities: Sequence[str] | None):
+    def _roll_back(self, undo: tuple, exc: BaseException) -> None:
+        """Put the world back as :meth:`_arm` found it (the step failed with ``exc``); raises
+        :class:`~embodied.errors.StepRolledBack` for an engine's error, else returns (the caller
+        re-raises ``exc``)."""
+        w = self.world
+        blob = w.take_undo()
+        if blob is not None:
+            w.restore(blob)
+        poses, step, *rest = undo
+        agents = w.state["agents"]
+        for aid, vals, seen in poses:
+            a = agents[aid]
+            a.update(zip(_POSE_KEYS, vals))
+            del a["seen"][seen:]
+        w.state["step"] = step
+        self._reached, self._done, self._ended, self._success = rest
+        self._forget()
+        w.mark_changed()  # the engine may hold half of the failed step: resend everything
+        if isinstance(exc, EngineError) and not isinstance(exc, StepRolledBack):
+            raise StepRolledBack(
+                f"step {self.world.state['step'] + 1} was rolled back (the world is as before it; "
+                f"sending the same action again is safe): {exc}"
+            ) from exc
+
+    def _act(self, actions: dict[str, Any], modalities: tuple | None) -> tuple:
+        """A step's first part: apply the actions, hand the render request to the engine."""
         restarts = self.engine_restarts
         before = len(self._reached)
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
-        agents = self.world.state["agents"]
-        rooms = [(a["room"], a["exited"]) for a in agents.values()]
-        changes = self.world.changes
-        for aid in self.world.agent_ids:
+        w = self.world
+        rooms = [_ROOM(a) for a in w.state["agents"].values()]
+        changes = w.changes
+        for aid in w.agent_ids:
             if aid not in actions:
                 continue
             act, err = self.to_action(actions[aid], aid)
@@ -411,19 +441,22 @@ class Env:
                     )
                 )
             else:
-                results[aid] = apply(self.world, aid, act)
+                results[aid] = apply(w, aid, act)
             if act is not None and act.name == "Done":
                 self._done = True
-        self.world.tick()
-        pose_only = self.world.changes == changes  # (no action got past its checks to an effect)
+        w.tick()
+        pose_only = w.changes == changes  # (no action got past its checks to an effect)
         if not pose_only:
             self._vis_cache = _VisCache()
         self._vis = {}
         frames = self._observe(results, modalities or self.modalities)  # the engine renders meanwhile
-        yield
+        return restarts, before, results, canon, rooms, pose_only, frames
+
+    def _judge(self, acted: tuple) -> tuple:
+        """A step's second part (while the engine renders): progress, reward, the end, info."""
+        _restarts, before, results, canon, rooms, pose_only, _frames = acted
         self._mark_seen()
-        agents = self.world.state["agents"]
-        if not pose_only or rooms != [(a["room"], a["exited"]) for a in agents.values()]:
+        if not pose_only or rooms != [_ROOM(a) for a in self.world.state["agents"].values()]:
             self._update_progress()  # (goal predicates see rooms, not poses: else nothing to check)
         success = self._success
         terminated = success or self._done
@@ -433,9 +466,13 @@ class Env:
         reward = (1.0 if success else 0.0) + 0.1 * gained
         info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
         rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
-        yield rew, terminated, truncated, info
-        obs = frames()
-        if self.engine_restarts != restarts:  # the engine was restarted while rendering this step
+        return rew, terminated, truncated, info
+
+    def _finish(self, acted: tuple, judged: tuple) -> tuple:
+        """A step's last part: the frames; ``step_all``'s result."""
+        rew, terminated, truncated, info = judged
+        obs = acted[-1]()
+        if self.engine_restarts != acted[0]:  # the engine was restarted while rendering this step
             for i in info.values():
                 i["engine_faults"] = {**self.engine_faults, "restarts": self.engine_restarts}
         return obs, rew, terminated, truncated, info
