@@ -57,6 +57,7 @@ RENDERERS = ("software", "gl", "auto")  # launch(renderer=), the CLI's --rendere
 _OWNED: weakref.WeakSet[EngineClient] = weakref.WeakSet()
 _A0 = ("a0",)  # the agents of a render request that names none
 HEARTBEAT_TIMEOUT = 1.5  # s without a heartbeat before a launched engine counts as hung
+FAST_WAIT = 0.25  # s a client waits for a reply before it checks that the engine is alive, and waits again
 
 
 def _tail(path: str | None, lines: int = 20) -> str:
@@ -222,17 +223,22 @@ class EngineClient:
         """The reply to the request sent on the shared-memory path (same errors as ZeroMQ's):
         ``(reply, buffers)``, or with ``decode`` the frames as :meth:`_receive_scenes` gives them."""
         seq, self._fast_seq = self._fast_seq, 0
-        deadline = time.monotonic() + timeout
+        fast = self._fast
+        wait, deadline = min(timeout, FAST_WAIT), None
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise self._dead_error(op) or self._timeout(op, timeout)
-            if not self._fast.wait(int(min(left, 0.25) * 1000) + 1):
+            got = fast.receive(wait)
+            if got is False:  # nothing within wait: is the engine still there?
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now - wait + timeout
+                left = deadline - now
+                if left <= 0:
+                    raise self._dead_error(op) or self._timeout(op, timeout)
                 dead = self._dead_error(op) or self._hung_error(op)
                 if dead is not None:
                     raise dead
+                wait = min(left, FAST_WAIT)
                 continue
-            got = self._fast.receive()
             if got is None:  # the engine closed the channel: it died (or is dying)
                 if self.process is not None:
                     with contextlib.suppress(subprocess.TimeoutExpired):

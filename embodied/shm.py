@@ -41,7 +41,6 @@ import mmap
 import operator
 import os
 import secrets
-import select
 import socket
 import struct
 import sys
@@ -320,6 +319,7 @@ def _before_fork() -> None:
 os.register_at_fork(before=_before_fork)
 _SEQUENCES = (list, tuple)
 _FD_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))  # room for the one descriptor a reply may carry
+_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds (SO_RCVTIMEO)
 
 
 def _fds(anc: list) -> list[int]:
@@ -354,8 +354,7 @@ class FastClient:
         self.compact = False  # the engine serves compact render requests (its hello says so)
         # request shape -> [id, registered (the engine answered the request registering it), Struct of its poses]
         self._shapes: dict[tuple, list] = {}
-        self._poll = select.poll()
-        self._poll.register(self.sock.fileno(), select.POLLIN)
+        self._wait: float | None = None  # the socket's receive timeout, seconds (see receive; None: none)
         if self.slots:
             _CLIENTS.add(self)
 
@@ -457,21 +456,27 @@ class FastClient:
     def _free(self) -> int:
         """A view slot (1..slots) no array handed out references and no request on its way names
         (before the first ring: slot 1); 0 if there is none."""
-        anchors = self._anchors
+        anchors, asked = self._anchors, self._asked
         if not anchors:
-            return 1 if not self._asked else 0
-        asked = self._asked.values()
-        for k, entry in enumerate(anchors, 1):
-            if sys.getrefcount(entry[0]) == entry[1] and k not in asked:  # (counted as when made)
+            return 1 if not asked else 0
+        for k, entry in enumerate(anchors, 1):  # (counted as when made: nothing references the slot)
+            if sys.getrefcount(entry[0]) == entry[1] and (not asked or k not in asked.values()):
                 return k
         return 0
 
-    def wait(self, ms: int) -> bool:
-        return bool(self._poll.poll(ms))
-
-    def receive(self) -> tuple[bytes, int, int] | None:
-        """One reply packet: (header bytes, slot offset, sequence number); None once closed."""
-        msg, anc, _flags, _addr = self.sock.recvmsg(MAX_PACKET, _FD_SPACE)
+    def receive(self, wait: float | None = None) -> tuple[bytes, int, int] | bool | None:
+        """One reply packet: (header bytes, slot offset, sequence number); False if none came
+        within ``wait`` seconds (None: wait for one); None once closed. The wait is the socket's
+        receive timeout (``SO_RCVTIMEO``), set only when it changes: a reply costs one
+        ``recvmsg``, no ``poll``."""
+        if wait != self._wait:
+            self._wait = wait
+            usec = 0 if wait is None else max(1, round(wait * 1e6))  # (0: no timeout)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TIMEVAL.pack(*divmod(usec, 1000000)))
+        try:
+            msg, anc, _flags, _addr = self.sock.recvmsg(MAX_PACKET, _FD_SPACE)
+        except BlockingIOError:  # (the timeout: EAGAIN)
+            return False
         if not msg:
             return None
         seq, gen, new, size, base = REPLY.unpack_from(msg)
