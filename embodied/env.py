@@ -360,9 +360,9 @@ class Env:
     def _arm(self, actions: dict[str, Any], modalities: Sequence[str] | None) -> tuple[tuple, tuple | None]:
         """A step's checks and its undo point: poses here (cheap), the rest of the state
         snapshotted by the world only if an action is about to change more than poses
-        (World.touch); infos of the last step still waiting for entries need a snapshot of this
-        state anyway, and it serves as both. Returns what :meth:`_roll_back` needs, and the
-        modalities asked for as a tuple (None: the env's)."""
+        (World.touch, which also fills :meth:`World.base` for infos of earlier steps still
+        waiting for entries). Returns what :meth:`_roll_back` needs, and the modalities asked for
+        as a tuple (None: the env's)."""
         self._check_open("step")
         if self._ended:
             raise EpisodeEndedError(
@@ -379,16 +379,11 @@ class Env:
             bad = [m for m in modalities if m not in MODALITIES]
             if bad:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
-        w.arm_undo(self._seal_infos() if self._open_infos else None)
-        poses = [(aid, _POSE(a), len(a["seen"])) for aid, a in agents.items()]
-        return (
-            poses,
-            w.state["step"],
-            set(self._reached),
-            self._done,
-            self._ended,
-            self._success,
-        ), modalities
+        w.arm_undo()
+        poses = _poses(w)
+        if self._open_infos:
+            self._seal_infos(poses=poses)
+        return (poses, set(self._reached), self._done, self._ended, self._success), modalities
 
     def _roll_back(self, undo: tuple, exc: BaseException) -> None:
         """Put the world back as :meth:`_arm` found it (the step failed with ``exc``); raises
@@ -398,13 +393,8 @@ class Env:
         blob = w.take_undo()
         if blob is not None:
             w.restore(blob)
-        poses, step, *rest = undo
-        agents = w.state["agents"]
-        for aid, vals, seen in poses:
-            a = agents[aid]
-            a.update(zip(_POSE_KEYS, vals))
-            del a["seen"][seen:]
-        w.state["step"] = step
+        poses, *rest = undo
+        _put_poses(w, poses)
         self._reached, self._done, self._ended, self._success = rest
         self._forget()
         w.mark_changed()  # the engine may hold half of the failed step: resend everything
@@ -762,27 +752,35 @@ class Env:
             f"episode, limit {self.MAX_RESTARTS}): {last}"
         ) from last
 
-    def _seal_infos(self, materialize: bool = False) -> bytes | None:
+    def _seal_infos(self, materialize: bool = False, poses: tuple | None = None) -> None:
         """The world is about to change: infos of the last step still alive (an RL loop drops them
-        unread) get a snapshot of the state they describe, so entries read later stay true to it.
-        ``materialize``: compute them now instead (the world is about to be replaced). Returns the
-        :meth:`World.snapshot` taken of the current state, None if none was needed."""
+        unread, a loop that keeps ``info`` until the next step does not) are sealed with the state
+        they describe, so entries read later stay true to it. ``materialize``: compute them now
+        instead (the world is about to be replaced). The state is kept as its poses (``poses``:
+        :func:`_poses` of it, taken already) and :meth:`World.base`, which the world fills with a
+        snapshot only when something but poses changes: a step that only moves takes none."""
         if not self._open_infos:
-            return None
-        live = [i for i in (ref() for ref in self._open_infos) if i is not None and i.pending]
+            return
+        live = []
+        for ref in self._open_infos:
+            info = ref()
+            if info is not None and info.pending:
+                live.append(info)
         self._open_infos = []
         if not live:
-            return None
+            return
         if materialize:
             for info in live:
                 info.copy()
-            return None
+            return
         w, vis, cache = self.world, self._vis, self._vis_cache
-        blob = w.snapshot()
+        base, poses = w.base(), poses or _poses(w)
 
         def run(make: Callable[[], Any]) -> Any:
             now, now_vis, now_cache = w.snapshot(), self._vis, self._vis_cache
-            w.restore(blob)
+            if base[0] is not None:
+                w.restore(base[0])
+            _put_poses(w, poses)
             self._vis, self._vis_cache = vis, cache  # (that cache is still true of the sealed state)
             try:
                 return make()
@@ -792,7 +790,6 @@ class Env:
 
         for info in live:
             info.seal(run)
-        return blob
 
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         """This step's info for ``aid``; ``objects`` and ``allowed_actions`` are computed when read."""
@@ -865,3 +862,20 @@ def _seed(name: str, v: Any) -> int | None:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise ConfigError(f"{name} must be a whole number or None, got {v!r}")
     return int(v)
+
+
+def _poses(w: World) -> tuple:
+    """What a step that only moves changes in ``w`` (see :meth:`World.base`), to put back with
+    :func:`_put_poses`: the step counter and per agent its pose fields and how many things it
+    has seen."""
+    return w.state["step"], [(aid, _POSE(a), len(a["seen"])) for aid, a in w.state["agents"].items()]
+
+
+def _put_poses(w: World, poses: tuple) -> None:
+    """Put back what :func:`_poses` took (sightings since are forgotten)."""
+    step, agents = poses
+    w.state["step"] = step
+    for aid, vals, seen in agents:
+        a = w.state["agents"][aid]
+        a.update(zip(_POSE_KEYS, vals))
+        del a["seen"][seen:]

@@ -56,6 +56,7 @@ class World:
         self.changes = 0  # calls of touch(): something other than agents' poses changed
         self._undo: bytes | None = None  # the snapshot touch() took for the armed step
         self._armed = False
+        self._base: list | None = None  # the holder base() handed out for the state as it is (see there)
         self.state = self.initial_state()
 
     # ---------------------------------------------------------------- state
@@ -102,6 +103,7 @@ class World:
 
     def reset_state(self) -> None:
         """Back to the spec's initial state; nothing is pending for the engine (it reloads the scene)."""
+        self._settle()
         self.state = self.initial_state()
         self.dirty = set()
         self._forget_free()
@@ -127,9 +129,29 @@ class World:
         self.changes += 1
         if self.free_cache:
             self.free_cache.clear()
-        if self._armed:
-            self._armed = False
-            self._undo = pickle.dumps(self.state)
+        if self._armed or self._base is not None:
+            blob = pickle.dumps(self.state)  # (one snapshot serves both)
+            if self._armed:
+                self._armed = False
+                self._undo = blob
+            if self._base is not None:
+                self._base[0], self._base = blob, None
+
+    def base(self) -> list:
+        """A holder for the state as it is now, but for what a step that only moves changes
+        (agents' pose fields, sightings, the step counter): ``[None]`` while the world is still in
+        that state but for those, ``[snapshot]`` once it left it (:meth:`touch`, :meth:`reset_state`
+        and :meth:`set_state` fill it just before). With the poses put back, the state is the one
+        this was called in; the env keeps infos of earlier steps true to their step this way
+        without a snapshot per step. Calls in the same state share one holder."""
+        if self._base is None:
+            self._base = [None]
+        return self._base
+
+    def _settle(self) -> None:
+        """The state is about to be replaced: a :meth:`base` holder still waiting gets its snapshot."""
+        if self._base is not None:
+            self._base[0], self._base = pickle.dumps(self.state), None
 
     def arm_undo(self, blob: bytes | None = None) -> None:
         """Start an undo point: the first :meth:`touch` from now snapshots the state (``blob``: a
@@ -174,6 +196,7 @@ class World:
         if problem:
             raise StateError(f"state does not fit scene {self.spec.name!r}: {problem}")
         check_state(self, state)
+        self._settle()
         self.state = copy.deepcopy(state)
         self.dirty = set(self.objs) | set(self.door_specs)
         self._forget_free()

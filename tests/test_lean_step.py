@@ -159,8 +159,8 @@ def test_a_step_closed_midway_leaves_the_world_as_it_was(make_env):
         changes = env.world.changes
         _, _, term, trunc, info = env.step(act)
         ok = info["lastActionSuccess"]
-        if rng.random() < 0.8:  # (an info kept alive with entries unread makes the env snapshot the
-            del info  # state at the next step anyway: mostly test the step without one)
+        if rng.random() < 0.8:  # (an info kept alive with entries unread is sealed at the next
+            del info  # step, which takes the world's snapshot at a change: mostly test without one)
         if act in NAVIGATION:
             done["moved" if ok else "blocked"] += 1
         elif env.world.changes != changes and ok:
@@ -168,3 +168,40 @@ def test_a_step_closed_midway_leaves_the_world_as_it_was(make_env):
         if term or trunc:
             env.reset()
     assert min(done.values()) > 3, done
+
+
+def test_infos_kept_unread_over_many_steps_describe_their_own_step(make_env):
+    """Infos kept with entries unread while the env walks on (moving only, or opening, picking up
+    and unlocking things, and across a reset) give, read at the end, what the same step's info
+    read at once gave: the env keeps their state as poses plus a snapshot the world takes only
+    when something but poses changes (World.base), not as a snapshot per step."""
+    import random
+
+    from embodied.actions import NAVIGATION
+
+    eager_env = make_env("key_door", width=16, height=16, max_steps=10_000)
+    lazy_env = make_env("key_door", width=16, height=16, max_steps=10_000)
+    rng = random.Random(11)
+    eager, kept = [], []
+    changed = 0
+    for env in (eager_env, lazy_env):
+        _, info = env.reset()
+        (eager if env is eager_env else kept).append(dict(info) if env is eager_env else info)
+    for i in range(200):
+        allowed = [a for a in eager_env.allowed_actions() if a.name not in ("Done", "Pass", "Say")]
+        other = [a for a in allowed if a.name not in NAVIGATION]
+        act = rng.choice(other) if other and rng.random() < 0.7 else rng.choice(NAVIGATION)
+        changes = lazy_env.world.changes
+        _, _, term, trunc, info = eager_env.step(act)
+        eager.append(dict(info))
+        _, _, _, _, info = lazy_env.step(act)
+        kept.append(info)
+        changed += lazy_env.world.changes != changes
+        if term or trunc or i == 100:
+            for env in (eager_env, lazy_env):
+                _, info = env.reset()
+                (eager if env is eager_env else kept).append(dict(info) if env is eager_env else info)
+    assert changed > 5, changed  # the walk changed the world, not only the poses
+    assert all(set(k.pending) == {"objects", "allowed_actions"} for k in kept)
+    for want, got in zip(eager, kept):
+        assert dict(got) == want
