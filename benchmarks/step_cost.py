@@ -12,12 +12,23 @@ engine's counters are zeroed after the warm-up and dumped after the steps
 (``callgrind_control``), so its start-up (whose instruction count varies from run to run by more
 than the steps cost) is left out; it is started without a heartbeat file (its thread would add
 instructions per second of wall time, not per step). Needs valgrind; takes a few minutes (valgrind runs ~50x slower).
+
+    python benchmarks/step_cost.py --client-only [--engine panda3d|inprocess] [--keep-info] [--steps 200]
+
+counts the client alone, exactly: only this script runs under callgrind (the engine process, if
+any, runs normally), counting inside the measured steps only (``--toggle-collect`` on the
+``functools.reduce`` that runs them), after ``--warmup`` steps; the same run gives the same
+count to ~0.1%. With ``--engine inprocess`` it also prints Panda3D's ``render_frame`` and the rest.
+``--keep-info`` keeps each step's ``info`` until the next step has returned, as a
+``obs, reward, terminated, truncated, info = env.step(a)`` loop and stable-baselines3's
+``DummyVecEnv`` do (by default the loop drops it at once, as the MiniWorld comparison does).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -104,6 +115,71 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def client_worker(args: argparse.Namespace) -> int:
+    """``--client-only``, run under callgrind: step an env, the measured steps inside one
+    ``functools.reduce`` (the function callgrind counts in)."""
+    from embodied.env import Env
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    env = Env(args.scene, engine=args.engine, width=args.width, height=args.height)
+    env.reset()
+    rng = random.Random(0)
+    kept = [None]
+
+    def step(_done: object = None, _i: object = None) -> None:
+        _, _, term, trunc, info = env.step(rng.choice(NAV))
+        if args.keep_info:
+            kept[0] = info  # (held until the next step has returned)
+        if term or trunc:
+            env.reset()
+
+    for _ in range(args.warmup):
+        step()
+    functools.reduce(step, range(args.steps + 1))  # (reduce calls step N times)
+    env.close()
+    return 0
+
+
+def client_only(args: argparse.Namespace) -> int:
+    out = tempfile.mkdtemp(prefix="step-cost-")
+    path = f"{out}/client.out"
+    cmd = [
+        *VALGRIND,
+        "--collect-atstart=no",
+        "--toggle-collect=functools_reduce",
+        f"--callgrind-out-file={path}",
+        sys.executable,
+        __file__,
+        "--client-only",
+        "--worker",
+        "--engine",
+        args.engine,
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--size",
+        f"{args.width}x{args.height}",
+        "--scene",
+        args.scene,
+        *(["--keep-info"] if args.keep_info else []),
+    ]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+    total, render = totals(path)
+    n = args.steps
+    print(
+        f"instructions per env.step in the client process, engine={args.engine}, {args.width}x{args.height}, "
+        f"{args.scene}, random navigation, info {'kept until the next step' if args.keep_info else 'dropped'} "
+        f"({n} steps counted after {args.warmup} warm-up steps):"
+    )
+    print(f"  client process:                    {total / n:12,.0f}")
+    if render:
+        print(f"    of which render_frame:           {render / n:12,.0f}")
+        print(f"    client without render_frame:     {(total - render) / n:12,.0f}")
+    print(f"(callgrind output {path})")
+    return 0
+
+
 def totals(path: str) -> tuple[int, int]:
     """(all instructions, inclusive instructions of render_frame) of one callgrind output."""
     out = subprocess.run(
@@ -154,8 +230,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=["true", "copy", "views", "false"],
         help="how frames come (launch(shm=...); default: true, in place where they can be)",
     )
+    p.add_argument(
+        "--client-only",
+        action="store_true",
+        help="count the client process alone, inside the measured steps (exact; the engine runs normally)",
+    )
+    p.add_argument("--engine", default="panda3d", choices=["panda3d", "inprocess"], help="with --client-only")
+    p.add_argument(
+        "--keep-info",
+        action="store_true",
+        help="with --client-only: keep each info until the next step returned",
+    )
     args = p.parse_args(argv)
     args.width, args.height = args.size
+    if args.client_only:
+        return client_worker(args) if args.worker else client_only(args)
     if args.worker:
         return worker(args)
     out = tempfile.mkdtemp(prefix="step-cost-")
