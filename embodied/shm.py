@@ -182,19 +182,20 @@ class _Conn:
             return False
         if not data:
             return False
-        if len(data) < SEQ.size:
-            return True  # not even a sequence number: nothing to answer to
-        (seq,) = SEQ.unpack_from(data)
         self.planned = self.want = None
-        if compact is not None and len(data) > SEQ.size and data[SEQ.size] == COMPACT_MARK:
-            sid = None
-            if len(data) >= COMPACT.size:
-                _seq, _mark, slot, sid = COMPACT.unpack_from(data)
-                if 1 <= slot <= VIEWS:  # (another value: the slots in turn; the reply says where)
-                    self.want = slot - 1
+        if compact is not None and len(data) >= COMPACT.size and data[SEQ.size] == COMPACT_MARK:
+            seq, _mark, slot, sid = COMPACT.unpack_from(data)
+            if 1 <= slot <= VIEWS:  # (another value: the slots in turn; the reply says where)
+                self.want = slot - 1
             frames = compact(sid, data, COMPACT.size, self.sink, self.shapes)
+        elif len(data) < SEQ.size:
+            return True  # not even a sequence number: nothing to answer to
         else:
-            frames = handle([data[SEQ.size :]], self.sink, self.shapes)
+            (seq,) = SEQ.unpack_from(data)
+            if compact is not None and len(data) > SEQ.size and data[SEQ.size] == COMPACT_MARK:
+                frames = compact(None, data, COMPACT.size, self.sink, self.shapes)  # (its head cut short)
+            else:
+                frames = handle([data[SEQ.size :]], self.sink, self.shapes)
         header, bufs = frames[0], frames[1:]
         planned, self.planned = self.planned, None
         fds, base, new = [], 0, 0
@@ -271,13 +272,21 @@ class FastServer:
         self.listener.listen(64)
         self.listener.setblocking(False)
         self.conns: dict[int, _Conn] = {}
-        register(self.listener.fileno())
+        self.lfd = self.listener.fileno()
+        register(self.lfd)
 
     def owns(self, fd) -> bool:
-        return fd == self.listener.fileno() or fd in self.conns
+        return fd == self.lfd or fd in self.conns
 
     def ready(self, fd: int) -> None:
-        if fd == self.listener.fileno():
+        conn = self.conns.get(fd)
+        if conn is not None:
+            if not conn.serve(self.handle, self.compact):
+                self.unregister(fd)
+                del self.conns[fd]
+                conn.close()
+            return
+        if fd == self.lfd:
             try:
                 sock, _ = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -290,12 +299,6 @@ class FastServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             self.conns[sock.fileno()] = _Conn(sock)
             self.register(sock.fileno())
-            return
-        conn = self.conns.get(fd)
-        if conn is not None and not conn.serve(self.handle, self.compact):
-            self.unregister(fd)
-            del self.conns[fd]
-            conn.close()
 
     def close(self) -> None:
         for fd, conn in list(self.conns.items()):
@@ -303,7 +306,7 @@ class FastServer:
             conn.close()
         self.conns.clear()
         with contextlib.suppress(Exception):
-            self.unregister(self.listener.fileno())
+            self.unregister(self.lfd)
         self.listener.close()
 
 

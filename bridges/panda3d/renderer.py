@@ -276,16 +276,16 @@ class _Target:
         With OpenCV importable (the ``unreal``, ``rl`` and ``test`` extras bring it) the BGRA
         frame is converted and flipped in one SIMD pass, ~3x faster than Panda3D's
         ``get_ram_image_as("RGB")`` (a conversion copy) plus a numpy flip; same pixels."""
-        cv2 = _cv2()
-        comps = self.tex.get_num_components()
+        cv2 = _CV2[0] if _CV2 else _cv2()
+        tex = self.tex
+        comps = tex.get_num_components()
         if cv2 is not None and comps in (3, 4):
-            src = np.frombuffer(memoryview(self.tex.get_ram_image()), np.uint8)
-            src = src.reshape(self.height, self.width, comps)
+            src = np.ndarray((self.height, self.width, comps), np.uint8, tex.get_ram_image())
             code = cv2.COLOR_BGRA2RGB if comps == 4 else cv2.COLOR_BGR2RGB
-            if out is not None:
-                got = cv2.cvtColor(src, code, dst=out)
+            if out is not None:  # (dst passed by position: OpenCV's keyword parsing costs more)
+                got = cv2.cvtColor(src, code, out)
                 if got is out:  # (cv2 wrote in place, as it does for a matching array)
-                    return cv2.flip(out, 0, dst=out)
+                    return cv2.flip(out, 0, out)
                 np.copyto(out, got[::-1])
                 return out
             img = cv2.cvtColor(src, code)
@@ -639,30 +639,48 @@ class Renderer(NodeBuilder):
         if not checked:
             agents = check_render_agents(list(agents), sc.cameras)
             modalities = check_str_list(list(modalities), "modalities", MODALITIES)
-        out: dict[str, dict[str, np.ndarray]] = {}
+        return {a: self._view(sc, a, modalities, views, into.get(a) if into else None) for a in agents}
+
+    def render_posed(self, sc: _Scene, cameras: list[dict], agents, modalities, into: list | None) -> list:
+        """:meth:`render` of scene ``sc`` for a request checked before (the engine's compact
+        requests, docs/protocol.md "Local fast path"): ``sc`` made the current scene, its
+        ``cameras`` set as :meth:`set_cameras` does (checked), every agent's frames drawn
+        (``views``) and returned flat, in (agent, modality) order; ``into``: per agent (in
+        order), ``{modality: array}`` or None, as :meth:`render` takes it."""
+        self._current = sc
+        known = sc.cameras
+        for c in cameras:
+            known[c["agent"]] = c
+        frames: list = []
+        for j, a in enumerate(agents):
+            res = self._view(sc, a, modalities, True, into[j] if into else None)
+            frames += map(res.__getitem__, modalities)
+        return frames
+
+    def _view(self, sc: _Scene, a: str, modalities, views: bool, dest: dict | None) -> dict:
+        """Agent ``a``'s frames of scene ``sc`` (the current scene; ``a`` has a camera):
+        ``{modality: array}`` in the order of ``modalities``; ``views`` and ``dest`` (this
+        agent's ``{modality: array}``) as :meth:`render` takes them."""
+        cam = sc.cameras[a]
+        t = self._target(cam)
+        if t.slot.lane:  # (one view: drawn by this thread)
+            t.use(t.slots[0])
+        if sc.lane:
+            self._mark(sc, 0)
         gates = sc.gates
-        for a in agents:
-            cam = sc.cameras[a]
-            t = self._target(cam)
-            if t.slot.lane:  # (one view: drawn by this thread)
-                t.use(t.slots[0])
-            if sc.lane:
-                self._mark(sc, 0)
-            if gates:
-                for gate in gates.values():  # merged rooms seen from the eye's place
-                    gate.pick(cam["pos"])
-            res: dict[str, np.ndarray] = {}
-            dest = into.get(a) if into else None
-            if "rgb" in modalities:
-                t.arm(t.cam, sc.clear)
-                self._frame([t])
-                res["rgb"] = t.rgb(views, dest.get("rgb") if dest else None)
-            if "depth" in modalities or "seg" in modalities:
-                t.arm(t.idcam, VOID)
-                self._frame([t])
-                self._decode(t, cam, "seg" in modalities, "depth" in modalities, res, dest)
-            out[a] = {m: res[m] for m in modalities}
-        return out
+        if gates:
+            for gate in gates.values():  # merged rooms seen from the eye's place
+                gate.pick(cam["pos"])
+        res: dict[str, np.ndarray] = {}
+        if "rgb" in modalities:
+            t.arm(t.cam, sc.clear)
+            self._frame([t])
+            res["rgb"] = t.rgb(views, dest.get("rgb") if dest else None)
+        if "depth" in modalities or "seg" in modalities:
+            t.arm(t.idcam, VOID)
+            self._frame([t])
+            self._decode(t, cam, "seg" in modalities, "depth" in modalities, res, dest)
+        return res if len(modalities) == 1 else {m: res[m] for m in modalities}
 
     def render_scenes(
         self,

@@ -140,7 +140,7 @@ class _Shape:
     sizes, the modalities, what the reply's frames are and its header; a compact request of this
     shape brings only new poses (every camera of every scene, in order)."""
 
-    __slots__ = ("cams", "draw", "header", "mods", "multi", "parts", "poses", "specs")
+    __slots__ = ("_into", "cams", "draw", "header", "mods", "multi", "parts", "poses", "specs")
 
     def __init__(self, parts: list, mods: list, header: bytes, multi: bool):
         """``parts``: ``(scene, agents, cameras)`` per scene, in the request's order; ``multi``:
@@ -163,6 +163,20 @@ class _Shape:
         for _sc, agents, cams in parts:
             size = {c["agent"]: (c["width"], c["height"]) for c in cams}  # (an agent's last camera wins)
             self.specs += [P.frame_spec(m, *size[a]) for a in agents for m in mods]
+        self._into: dict[int, tuple] = {}  # id(arrays) -> (arrays, what into() made of them)
+
+    def into(self, dest: list) -> list:
+        """The arrays ``dest`` the frames of a one-scene request of this shape go into (the
+        ring slot's, in reply order) per agent, as ``{modality: array}``; made once per list
+        (the connection hands out the same list each time a slot comes round)."""
+        got = self._into.get(id(dest))
+        if got is None or got[0] is not dest:
+            if len(self._into) >= 16:  # (a new ring's lists: the old ones are not kept alive)
+                self._into.clear()
+            k, agents = len(self.mods), self.parts[0][2]
+            per = [dict(zip(self.mods, dest[j * k : j * k + k])) for j in range(len(agents))]
+            got = self._into[id(dest)] = (dest, per)
+        return got[1]
 
     def request(self, poses: tuple, sid: int) -> dict:
         """The full render request a compact one with these ``poses`` stands for."""
@@ -295,15 +309,9 @@ class Server:
             sc = r.scenes.get(handle)
             if total - total != 0.0 or sc is None or sc is not ref():
                 return self._replay(shape, vals, sid, sink, shapes)  # (not finite, or the scene went)
-            try:
-                r.use(handle)
-                r.set_cameras(_posed(cams, vals, 0), checked=True)
-                mods, into = shape.mods, None
-                if sink is not None:  # rgb read back, depth/seg decoded straight into the ring slot
-                    dest, k = sink(shape.specs), len(mods)
-                    into = {a: dict(zip(mods, dest[j * k : j * k + k])) for j, a in enumerate(agents)}
-                out = r.render(agents, mods, checked=True, views=True, into=into)
-                return [shape.header, *[out[a][m] for a in agents for m in mods]]
+            try:  # (rgb read back, depth/seg decoded straight into the ring slot's arrays)
+                into = shape.into(sink(shape.specs)) if sink is not None else None
+                return [shape.header, *r.render_posed(sc, _posed(cams, vals, 0), agents, shape.mods, into)]
             except Exception as exc:
                 return self._failed(exc)
         for handle, ref, _agents, _cams in parts:
