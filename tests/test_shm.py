@@ -360,6 +360,58 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
         renderer.close()
 
 
+def test_compact_requests_of_two_agents_and_repeated_modalities():
+    """A compact request of one scene with two agents and a modality named twice gives the full
+    request's reply: the same header and, buffer for buffer, the same bytes."""
+    import struct
+
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+    from embodied import shm
+
+    renderer = Renderer("software")
+    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
+    nodes = [
+        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
+        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
+    ]
+    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    fast, client, registered, _reply_to = _compact_pair(server)
+    mods = ["rgb", "seg", "rgb"]
+
+    def cams(yaw):
+        return [
+            {"agent": a, "pos": [0, y, 1], "hpr": [yaw, -20, 0], "fov": 80, "width": w, "height": 30}
+            for a, y, w in (("a0", -2, 40), ("a1", -1.5, 32))
+        ]
+
+    def raw(packet: bytes) -> tuple[dict, list]:
+        client.sock.send(packet)
+        fast.ready(registered[-1])
+        header, base, _seq = client.receive()
+        reply = P.unpack_header(header)
+        return reply, [bytes(f) for f in client.frames(reply, base)]
+
+    def full(yaw, **extra):
+        request = {"op": "render", "scene": handle, "agents": ["a0", "a1"], "modalities": mods}
+        return raw(shm.SEQ.pack(1) + P.pack({**request, "cameras": cams(yaw), **extra})[0])
+
+    try:
+        assert full(0, shape=1)[0]["ok"]
+        for yaw in (15, 40):
+            poses = struct.pack("<12d", *[v for c in cams(yaw) for v in (*c["pos"], *c["hpr"])])
+            got = raw(shm.COMPACT.pack(2, shm.COMPACT_MARK, 0, 1) + poses)
+            want = full(yaw)
+            assert got[0] == want[0] and len(got[1]) == len(mods) * 2
+            assert got[1] == want[1], yaw
+    finally:
+        client.close()
+        fast.close()
+        renderer.close()
+
+
 def test_compact_requests_of_several_scenes():
     """A render request naming several scenes (``scenes``) registers a shape as well; its compact
     form carries every scene's camera poses in order and gives the full request's frames (one
