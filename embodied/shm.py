@@ -123,6 +123,7 @@ class _Conn:
         self.gens = 0
         self.fresh = False  # the ring is new: its fd rides along with the next reply that has frames
         self.planned: list | None = None  # what sink() handed out for the request being handled
+        self.at = 0  # the offset of the slot those arrays are in
         self.want: int | None = None  # the view slot (0..VIEWS-1) the request being handled named
         # the arrays sink() laid out per list of specs (a registered shape's, the same list every
         # request: several shapes take turns in a batch), per slot offset, in the ring they are of
@@ -153,9 +154,10 @@ class _Conn:
         when the slot comes round."""
         laid = self._laid.get(id(specs))
         if laid is not None and laid[0] is specs and laid[1] is self.ring:
-            out = laid[2].get(self._base())
+            at = self._base()
+            out = laid[2].get(at)
             if out is not None:
-                self.planned = out
+                self.planned, self.at = out, at
                 return out
         sizes = [math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in specs]
         base = self._slot(sum(_aligned(n) for n in sizes))
@@ -168,7 +170,7 @@ class _Conn:
                 self._laid.clear()
             laid = self._laid[id(specs)] = (specs, self.ring, {})
         laid[2][base] = out
-        self.planned = out
+        self.planned, self.at = out, base
         return out
 
     def serve(self, handle: Callable[..., list], compact: Callable[..., list] | None = None) -> bool:
@@ -205,7 +207,7 @@ class _Conn:
             and len(planned) == len(bufs)
             and all(map(operator.is_, bufs, planned))
         ):
-            base = self._base()  # (every frame was made in the slot)
+            base = self.at  # (every frame was made in the slot)
             ring = self.ring
             if self.want is None:
                 ring.next += 1
@@ -214,7 +216,7 @@ class _Conn:
         elif bufs:
             sizes = [b.nbytes if isinstance(b, np.ndarray) else memoryview(b).nbytes for b in bufs]
             if planned is not None and [p.nbytes for p in planned] == sizes:
-                base = self._base()
+                base = self.at
             else:  # (frames the sink was not asked for)
                 planned = None
                 base = self._slot(sum(_aligned(n) for n in sizes))
@@ -233,8 +235,8 @@ class _Conn:
         try:
             if fds:
                 socket.send_fds(self.sock, [prefix, header], fds)
-            else:
-                self.sock.sendmsg([prefix, header])
+            else:  # (one packet either way; send is the shorter call)
+                self.sock.send(prefix + header)
         except OSError:
             return False
         return True

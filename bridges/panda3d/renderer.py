@@ -177,6 +177,7 @@ def _make_buffer(engine, pipe, width, height, gsg=None, lane: str = ""):
 
 
 _CV2: list = []
+_U8 = np.dtype(np.uint8)  # (a dtype object: numpy converts the type np.uint8 on every call)
 
 
 def _cv2():
@@ -232,6 +233,7 @@ class _Target:
         idcam.set_scene(renderer.id_root)
         self.idcam = self.eye.attach_new_node(idcam)
         self.key = None
+        self.lru: tuple = ()  # its key in the renderer's LRU order of targets (Renderer._target)
         self.xs = self.zs = None
         self.outputs: list[np.ndarray] = []  # depth/seg arrays to recycle once dropped (decode.recycled)
         self.fov = None  # the lens's horizontal fov
@@ -280,7 +282,7 @@ class _Target:
         tex = self.tex
         comps = tex.get_num_components()
         if cv2 is not None and comps in (3, 4):
-            src = np.ndarray((self.height, self.width, comps), np.uint8, tex.get_ram_image())
+            src = np.ndarray((self.height, self.width, comps), _U8, tex.get_ram_image())
             code = cv2.COLOR_BGRA2RGB if comps == 4 else cv2.COLOR_BGR2RGB
             if out is not None:  # (dst passed by position: OpenCV's keyword parsing costs more)
                 got = cv2.cvtColor(src, code, out)
@@ -598,17 +600,18 @@ class Renderer(NodeBuilder):
             known[c["agent"]] = c
 
     # ------------------------------------------------------------ rendering
-    def _target(self, cam: dict) -> _Target:
-        sc = self.current
+    def _target(self, cam: dict, sc: _Scene) -> _Target:
+        """Scene ``sc``'s (the current scene's) target of ``cam``'s size, made the most recently
+        used, its eye and lens set to ``cam``."""
         key = (cam["width"], cam["height"])
-        lru_key = (sc.handle, *key)
         t = sc.targets.get(key)
         if t is None:
             self._make_room(key[0] * key[1])
             t = sc.targets[key] = _Target(self, *key)
+            t.lru = (sc.handle, *key)
             self.gsg = self._gsgs[0]
-            self._lru[lru_key] = t
-        self._lru.move_to_end(lru_key)
+            self._lru[t.lru] = t
+        self._lru.move_to_end(t.lru)
         pose = (*cam["pos"], *cam["hpr"])
         if pose != t.pose:  # a camera that did not move costs nothing
             t.eye.set_pos_hpr(*pose)
@@ -662,7 +665,7 @@ class Renderer(NodeBuilder):
         ``{modality: array}`` in the order of ``modalities``; ``views`` and ``dest`` (this
         agent's ``{modality: array}``) as :meth:`render` takes them."""
         cam = sc.cameras[a]
-        t = self._target(cam)
+        t = self._target(cam, sc)
         if t.slot.lane:  # (one view: drawn by this thread)
             t.use(t.slots[0])
         if sc.lane:
@@ -715,7 +718,7 @@ class Renderer(NodeBuilder):
                     self._draw_jobs(jobs, modalities, views)  # (the next target could evict one)
                     jobs, pixels = [], 0
                     self._current = sc
-                t = self._target(cam)
+                t = self._target(cam, sc)
                 gates = sc.gates
                 if gates:
                     for gate in gates.values():  # merged rooms seen from the eye's place
