@@ -3,13 +3,18 @@
     taskset -c 0 python benchmarks/step_ab.py [--size 84 | WxH] [--rounds 20] [--seconds 0.5]
                                               [--a-shm copy] [--b-shm true]
                                               [--a-env KEY=VALUE ...] [--b-env KEY=VALUE ...]
+                                              [--a-tree DIR] [--b-tree DIR]
                                               [--scene chest_split_code]
 
 Makes env A and env B (the same scene and frame size, random navigation), each on an engine
 process of its own, ``launch(shm=...)`` with ``--a-shm`` / ``--b-shm`` (``true``: the default,
 frames of compact replies handed out in place; ``copy``: every frame copied out of the ring;
 ``views``: read-only views, valid until the slot comes round; ``false``: ZeroMQ) and the engine
-started with ``--a-env`` / ``--b-env`` added to its environment. Then alternates rounds of
+started with ``--a-env`` / ``--b-env`` added to its environment, and running the engine code of
+the checkout ``--a-tree`` / ``--b-tree`` (a directory holding another commit of this repository,
+e.g. ``git archive COMMIT | tar -x -C DIR``: the engine imports the package from there, the
+client stays this one; so two versions of the engine are compared under one client). Then
+alternates rounds of
 ``--seconds`` (the order swapped every round, 5 untimed steps first) and prints per env the
 median steps per wall second and CPU time per step of the client (this process, all threads)
 and its engine (every thread, from ``/proc/PID/task/*/schedstat``, in nanoseconds), and the
@@ -20,10 +25,13 @@ the one-core figures; both engines and this process then share that core, as a o
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 
 NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
@@ -41,16 +49,40 @@ def engine_cpu(pid: int) -> float:
     return total / 1e9
 
 
-def make(args: argparse.Namespace, shm: str, env_vars: list[str]):
-    """An env on an engine launched with ``shm`` and ``env_vars`` (KEY=VALUE) in its environment."""
+# the package's parts in a checkout, by their names in the installed package (pyproject.toml)
+PARTS = {"bridges": "bridges", "procedural": "procedural", "scenes": "scenes", "tasks_data": "tasks"}
+
+
+def package_of(tree: str, into: str) -> str:
+    """A directory to put on an engine's PYTHONPATH that imports ``embodied`` from the checkout
+    ``tree`` (links to its files, laid out as the installed package is)."""
+    top = os.path.join(into, "embodied")
+    os.makedirs(top)
+    src = os.path.join(tree, "embodied")
+    for name in os.listdir(src):
+        os.symlink(os.path.join(src, name), os.path.join(top, name))
+    for name, part in PARTS.items():
+        os.symlink(os.path.join(tree, part), os.path.join(top, name))
+    return into
+
+
+def make(args: argparse.Namespace, shm: str, env_vars: list[str], tree: str | None = None):
+    """An env on an engine launched with ``shm`` and ``env_vars`` (KEY=VALUE) in its environment,
+    running the engine code of checkout ``tree`` (None: this one)."""
     from embodied.engine import launch
     from embodied.env import Env
 
-    old = dict(os.environ)
+    old, cwd = dict(os.environ), os.getcwd()
     os.environ.update(kv.split("=", 1) for kv in env_vars)
+    if tree is not None:  # (from an empty directory: the engine's sys.path starts with its cwd)
+        links = tempfile.mkdtemp(prefix="step-ab-")
+        atexit.register(shutil.rmtree, links, True)
+        os.environ["PYTHONPATH"] = package_of(tree, links)
+        os.chdir(os.environ["PYTHONPATH"])
     try:
         engine = launch(shm={"true": True, "false": False}.get(shm, shm))
     finally:
+        os.chdir(cwd)
         os.environ.clear()
         os.environ.update(old)
     env = Env(args.scene, engine=engine, width=args.width, height=args.height)
@@ -67,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for side, shm in (("a", "copy"), ("b", "true")):
         p.add_argument(f"--{side}-shm", default=shm, choices=["true", "copy", "views", "false"])
         p.add_argument(f"--{side}-env", nargs="*", default=[], metavar="KEY=VALUE")
+        p.add_argument(f"--{side}-tree", metavar="DIR", help="run the engine code of this checkout")
     args = p.parse_args(argv)
     w, _, h = args.size.lower().partition("x")
     try:
@@ -80,7 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     for kv in args.a_env + args.b_env:
         if "=" not in kv:
             p.error(f"{kv!r}: expected KEY=VALUE")
-    envs = {"A": make(args, args.a_shm, args.a_env), "B": make(args, args.b_shm, args.b_env)}
+    for tree in (args.a_tree, args.b_tree):
+        if tree is not None and not os.path.isfile(os.path.join(tree, "embodied", "engine.py")):
+            p.error(f"--a-tree/--b-tree {tree!r}: not a checkout of this repository (no embodied/engine.py)")
+    envs = {
+        "A": make(args, args.a_shm, args.a_env, args.a_tree and os.path.abspath(args.a_tree)),
+        "B": make(args, args.b_shm, args.b_env, args.b_tree and os.path.abspath(args.b_tree)),
+    }
     rng = random.Random(0)
 
     def run(env, n: int) -> None:
@@ -112,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.seconds:g} s; load average {os.getloadavg()[0]:.1f} at the end"
     )
     print("     shm    engine env       steps/s  client us  engine us  CPU us/step")
-    for key, shm, extra in (("A", args.a_shm, args.a_env), ("B", args.b_shm, args.b_env)):
+    for key, shm, extra, tree in (
+        ("A", args.a_shm, args.a_env, args.a_tree),
+        ("B", args.b_shm, args.b_env, args.b_tree),
+    ):
         rows = got[key]
         rate, cli, eng = (statistics.median(r[i] for r in rows) for i in range(3))
         cpu = statistics.median((r[1] + r[2]) for r in rows)
-        label = " ".join(extra) or "-"
+        label = " ".join([*extra, *([f"tree={os.path.basename(tree.rstrip('/'))}"] if tree else [])]) or "-"
         print(
             f"  {key}  {shm:6s} {label[:14]:14s} {rate:9.0f} {cli * 1e6:10.1f} {eng * 1e6:10.1f} {cpu * 1e6:12.1f}"
         )
