@@ -114,7 +114,7 @@ def instrument(vec, stamp: Stamps) -> None:
     b.send = send
     for eng in vec.engines:
         fast = eng._fast
-        fsend, frecv, fwait = fast.send, fast.receive, fast.wait
+        fsend, frecv = fast.send, fast.receive
 
         def fs(header, f=fsend):
             stamp("request<")
@@ -122,18 +122,13 @@ def instrument(vec, stamp: Stamps) -> None:
             stamp("request>")
             return seq
 
-        def fr(f=frecv):
-            got = f()
-            stamp("answer")
+        def fr(wait=None, f=frecv):  # (one recvmsg waits for the answer and reads it)
+            stamp("wait<")
+            got = f(wait)
+            stamp("wait>")
             return got
 
-        def fw(ms, f=fwait):
-            stamp("wait<")
-            ok = f(ms)
-            stamp("wait>")
-            return ok
-
-        fast.send, fast.receive, fast.wait = fs, fr, fw
+        fast.send, fast.receive = fs, fr
 
 
 def on_cpu(perf_data: str, tids: list[int]) -> dict[int, tuple[list, list]]:
@@ -214,8 +209,6 @@ def phases(events: list[tuple[int, str]]) -> list[list[tuple[str, int, int]]]:
             elif label == "wait>":
                 name = f"wait for answer {waits}"
                 waits += 1
-            elif label == "answer":
-                name = "read the answers"
             elif label.startswith("obs") and label.endswith(">"):
                 name = "decode + write obs"
             elif label == "step>":
@@ -397,7 +390,6 @@ def plot(path: str, steps, engine: tuple[list, list], args) -> None:
         "send part": "navy",
         "rewards, infos (all envs)": "tab:green",
         "wait for answer": "lightgrey",
-        "read the answers": "tab:purple",
         "decode + write obs": "tab:orange",
         "autoresets": "black",
         "infos, after the frames": "tab:red",

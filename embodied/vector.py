@@ -81,10 +81,13 @@ class RenderBatcher:
         self.queue: list[_Slot] = []
         self.inflight: list[tuple[Any, list[_Slot], Any]] = []  # (client, slots, result), in send order
         self.recover = recover
+        self.eager = False  # send each request as soon as it is queued (one env a part per engine)
 
     def submit(self, env, **request: Any) -> Callable[[], dict]:
         slot = _Slot(env, request)
         self.queue.append(slot)
+        if self.eager:  # (the engine starts before the env's step goes on: docs/performance.md)
+            self.send()
 
         def pending() -> dict:
             if not slot.done:
@@ -107,7 +110,10 @@ class RenderBatcher:
 
     def send(self) -> None:
         """Send what is queued: one request per engine (and modality set); do not wait."""
-        queue, self.queue = self.queue, []
+        queue = self.queue
+        if not queue:
+            return
+        self.queue = []
         if len(queue) == 1:  # (one env's request, as every part is on the shared-memory path)
             s = queue[0]
             client = s.env.scene.client
@@ -259,6 +265,19 @@ class EmbodiedVectorEnv(VectorEnv):
         # path, one render thread); else two parts (the in-process engine renders when asked)
         two = self.render_threads > 1 or getattr(self.engines[0], "_fast", None) is None
         self._lanes = _lanes(num_envs, engine_per, 2 if two else self.LANES, half=self.render_threads > 1)
+
+    @property
+    def _lanes(self) -> list[list[int]]:
+        """The parts of a step: env indices, each part's requests sent before the next part's
+        actions are applied (see :func:`_lanes`)."""
+        return self._parts
+
+    @_lanes.setter
+    def _lanes(self, lanes: list[list[int]]) -> None:
+        self._parts = lanes
+        # at most one env of an engine in each part: every env's request is its own, so it goes
+        # out as soon as the env has queued it (before the rest of its step's first part)
+        self._batcher.eager = all(len({i // self.engine_per for i in lane}) == len(lane) for lane in lanes)
 
     def _hook(self, env) -> Callable[..., Callable[[], dict]]:
         return lambda **request: self._batcher.submit(env, **request)

@@ -133,8 +133,11 @@ class EmbodiedGymEnv(gym.Env):
         return action
 
     def _table_action(self, action: Any) -> Action:
-        arr = np.asarray(action) if not isinstance(action, (str, bytes)) else np.asarray(-1)
-        index = int(arr) if arr.shape == () and arr.dtype.kind in "iu" else -1
+        if type(action) is int or isinstance(action, np.integer):  # (a vector env's: no array made)
+            index = int(action)
+        else:
+            arr = np.asarray(action) if not isinstance(action, (str, bytes)) else np.asarray(-1)
+            index = int(arr) if arr.shape == () and arr.dtype.kind in "iu" else -1
         if not 0 <= index < len(self.action_table):
             raise ActionError(
                 f"action {action!r} is outside Discrete({len(self.action_table)}); "
