@@ -94,6 +94,8 @@ def test_pipelined_lanes_give_plain_env_trajectories_pixel_for_pixel(render_thre
         if parts:
             vec._lanes = _lanes(n, 4, parts)
             assert vec._lanes == [[0, 4], [1, 2, 3]]
+        # one env of an engine per part: each request leaves as soon as its env queues it
+        assert vec._batcher.eager == (render_threads == 1 and not parts)
         sent: list[int] = []  # the shape ids of compact requests of several scenes
         fast = vec.engines[0]._fast
         send = fast.send_compact
