@@ -470,6 +470,10 @@ class Env:
     def to_action(self, raw: Any, aid: str | None = None) -> tuple[Action | None, str]:
         """Any accepted action form → (Action, "") or (None, error message). Never raises; the
         message quotes at most a short prefix of the input."""
+        if type(raw) is str:  # (a canonical string seen before: the common case, looked up at once)
+            act = _PARSED.get(raw)
+            if act is not None:
+                return act, ""
         aid = aid or self.agent_id
         try:
             act, err = self._to_action(raw, aid)
@@ -637,12 +641,13 @@ class Env:
     def camera(self, agent_id: str | None = None) -> dict:
         """The engine camera of an agent's current pose (docs/protocol.md camera map): eye position
         in meters, heading and pitch in degrees (pitch = -horizon), horizontal fov, frame size."""
-        a = self.world.agent(agent_id or self.agent_id)
+        aid = agent_id or self.agent_id
+        a, nav = self.world.state["agents"][aid], self.nav
         return {
-            "agent": agent_id or self.agent_id,
-            "pos": [a["x"], a["y"], self.nav.eye_height],
+            "agent": aid,
+            "pos": [a["x"], a["y"], nav.eye_height],
             "hpr": [a["yaw"], -a["horizon"], 0.0],
-            "fov": self.nav.fov,
+            "fov": nav.fov,
             "width": self.width,
             "height": self.height,
         }

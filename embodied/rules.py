@@ -17,7 +17,7 @@ from .actions import NAVIGATION, Action
 from .layout import OUTSIDE
 from .nav import LOOKS, ROTATIONS, circle_hits_rect, next_pose
 from .objtypes import TYPES
-from .world import World
+from .world import POSE, World
 
 
 @dataclass
@@ -332,8 +332,8 @@ def apply(w: World, aid: str, action: Action) -> Result:
 
 
 def _navigate(w: World, aid: str, name: str) -> Result:
-    a = w.agent(aid)
-    pose = next_pose(name, w.pose(aid), w.nav)
+    a = w.state["agents"][aid]
+    pose = next_pose(name, POSE(a), w.nav)
     if name in ROTATIONS:
         a["yaw"] = pose[2]
         return ok(f"turned to {a['yaw']:.0f}°")

@@ -323,6 +323,7 @@ def _before_fork() -> None:
 
 os.register_at_fork(before=_before_fork)
 _SEQUENCES = (list, tuple)
+_LENS = operator.itemgetter("agent", "fov", "width", "height")  # what a camera adds to a request's shape
 _FD_SPACE = socket.CMSG_SPACE(struct.calcsize("i"))  # room for the one descriptor a reply may carry
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds (SO_RCVTIMEO)
 
@@ -385,12 +386,7 @@ class FastClient:
         ``MAX_SHAPES`` shapes the numbering starts again from 1 (re-registering replaces the
         engine's entry of that id)."""
         try:  # (a flat key: one scene's is cheaper to build than shape_of's)
-            key = (
-                handle,
-                tuple(agents),
-                tuple(modalities),
-                *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
-            )
+            key = (handle, tuple(agents), tuple(modalities), *map(_LENS, cameras))
             entry = self._shapes.get(key)
         except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
             return None
@@ -403,13 +399,7 @@ class FastClient:
         try:
             key: tuple = (True, tuple(modalities))  # (no one-scene key starts with True)
             for handle, agents, cameras in parts:
-                key += (
-                    (
-                        handle,
-                        tuple(agents),
-                        *[(c["agent"], c["fov"], c["width"], c["height"]) for c in cameras],
-                    ),
-                )
+                key += ((handle, tuple(agents), *map(_LENS, cameras)),)
             entry = self._shapes.get(key)
         except (KeyError, TypeError):  # (a camera that is not a map, unhashable values)
             return None

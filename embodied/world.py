@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 import pickle
 from typing import Any
 
@@ -28,6 +29,8 @@ from .layout import WALL_T, Layout, Rect, build_layout
 from .nav import NavConfig, in_view, line_of_sight
 from .objtypes import TYPES
 from .spec import OUTSIDE, Lock, Spec, affordances
+
+POSE = operator.itemgetter("x", "y", "yaw", "horizon")  # an agent's state -> its pose (World.pose)
 
 Thing = dict[str, Any]
 
@@ -361,8 +364,7 @@ class World:
         return True
 
     def pose(self, aid: str) -> tuple[float, float, float, float]:
-        a = self.agent(aid)
-        return (a["x"], a["y"], a["yaw"], a["horizon"])
+        return POSE(self.state["agents"][aid])
 
     def distance(self, aid: str, tid: str) -> float:
         a = self.agent(aid)
