@@ -25,6 +25,7 @@ import operator
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ log = logging.getLogger("embodied.env")
 MODALITIES = ("rgb", "depth", "segmentation")
 SKY = (0.62, 0.76, 0.92)
 _WIRE = {"rgb": "rgb", "depth": "depth", "segmentation": "seg"}
+_WIRE_OF: dict[tuple[str, ...], tuple] = {}  # modalities -> _wire(modalities)
 # A step whose actions never got past their checks to an effect (World.touch: navigation,
 # Done/Pass, and every action that failed) changed nothing but poses: visibility then depends on
 # the pose alone, and goal predicates only on the rooms (the lean step skips what cannot change).
@@ -411,7 +413,7 @@ class Env:
         results: dict[str, Result] = {}
         canon: dict[str, Action | None] = {}
         w = self.world
-        rooms = [_ROOM(a) for a in w.state["agents"].values()]
+        rooms = list(map(_ROOM, w.state["agents"].values()))
         changes = w.changes
         for aid in w.agent_ids:
             if aid not in actions:
@@ -446,7 +448,7 @@ class Env:
         """A step's second part (while the engine renders): progress, reward, the end, info."""
         _restarts, before, results, canon, rooms, pose_only, _frames = acted
         self._mark_seen()
-        if not pose_only or rooms != [_ROOM(a) for a in self.world.state["agents"].values()]:
+        if not pose_only or rooms != list(map(_ROOM, self.world.state["agents"].values())):
             self._update_progress()  # (goal predicates see rooms, not poses: else nothing to check)
         success = self._success
         terminated = success or self._done
@@ -454,8 +456,10 @@ class Env:
         self._ended = terminated or truncated
         gained = len(self._reached) - before
         reward = (1.0 if success else 0.0) + 0.1 * gained
-        info = {aid: self._info(aid, results[aid], canon[aid]) for aid in results}
-        rew = {aid: float(self.task.reward(self, aid, info[aid], reward)) for aid in results}
+        info, rew = {}, {}
+        for aid, r in results.items():
+            info[aid] = got = self._info(aid, r, canon[aid])
+            rew[aid] = float(self.task.reward(self, aid, got, reward))
         return rew, terminated, truncated, info
 
     def _finish(self, acted: tuple, judged: tuple) -> tuple:
@@ -627,9 +631,9 @@ class Env:
         agents = self.world.state["agents"]
         for aid in self.world.agent_ids:
             seen = agents[aid]["seen"]  # (World.note_seen, inlined: every step asks)
-            new = [t for t, v in self.visible(aid).items() if v and t not in seen]
-            if new:
-                seen += new
+            for t, v in self.visible(aid).items():
+                if v and t not in seen:
+                    seen.append(t)
 
     def _update_progress(self) -> None:
         """Checkpoints reached and goal_reached() of the current state."""
@@ -666,11 +670,12 @@ class Env:
             avatars = [u for u in graph.agent_updates() if self._sent_agents.get(u["id"]) != u]
             self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
             updates += avatars
+        wire, pairs = _wire(modalities)
         request = {
             "agents": list(ids),
-            "modalities": [_WIRE[m] for m in modalities],
+            "modalities": list(wire),
             "updates": updates,
-            "cameras": [self.camera(aid) for aid in ids],
+            "cameras": list(map(self.camera, ids)),
         }
         try:
             # (an in-process scene renders the env's own requests without checking them again)
@@ -686,8 +691,10 @@ class Env:
                 heard = [f"{s[0]} says: {s[1]}" for s in said if s[2] == w.state["step"] - 1 and s[0] != aid]
                 texts[aid] = " ".join(x for x in ([r.text or r.message] if r else []) + heard if x)
         else:
-            texts = {aid: (r.text or r.message) if (r := results.get(aid)) else "" for aid in ids}
-        pairs = [(m, _WIRE[m]) for m in modalities]
+            texts = {}
+            for aid in ids:
+                r = results.get(aid)
+                texts[aid] = (r.text or r.message) if r else ""
 
         def obs() -> dict[str, dict[str, Any]]:
             try:
@@ -697,7 +704,9 @@ class Env:
             out = {}
             for aid in ids:
                 mine = frames[aid]
-                o = out[aid] = {m: mine[k] for m, k in pairs}
+                out[aid] = o = {}
+                for m, k in pairs:
+                    o[m] = mine[k]
                 o["text"] = texts[aid]
             self.last_obs = out
             return out
@@ -822,14 +831,18 @@ class Env:
                 },
             },
             {
-                "allowed_actions": lambda: [str(x) for x in self.allowed_actions(aid)],
-                "objects": lambda: self._objects(aid),
+                "allowed_actions": partial(Env._allowed_names, self, aid),
+                "objects": partial(Env._objects, self, aid),
             },
         )
         if "segmentation" in self.modalities:
             info["segmentation_ids"] = self.graph.seg_names
         self._open_infos.append(weakref.ref(info))
         return info
+
+    def _allowed_names(self, aid: str) -> list[str]:
+        """``info["allowed_actions"]``: :meth:`allowed_actions` as canonical strings."""
+        return [str(x) for x in self.allowed_actions(aid)]
 
     def _objects(self, aid: str) -> list[dict[str, Any]]:
         """Per object and door: id, type, position, visible, interactable, distance, state."""
@@ -869,11 +882,25 @@ def _seed(name: str, v: Any) -> int | None:
     return int(v)
 
 
+def _wire(modalities: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The wire names of ``modalities`` and (modality, wire name) pairs, worked out once per tuple."""
+    got = _WIRE_OF.get(modalities)
+    if got is None:
+        got = _WIRE_OF[modalities] = (
+            tuple(_WIRE[m] for m in modalities),
+            tuple((m, _WIRE[m]) for m in modalities),
+        )
+    return got
+
+
 def _poses(w: World) -> tuple:
     """What a step that only moves changes in ``w`` (see :meth:`World.base`), to put back with
     :func:`_put_poses`: the step counter and per agent its pose fields and how many things it
     has seen."""
-    return w.state["step"], [(aid, _POSE(a), len(a["seen"])) for aid, a in w.state["agents"].items()]
+    agents = []
+    for aid, a in w.state["agents"].items():
+        agents.append((aid, _POSE(a), len(a["seen"])))
+    return w.state["step"], agents
 
 
 def _put_poses(w: World, poses: tuple) -> None:
