@@ -349,6 +349,7 @@ COLUMNS = [
     ("inproc/render", ("inproc rgb", "render-only")),
     ("rgbds/rgb", ("ours rgb+d+s", "ours rgb")),
     ("inproc rgbds/rgb", ("inproc rgb+d+s", "inproc rgb")),
+    ("ours/inproc", ("ours rgb", "inproc rgb")),
 ]
 
 
@@ -378,6 +379,17 @@ def print_targets(rows: list, cpu_rows: list) -> None:
                 f"  {what:35s} {size:>8s}: {got:6.2f} [{per_cpu:5.2f}] ({lo:.2f}..{hi:.2f})  "
                 f"target >= {target:g}  {verdict}"
             )
+    print(
+        "\nwhat the engine process adds to an RGB step over the in-process engine (one core; median "
+        "of the rounds' 1/ours - 1/inproc, wall clock [per CPU-second]):"
+    )
+    for size in wall:
+        with contextlib.suppress(KeyError):
+            extra = [
+                statistics.median(1e6 / a - 1e6 / b for a, b in zip(got["ours rgb"], got["inproc rgb"]))
+                for got in (wall[size], cpu[size])
+            ]
+            print(f"  {size:>8s}: +{extra[0]:.0f} us [+{extra[1]:.0f} us] per step")
 
 
 def row(size: str, cores: int, got: dict[str, list[float]]) -> str:
