@@ -80,11 +80,93 @@ def _coefficients(planes, eye, f):
 
 
 @_jit
-def decode(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth):
+def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg):
+    """:func:`decode` with depth, run by run: per row, first where each run of one face id
+    starts (16 pixels at a time where no two neighbours differ), then each run's seg and depth
+    filled in loops the compiler vectorises (``1 / (a x + k)`` eight or sixteen pixels an
+    instruction). The same float32 operations in the same order as the per-pixel loop, so the
+    same bits. Indices are unsigned: a signed one makes numba wrap negative indices, and the
+    loops then compile to gathers and scatters."""
+    one = np.float32(1.0)
+    top = np.uint32(n - 1)
+    u1, u16 = np.uint64(1), np.uint64(16)
+    uw = np.uint64(w)
+    bad = 0
+    tab = np.empty((n, 3), np.float32)
+    known = np.zeros(n, np.uint8)
+    bad_rows = np.zeros(h, np.uint8)
+    starts = np.empty(w + 1, np.uint64)  # the row's runs: where each starts, and its face id
+    ids = np.empty(w, np.uint32)
+    for y in range(h):
+        src = (h - 1 - y) * w
+        row = buf[src : src + w]
+        z = zs[y]
+        prev = row[0]
+        starts[0] = 0
+        ids[0] = prev
+        r = 1
+        x = u1
+        while x + u16 <= uw:
+            c = np.uint32(0)
+            for j in range(16):
+                c |= row[x + np.uint64(j)] ^ row[x + np.uint64(j) - u1]
+            if c != 0:
+                for j in range(16):
+                    v = row[x + np.uint64(j)]
+                    if v != prev:
+                        prev = v
+                        starts[r] = x + np.uint64(j)
+                        ids[r] = v
+                        r += 1
+            x += u16
+        while x < uw:
+            v = row[x]
+            if v != prev:
+                prev = v
+                starts[r] = x
+                ids[r] = v
+                r += 1
+            x += u1
+        starts[r] = uw
+        if want_seg:
+            srow = seg[y]
+            for i in range(r):
+                v = ids[i]
+                s = face_seg[v if v < top else top]
+                for j in range(starts[i], starts[i + 1]):
+                    srow[j] = s
+        drow = depth[y]
+        for i in range(r):
+            v = ids[i]
+            f = v if v < top else top
+            if not known[f]:
+                tab[f, 0], tab[f, 1], tab[f, 2] = _coefficients(planes, eye, f)
+                known[f] = 1
+            a, b, c = tab[f, 0], tab[f, 1], tab[f, 2]
+            k = c * z
+            k = k + b
+            for j in range(starts[i], starts[i + 1]):
+                drow[j] = one / (a * xs[j] + k)
+        row_bad = 0
+        for x in range(w):
+            row_bad += not drow[x] > 0
+        if row_bad:
+            bad += row_bad
+            bad_rows[y] = 1
+    if bad:
+        _fill_holes(depth, h, w, bad, bad_rows)
+    return bad
+
+
+@_jit
+def decode(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth, runs_from):
     """Fill ``seg`` (int32 (h, w)) and/or ``depth`` (float32 (h, w)) from ``buf`` (h * w
     uint32, rows bottom-up); ``planes``: float64 (n, 4) face planes, moved into camera space by
-    ``eye`` (float64 (4, 4)) for the faces the frame shows, each once. Returns how many depth
-    pixels needed their neighbours."""
+    ``eye`` (float64 (4, 4)) for the faces the frame shows, each once. Frames ``runs_from``
+    pixels wide or wider with depth are decoded run by run (:func:`_decode_runs`). Returns how
+    many depth pixels needed their neighbours."""
+    if want_depth and w >= runs_from:
+        return _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg)
     one = np.float32(1.0)
     top = np.uint32(n - 1)
     bad = 0

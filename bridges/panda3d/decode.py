@@ -46,6 +46,10 @@ WAIT = 5.0  # s the first frames wait for the compiled decoder ($EMBODIED_DECODE
 _NO_PLANES = np.zeros((1, 4))
 _IDENTITY = np.eye(4)
 POOL = 6  # output arrays remembered per target (see recycled)
+# Frames this many pixels wide or wider, with depth, are decoded run by run by the compiled decoder
+# (its runs' fills vectorised: at 640x480 ~0.75 of the per-pixel loop's time, at 224x224 ~0.95; at
+# 84x84, whose runs are short, 1.1-1.2, so narrower frames keep the per-pixel loop; docs/rendering.md)
+RUNS_FROM = 160
 _NO_SEG, _NO_DEPTH = np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
 
 
@@ -132,7 +136,7 @@ def _spec(args: tuple | None) -> tuple:
         i4, f4, f8 = np.dtype(np.int32), np.dtype(np.float32), np.dtype(np.float64)
         arrays = [(np.dtype(np.uint32), 1, "C", True), 1, 1, 1, (i4, 1, "C", False), (f8, 2, "C", False)]
         arrays += [(f8, 2, "C", False), (f4, 1, "C", False), (f4, 1, "C", False), (i4, 2, "C", False)]
-        return (*arrays, (f4, 2, "C", False), True, True)
+        return (*arrays, (f4, 2, "C", False), True, True, 1)
     return tuple(
         (a.dtype, a.ndim, _layout(a), not a.flags.writeable) if isinstance(a, np.ndarray) else a for a in args
     )
@@ -234,7 +238,8 @@ def decode(
     else:  # the first frames: the compiled decoder is loaded (or compiled) meanwhile
         planes = pc if want_depth else _NO_PLANES
         fn = kernel(
-            (buf, h, w, n, face_seg, planes, eye, xs, zs, _NO_SEG, _NO_DEPTH, True, True), wait_setting()
+            (buf, h, w, n, face_seg, planes, eye, xs, zs, _NO_SEG, _NO_DEPTH, True, True, RUNS_FROM),
+            wait_setting(),
         )
     if fn is None:
         tab = face_table(camera_planes(pc, eye)) if want_depth else None
@@ -253,7 +258,7 @@ def decode(
     seg = _NO_SEG if seg is None else seg
     depth = _NO_DEPTH if depth is None else depth
     planes = pc if want_depth else _NO_PLANES
-    fn(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth)
+    fn(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg, want_depth, RUNS_FROM)
     return (seg if want_seg else None), (depth if want_depth else None)
 
 

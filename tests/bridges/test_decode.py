@@ -66,9 +66,12 @@ def test_numba_and_numpy_decode_identically(renderer, monkeypatch, scene):
             assert np.all(fast["depth"] > 0)  # no NaN, no non-positive depth (holes are filled)
 
 
-def test_holes_are_filled_identically(monkeypatch):
+@pytest.mark.parametrize("runs_from", [D.RUNS_FROM, 1])
+def test_holes_are_filled_identically(monkeypatch, runs_from):
     """A frame with non-positive 1/depth pixels (as a grazing face gives): both decoders fill
-    them from their neighbours the same way, leaving inf where no neighbour is finite."""
+    them from their neighbours the same way, leaving inf where no neighbour is finite (the
+    compiled one per pixel and, ``runs_from`` 1, run by run)."""
+    monkeypatch.setattr(D, "RUNS_FROM", runs_from)
     h, w = 9, 11
     buf = np.ones(h * w, np.uint32)  # face 1 everywhere (rows bottom-up)
     buf[: 2 * w] = 0  # bottom two rows: void
@@ -92,6 +95,26 @@ def test_holes_are_filled_identically(monkeypatch):
     assert np.all(d_a[:7] > 0) and np.isfinite(d_a[:7]).all()  # holes took their neighbours' depth
     assert np.isinf(d_a[7:]).all()  # the void rows (bottom of the image)
     assert seg_a[3, 3] == 6 and seg_a[2, 4] == 7  # seg is the face's, hole or not
+
+
+def test_run_by_run_and_per_pixel_decode_identically(renderer, monkeypatch):
+    """The compiled decoder's two loops (run by run for frames ``RUNS_FROM`` wide or wider, per
+    pixel for narrower ones) give the numpy decoder's arrays, at odd widths too (a row's last
+    pixels after its blocks of 16), for depth alone and with seg."""
+    world = World(load_spec("kitchen_put"))
+    renderer.load_scene(SceneGraph(world).build_nodes(), "kitchen_put")
+    a = world.agent(world.agent_ids[0])
+    rng = np.random.default_rng(11)
+    for k, (w, h) in enumerate([(173, 97), (37, 29), (16, 9), (331, 200)]):
+        pos = [a["x"] + rng.uniform(-1, 1), a["y"] + rng.uniform(-1, 1), rng.uniform(0.3, 2.0)]
+        cam = {"agent": "a0", "pos": pos, "hpr": [rng.uniform(0, 360), -20.0, 0.0], "fov": 90.0}
+        cam.update(width=w, height=h)
+        mods = [("depth", "seg"), ("depth",)][k % 2]
+        for runs_from in (1, 10**6):
+            monkeypatch.setattr(D, "RUNS_FROM", runs_from)
+            fast, slow = _both(monkeypatch, renderer, cam, mods)
+            for m in mods:
+                assert fast[m].tobytes() == slow[m].tobytes(), (w, h, m, runs_from)
 
 
 def test_bad_decode_setting_is_one_clear_error(monkeypatch):
