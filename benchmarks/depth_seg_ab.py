@@ -1,0 +1,91 @@
+"""Depth + seg decoded run by run against per pixel, side by side in one process (in-process env).
+
+    taskset -c 0 python benchmarks/depth_seg_ab.py [--sizes 224 640x480] [--rounds 7] [--seconds 1]
+                                                   [--scene chest_split_code]
+
+Per size, one in-process env (``engine="inprocess"``) takes random navigation steps in
+alternating rounds of: RGB only; RGB + depth + seg with the compiled decoder as shipped
+(``decode.RUNS_FROM``: frames that wide or wider decoded run by run); and RGB + depth + seg
+with every frame decoded per pixel (``RUNS_FROM`` set past the width: the loop used before).
+It prints each system's CPU microseconds per step (this process's CPU time, all threads;
+median over rounds) and the medians of the per-round ratios RGB+D+S / RGB (the #21 target is
+>= 0.5 in steps/s) and new / old depth + seg step. Both decoders give the same bits
+(tests/bridges/test_decode.py). See docs/rendering.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+
+NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", nargs="+", default=["224", "640x480"])
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--seconds", type=float, default=1.0, help="per system and round")
+    p.add_argument("--scene", default="chest_split_code")
+    args = p.parse_args(argv)
+    if args.rounds < 1 or args.seconds <= 0:
+        print("error: --rounds and --seconds must be positive", file=sys.stderr)
+        return 2
+    from embodied.bridges.panda3d import decode as D
+
+    from embodied.env import Env
+
+    print(f"decoder: {D.describe()}; RUNS_FROM {D.RUNS_FROM}; load average {os.getloadavg()[0]:.1f}")
+    shipped = D.RUNS_FROM
+    for size in args.sizes:
+        w, _, h = size.lower().partition("x")
+        w, h = int(w), int(h or w)
+        env = Env(args.scene, width=w, height=h, engine="inprocess")
+        env.reset()
+        rng = random.Random(0)
+        systems = {
+            "rgb": (("rgb",), shipped),
+            "rgbds runs": (("rgb", "depth", "segmentation"), shipped),
+            "rgbds per-pixel": (("rgb", "depth", "segmentation"), 1 << 30),
+        }
+        got: dict[str, list[float]] = {k: [] for k in systems}
+        for rnd in range(args.rounds + 1):
+            for name, (mods, runs_from) in systems.items():
+                D.RUNS_FROM = runs_from
+                for _ in range(5):  # untimed: warm what the other system left cold
+                    _, _, term, trunc, _ = env.step(rng.choice(NAV), modalities=mods)
+                    if term or trunc:
+                        env.reset()
+                n, c0, t0 = 0, time.process_time(), time.perf_counter()
+                while time.perf_counter() - t0 < args.seconds:
+                    _, _, term, trunc, _ = env.step(rng.choice(NAV), modalities=mods)
+                    if term or trunc:
+                        env.reset()
+                    n += 1
+                if rnd:  # (round 0 warms up)
+                    got[name].append((time.process_time() - c0) / n * 1e6)
+        D.RUNS_FROM = shipped
+        env.close()
+        med = {k: statistics.median(v) for k, v in got.items()}
+        ratio = {
+            k: statistics.median(r / s for r, s in zip(got["rgb"], got[k]))
+            for k in ("rgbds runs", "rgbds per-pixel")
+        }
+        gain = statistics.median(a / b for a, b in zip(got["rgbds runs"], got["rgbds per-pixel"]))
+        print(
+            f"{w}x{h}: CPU us/step rgb {med['rgb']:.0f}, rgb+d+s run by run {med['rgbds runs']:.0f}, "
+            f"per pixel {med['rgbds per-pixel']:.0f}; RGB+D+S / RGB steps/s: run by run "
+            f"{ratio['rgbds runs']:.3f}, per pixel {ratio['rgbds per-pixel']:.3f}; "
+            f"D+S step new / old {gain:.3f}",
+            flush=True,
+        )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
