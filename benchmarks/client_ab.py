@@ -32,19 +32,9 @@ import subprocess
 import sys
 import time
 
-NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds of every thread of process ``pid`` (schedstat: nanoseconds)."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # (a thread that ended meanwhile)
-    return total / 1e9
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from step_ab import NAV, process_cpu
+from step_cost import frame_size
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -71,7 +61,7 @@ def worker(args: argparse.Namespace) -> int:
         seconds = float(line)
         for _ in range(5):
             step()
-        c0, e0, t0 = cpu_of(os.getpid()), cpu_of(engine) if engine else 0.0, time.perf_counter()
+        c0, e0, t0 = process_cpu(os.getpid()), process_cpu(engine) if engine else 0.0, time.perf_counter()
         n, end = 0, t0 + seconds
         while True:
             for _ in range(20):
@@ -80,7 +70,7 @@ def worker(args: argparse.Namespace) -> int:
             if time.perf_counter() >= end:
                 break
         wall = time.perf_counter() - t0
-        client, eng = cpu_of(os.getpid()) - c0, (cpu_of(engine) - e0) if engine else 0.0
+        client, eng = process_cpu(os.getpid()) - c0, (process_cpu(engine) - e0) if engine else 0.0
         print(json.dumps({"steps": n, "wall": wall, "client": client, "engine": eng}), flush=True)
     env.close()
     return 0
@@ -93,18 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--b-python", default=sys.executable, help="the Python of side B (default: this one)")
     p.add_argument("--engine", default="panda3d", choices=["panda3d", "inprocess"])
-    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
     p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--seconds", type=float, default=1.0)
     p.add_argument("--scene", default="chest_split_code")
     p.add_argument("--keep-info", action="store_true")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    w, _, h = args.size.lower().partition("x")
-    try:
-        args.width, args.height = int(w), int(h or w)
-    except ValueError:
-        p.error(f"--size {args.size!r}: give W or WxH, e.g. 84 or 640x480")
+    args.width, args.height = args.size
     if args.worker:
         return worker(args)
     for side in (args.a_python, args.b_python):

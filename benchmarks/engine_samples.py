@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from step_ab import NAV, engine_cpu, package_of
+from step_ab import NAV, package_of, process_cpu
+from step_cost import frame_size
 
 # library file name -> what the table calls it (first match wins; the rest: "other")
 LIBRARIES = [
@@ -78,20 +79,14 @@ def make_env(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--scene", default="chest_split_code")
     p.add_argument("--tree", metavar="DIR", help="run the engine code of this checkout")
     p.add_argument("--inprocess", action="store_true", help="the in-process engine (no engine process)")
     args = p.parse_args(argv)
-    w, _, h = args.size.lower().partition("x")
-    try:
-        args.width, args.height = int(w), int(h or w)
-    except ValueError:
-        args.width = args.height = 0
-    if min(args.width, args.height) < 1:
-        p.error(f"--size {args.size!r}: expected W or WxH, e.g. 84 or 640x480")
+    args.width, args.height = args.size
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be positive and --warmup not negative")
     if args.tree and not os.path.isfile(os.path.join(args.tree, "embodied", "engine.py")):
@@ -135,11 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.0)  # (perf attaches)
-        cpu0 = {k: engine_cpu(pid) for k, pid in pids.items()}
+        cpu0 = {k: process_cpu(pid) for k, pid in pids.items()}
         t0 = time.perf_counter()
         run(args.steps)
         wall = time.perf_counter() - t0
-        cpu = {k: (engine_cpu(pid) - cpu0[k]) / args.steps for k, pid in pids.items()}
+        cpu = {k: (process_cpu(pid) - cpu0[k]) / args.steps for k, pid in pids.items()}
         perf.send_signal(signal.SIGINT)
         perf.wait(60)
     finally:

@@ -34,10 +34,12 @@ import sys
 import tempfile
 import time
 
+from step_cost import frame_size
+
 NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
 
 
-def engine_cpu(pid: int) -> float:
+def process_cpu(pid: int) -> float:
     """CPU seconds of every thread of process ``pid`` (schedstat: nanoseconds, not clock ticks)."""
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
@@ -92,7 +94,7 @@ def make(args: argparse.Namespace, shm: str, env_vars: list[str], tree: str | No
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="84", help="W or WxH (default: 84)")
+    p.add_argument("--size", type=frame_size, default="84", help="W or WxH (default: 84)")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--seconds", type=float, default=0.5)
     p.add_argument("--scene", default="chest_split_code")
@@ -101,13 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(f"--{side}-env", nargs="*", default=[], metavar="KEY=VALUE")
         p.add_argument(f"--{side}-tree", metavar="DIR", help="run the engine code of this checkout")
     args = p.parse_args(argv)
-    w, _, h = args.size.lower().partition("x")
-    try:
-        args.width, args.height = int(w), int(h or w)
-    except ValueError:
-        args.width = args.height = 0
-    if min(args.width, args.height) < 1:
-        p.error(f"--size {args.size!r}: expected W or WxH, e.g. 84 or 640x480")
+    args.width, args.height = args.size
     if args.rounds < 1 or args.seconds <= 0:
         p.error("--rounds and --seconds must be positive")
     for kv in args.a_env + args.b_env:
@@ -137,12 +133,12 @@ def main(argv: list[str] | None = None) -> int:
                 env = envs[key]
                 pid = env.engine.process.pid
                 run(env, 5)
-                n, t0, c0, e0 = 0, time.perf_counter(), time.process_time(), engine_cpu(pid)
+                n, t0, c0, e0 = 0, time.perf_counter(), time.process_time(), process_cpu(pid)
                 while time.perf_counter() - t0 < args.seconds:
                     run(env, 10)
                     n += 10
                 wall = time.perf_counter() - t0
-                got[key].append((n / wall, (time.process_time() - c0) / n, (engine_cpu(pid) - e0) / n))
+                got[key].append((n / wall, (time.process_time() - c0) / n, (process_cpu(pid) - e0) / n))
     finally:
         for env in envs.values():
             env.close()

@@ -182,19 +182,11 @@ def test_frames_are_rendered_straight_into_the_ring_slot(monkeypatch):
     reply's ring slot: no frame of its own, nothing copied into the ring (the numpy decoder's
     depth and seg are copied in). Same pixels as the renderer gives alone."""
     from embodied.bridges.panda3d.decode import kernel
-    from embodied.bridges.panda3d.renderer import Renderer
-    from embodied.bridges.panda3d.server import Server
 
     from embodied import protocol as P
     from embodied import shm
 
-    renderer = Renderer("software")
-    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
-    nodes = [
-        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
-        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
-    ]
-    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    server, renderer, (handle,) = _loaded_server()
     registered: list[int] = []
     fast = shm.FastServer(server.handle, registered.append, lambda fd: None)
     client = shm.FastClient(fast.name)
@@ -234,6 +226,28 @@ def test_frames_are_rendered_straight_into_the_ring_slot(monkeypatch):
         renderer.close()
 
 
+def _loaded_server(token: str | None = None, colors=((0.8, 0.2, 0.2),), floor_only: bool = False):
+    """An engine ``Server`` on a software renderer with one scene per colour loaded (a floor and
+    a box); (server, renderer, the scenes' handles)."""
+    from embodied.bridges.panda3d.renderer import Renderer
+    from embodied.bridges.panda3d.server import Server
+
+    from embodied import protocol as P
+
+    renderer = Renderer("software")
+    server = Server(renderer, token, P.DEFAULT_MAX_MESSAGE_BYTES)
+    handles = []
+    for color in colors:
+        nodes = [{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": list(color)}]
+        if not floor_only:
+            nodes.append(
+                {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]}
+            )
+        load = {"op": "load_scene", "nodes": nodes, **({"token": token} if token else {})}
+        handles.append(P.unpack_header(server.handle(P.pack(load))[0])["scene"])
+    return server, renderer, handles
+
+
 def _compact_pair(server):
     """A fast-path server over ``server`` with a client connected to it that goes compact, the
     list of connection fds the server registered, and ``reply_to(packet)``: the decoded frames
@@ -267,20 +281,10 @@ def test_compact_requests_render_like_full_ones_and_malformed_ones_are_refused()
     import math
     import struct
 
-    from embodied.bridges.panda3d.renderer import Renderer
-    from embodied.bridges.panda3d.server import Server
-
     from embodied import protocol as P
     from embodied import shm
 
-    renderer = Renderer("software")
-    server = Server(renderer, "secret", P.DEFAULT_MAX_MESSAGE_BYTES)
-    nodes = [
-        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
-        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
-    ]
-    load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
-    handle = P.unpack_header(server.handle(P.pack(load))[0])["scene"]
+    server, renderer, (handle,) = _loaded_server("secret")
     fast, client, registered, answer = _compact_pair(server)
     mods = ["rgb", "depth", "seg"]
 
@@ -365,19 +369,10 @@ def test_compact_requests_of_two_agents_and_repeated_modalities():
     request's reply: the same header and, buffer for buffer, the same bytes."""
     import struct
 
-    from embodied.bridges.panda3d.renderer import Renderer
-    from embodied.bridges.panda3d.server import Server
-
     from embodied import protocol as P
     from embodied import shm
 
-    renderer = Renderer("software")
-    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
-    nodes = [
-        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]},
-        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
-    ]
-    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    server, renderer, (handle,) = _loaded_server()
     fast, client, registered, _reply_to = _compact_pair(server)
     mods = ["rgb", "seg", "rgb"]
 
@@ -420,22 +415,10 @@ def test_compact_requests_of_several_scenes():
     import math
     import struct
 
-    from embodied.bridges.panda3d.renderer import Renderer
-    from embodied.bridges.panda3d.server import Server
-
     from embodied import protocol as P
     from embodied import shm
 
-    renderer = Renderer("software")
-    server = Server(renderer, "secret", P.DEFAULT_MAX_MESSAGE_BYTES)
-    handles = []
-    for color in ([0.8, 0.2, 0.2], [0.2, 0.2, 0.8]):
-        nodes = [
-            {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": color},
-            {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
-        ]
-        load = {"op": "load_scene", "nodes": nodes, "token": "secret"}
-        handles.append(P.unpack_header(server.handle(P.pack(load))[0])["scene"])
+    server, renderer, handles = _loaded_server("secret", colors=((0.8, 0.2, 0.2), (0.2, 0.2, 0.8)))
     fast, client, _registered, reply_to = _compact_pair(server)
     mods = ["rgb", "depth", "seg"]
 
@@ -531,16 +514,10 @@ def test_shapes_beyond_the_limit_and_closed_scenes():
     import gc
     import weakref
 
-    from embodied.bridges.panda3d.renderer import Renderer
-    from embodied.bridges.panda3d.server import Server
-
     from embodied import protocol as P
     from embodied import shm
 
-    renderer = Renderer("software")
-    server = Server(renderer, None, P.DEFAULT_MAX_MESSAGE_BYTES)
-    nodes = [{"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1], "color": [0.8, 0.2, 0.2]}]
-    handle = P.unpack_header(server.handle(P.pack({"op": "load_scene", "nodes": nodes}))[0])["scene"]
+    server, renderer, (handle,) = _loaded_server(floor_only=True)
     fast, client, registered, _reply_to = _compact_pair(server)
 
     def render(fov: float, yaw: float):
