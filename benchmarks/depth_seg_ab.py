@@ -22,12 +22,14 @@ import statistics
 import sys
 import time
 
+from step_cost import frame_size
+
 NAV = ("MoveAhead", "MoveBack", "MoveLeft", "MoveRight", "RotateLeft", "RotateRight", "LookUp", "LookDown")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", nargs="+", default=["224", "640x480"])
+    p.add_argument("--sizes", nargs="+", type=frame_size, default=["224", "640x480"])
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--seconds", type=float, default=1.0, help="per system and round")
     p.add_argument("--scene", default="chest_split_code")
@@ -42,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"decoder: {D.describe()}; RUNS_FROM {D.RUNS_FROM}; load average {os.getloadavg()[0]:.1f}")
     shipped = D.RUNS_FROM
     for size in args.sizes:
-        w, _, h = size.lower().partition("x")
-        w, h = int(w), int(h or w)
+        w, h = size
         env = Env(args.scene, width=w, height=h, engine="inprocess")
         env.reset()
         rng = random.Random(0)
@@ -88,4 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from embodied.cli import error_line
+    from embodied.errors import EmbodiedError
+
+    try:
+        sys.exit(main())
+    except EmbodiedError as exc:  # (an unknown scene, a bad size: one line, exit 2)
+        print(f"depth_seg_ab.py: error: {error_line(exc)}", file=sys.stderr)
+        sys.exit(2)

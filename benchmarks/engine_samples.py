@@ -187,4 +187,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from embodied.cli import error_line
+    from embodied.errors import EmbodiedError
+
+    try:
+        sys.exit(main())
+    except EmbodiedError as exc:  # (an unknown scene, a bad size: one line, exit 2)
+        print(f"engine_samples.py: error: {error_line(exc)}", file=sys.stderr)
+        sys.exit(2)
