@@ -736,6 +736,11 @@ def launch(
     for key, value in kw.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
     child_env = {**_without_secrets(os.environ), auth.TOKEN_ENV: token}
+    # one thread each for OpenCV's readback and the bundled OpenBLAS pools (numpy's, OpenCV's): their
+    # idle workers spin, taking CPU from the client and the render (docs/performance.md, "Threads
+    # that spin"); a value the caller set wins
+    for var in ("OPENCV_FOR_THREADS_NUM", "OPENBLAS_NUM_THREADS"):
+        child_env.setdefault(var, "1")
     tmp_log = os.path.join(log_dir, f"engine-starting-{tag}.log")
     ready_r, ready_w = os.pipe()  # the engine writes one JSON line here once it serves
     cmd += ["--ready-fd", str(ready_w)]
