@@ -32,6 +32,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -583,15 +584,46 @@ class RemoteScene:
             by_scene = client._receive_scenes("render", timeout)
             if shape is not None:
                 shape[0][1] = True  # (the engine answered the request registering it)
-            if len(by_scene) == 1:
-                return next(iter(by_scene.values()))
-            out: dict[str, dict[str, np.ndarray]] = {}
-            for agents in by_scene.values():
-                for agent, arrays in agents.items():
-                    out.setdefault(agent, {}).update(arrays)
-            return out
+            return _agents_frames(by_scene)
 
         return result
+
+    def poser(
+        self, agents: Sequence[str], modalities: Sequence[str], lenses: Sequence[tuple]
+    ) -> Callable[[Sequence[float]], Callable[[], dict[str, dict[str, np.ndarray]]]] | None:
+        """:meth:`render_async` for the repeated request of a running env, from its cameras'
+        poses alone: ``send(poses)`` renders ``agents`` with ``modalities`` from cameras of the
+        ``lenses`` ``(agent, fov, width, height)``, posed by ``poses`` (per camera ``pos`` then
+        ``hpr``, six numbers, in order), no node updates; it returns what :meth:`render_async`
+        returns for those cameras. Once the engine has registered the shape, a request is the
+        poses packed behind a compact head (docs/protocol.md, "Local fast path"): no camera maps
+        built, read and keyed per step. None when this scene has no compact path (ZeroMQ, or an
+        engine without it, or before :meth:`load`): send requests with :meth:`render_async`."""
+        client = self.client
+        fast = getattr(client, "_fast", None)
+        if fast is None or not fast.compact or self.handle is None:
+            return None
+        agents, modalities = tuple(agents), tuple(modalities)
+        lenses = tuple(map(tuple, lenses))
+        key = (self.handle, agents, modalities, *lenses)  # (FastClient.shape's key of these cameras)
+
+        def send(poses: Sequence[float]) -> Callable[[], dict[str, dict[str, np.ndarray]]]:
+            if client._closed:
+                raise EngineError(
+                    f"engine client for {client.endpoint} is closed; launch() or connect() again"
+                )
+            try:
+                seq = fast.send_posed(key, poses)
+            except OSError:
+                raise client._dead_error("render") or EngineError(
+                    f"engine at {client.endpoint} closed its shared-memory channel (during 'render')"
+                ) from None
+            if not seq:  # (the shape is not registered yet: the full request registers it)
+                return self.render_async(agents, modalities, None, posed_cameras(lenses, poses))
+            client._fast_seq = seq
+            return partial(_posed_frames, client, client.timeout)
+
+        return send
 
     def raycast(self, src: Sequence[float], dst: Sequence[float], timeout: float | None = None) -> dict:
         """First visible node on the segment: ``{"hit", "seg", "point", "distance"}`` (None if none)."""
@@ -613,6 +645,38 @@ EngineClient.scene_class = RemoteScene  # (defined after the client, which it ta
 
 
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+
+
+def posed_cameras(lenses: Sequence[tuple], poses: Sequence[float]) -> list[dict]:
+    """The camera maps of a render request (docs/protocol.md) for cameras of ``lenses``
+    ``(agent, fov, width, height)`` posed by ``poses``: per camera ``pos`` then ``hpr``, six numbers."""
+    return [
+        {
+            "agent": agent,
+            "pos": list(poses[i : i + 3]),
+            "hpr": list(poses[i + 3 : i + 6]),
+            "fov": fov,
+            "width": width,
+            "height": height,
+        }
+        for i, (agent, fov, width, height) in zip(range(0, 6 * len(lenses), 6), lenses)
+    ]
+
+
+def _agents_frames(by_scene: dict) -> dict[str, dict[str, np.ndarray]]:
+    """A render reply's ``{scene: {agent: {modality: array}}}`` as ``{agent: {modality: array}}``."""
+    if len(by_scene) == 1:
+        return next(iter(by_scene.values()))
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for agents in by_scene.values():
+        for agent, arrays in agents.items():
+            out.setdefault(agent, {}).update(arrays)
+    return out
+
+
+def _posed_frames(client: EngineClient, timeout: float) -> dict[str, dict[str, np.ndarray]]:
+    """The frames of the compact request a poser sent (see :meth:`RemoteScene.poser`)."""
+    return _agents_frames(client._receive_fast("render", timeout, True))
 
 
 def _without_secrets(environ) -> dict[str, str]:

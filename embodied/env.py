@@ -26,6 +26,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,7 @@ _WIRE_OF: dict[tuple[str, ...], tuple] = {}  # modalities -> _wire(modalities)
 _POSE_KEYS = ("x", "y", "yaw", "horizon", "room", "exited")  # what navigation changes in an agent
 _POSE = operator.itemgetter(*_POSE_KEYS)
 _ROOM = operator.itemgetter("room", "exited")
+_XY_YAW_HORIZON = operator.itemgetter("x", "y", "yaw", "horizon")  # what an agent's camera pose is made of
 _PARSED: dict[str, Action] = {}  # canonical action strings parsed before
 VIS_CACHE = 4096  # poses whose visibility a table keeps
 VIS_TABLES = 8  # visibility tables kept (one per agent and state of the things and doors)
@@ -219,6 +221,9 @@ class Env:
         )
         self.graph = SceneGraph(self.world, appearance_seed=getattr(self, "appearance_seed", None))
         self._vis_tables: dict[tuple, _VisTable] = {}  # (agent, doors open, basis) -> its table
+        # the scene the posers are of, and per modalities (wire names) its poser for this world's
+        # agents (see _poser)
+        self._posers: tuple[Any, dict[tuple, Callable | None]] = (None, {})
         self._loaded = False
         self._forget()
 
@@ -631,8 +636,9 @@ class Env:
         agents = self.world.state["agents"]
         for aid in self.world.agent_ids:
             seen = agents[aid]["seen"]  # (World.note_seen, inlined: every step asks)
-            for t, v in self.visible(aid).items():
-                if v and t not in seen:
+            vis = self.visible(aid)
+            for t in compress(vis, vis.values()):  # (the things in view, picked out in C)
+                if t not in seen:
                     seen.append(t)
 
     def _update_progress(self) -> None:
@@ -671,18 +677,32 @@ class Env:
             self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
             updates += avatars
         wire, pairs = _wire(modalities)
-        request = {
-            "agents": list(ids),
-            "modalities": list(wire),
-            "updates": updates,
-            "cameras": list(map(self.camera, ids)),
-        }
-        try:
-            # (an in-process scene renders the env's own requests without checking them again)
-            render = self.render_hook or getattr(self.scene, "render_own", None) or self.scene.render_async
-            pending = render(**request)
-        except EngineError as e:
-            pending = self._recover(e, request)
+        send = None
+        if not updates and self.render_hook is None:
+            scene, posers = self._posers
+            send = posers[wire] if scene is self.scene and wire in posers else self._poser(wire)
+        if send is not None:  # (the repeated request: the cameras' poses alone, packed)
+            agents, eye = w.state["agents"], self.nav.eye_height
+            poses: list[float] = []
+            for aid in ids:
+                x, y, yaw, horizon = _XY_YAW_HORIZON(agents[aid])
+                poses += (x, y, eye, yaw, -horizon, 0.0)  # (camera()'s pos and hpr)
+            request = None
+            try:
+                pending = send(poses)
+            except EngineError as e:
+                request = self._request(ids, wire, updates)
+                pending = self._recover(e, request)
+        else:
+            request = self._request(ids, wire, updates)
+            try:
+                # (an in-process scene renders the env's own requests without checking them again)
+                render = (
+                    self.render_hook or getattr(self.scene, "render_own", None) or self.scene.render_async
+                )
+                pending = render(**request)
+            except EngineError as e:
+                pending = self._recover(e, request)
         said = w.state["said"]
         if said:  # what teammates said last step is heard
             texts = {}
@@ -700,7 +720,7 @@ class Env:
             try:
                 frames = pending()
             except EngineError as e:
-                frames = self._recover(e, request)()
+                frames = self._recover(e, request or self._request(ids, wire, updates))()
             out = {}
             for aid in ids:
                 mine = frames[aid]
@@ -712,6 +732,34 @@ class Env:
             return out
 
         return obs
+
+    def _request(self, ids: tuple, wire: tuple, updates: list) -> dict:
+        """The render request of the current poses (the keyword arguments of ``render_async``)."""
+        return {
+            "agents": list(ids),
+            "modalities": list(wire),
+            "updates": updates,
+            "cameras": list(map(self.camera, ids)),
+        }
+
+    def _poser(self, wire: tuple) -> Callable[[Sequence[float]], Callable[[], dict]] | None:
+        """This env's scene's :meth:`~embodied.engine.RemoteScene.poser` for the modalities
+        ``wire`` (wire names), made once per scene; None if the scene has none (in-process, or no
+        compact path)."""
+        scene, posers = self._posers
+        if scene is not self.scene:  # (a new engine, or a vector env gave this env another scene)
+            scene, posers = self._posers = (self.scene, {})
+        if wire in posers:
+            return posers[wire]
+        make = getattr(scene, "poser", None)
+        if make is None:
+            posers[wire] = None
+            return None
+        lenses = [(aid, self.nav.fov, self.width, self.height) for aid in self.world.agent_ids]
+        send = make(self.world.agent_ids, wire, lenses)
+        if send is not None or getattr(scene, "handle", None) is not None:  # (else: not loaded yet)
+            posers[wire] = send
+        return send
 
     MAX_RESTARTS = 8  # engine restarts per episode
     RECOVERY_ATTEMPTS = 4  # launches tried for one failure, with backoff
@@ -808,7 +856,7 @@ class Env:
     def _info(self, aid: str, r: Result, act: Action | None) -> dict[str, Any]:
         """This step's info for ``aid``; ``objects`` and ``allowed_actions`` are computed when read."""
         w = self.world
-        a = w.agent(aid)
+        a = w.state["agents"][aid]
         info = LazyInfo(
             {
                 "lastActionSuccess": r.success,

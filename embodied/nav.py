@@ -97,26 +97,34 @@ def circle_hits_rect(x: float, y: float, r: float, rect: Rect) -> bool:
 
 
 def segment_hits_rect(x0: float, y0: float, x1: float, y1: float, rect: Rect) -> bool:
-    """Liang-Barsky clip: does the open segment pass through the rectangle's interior?"""
+    """Liang-Barsky clip: does the open segment pass through the rectangle's interior?
+
+    The four edges are written out (a loop over them built four tuples per call; line of sight
+    asks this per wall). ``t0`` only grows and ``t1`` only shrinks, so a segment that misses
+    the rectangle ends with ``t0 > t1`` whichever edge shows it: it is checked per axis, to stop
+    early."""
     dx, dy = x1 - x0, y1 - y0
     t0, t1 = 0.0, 1.0
-    for p, q in (
-        (-dx, x0 - rect.x0),
-        (dx, rect.x1 - x0),
-        (-dy, y0 - rect.y0),
-        (dy, rect.y1 - y0),
-    ):
-        if abs(p) < 1e-12:
-            if q < 0:
-                return False
+    if abs(dx) < 1e-12:  # parallel to the x edges: outside them, or nothing to clip
+        if x0 - rect.x0 < 0 or rect.x1 - x0 < 0:
+            return False
+    else:
+        t, u = (x0 - rect.x0) / -dx, (rect.x1 - x0) / dx
+        if dx > 0:  # enters across x0, leaves across x1 (max and min as conditionals: no call)
+            t0, t1 = (t if t > t0 else t0), (u if u < t1 else t1)
         else:
-            t = q / p
-            if p < 0:
-                t0 = max(t0, t)
-            else:
-                t1 = min(t1, t)
-            if t0 > t1:
-                return False
+            t0, t1 = (u if u > t0 else t0), (t if t < t1 else t1)
+        if t0 > t1:
+            return False
+    if abs(dy) < 1e-12:
+        if y0 - rect.y0 < 0 or rect.y1 - y0 < 0:
+            return False
+    else:
+        t, u = (y0 - rect.y0) / -dy, (rect.y1 - y0) / dy
+        if dy > 0:
+            t0, t1 = (t if t > t0 else t0), (u if u < t1 else t1)
+        else:
+            t0, t1 = (u if u > t0 else t0), (t if t < t1 else t1)
     return t1 - t0 > 1e-6
 
 
@@ -157,7 +165,10 @@ def bearing_to(pose, point) -> float:
 
 
 def line_of_sight(x0: float, y0: float, x1: float, y1: float, blockers: Iterable[Rect]) -> bool:
-    return not any(segment_hits_rect(x0, y0, x1, y1, b) for b in blockers)
+    for b in blockers:  # noqa: SIM110  (a loop, not all() over a generator: no function made per call)
+        if segment_hits_rect(x0, y0, x1, y1, b):
+            return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -438,6 +438,23 @@ class FastClient:
         except (struct.error, OverflowError, TypeError):
             return entry, None
 
+    def send_posed(self, key: tuple, poses) -> int:
+        """Send a compact request of the one-scene shape ``key`` (as :meth:`shape` makes it:
+        scene handle, agents, modalities, each camera's ``(agent, fov, width, height)``) with
+        ``poses``, six numbers a camera in order; returns its sequence number, or 0 if the
+        engine has not registered that shape yet or the poses do not pack as doubles (send the
+        full request then: its checks say what is wrong). For a caller that sends the same
+        shape every time and keeps the key (an env's poser, embodied.engine): no camera maps
+        to read, no key to build per request."""
+        entry = self._shapes.get(key)
+        if entry is None or not entry[1]:
+            return 0
+        try:
+            packed = entry[2].pack(*poses)
+        except (struct.error, OverflowError, TypeError):
+            return 0
+        return self.send_compact(entry[0], packed)
+
     def send_compact(self, sid: int, poses: bytes) -> int:
         """Send a compact render request of registered shape ``sid``; returns its sequence number.
         Its frames go to a view slot that nothing references (none free: the engine's turn)."""

@@ -507,6 +507,49 @@ def test_env_steps_go_compact_through_the_engine():
         slow.close()
 
 
+def test_poser_renders_what_render_async_renders_and_registers_again():
+    """``RemoteScene.poser`` (an env's repeated request sent as its cameras' poses alone) gives the
+    frames ``render_async`` gives for the same cameras: the first request registers the shape in
+    full, later ones go compact; when the client has forgotten its shapes (numbered again past
+    ``MAX_SHAPES``) it registers again; poses that do not pack go in full and get the full
+    request's error; over ZeroMQ, or before the scene is loaded, there is no poser."""
+    from embodied.engine import posed_cameras
+
+    nodes = [
+        {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1]},
+        {"id": "box", "seg": 2, "shape": "box", "size": [0.5, 0.5, 0.5], "pos": [0.3, 0, 0.25]},
+    ]
+    eng, slow = launch(), launch(shm=False)
+    try:
+        sc = eng.scene()
+        assert sc.poser(["a0"], ["rgb"], [("a0", 60.0, 24, 16)]) is None  # (not loaded yet)
+        sc.load(nodes)
+        slow_sc = slow.scene()
+        slow_sc.load(nodes)
+        assert slow_sc.poser(["a0"], ["rgb"], [("a0", 60.0, 24, 16)]) is None
+        lenses = [("a0", 60.0, 24, 16), ("a1", 90.0, 24, 16)]
+        send = sc.poser(["a0", "a1"], ["rgb", "seg"], lenses)
+        compact = []
+        send_compact = eng._fast.send_compact
+        eng._fast.send_compact = lambda *a: (compact.append(a[0]), send_compact(*a))[1]
+        for i in range(6):
+            if i == 3:
+                eng._fast._shapes.clear()  # (as past MAX_SHAPES: the shape is registered again)
+            poses = [0.1 * i, -2, 1.2, 10 * i, -15, 0, 0.5, -1.5, 1.5, -20, 0, 0]
+            got = send(poses)()
+            want = slow_sc.render(["a0", "a1"], ["rgb", "seg"], cameras=posed_cameras(lenses, poses))
+            for a in ("a0", "a1"):
+                for m in ("rgb", "seg"):
+                    assert np.array_equal(got[a][m], want[a][m]), (i, a, m)
+        assert len(compact) == 4  # (steps 1, 2, 4, 5: 0 and 3 registered the shape)
+        with pytest.raises(ProtocolError, match="hpr"):
+            send([0, -2, 1.2, 0, -15, "up", 0.5, -1.5, 1.5, -20, 0, 0])()
+        assert len(compact) == 4
+    finally:
+        eng.close()
+        slow.close()
+
+
 def test_shapes_beyond_the_limit_and_closed_scenes():
     """More request shapes than a connection may register: the client numbers them again from 1
     (the engine's entries replaced) and every request still renders right; a shape does not keep
