@@ -676,7 +676,8 @@ def _agents_frames(by_scene: dict) -> dict[str, dict[str, np.ndarray]]:
 
 def _posed_frames(client: EngineClient, timeout: float) -> dict[str, dict[str, np.ndarray]]:
     """The frames of the compact request a poser sent (see :meth:`RemoteScene.poser`)."""
-    return _agents_frames(client._receive_fast("render", timeout, True))
+    by_scene = client._receive_fast("render", timeout, True)
+    return next(iter(by_scene.values())) if len(by_scene) == 1 else _agents_frames(by_scene)
 
 
 def _without_secrets(environ) -> dict[str, str]:

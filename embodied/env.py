@@ -53,7 +53,7 @@ from .scene_graph import SceneGraph
 from .solver import Verdict, solve
 from .spec import Spec
 from .tasks import Task, make_task
-from .world import World
+from .world import POSE, World
 
 log = logging.getLogger("embodied.env")
 MODALITIES = ("rgb", "depth", "segmentation")
@@ -173,6 +173,7 @@ class Env:
         if max_steps is not None and (_seed("max_steps", max_steps) or 0) < 1:  # -1 was accepted
             raise ConfigError(f"max_steps must be at least 1 (or None: the task's budget), got {max_steps!r}")
         self.task: Task = make_task(scene)
+        self._default_reward = type(self.task).reward is Task.reward  # (Task.reward gives the default back)
         self.width, self.height = int(width), int(height)
         self.nav = nav if nav is not None else NavConfig(fov=float(fov) if fov is not None else 90.0)
         self.allowed_mode = allowed_actions
@@ -370,7 +371,8 @@ class Env:
         (World.touch, which also fills :meth:`World.base` for infos of earlier steps still
         waiting for entries). Returns what :meth:`_roll_back` needs, and the modalities asked for
         as a tuple (None: the env's)."""
-        self._check_open("step")
+        if self._closed:
+            self._check_open("step")
         if self._ended:
             raise EpisodeEndedError(
                 f"step() after the episode ended (step {self.world.state['step']}); call reset() first"
@@ -388,9 +390,14 @@ class Env:
                 raise ConfigError(f"unknown modalities {bad}; choose from {MODALITIES}")
         w.arm_undo()
         poses = _poses(w)
-        if self._open_infos:
-            self._seal_infos(poses=poses)
-        return (poses, set(self._reached), self._done, self._ended, self._success), modalities
+        for ref in self._open_infos:  # (an RL loop dropped them: nothing to seal, no call)
+            if ref() is not None:
+                self._seal_infos(poses=poses)
+                break
+        else:
+            self._open_infos = []
+        # (_reached is replaced, never changed in place: the undo point keeps the set itself)
+        return (poses, self._reached, self._done, self._ended, self._success), modalities
 
     def _roll_back(self, undo: tuple, exc: BaseException) -> None:
         """Put the world back as :meth:`_arm` found it (the step failed with ``exc``); raises
@@ -423,7 +430,11 @@ class Env:
         for aid in w.agent_ids:
             if aid not in actions:
                 continue
-            act, err = self.to_action(actions[aid], aid)
+            raw = actions[aid]
+            act = _PARSED.get(raw) if type(raw) is str else None  # (to_action's first look, inlined)
+            err = ""
+            if act is None:
+                act, err = self.to_action(raw, aid)
             canon[aid] = act
             if act is None:
                 results[aid] = Result(False, err)
@@ -441,7 +452,7 @@ class Env:
                 results[aid] = apply(w, aid, act)
             if act is not None and act.name == "Done":
                 self._done = True
-        w.tick()
+        w.state["step"] += 1  # (World.tick, inlined)
         pose_only = w.changes == changes  # (no action got past its checks to an effect)
         if not pose_only:
             self._vis_cache = _VisCache()
@@ -464,7 +475,7 @@ class Env:
         info, rew = {}, {}
         for aid, r in results.items():
             info[aid] = got = self._info(aid, r, canon[aid])
-            rew[aid] = float(self.task.reward(self, aid, got, reward))
+            rew[aid] = reward if self._default_reward else float(self.task.reward(self, aid, got, reward))
         return rew, terminated, truncated, info
 
     def _finish(self, acted: tuple, judged: tuple) -> tuple:
@@ -621,7 +632,7 @@ class Env:
                         self._vis_tables.clear()
                     table = self._vis_tables[key] = _VisTable(basis)
                 cache.tables[aid] = table
-            pose = w.pose(aid)
+            pose = POSE(w.state["agents"][aid])  # (World.pose, inlined)
             vis = table.poses.get(pose)
             if vis is None:
                 if len(table.poses) >= VIS_CACHE:
@@ -645,7 +656,7 @@ class Env:
         """Checkpoints reached and goal_reached() of the current state."""
         for i, cp in enumerate(self.checkpoints):
             if i not in self._reached and self.world.holds(cp):
-                self._reached.add(i)
+                self._reached = self._reached | {i}  # (a new set: an undo point holds the old one)
         self._success = self.world.goal_reached()
 
     def camera(self, agent_id: str | None = None) -> dict:
@@ -666,9 +677,11 @@ class Env:
         """Send this step's scene changes and cameras and ask for frames; returns a function that waits for them."""
         w = self.world
         ids = w.agent_ids
-        dirty = w.take_changed()
+        dirty = w.take_changed() if w.dirty else None  # (nothing marked: no call, no new set)
         for r in results.values():
             if r.changed:
+                if dirty is None:
+                    dirty = set()
                 dirty.update(r.changed)
         graph = self.graph
         updates = graph.updates_for(sorted(dirty)) if dirty else []
@@ -676,7 +689,7 @@ class Env:
             avatars = [u for u in graph.agent_updates() if self._sent_agents.get(u["id"]) != u]
             self._sent_agents.update((u["id"], u) for u in avatars)  # (unchanged avatars are not resent)
             updates += avatars
-        wire, pairs = _wire(modalities)
+        wire, pairs = _WIRE_OF.get(modalities) or _wire(modalities)
         send = None
         if not updates and self.render_hook is None:
             scene, posers = self._posers
@@ -716,22 +729,34 @@ class Env:
                 r = results.get(aid)
                 texts[aid] = (r.text or r.message) if r else ""
 
-        def obs() -> dict[str, dict[str, Any]]:
-            try:
-                frames = pending()
-            except EngineError as e:
-                frames = self._recover(e, request or self._request(ids, wire, updates))()
-            out = {}
-            for aid in ids:
-                mine = frames[aid]
-                out[aid] = o = {}
-                for m, k in pairs:
-                    o[m] = mine[k]
-                o["text"] = texts[aid]
-            self.last_obs = out
-            return out
+        # (a partial of a method, not a closure: no function and no cells made per step)
+        return partial(self._frames, pending, request, ids, wire, updates, pairs, texts)
 
-        return obs
+    def _frames(
+        self,
+        pending: Callable[[], dict],
+        request: dict | None,
+        ids: list,
+        wire: tuple,
+        updates: list,
+        pairs: tuple,
+        texts: dict[str, str],
+    ) -> dict[str, dict[str, Any]]:
+        """The observations of the render request :meth:`_observe` sent (``pending`` waits for
+        its frames; ``request``: what was sent, None if only poses were, built again to recover)."""
+        try:
+            frames = pending()
+        except EngineError as e:
+            frames = self._recover(e, request or self._request(ids, wire, updates))()
+        out = {}
+        for aid in ids:
+            mine = frames[aid]
+            out[aid] = o = {}
+            for m, k in pairs:
+                o[m] = mine[k]
+            o["text"] = texts[aid]
+        self.last_obs = out
+        return out
 
     def _request(self, ids: tuple, wire: tuple, updates: list) -> dict:
         """The render request of the current poses (the keyword arguments of ``render_async``)."""
@@ -862,7 +887,7 @@ class Env:
                 "lastActionSuccess": r.success,
                 "errorMessage": "" if r.success else r.message,
                 "feedback": r.message,
-                "action": str(act) if act else None,
+                "action": (act.name if not act.args else str(act)) if act else None,  # (str(act), no call)
                 "inventory": list(a["inventory"]),
                 "progress": len(self._reached) / max(1, len(self.checkpoints)),
                 "success": self._success,

@@ -54,8 +54,8 @@ class World:
         self._blockers: dict[str | None, list[Rect]] = {}
         # (x, y) -> free(x, y), for an owner that turns it on (the env: ``{}``); it holds while
         # only agents' poses change, and :meth:`touch`, :meth:`restore`, :meth:`set_state` and
-        # :meth:`reset_state` empty it
-        self.free_cache: dict[tuple[float, float], bool] | None = None
+        # :meth:`reset_state` empty it; under the key None, the obstacles free() tests against
+        self.free_cache: dict[tuple[float, float] | None, Any] | None = None
         self.changes = 0  # calls of touch(): something other than agents' poses changed
         self._undo: bytes | None = None  # the snapshot touch() took for the armed step
         self._armed = False
@@ -334,7 +334,11 @@ class World:
             if hit is None:
                 if len(cache) >= 65536:
                     cache.clear()
-                hit = cache[(x, y)] = self._free(x, y, None)
+                # the obstacles too are true while the cache is (key None: no point is None)
+                obstacles = cache.get(None)
+                if obstacles is None:
+                    obstacles = cache[None] = (*self.blockers(), *self.footprints())
+                hit = cache[(x, y)] = self._free(x, y, obstacles)
             return hit
         return self._free(x, y, obstacles)
 
