@@ -243,18 +243,27 @@ class InProcessScene(RemoteScene):
         nothing); a failure raises what the server's reply would have. Returns what
         :meth:`render_async` returns: a function that gives ``{agent: {modality: array}}``."""
         client = self.client
-        client._check_open()
-        self._fields("render", {})  # (raises before the first load)
+        if client._closed or self.handle is None:
+            client._check_open()
+            self._fields("render", {})  # (raises before the first load)
         server = client.server
         r = server.renderer
-        with _render_errors(client), server.lock:
-            r.use(self.handle)
-            if updates:
-                r.update(updates)
-            if cameras:
-                r.set_cameras(cameras, checked=True)
-            out = r.render(agents, modalities, checked=True, views=True)
-        _contiguous_rgb(out)
+        with server.lock:
+            try:  # (_render_errors written out: a generator-based context manager costs ~5 calls a step)
+                r.use(self.handle)
+                if updates:
+                    r.update(updates)
+                if cameras:
+                    r.set_cameras(cameras, checked=True)
+                out = r.render(agents, modalities, checked=True, views=True)
+            except ProtocolError as exc:
+                raise _rejected(client, exc) from None
+            except Exception as exc:
+                raise _rejected(client, exc) from exc
+        for arrays in out.values():  # (_contiguous_rgb, inlined)
+            rgb = arrays.get("rgb")
+            if rgb is not None and not rgb.flags.c_contiguous:
+                arrays["rgb"] = np.ascontiguousarray(rgb)
         return lambda: out
 
 
@@ -267,10 +276,19 @@ def _render_errors(client: InProcessEngine):
     try:
         yield
     except ProtocolError as exc:
-        raise ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}") from None
-    except Exception as exc:  # as the server answers what it did not expect
-        message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-        raise EngineError(f"engine at {client.endpoint} rejected 'render': {message}") from exc
+        raise _rejected(client, exc) from None
+    except Exception as exc:
+        raise _rejected(client, exc) from exc
+
+
+def _rejected(client: InProcessEngine, exc: Exception) -> Exception:
+    """What the server's reply would have raised for a render on ``client``'s renderer that
+    failed with ``exc``."""
+    if isinstance(exc, ProtocolError):
+        return ProtocolError(f"engine at {client.endpoint} rejected 'render': {exc}")
+    # (as the server answers what it did not expect)
+    message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+    return EngineError(f"engine at {client.endpoint} rejected 'render': {message}")
 
 
 def _contiguous_rgb(out: dict) -> dict:

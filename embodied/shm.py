@@ -153,8 +153,10 @@ class _Conn:
         passes the same list every time; several shapes may take turns) and handed out again
         when the slot comes round."""
         laid = self._laid.get(id(specs))
-        if laid is not None and laid[0] is specs and laid[1] is self.ring:
-            at = self._base()
+        ring = self.ring
+        if laid is not None and laid[0] is specs and laid[1] is ring:
+            want = self.want  # (_base, inlined: every compact request comes here)
+            at = ring.slot * (DEPTH + want) if want is not None else ring.next % DEPTH * ring.slot
             out = laid[2].get(at)
             if out is not None:
                 self.planned, self.at = out, at

@@ -97,6 +97,44 @@ def test_bad_requests_fail_alike(engine, op, fields):
         inproc.scene().load([node])
 
 
+def test_an_envs_own_render_fails_as_the_server_would_say(monkeypatch):
+    """``InProcessScene.render_own`` (an env's own requests, not checked again) raises what the
+    server's reply would have: a ProtocolError for a bad node update, an EngineError naming an
+    unexpected failure, and the client's errors before a load and after close."""
+    node = {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1]}
+    cam = {"agent": "a0", "pos": [0, -2, 1], "hpr": [0, -10, 0], "fov": 90.0, "width": 16, "height": 16}
+    bad = [{"id": "no-such-node", "pos": [0, 0, 0]}]
+    client = embodied.launch("inprocess")
+    try:
+        sc = client.scene()
+        with pytest.raises(EngineError, match="before load"):
+            sc.render_own(["a0"], ["rgb"], None, [cam])
+        sc.load([node])
+        assert sc.render_own(["a0"], ["rgb"], None, [cam])()["a0"]["rgb"].shape == (16, 16, 3)
+        with pytest.raises(ProtocolError) as own:
+            sc.render_own(["a0"], ["rgb"], bad, [cam])
+        assert str(own.value).endswith(
+            "rejected 'render': field 'updates[0].id': unknown node id 'no-such-node'; nothing was applied"
+        )
+        assert own.value.__cause__ is None
+        renderer = client.server.renderer
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the rasteriser fell over")
+
+        monkeypatch.setattr(renderer, "render", broken)
+        with pytest.raises(
+            EngineError, match="rejected 'render': RuntimeError: the rasteriser fell over"
+        ) as err:
+            sc.render_own(["a0"], ["rgb"], None, [cam])
+        assert isinstance(err.value.__cause__, RuntimeError)
+        monkeypatch.undo()
+    finally:
+        client.close()
+    with pytest.raises(EngineError, match="closed"):
+        sc.render_own(["a0"], ["rgb"], None, [cam])
+
+
 def test_two_envs_in_one_process_do_not_disturb_each_other():
     """Two in-process envs (different scenes) stepped in turn give the frames each gives alone;
     frames kept from earlier steps stay as they were."""
