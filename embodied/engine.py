@@ -690,6 +690,17 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
+def _child_env(environ, token: str) -> dict[str, str]:
+    """An engine process's environment: ``environ`` without secrets, with its token, and OpenCV
+    and the bundled OpenBLAS pools (numpy's, OpenCV's) on one thread each: their idle workers
+    spin, taking CPU from the client and the render (docs/performance.md, "Threads that spin");
+    a thread count ``environ`` sets wins."""
+    env = {**_without_secrets(environ), auth.TOKEN_ENV: token}
+    for var in ("OPENCV_FOR_THREADS_NUM", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return env
+
+
 def _stop_group(proc: subprocess.Popen, grace: float = 3.0) -> None:
     """Wait for proc to exit, else SIGTERM then SIGKILL its process group."""
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
@@ -800,12 +811,7 @@ def launch(
         cmd += ["--curve-secret-file", server_secret]
     for key, value in kw.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
-    child_env = {**_without_secrets(os.environ), auth.TOKEN_ENV: token}
-    # one thread each for OpenCV's readback and the bundled OpenBLAS pools (numpy's, OpenCV's): their
-    # idle workers spin, taking CPU from the client and the render (docs/performance.md, "Threads
-    # that spin"); a value the caller set wins
-    for var in ("OPENCV_FOR_THREADS_NUM", "OPENBLAS_NUM_THREADS"):
-        child_env.setdefault(var, "1")
+    child_env = _child_env(os.environ, token)
     tmp_log = os.path.join(log_dir, f"engine-starting-{tag}.log")
     ready_r, ready_w = os.pipe()  # the engine writes one JSON line here once it serves
     cmd += ["--ready-fd", str(ready_w)]

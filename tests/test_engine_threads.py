@@ -1,32 +1,23 @@
-"""The engine process runs OpenCV and OpenBLAS on one thread each (their idle workers spin)."""
+"""The engine process's environment: OpenCV and OpenBLAS on one thread each (their idle workers
+spin); what the caller set wins."""
 
-from embodied.engine import launch
-
-
-def _environ(pid: int) -> dict[str, str]:
-    with open(f"/proc/{pid}/environ", "rb") as f:
-        pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
-    return {k.decode(): v.decode() for k, v in pairs}
+from embodied.engine import _child_env, launch
 
 
-def test_engine_runs_opencv_and_openblas_on_one_thread(monkeypatch):
+def test_engine_process_runs_one_opencv_and_one_openblas_thread(monkeypatch):
     monkeypatch.delenv("OPENCV_FOR_THREADS_NUM", raising=False)
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     eng = launch()
     try:
-        environ = _environ(eng.process.pid)
+        with open(f"/proc/{eng.process.pid}/environ", "rb") as f:
+            environ = f.read().split(b"\0")
     finally:
         eng.close()
-    assert environ["OPENCV_FOR_THREADS_NUM"] == "1"
-    assert environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert b"OPENCV_FOR_THREADS_NUM=1" in environ
+    assert b"OPENBLAS_NUM_THREADS=2" in environ  # (the caller's own value)
 
 
-def test_a_thread_count_the_caller_set_wins(monkeypatch):
-    monkeypatch.setenv("OPENCV_FOR_THREADS_NUM", "2")
-    eng = launch()
-    try:
-        environ = _environ(eng.process.pid)
-    finally:
-        eng.close()
-    assert environ["OPENCV_FOR_THREADS_NUM"] == "2"
-    assert environ["OPENBLAS_NUM_THREADS"] == "1"
+def test_child_env_keeps_the_callers_thread_counts_and_drops_secrets():
+    env = _child_env({"OPENCV_FOR_THREADS_NUM": "4", "PATH": "/bin", "OPENAI_API_KEY": "sk-x"}, "t")
+    assert (env["OPENCV_FOR_THREADS_NUM"], env["OPENBLAS_NUM_THREADS"], env["PATH"]) == ("4", "1", "/bin")
+    assert "OPENAI_API_KEY" not in env
