@@ -1,25 +1,30 @@
-"""Depth + seg decoded run by run against per pixel, side by side in one process (in-process env).
+"""Depth + seg with this checkout's decoder against another's, side by side in one process (in-process env).
 
     taskset -c 0 python benchmarks/depth_seg_ab.py [--sizes 224 640x480] [--rounds 7] [--seconds 1]
-                                                   [--scene chest_split_code]
+                                                   [--scene chest_split_code] [--a-tree DIR]
 
 Per size, one in-process env (``engine="inprocess"``) takes random navigation steps in
-alternating rounds of: RGB only; RGB + depth + seg with the compiled decoder as shipped
-(``decode.RUNS_FROM``: frames that wide or wider decoded run by run); and RGB + depth + seg
-with every frame decoded per pixel (``RUNS_FROM`` set past the width: the loop used before).
+alternating rounds of: RGB only; RGB + depth + seg with this checkout's compiled decoder
+("new"); and RGB + depth + seg with the "old" decoder: the compiled decoder of the checkout
+``--a-tree`` (its ``bridges/panda3d/_decode_numba.py``, loaded beside this one; e.g. a frozen
+checkout of main), or without ``--a-tree`` this decoder with every frame decoded per pixel
+(``decode.RUNS_FROM`` set past the width). Everything else in the step is this checkout's.
 It prints each system's CPU microseconds per step (this process's CPU time, all threads;
 median over rounds) and the medians of the per-round ratios RGB+D+S / RGB (the #21 target is
->= 0.5 in steps/s) and new / old depth + seg step. Both decoders give the same bits
+>= 0.5 in steps/s) and new / old depth + seg step. The decoders give the same bits
 (tests/bridges/test_decode.py). See docs/rendering.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 
 from step_cost import frame_size
@@ -33,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--seconds", type=float, default=1.0, help="per system and round")
     p.add_argument("--scene", default="chest_split_code")
+    p.add_argument("--a-tree", metavar="DIR", help="the old decoder: that checkout's compiled decoder")
     args = p.parse_args(argv)
     if args.rounds < 1 or args.seconds <= 0:
         print("error: --rounds and --seconds must be positive", file=sys.stderr)
@@ -43,19 +49,40 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"decoder: {D.describe()}; RUNS_FROM {D.RUNS_FROM}; load average {os.getloadavg()[0]:.1f}")
     shipped = D.RUNS_FROM
+    new = D.kernel()
+    if new is None:
+        print(
+            "error: the compiled decoder is not available here (pip install 'embodied[fast]')",
+            file=sys.stderr,
+        )
+        return 2
+    old, old_runs_from = new, 1 << 30  # (no --a-tree: this decoder, every frame per pixel)
+    if args.a_tree:
+        path = os.path.join(args.a_tree, "bridges", "panda3d", "_decode_numba.py")
+        if not os.path.isfile(path):
+            print(f"error: --a-tree {args.a_tree}: no {path}", file=sys.stderr)
+            return 2
+        # (a copy, so numba caches its machine code here, not in the other checkout)
+        copy = os.path.join(tempfile.mkdtemp(prefix="old-decoder-"), "old_decode_numba.py")
+        shutil.copyfile(path, copy)
+        spec = importlib.util.spec_from_file_location("old_decode_numba", copy)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        old, old_runs_from = module.decode, shipped
     for size in args.sizes:
         w, h = size
         env = Env(args.scene, width=w, height=h, engine="inprocess")
         env.reset()
         rng = random.Random(0)
         systems = {
-            "rgb": (("rgb",), shipped),
-            "rgbds runs": (("rgb", "depth", "segmentation"), shipped),
-            "rgbds per-pixel": (("rgb", "depth", "segmentation"), 1 << 30),
+            "rgb": (("rgb",), new, shipped),
+            "rgbds new": (("rgb", "depth", "segmentation"), new, shipped),
+            "rgbds old": (("rgb", "depth", "segmentation"), old, old_runs_from),
         }
         got: dict[str, list[float]] = {k: [] for k in systems}
         for rnd in range(args.rounds + 1):
-            for name, (mods, runs_from) in systems.items():
+            for name, (mods, fn, runs_from) in systems.items():
+                D._KERNEL[:] = [fn]
                 D.RUNS_FROM = runs_from
                 for _ in range(5):  # untimed: warm what the other system left cold
                     _, _, term, trunc, _ = env.step(rng.choice(NAV), modalities=mods)
@@ -69,18 +96,19 @@ def main(argv: list[str] | None = None) -> int:
                     n += 1
                 if rnd:  # (round 0 warms up)
                     got[name].append((time.process_time() - c0) / n * 1e6)
+        D._KERNEL[:] = [new]
         D.RUNS_FROM = shipped
         env.close()
         med = {k: statistics.median(v) for k, v in got.items()}
         ratio = {
             k: statistics.median(r / s for r, s in zip(got["rgb"], got[k]))
-            for k in ("rgbds runs", "rgbds per-pixel")
+            for k in ("rgbds new", "rgbds old")
         }
-        gain = statistics.median(a / b for a, b in zip(got["rgbds runs"], got["rgbds per-pixel"]))
+        gain = statistics.median(a / b for a, b in zip(got["rgbds new"], got["rgbds old"]))
         print(
-            f"{w}x{h}: CPU us/step rgb {med['rgb']:.0f}, rgb+d+s run by run {med['rgbds runs']:.0f}, "
-            f"per pixel {med['rgbds per-pixel']:.0f}; RGB+D+S / RGB steps/s: run by run "
-            f"{ratio['rgbds runs']:.3f}, per pixel {ratio['rgbds per-pixel']:.3f}; "
+            f"{w}x{h}: CPU us/step rgb {med['rgb']:.0f}, rgb+d+s new {med['rgbds new']:.0f}, "
+            f"old {med['rgbds old']:.0f}; RGB+D+S / RGB steps/s: new "
+            f"{ratio['rgbds new']:.3f}, old {ratio['rgbds old']:.3f}; "
             f"D+S step new / old {gain:.3f}",
             flush=True,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+INF_BITS = np.uint32(0x7F800000)  # +inf's bits: the largest of a float32 > 0
 _JIT = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
@@ -82,14 +83,14 @@ def _coefficients(planes, eye, f):
 @_jit
 def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_seg):
     """:func:`decode` with depth, run by run: per row, first where each run of one face id
-    starts (16 pixels at a time where no two neighbours differ), then each run's seg and depth
+    starts (a flag per pixel, then the flags read eight at a time), then each run's seg and depth
     filled in loops the compiler vectorises (``1 / (a x + k)`` eight or sixteen pixels an
     instruction). The same float32 operations in the same order as the per-pixel loop, so the
     same bits. Indices are unsigned: a signed one makes numba wrap negative indices, and the
     loops then compile to gathers and scatters."""
     one = np.float32(1.0)
     top = np.uint32(n - 1)
-    u1, u16 = np.uint64(1), np.uint64(16)
+    u1 = np.uint64(1)
     uw = np.uint64(w)
     bad = 0
     tab = np.empty((n, 3), np.float32)
@@ -97,36 +98,27 @@ def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_s
     bad_rows = np.zeros(h, np.uint8)
     starts = np.empty(w + 1, np.uint64)  # the row's runs: where each starts, and its face id
     ids = np.empty(w, np.uint32)
+    nwords = (w + 7) // 8
+    flags = np.zeros(nwords * 8, np.uint8)  # (the tail past w stays 0)
+    words = flags.view(np.uint64)
+    bits = depth.view(np.uint32)
     for y in range(h):
         src = (h - 1 - y) * w
         row = buf[src : src + w]
         z = zs[y]
-        prev = row[0]
-        starts[0] = 0
-        ids[0] = prev
-        r = 1
-        x = u1
-        while x + u16 <= uw:
-            c = np.uint32(0)
-            for j in range(16):
-                c |= row[x + np.uint64(j)] ^ row[x + np.uint64(j) - u1]
-            if c != 0:
-                for j in range(16):
-                    v = row[x + np.uint64(j)]
-                    if v != prev:
-                        prev = v
-                        starts[r] = x + np.uint64(j)
-                        ids[r] = v
+        # where a run starts: one flag byte per pixel in a loop the compiler vectorises, then
+        # the flags read eight at a time (most words are zero: no run starts there)
+        flags[0] = 1
+        for x in range(u1, uw):
+            flags[x] = row[x] != row[x - u1]
+        r = 0
+        for k in range(nwords):
+            if words[k] != 0:
+                for x in range(k * 8, k * 8 + 8):
+                    if flags[x]:
+                        starts[r] = x
+                        ids[r] = row[x]
                         r += 1
-            x += u16
-        while x < uw:
-            v = row[x]
-            if v != prev:
-                prev = v
-                starts[r] = x
-                ids[r] = v
-                r += 1
-            x += u1
         starts[r] = uw
         if want_seg:
             srow = seg[y]
@@ -147,10 +139,16 @@ def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_s
             k = k + b
             for j in range(starts[i], starts[i + 1]):
                 drow[j] = one / (a * xs[j] + k)
-        row_bad = 0
+        # a depth is not > 0 (<= 0 or NaN) iff its bits less one, unsigned, are >= inf's: an
+        # integer max over the row the compiler vectorises; the rare such row is counted after
+        brow = bits[y]
+        top_bits = np.uint32(0)
         for x in range(w):
-            row_bad += not drow[x] > 0
-        if row_bad:
+            top_bits = max(top_bits, brow[x] - np.uint32(1))
+        if top_bits >= INF_BITS:
+            row_bad = 0
+            for x in range(w):
+                row_bad += not drow[x] > 0
             bad += row_bad
             bad_rows[y] = 1
     if bad:
