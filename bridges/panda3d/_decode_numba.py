@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-INF_BITS = np.uint32(0x7F800000)  # +inf's bits: the largest of a float32 > 0
 _JIT = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
 
 
@@ -101,7 +100,6 @@ def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_s
     nwords = (w + 7) // 8
     flags = np.zeros(nwords * 8, np.uint8)  # (the tail past w stays 0)
     words = flags.view(np.uint64)
-    bits = depth.view(np.uint32)
     for y in range(h):
         src = (h - 1 - y) * w
         row = buf[src : src + w]
@@ -139,16 +137,10 @@ def _decode_runs(buf, h, w, n, face_seg, planes, eye, xs, zs, seg, depth, want_s
             k = k + b
             for j in range(starts[i], starts[i + 1]):
                 drow[j] = one / (a * xs[j] + k)
-        # a depth is not > 0 (<= 0 or NaN) iff its bits less one, unsigned, are >= inf's: an
-        # integer max over the row the compiler vectorises; the rare such row is counted after
-        brow = bits[y]
-        top_bits = np.uint32(0)
+        row_bad = 0
         for x in range(w):
-            top_bits = max(top_bits, brow[x] - np.uint32(1))
-        if top_bits >= INF_BITS:
-            row_bad = 0
-            for x in range(w):
-                row_bad += not drow[x] > 0
+            row_bad += not drow[x] > 0
+        if row_bad:
             bad += row_bad
             bad_rows[y] = 1
     if bad:
