@@ -619,7 +619,7 @@ class RemoteScene:
                     f"engine at {client.endpoint} closed its shared-memory channel (during 'render')"
                 ) from None
             if not seq:  # (the shape is not registered yet: the full request registers it)
-                return self.render_async(agents, modalities, None, posed_cameras(lenses, poses))
+                return self.render_async(agents, modalities, None, P.posed_cameras(lenses, poses))
             client._fast_seq = seq
             return partial(_posed_frames, client, client.timeout)
 
@@ -645,22 +645,6 @@ EngineClient.scene_class = RemoteScene  # (defined after the client, which it ta
 
 
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
-
-
-def posed_cameras(lenses: Sequence[tuple], poses: Sequence[float]) -> list[dict]:
-    """The camera maps of a render request (docs/protocol.md) for cameras of ``lenses``
-    ``(agent, fov, width, height)`` posed by ``poses``: per camera ``pos`` then ``hpr``, six numbers."""
-    return [
-        {
-            "agent": agent,
-            "pos": list(poses[i : i + 3]),
-            "hpr": list(poses[i + 3 : i + 6]),
-            "fov": fov,
-            "width": width,
-            "height": height,
-        }
-        for i, (agent, fov, width, height) in zip(range(0, 6 * len(lenses), 6), lenses)
-    ]
 
 
 def _agents_frames(by_scene: dict) -> dict[str, dict[str, np.ndarray]]:

@@ -16,7 +16,7 @@ the field, the value received and what was expected; nothing received is ever ev
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgpack
@@ -79,6 +79,24 @@ _DTYPE_NAMES = {np.dtype(t).num: name for name, t in DTYPES.items()}
 
 
 _FRAME_DTYPES = {"rgb": np.dtype(np.uint8), "depth": np.dtype(np.float32), "seg": np.dtype(np.int32)}
+
+
+def posed_cameras(lenses: Sequence[tuple], poses: Sequence[float]) -> list[dict]:
+    """The camera maps of a render request (docs/protocol.md) for cameras of ``lenses``
+    ``(agent, fov, width, height)`` posed by ``poses``: per camera ``pos`` then ``hpr``, six
+    numbers, as a compact request carries them (the env's poser and the engine's full form of a
+    compact request both build their maps here)."""
+    return [
+        {
+            "agent": agent,
+            "pos": list(poses[i : i + 3]),
+            "hpr": list(poses[i + 3 : i + 6]),
+            "fov": fov,
+            "width": width,
+            "height": height,
+        }
+        for i, (agent, fov, width, height) in zip(range(0, 6 * len(lenses), 6), lenses)
+    ]
 
 
 def frame_spec(modality: str, width: int, height: int) -> tuple[tuple[int, ...], np.dtype]:

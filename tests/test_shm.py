@@ -513,7 +513,7 @@ def test_poser_renders_what_render_async_renders_and_registers_again():
     full, later ones go compact; when the client has forgotten its shapes (numbered again past
     ``MAX_SHAPES``) it registers again; poses that do not pack go in full and get the full
     request's error; over ZeroMQ, or before the scene is loaded, there is no poser."""
-    from embodied.engine import posed_cameras
+    from embodied.protocol import posed_cameras
 
     nodes = [
         {"id": "floor", "seg": 1, "shape": "box", "size": [4, 4, 0.1]},

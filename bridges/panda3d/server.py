@@ -182,20 +182,11 @@ class _Shape:
         """The full render request a compact one with these ``poses`` stands for."""
         items, i = [], 0
         for handle, _ref, agents, cams in self.parts:
-            sent = []
-            for a, f, w, h in cams:
-                sent.append(
-                    {
-                        "agent": a,
-                        "pos": list(poses[i : i + 3]),
-                        "hpr": list(poses[i + 3 : i + 6]),
-                        "fov": f,
-                        "width": w,
-                        "height": h,
-                    }
-                )
-                i += POSE
-            items.append({"scene": handle, "agents": list(agents), "cameras": sent})
+            n = POSE * len(cams)
+            items.append(
+                {"scene": handle, "agents": list(agents), "cameras": P.posed_cameras(cams, poses[i : i + n])}
+            )
+            i += n
         head = {"op": "render", "modalities": list(self.mods), "shape": sid}
         return {**head, "scenes": items} if self.multi else {**head, **items[0]}
 
